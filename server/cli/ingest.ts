@@ -1,0 +1,55 @@
+/** `opalite ingest DATASET --store DIR` */
+import { Command } from 'commander';
+import { ingest, type IngestSummary } from '../ingest/ingest.js';
+import { bytes, count, rate } from './format.js';
+import { progressBar } from './progress.js';
+
+export function ingestCommand(): Command {
+  return new Command('ingest')
+    .description('ingest a dataset folder (cells.csv, regions/, events/) into a store, pseudonymising subscriber ids')
+    .argument('<dataset>', 'dataset folder, as described in DATA.md')
+    .requiredOption('--store <dir>', 'store folder (created when absent)')
+    .option('--key-file <file>', 'pseudonymisation key file (default: $OPALITE_PSEUDONYM_KEY or the development key)')
+    .action(async (dataset: string, o: { store: string; keyFile?: string }) => {
+      const summary = await runIngest(dataset, o.store, o.keyFile);
+      printIngestSummary(summary);
+      if (summary.kept === 0) process.exitCode = 1;
+    });
+}
+
+/** Runs an ingest with a progress bar and Ctrl-C handling (the store stays as it was). */
+export async function runIngest(dataset: string, store: string, keyFile?: string): Promise<IngestSummary> {
+  const abort = new AbortController();
+  const onSignal = () => abort.abort();
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  const started = performance.now();
+  let bar: ReturnType<typeof progressBar> | null = null;
+  try {
+    return await ingest({
+      dataset,
+      store,
+      keyFile,
+      signal: abort.signal,
+      onProgress: (p) => {
+        bar ??= progressBar(p.files, 'ingest |{bar}| files {value}/{total} | {rows} rows | {rate}');
+        const secs = (performance.now() - started) / 1000;
+        bar.update(p.filesDone, { rows: count(p.rows), rate: rate(p.rows, secs) });
+      },
+    });
+  } finally {
+    (bar as ReturnType<typeof progressBar> | null)?.stop();
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
+
+export function printIngestSummary(s: IngestSummary): void {
+  const out = process.stdout;
+  out.write(`ingested ${count(s.kept)} of ${count(s.rows)} rows from ${s.files.length - 1} event file(s), ${bytes(s.bytesIn)}, in ${s.seconds.toFixed(1)} s (${rate(s.rows, s.seconds)})\n`);
+  out.write(`store version ${s.version}: ${s.days.length} day(s) written (${s.days[0] ?? '-'} .. ${s.days.at(-1) ?? '-'}), ${count(s.subscribers)} subscribers, ${count(s.cells)} cells\n`);
+  if (s.rejected > 0) {
+    out.write(`rejected ${count(s.rejected)} rows; report: ${s.report}\n`);
+    for (const [reason, n] of s.topReasons) out.write(`  ${count(n).padStart(10)}  ${reason}\n`);
+  }
+}

@@ -1,0 +1,27 @@
+#!/usr/bin/env node
+/** The `opalite` command line: one sub-command per job, each with --help. */
+import { Command } from 'commander';
+import { OpaliteError } from '../errors.js';
+import { demoCommand } from './demo.js';
+import { generateCommand } from './generate.js';
+import { infoCommand } from './info.js';
+import { ingestCommand } from './ingest.js';
+
+const program = new Command('opalite')
+  .description('Privacy-safe mobility statistics from Call Detail Records')
+  .version('0.1.0')
+  .showHelpAfterError();
+
+program.addCommand(demoCommand(), { isDefault: true });
+program.addCommand(ingestCommand());
+program.addCommand(infoCommand());
+program.addCommand(generateCommand());
+
+program.parseAsync(process.argv).catch((e: unknown) => {
+  if (e instanceof OpaliteError) {
+    process.stderr.write(`opalite: ${e.name} ${e.code}: ${e.message}\n`);
+  } else {
+    process.stderr.write(`opalite: ${(e as Error)?.stack ?? String(e)}\n`);
+  }
+  process.exitCode = process.exitCode || 2;
+});

@@ -1,0 +1,110 @@
+/**
+ * One typed error class per failure domain, each with a stable `code`, built
+ * from one table of factories so that messages stay uniform: what was
+ * expected, what was found, and where.
+ */
+
+export type ErrorDomain = 'IngestError' | 'SpecError' | 'AuthError' | 'KernelError' | 'StoreError';
+
+export class OpaliteError extends Error {
+  readonly code: string;
+  constructor(name: ErrorDomain, code: string, message: string) {
+    super(message);
+    this.name = name;
+    this.code = code;
+  }
+  /** Plain data, to cross a thread or a wire. */
+  toJSON(): { name: string; code: string; message: string } {
+    return { name: this.name, code: this.code, message: this.message };
+  }
+}
+
+export class IngestError extends OpaliteError {
+  constructor(code: string, message: string) {
+    super('IngestError', code, message);
+  }
+}
+export class SpecError extends OpaliteError {
+  /** Path of the offending field in the query spec, e.g. `locations.date`. */
+  readonly path: string;
+  constructor(code: string, message: string, path = '') {
+    super('SpecError', code, message);
+    this.path = path;
+  }
+}
+export class AuthError extends OpaliteError {
+  constructor(code: string, message: string) {
+    super('AuthError', code, message);
+  }
+}
+export class KernelError extends OpaliteError {
+  constructor(code: string, message: string) {
+    super('KernelError', code, message);
+  }
+}
+export class StoreError extends OpaliteError {
+  constructor(code: string, message: string) {
+    super('StoreError', code, message);
+  }
+}
+
+const CLASSES = { IngestError, SpecError, AuthError, KernelError, StoreError } as const;
+
+/** Rebuilds the typed error from its plain-data form (after crossing a thread). */
+export function reviveError(data: { name?: string; code?: string; message?: string }): Error {
+  const Cls = CLASSES[data.name as keyof typeof CLASSES];
+  if (Cls) return new Cls(data.code ?? 'UNKNOWN', data.message ?? '');
+  const err = new Error(data.message ?? 'unknown error');
+  if (data.name) err.name = data.name;
+  return err;
+}
+
+/** `file:line` or `file` when the line is unknown; never contains row values. */
+export function where(file: string, line?: number): string {
+  return line === undefined ? file : `${file}:${line}`;
+}
+
+export const Errors = {
+  fileUnreadable: (file: string, why: string) =>
+    new IngestError('FILE_UNREADABLE', `${file}: cannot read: ${why}`),
+  missingFile: (file: string, what: string) =>
+    new IngestError('MISSING_FILE', `${file}: expected ${what}, but the file does not exist`),
+  missingColumn: (file: string, column: string, found: readonly string[]) =>
+    new IngestError(
+      'MISSING_COLUMN',
+      `${file}: expected a column '${column}', found columns [${found.join(', ')}]`,
+    ),
+  badField: (file: string, line: number, field: string, expected: string) =>
+    new IngestError('BAD_FIELD', `${where(file, line)}: field '${field}': expected ${expected}`),
+  badGeometry: (file: string, feature: number, why: string) =>
+    new IngestError('BAD_GEOMETRY', `${file}: feature ${feature}: ${why}`),
+  unsupportedFormat: (file: string) =>
+    new IngestError(
+      'UNSUPPORTED_FORMAT',
+      `${file}: expected an events file ending in .csv, .csv.gz, .parquet or .arrow`,
+    ),
+  storeMissing: (dir: string) =>
+    new StoreError('STORE_MISSING', `${dir}: expected an Opalite store (store.json), found none`),
+  storeCorrupt: (file: string, why: string) =>
+    new StoreError('STORE_CORRUPT', `${file}: store file is corrupt: ${why}`),
+  spec: (path: string, expected: string, found: unknown) =>
+    new SpecError(
+      'BAD_SPEC',
+      `${path || 'spec'}: expected ${expected}, found ${JSON.stringify(found)}`,
+      path,
+    ),
+  notFeatureCollection: (file: string, found: string) =>
+    new IngestError('BAD_GEOJSON', `${file}: expected a GeoJSON FeatureCollection, found ${found}`),
+  badRegion: (file: string, feature: number, why: string) =>
+    new IngestError('BAD_REGION', `${file}: feature ${feature}: ${why}`),
+  duplicatePcode: (file: string, feature: number, pcode: string, firstFeature: number) =>
+    new IngestError(
+      'DUPLICATE_PCODE',
+      `${file}: feature ${feature}: expected a unique p-code, found '${pcode}' again (first at feature ${firstFeature})`,
+    ),
+  unknownParent: (file: string, feature: number, parent: string, parentFile: string) =>
+    new IngestError(
+      'UNKNOWN_PARENT',
+      `${file}: feature ${feature}: expected the parent p-code '${parent}' to be a region of ${parentFile}, found none`,
+    ),
+} as const;

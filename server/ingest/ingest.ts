@@ -1,0 +1,170 @@
+/**
+ * `opalite ingest`: dataset folder -> store. Reads the dimensions, streams every
+ * event file through the normaliser into staged day partitions, then commits
+ * them in one atomic step. Until that step the store is exactly as it was, so
+ * an error, a bad file or Ctrl-C loses nothing already stored.
+ */
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { IngestError } from '../errors.js';
+import { loadRegionLevels, validateHierarchy, type RegionLevel } from '../geo/regions.js';
+import { CellTable } from '../store/cells.js';
+import { commit, removeOrphans } from '../store/commit.js';
+import { DayStaging } from '../store/day-writer.js';
+import { paths } from '../store/layout.js';
+import { lockStore } from '../store/lock.js';
+import { emptyManifest, manifestExists, readManifest, type Manifest } from '../store/manifest.js';
+import { Store } from '../store/reader.js';
+import { readCells } from './cells.js';
+import { inspectDataset } from './dataset.js';
+import { TimezoneOffsets } from './datetime.js';
+import { EventNormaliser } from './normalise.js';
+import { keyFingerprint, loadPseudonymKey, SubscriberDictionary } from './pseudonymise.js';
+import { openEventSource } from './readers/events.js';
+import { IngestReport, type FileStats } from './report.js';
+
+export interface IngestProgress {
+  file: string;
+  filesDone: number;
+  files: number;
+  rows: number;
+}
+
+export interface IngestOptions {
+  dataset: string;
+  store: string;
+  /** Pseudonymisation key file; default: OPALITE_PSEUDONYM_KEY or the development key. */
+  keyFile?: string;
+  /** Called after every batch. */
+  onProgress?: (p: IngestProgress) => void;
+  /** Aborts the ingest between batches; the store stays as it was. */
+  signal?: AbortSignal;
+}
+
+export interface IngestSummary {
+  version: number;
+  days: string[];
+  rows: number;
+  kept: number;
+  rejected: number;
+  files: FileStats[];
+  topReasons: [string, number][];
+  /** Path of the bad-row report, null when no row was rejected. */
+  report: string | null;
+  subscribers: number;
+  cells: number;
+  bytesIn: number;
+  seconds: number;
+}
+
+export async function ingest(opts: IngestOptions): Promise<IngestSummary> {
+  const started = performance.now();
+  const dataset = inspectDataset(opts.dataset);
+  const key = loadPseudonymKey(opts.keyFile);
+  const fingerprint = keyFingerprint(key.key);
+
+  fs.mkdirSync(opts.store, { recursive: true });
+  const release = lockStore(opts.store);
+  const cleanups: (() => void)[] = [];
+  const stagingRoot = path.join(paths.staging(opts.store), `${process.pid}-${crypto.randomBytes(4).toString('hex')}`);
+  try {
+    const base: Manifest = manifestExists(opts.store)
+      ? readManifest(opts.store)
+      : emptyManifest(dataset.timezone, fingerprint);
+    removeOrphans(opts.store, base);
+    if (base.keyFingerprint !== fingerprint) {
+      throw new IngestError(
+        'KEY_MISMATCH',
+        `${opts.store}: the store was pseudonymised with another key (fingerprint ${base.keyFingerprint}, this key ${fingerprint}); ids would not match`,
+      );
+    }
+    if (base.version > 0 && base.timezone !== dataset.timezone) {
+      throw new IngestError('TIMEZONE_MISMATCH', `${dataset.dir}: dataset timezone ${dataset.timezone} differs from the store's ${base.timezone}`);
+    }
+    const current = base.version > 0 ? Store.open(opts.store) : null;
+    const dims = current?.dims();
+    const cells = dims ? dims.cells : new CellTable();
+    const subscribers = new SubscriberDictionary(key.key, current?.subscriberHashes());
+
+    fs.mkdirSync(stagingRoot, { recursive: true });
+    fs.mkdirSync(paths.reports(opts.store), { recursive: true });
+    const pendingReport = path.join(paths.reports(opts.store), `.pending-${path.basename(stagingRoot)}.csv`);
+    const report = new IngestReport(pendingReport);
+    cleanups.push(() => {
+      report.close();
+      fs.rmSync(pendingReport, { force: true });
+    });
+
+    let levels: RegionLevel[] = dims?.regions ?? [];
+    if (dataset.regionsDir) {
+      levels = await loadRegionLevels(dataset.dir);
+      validateHierarchy(levels);
+    }
+    cells.setVersions(await readCells(dataset.cells, cells, report), levels);
+
+    const staging = new DayStaging(path.join(stagingRoot, 'days'));
+    const tz = new TimezoneOffsets(dataset.timezone);
+    let rows = 0;
+    try {
+      for (const [i, file] of dataset.events.entries()) {
+        const stats = report.beginFile(file);
+        const normaliser = new EventNormaliser({ file, tz, subscribers, cells, sink: staging, report, stats });
+        for await (const batch of openEventSource(file)) {
+          if (opts.signal?.aborted) throw new IngestError('ABORTED', 'ingest interrupted; the store is unchanged');
+          normaliser.push(batch);
+          rows += batch.length;
+          opts.onProgress?.({ file, filesDone: i, files: dataset.events.length, rows });
+        }
+      }
+    } catch (e) {
+      staging.abort();
+      throw e;
+    }
+    const stagedDays = staging.finish();
+
+    const dimsDir = path.join(stagingRoot, 'dims');
+    fs.mkdirSync(dimsDir);
+    fs.writeFileSync(path.join(dimsDir, 'cells.json'), JSON.stringify(cells.toJSON()));
+    fs.writeFileSync(path.join(dimsDir, 'regions.json'), JSON.stringify(levels));
+    fs.writeFileSync(path.join(dimsDir, 'subscribers.bin'), subscribers.serialise());
+
+    const reportWritten = report.close();
+    const next = commit(opts.store, base, {
+      days: stagedDays,
+      dims: dimsDir,
+      meta: {
+        name: dataset.name ?? base.name,
+        country: dataset.country ?? base.country,
+        timezone: dataset.timezone,
+        keyFingerprint: fingerprint,
+        subscribers: subscribers.size,
+        cells: cells.size,
+      },
+    });
+    let reportFile: string | null = null;
+    if (reportWritten) {
+      reportFile = path.join(paths.reports(opts.store), `ingest-v${next.version}.csv`);
+      fs.renameSync(reportWritten, reportFile);
+    }
+    const eventFiles = report.files.filter((f) => f.file !== dataset.cells);
+    return {
+      version: next.version,
+      days: [...stagedDays.keys()],
+      rows: eventFiles.reduce((n, f) => n + f.rows, 0),
+      kept: eventFiles.reduce((n, f) => n + f.kept, 0),
+      rejected: eventFiles.reduce((n, f) => n + f.rejected, 0),
+      files: report.files,
+      topReasons: report.topReasons(),
+      report: reportFile,
+      subscribers: subscribers.size,
+      cells: cells.size,
+      bytesIn: dataset.bytes,
+      seconds: (performance.now() - started) / 1000,
+    };
+  } finally {
+    fs.rmSync(stagingRoot, { recursive: true, force: true });
+    for (const clean of cleanups) clean();
+    release();
+  }
+}

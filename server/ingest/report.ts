@@ -1,0 +1,59 @@
+/**
+ * The ingest report: every rejected row with its file, line, field and reason,
+ * never its values (they may hold a raw MSISDN). Written as CSV as rows arrive,
+ * so a bad file with millions of rejects costs no memory.
+ */
+import fs from 'node:fs';
+
+export interface FileStats {
+  file: string;
+  rows: number;
+  kept: number;
+  rejected: number;
+}
+
+export class IngestReport {
+  private fd: number | null = null;
+  readonly files: FileStats[] = [];
+  readonly reasons = new Map<string, number>();
+  rejected = 0;
+
+  /** `out` null keeps counts only (used when nothing should be written). */
+  constructor(private readonly out: string | null) {}
+
+  beginFile(file: string): FileStats {
+    const stats = { file, rows: 0, kept: 0, rejected: 0 };
+    this.files.push(stats);
+    return stats;
+  }
+
+  reject(stats: FileStats, line: number, field: string, reason: string): void {
+    stats.rejected++;
+    this.rejected++;
+    const key = `${field}: ${reason}`;
+    this.reasons.set(key, (this.reasons.get(key) ?? 0) + 1);
+    if (this.out === null) return;
+    if (this.fd === null) {
+      this.fd = fs.openSync(this.out, 'w');
+      fs.writeSync(this.fd, 'file,line,field,reason\n');
+    }
+    fs.writeSync(this.fd, `${csvField(stats.file)},${line},${csvField(field)},${csvField(reason)}\n`);
+  }
+
+  /** Path of the written report, or null when no row was rejected. */
+  close(): string | null {
+    if (this.fd === null) return null;
+    fs.closeSync(this.fd);
+    this.fd = null;
+    return this.out;
+  }
+
+  /** The most common reasons, most frequent first. */
+  topReasons(n = 10): [string, number][] {
+    return [...this.reasons.entries()].sort((a, b) => b[1] - a[1]).slice(0, n);
+  }
+}
+
+function csvField(s: string): string {
+  return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}

@@ -1,0 +1,69 @@
+/**
+ * Publishing staged work into the store. New folders are renamed in first; the
+ * manifest rename is the single moment the store changes; folders the new
+ * manifest no longer names are removed last. A crash at any point leaves either
+ * the old manifest (and some orphans, removed by `removeOrphans`) or the new one.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { fsyncDir } from './fsutil.js';
+import { dayDirName, dimsDirName, paths } from './layout.js';
+import { type DayEntry, type Manifest, writeManifest } from './manifest.js';
+
+export interface StagedCommit {
+  /** date -> staged day folder and its entry. */
+  days: Map<string, { staged: string; entry: Omit<DayEntry, 'dir'> }>;
+  /** Staged dims folder (cells.json, regions.json, subscribers.bin), or null to keep the current one. */
+  dims: string | null;
+  /** Manifest fields to change besides days and dims. */
+  meta: Partial<Pick<Manifest, 'name' | 'country' | 'timezone' | 'subscribers' | 'cells' | 'keyFingerprint'>>;
+}
+
+/** Applies a staged commit over `base`; returns the new manifest. */
+export function commit(store: string, base: Manifest, staged: StagedCommit): Manifest {
+  const version = base.version + 1;
+  fs.mkdirSync(paths.days(store), { recursive: true });
+  fs.mkdirSync(paths.dims(store), { recursive: true });
+
+  const days = { ...base.days };
+  for (const [date, { staged: from, entry }] of staged.days) {
+    const dir = path.join('days', dayDirName(date, version));
+    fs.renameSync(from, path.join(store, dir));
+    days[date] = { ...entry, dir };
+  }
+  fsyncDir(paths.days(store));
+
+  let dims = base.dims;
+  if (staged.dims !== null) {
+    dims = dimsDirName(version);
+    fs.renameSync(staged.dims, path.join(paths.dims(store), dims));
+    fsyncDir(paths.dims(store));
+  }
+
+  const next: Manifest = {
+    ...base,
+    ...staged.meta,
+    version,
+    updated: new Date().toISOString(),
+    dims,
+    days: Object.fromEntries(Object.entries(days).sort(([a], [b]) => (a < b ? -1 : 1))),
+  };
+  writeManifest(store, next);
+  removeOrphans(store, next);
+  return next;
+}
+
+/** Removes day and dims folders the manifest does not name, and any staging left by a dead writer. */
+export function removeOrphans(store: string, manifest: Manifest): void {
+  const keepDays = new Set(Object.values(manifest.days).map((d) => path.basename(d.dir)));
+  for (const [dir, keep] of [
+    [paths.days(store), keepDays],
+    [paths.dims(store), new Set(manifest.dims ? [manifest.dims] : [])],
+  ] as const) {
+    if (!fs.existsSync(dir)) continue;
+    for (const name of fs.readdirSync(dir)) {
+      if (!keep.has(name)) fs.rmSync(path.join(dir, name), { recursive: true, force: true });
+    }
+  }
+  fs.rmSync(paths.staging(store), { recursive: true, force: true });
+}

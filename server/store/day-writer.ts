@@ -1,0 +1,147 @@
+/**
+ * Builds day partitions in a staging folder while rows stream in. Each day
+ * keeps one fixed-size chunk per column in memory and appends it to its column
+ * files when full, so memory is bounded by (open days x chunk), not by the
+ * input. Checksums are computed as chunks are written.
+ */
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { NULL_U32, SECONDS_PER_DAY, TYPE_MASK } from '../../kernels/shared/constants.js';
+import { dayToDate } from '../ingest/datetime.js';
+import type { EventSink } from '../ingest/normalise.js';
+import { COLUMNS, columnFile, type ColumnName } from './layout.js';
+import type { DayEntry } from './manifest.js';
+
+const CHUNK_ROWS = 1 << 16;
+
+type Chunk = Uint32Array | Uint8Array | Float64Array;
+
+function allocChunk(type: string): Chunk {
+  if (type === 'u8') return new Uint8Array(CHUNK_ROWS);
+  if (type === 'f64') return new Float64Array(CHUNK_ROWS);
+  return new Uint32Array(CHUNK_ROWS);
+}
+
+class StagedDay {
+  readonly dir: string;
+  rows = 0;
+  unlocated = 0;
+  readonly types = [0, 0, 0, 0];
+  private n = 0;
+  private readonly chunks: Record<ColumnName, Chunk>;
+  private readonly fds = new Map<ColumnName, number>();
+  private readonly hashes = new Map<ColumnName, crypto.Hash>();
+  private readonly bytes = new Map<ColumnName, number>();
+  /** Optional columns with at least one non-null value; the others are not kept. */
+  private readonly present = new Set<ColumnName>();
+
+  constructor(root: string, readonly date: string) {
+    this.dir = path.join(root, date);
+    fs.mkdirSync(this.dir, { recursive: true });
+    this.chunks = Object.fromEntries(COLUMNS.map((c) => [c.name, allocChunk(c.type)])) as Record<ColumnName, Chunk>;
+  }
+
+  append(sub: number, t: number, cell: number, kind: number, duration: number, peer: number, recharge: number): void {
+    const i = this.n;
+    const c = this.chunks;
+    c.sub[i] = sub;
+    c.t[i] = t;
+    c.cell[i] = cell;
+    c.kind[i] = kind;
+    c.duration[i] = duration;
+    c.peer[i] = peer;
+    c.recharge[i] = recharge;
+    if (duration !== NULL_U32) this.present.add('duration');
+    if (peer !== NULL_U32) this.present.add('peer');
+    if (recharge === recharge) this.present.add('recharge');
+    if (cell === NULL_U32) this.unlocated++;
+    this.types[kind & TYPE_MASK]!++;
+    this.rows++;
+    if (++this.n === CHUNK_ROWS) this.flush();
+  }
+
+  private flush(): void {
+    if (this.n === 0) return;
+    for (const col of COLUMNS) {
+      let fd = this.fds.get(col.name);
+      if (fd === undefined) {
+        fd = fs.openSync(path.join(this.dir, columnFile(col)), 'w');
+        this.fds.set(col.name, fd);
+        this.hashes.set(col.name, crypto.createHash('sha256'));
+        this.bytes.set(col.name, 0);
+      }
+      const chunk = this.chunks[col.name];
+      const view = new Uint8Array(chunk.buffer, 0, this.n * col.bytes);
+      let off = 0;
+      while (off < view.length) off += fs.writeSync(fd, view, off);
+      this.hashes.get(col.name)!.update(view);
+      this.bytes.set(col.name, this.bytes.get(col.name)! + view.length);
+    }
+    this.n = 0;
+  }
+
+  /** Flushes, fsyncs and closes; drops all-null optional columns. */
+  finish(): Omit<DayEntry, 'dir'> {
+    this.flush();
+    const columns: DayEntry['columns'] = {};
+    for (const col of COLUMNS) {
+      const fd = this.fds.get(col.name)!;
+      fs.fsyncSync(fd);
+      fs.closeSync(fd);
+      const file = path.join(this.dir, columnFile(col));
+      if (!col.required && !this.present.has(col.name)) {
+        fs.rmSync(file);
+        continue;
+      }
+      columns[col.name] = { bytes: this.bytes.get(col.name)!, sha256: this.hashes.get(col.name)!.digest('hex') };
+    }
+    this.fds.clear();
+    return { rows: this.rows, columns, types: [...this.types], unlocated: this.unlocated };
+  }
+
+  abort(): void {
+    for (const fd of this.fds.values()) fs.closeSync(fd);
+    this.fds.clear();
+  }
+}
+
+/** A set of days being built for one ingest; routes each row to its local day. */
+export class DayStaging implements EventSink {
+  private readonly days = new Map<number, StagedDay>();
+
+  constructor(readonly root: string) {
+    fs.mkdirSync(root, { recursive: true });
+  }
+
+  append(sub: number, t: number, cell: number, kind: number, duration: number, peer: number, recharge: number): void {
+    const day = Math.floor(t / SECONDS_PER_DAY);
+    let staged = this.days.get(day);
+    if (staged === undefined) {
+      staged = new StagedDay(this.root, dayToDate(day));
+      this.days.set(day, staged);
+    }
+    staged.append(sub, t, cell, kind, duration, peer, recharge);
+  }
+
+  get rows(): number {
+    let n = 0;
+    for (const d of this.days.values()) n += d.rows;
+    return n;
+  }
+
+  /** Finishes every day: date -> (staging folder, entry without its final dir). */
+  finish(): Map<string, { staged: string; entry: Omit<DayEntry, 'dir'> }> {
+    const out = new Map<string, { staged: string; entry: Omit<DayEntry, 'dir'> }>();
+    for (const day of [...this.days.keys()].sort((a, b) => a - b)) {
+      const staged = this.days.get(day)!;
+      out.set(staged.date, { staged: staged.dir, entry: staged.finish() });
+    }
+    return out;
+  }
+
+  abort(): void {
+    for (const d of this.days.values()) d.abort();
+    fs.rmSync(this.root, { recursive: true, force: true });
+  }
+}
