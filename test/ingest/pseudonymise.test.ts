@@ -1,0 +1,31 @@
+import crypto from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { keyFingerprint, pseudonym, SubscriberDictionary } from '../../server/ingest/pseudonymise.js';
+
+const keyA = Buffer.alloc(32, 1);
+const keyB = Buffer.alloc(32, 2);
+
+describe('pseudonym', () => {
+  it('is HMAC-SHA-256 of the trimmed id under the key', () => {
+    const expected = crypto.createHmac('sha256', keyA).update('22507123456').digest('hex');
+    expect(pseudonym(keyA, ' 22507123456 ').toString('hex')).toBe(expected);
+  });
+  it('gives the same id for the same key and another for another key', () => {
+    expect(pseudonym(keyA, 'x').equals(pseudonym(keyA, 'x'))).toBe(true);
+    expect(pseudonym(keyA, 'x').equals(pseudonym(keyB, 'x'))).toBe(false);
+    expect(keyFingerprint(keyA)).not.toBe(keyFingerprint(keyB));
+  });
+});
+
+describe('SubscriberDictionary', () => {
+  it('assigns dense indexes in first-seen order and survives serialisation', () => {
+    const d = new SubscriberDictionary(keyA);
+    expect([d.indexOf('a'), d.indexOf('b'), d.indexOf('a'), d.indexOf('c')]).toEqual([0, 1, 0, 2]);
+    const bytes = d.serialise();
+    expect(bytes.length).toBe(3 * 32);
+    expect(bytes.equals(Buffer.concat(['a', 'b', 'c'].map((id) => pseudonym(keyA, id))))).toBe(true);
+    const again = new SubscriberDictionary(keyA, bytes);
+    expect([again.indexOf('c'), again.indexOf('d'), again.indexOf('a')]).toEqual([2, 3, 0]);
+    expect(again.hashOf(1)).toBe(pseudonym(keyA, 'b').toString('hex'));
+  });
+});
