@@ -83,6 +83,21 @@ export const Errors = {
       'UNSUPPORTED_FORMAT',
       `${file}: expected an events file ending in .csv, .csv.gz, .parquet or .arrow`,
     ),
+  unterminatedQuote: (file: string, line: number) =>
+    new IngestError(
+      'UNTERMINATED_QUOTE',
+      `${where(file, line)}: expected a closing quote for the field opened on this line, found the end of the file`,
+    ),
+  rowTooLong: (file: string, line: number, maxBytes: number) =>
+    new IngestError(
+      'ROW_TOO_LONG',
+      `${where(file, line)}: expected a row of at most ${maxBytes} bytes, found a longer one (an unclosed quote?)`,
+    ),
+  unsupportedColumn: (file: string, column: string, found: string) =>
+    new IngestError(
+      'UNSUPPORTED_COLUMN',
+      `${file}: column '${column}': expected strings, numbers, booleans or timestamps, found ${found}`,
+    ),
   storeMissing: (dir: string) =>
     new StoreError('STORE_MISSING', `${dir}: expected an Opalite store (store.json), found none`),
   storeCorrupt: (file: string, why: string) =>

@@ -21,7 +21,10 @@ export function areaKm2(polygons: MultiPolygonCoords): number {
   return area({ type: 'MultiPolygon', coordinates: polygons }) / 1e6;
 }
 
-/** [minLon, minLat, maxLon, maxLat] over every position (holes lie inside outer rings, so outer rings suffice, but bad data may not). */
+/**
+ * [minLon, minLat, maxLon, maxLat] over every position, holes included: they
+ * should lie inside their outer ring, but bad data may not.
+ */
 export function bboxOf(polygons: MultiPolygonCoords): [number, number, number, number] {
   let minX = Infinity;
   let minY = Infinity;

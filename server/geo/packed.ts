@@ -98,7 +98,19 @@ export function packLevel(level: RegionLevel): PackedLevel {
   polyRingStart[nPolys] = q;
   ringStart[nRings] = v;
   if (nPolys === 0) bbox.fill(0);
-  return { nRegions, nPolys, nRings, nPositions, coords, ringStart, polyRingStart, regionPolyStart, polyRegion, polyBbox, bbox };
+  return {
+    nRegions,
+    nPolys,
+    nRings,
+    nPositions,
+    coords,
+    ringStart,
+    polyRingStart,
+    regionPolyStart,
+    polyRegion,
+    polyBbox,
+    bbox,
+  };
 }
 
 /**

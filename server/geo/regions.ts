@@ -107,7 +107,8 @@ export async function loadRegionLevels(datasetDir: string): Promise<RegionLevel[
     .sort((a, b) => a.level - b.level);
   for (let i = 1; i < files.length; i++) {
     if (files[i].level === files[i - 1].level) {
-      throw Errors.fileUnreadable(files[i].file, `expected one file for level ${files[i].level}, found also ${files[i - 1].file}`);
+      const why = `expected one file for level ${files[i].level}, found also ${files[i - 1].file}`;
+      throw Errors.fileUnreadable(files[i].file, why);
     }
   }
   const levels = await Promise.all(files.map((f) => loadRegionLevel(f.file, f.level)));
@@ -127,7 +128,9 @@ export function validateHierarchy(levels: readonly RegionLevel[]): void {
     if (!up) continue;
     const parents = new Set(up.regions.map((r) => r.pcod));
     level.regions.forEach((r, i) => {
-      if (r.parent !== undefined && !parents.has(r.parent)) throw Errors.unknownParent(level.file, i, r.parent, up.file);
+      if (r.parent !== undefined && !parents.has(r.parent)) {
+        throw Errors.unknownParent(level.file, i, r.parent, up.file);
+      }
     });
   }
 }
