@@ -1,0 +1,13 @@
+// The kernel module's exports: every family, by name. Explicit lists rather than
+// `export *`, so that a family's inline helpers never become exports.
+//
+// Kernels never allocate and carry no static data: all memory is the host's,
+// passed as byte offsets, so any number of instances (one per worker thread)
+// can run on one shared memory. Loads and stores are plain, not atomic:
+// instances running at the same time must write disjoint outputs, drop
+// counters and tables (the host sums per-worker outputs afterwards).
+
+export { partitionDay, partitionHistogramBytes, gather8, gather32, gather64, localise } from './sort';
+export { tableBytes, tableClear, tableRehash, tableUsed, tableConsumed } from './hash';
+export { lastLocation, countLocations, pickMostCommon, pickMostDays, tableKeys } from './locate';
+export { countByLocation, countPairs, countEventsByBucket } from './count';

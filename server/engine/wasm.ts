@@ -1,0 +1,375 @@
+/**
+ * The host binding of the kernel module (dist/kernels/opalite.wasm): loads it,
+ * instantiates it on a shared memory, and wraps each export in a typed function.
+ * This is the only place that turns a kernel status code into a KernelError.
+ *
+ * The module imports only `env.memory` and holds no data of its own, so the one
+ * compiled Module can be instantiated any number of times on the same memory
+ * (one instance per worker thread); instances share nothing but that memory.
+ */
+import fs from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { STATUS_BAD_ARGUMENT, STATUS_CAPACITY, STATUS_OK } from '../../kernels/shared/constants.js';
+import { KernelError } from '../errors.js';
+import type { Heap, Ptr } from './memory.js';
+
+/** Compiled layout: dist/server/engine/wasm.js -> dist/kernels/; from source: server/engine/wasm.ts -> dist/kernels/. */
+const CANDIDATES = ['../../kernels/opalite.wasm', '../../dist/kernels/opalite.wasm'];
+
+/** Where the kernel module is: `explicit` if given, else the first candidate next to this module that exists. */
+export function kernelPath(explicit?: string): string {
+  if (explicit) return explicit;
+  const tried: string[] = [];
+  for (const relative of CANDIDATES) {
+    const file = fileURLToPath(new URL(relative, import.meta.url));
+    if (fs.existsSync(file)) return file;
+    tried.push(file);
+  }
+  throw new KernelError(
+    'MODULE_MISSING',
+    `expected the kernel module at ${tried.join(' or ')}, found none (run npm run build:kernels)`,
+  );
+}
+
+const compiled = new Map<string, WebAssembly.Module>();
+
+/** The compiled kernel module, cached per file. A Module can be posted to workers. */
+export function loadKernelModule(file?: string): WebAssembly.Module {
+  const where = kernelPath(file);
+  let module = compiled.get(where);
+  if (!module) {
+    module = new WebAssembly.Module(fs.readFileSync(where));
+    compiled.set(where, module);
+  }
+  return module;
+}
+
+/** The module's exports as wasm declares them: u32 arguments and results are i32. */
+interface RawKernels {
+  partitionDay(n: number, sub: Ptr, t: Ptr, dayStart: number, partOf: Ptr, nSubs: number, nParts: number, hist: Ptr, perm: Ptr, offsets: Ptr): number;
+  partitionHistogramBytes(nParts: number): number;
+  gather8(src: Ptr, perm: Ptr, dst: Ptr, n: number): void;
+  gather32(src: Ptr, perm: Ptr, dst: Ptr, n: number): void;
+  gather64(src: Ptr, perm: Ptr, dst: Ptr, n: number): void;
+  localise(subSrc: Ptr, perm: Ptr, localOf: Ptr, dst: Ptr, n: number): void;
+  tableBytes(capacity: number): number;
+  tableClear(table: Ptr, capacity: number): number;
+  tableRehash(src: Ptr, srcCapacity: number, dst: Ptr, dstCapacity: number): number;
+  tableUsed(table: Ptr): number;
+  tableConsumed(table: Ptr): number;
+  lastLocation(
+    n: number, sub: Ptr, t: Ptr, cell: Ptr, kind: Ptr, loc: Ptr, nCells: number,
+    typeMask: number, tStart: number, tEnd: number, hourMask: number,
+    nSubs: number, outLoc: Ptr, drops: Ptr,
+  ): number;
+  countLocations(
+    n: number, sub: Ptr, t: Ptr, cell: Ptr, kind: Ptr, loc: Ptr, nCells: number,
+    typeMask: number, tStart: number, tEnd: number, hourMask: number,
+    nSubs: number, seqBase: number, table: Ptr, capacity: number, drops: Ptr,
+  ): number;
+  pickMostCommon(table: Ptr, capacity: number, nSubs: number, outLoc: Ptr): number;
+  pickMostDays(table: Ptr, capacity: number, nSubs: number, outLoc: Ptr): number;
+  tableKeys(table: Ptr, capacity: number, outSub: Ptr, outLoc: Ptr): number;
+  countByLocation(locVec: Ptr, nSubs: number, nLocs: number, out: Ptr): number;
+  countPairs(fromVec: Ptr, toVec: Ptr, nSubs: number, nFrom: number, nTo: number, out: Ptr): number;
+  countEventsByBucket(
+    n: number, t: Ptr, cell: Ptr, kind: Ptr, loc: Ptr, nCells: number,
+    typeMask: number, tStart: number, tEnd: number, hourMask: number, dirMask: number,
+    bucketSeconds: number, bucketBase: number, nBuckets: number, nLocs: number,
+    out: Ptr, drops: Ptr,
+  ): number;
+}
+
+const EXPORTS: readonly (keyof RawKernels)[] = [
+  'partitionDay', 'partitionHistogramBytes', 'gather8', 'gather32', 'gather64', 'localise',
+  'tableBytes', 'tableClear', 'tableRehash', 'tableUsed', 'tableConsumed',
+  'lastLocation', 'countLocations', 'pickMostCommon', 'pickMostDays', 'tableKeys',
+  'countByLocation', 'countPairs', 'countEventsByBucket',
+];
+
+/** One (day, partition) range of loaded columns: sub u32 (local), t u32, cell u32, kind u8. */
+export interface EventColumns {
+  n: number;
+  sub: Ptr;
+  t: Ptr;
+  cell: Ptr;
+  kind: Ptr;
+}
+
+/** Which events qualify: type bits, the half-open window [tStart, tEnd) in local seconds, hour bits. */
+export interface EventFilter {
+  typeMask: number;
+  tStart: number;
+  tEnd: number;
+  hourMask: number;
+}
+
+/** A day's cell -> location table (i32[nCells]: location >= 0, -2 unknown / no valid version, -3 outside). */
+export interface LocTable {
+  loc: Ptr;
+  nCells: number;
+}
+
+/** Drop counters of located kernels: u32[4], [1] no cell, [2] unknown / no valid version, [3] outside. */
+export const DROP_BYTES = 16;
+
+/** All 24 hours. */
+export const ALL_HOURS = 0xffffff;
+
+/**
+ * The spec's hours rule as a mask: s <= e keeps hours [s, e); s > e wraps past
+ * midnight, keeping [0, e) and [s, 24). Hours are integers in 0..24.
+ */
+export function hourMaskOf(startHour: number, endHour: number): number {
+  for (const [name, h] of [['start_hour', startHour], ['end_hour', endHour]] as const) {
+    if (!(Number.isInteger(h) && h >= 0 && h <= 24)) throw new RangeError(`expected ${name} an integer in 0..24, found ${h}`);
+  }
+  const upTo = (h: number) => (h >= 24 ? ALL_HOURS : (1 << h) - 1); // bits [0, h)
+  return startHour <= endHour ? upTo(endHour) & ~upTo(startHour) : (upTo(endHour) | (ALL_HOURS & ~upTo(startHour))) >>> 0;
+}
+
+/** Type bits from event type codes (TYPE_CALLS ...). */
+export function typeMaskOf(types: readonly number[]): number {
+  return types.reduce((mask, type) => mask | (1 << type), 0);
+}
+
+const errors = {
+  badArgument: (kernel: string, expected: string) =>
+    new KernelError('BAD_ARGUMENT', `${kernel}: expected ${expected}; the kernel rejected its arguments`),
+  capacity: (kernel: string, expected: string) =>
+    new KernelError('CAPACITY', `${kernel}: expected ${expected}; the table is too small`),
+  badStatus: (kernel: string, status: number) =>
+    new KernelError('BAD_STATUS', `${kernel}: expected a status code ${STATUS_OK}-${STATUS_BAD_ARGUMENT}, found ${status}`),
+  staleModule: (missing: readonly string[]) =>
+    new KernelError('MODULE_STALE', `kernel module: expected exports ${missing.join(', ')}, found none (rebuild with npm run build:kernels)`),
+  badLocTable: (kernel: string, count: number) =>
+    new KernelError(
+      'BAD_ARGUMENT',
+      `${kernel}: expected location codes >= -3 in the cell table, found ${count} events on cells with other negative codes`,
+    ),
+};
+
+/** Window bounds cross into wasm as u32: 2^32 would silently wrap to 0. */
+function checkFilter(kernel: string, f: EventFilter): void {
+  for (const [name, v] of [['tStart', f.tStart], ['tEnd', f.tEnd]] as const) {
+    if (!(Number.isInteger(v) && v >= 0 && v <= 0xffffffff)) throw errors.badArgument(kernel, `${name} an integer in [0, 2^32), found ${v}`);
+  }
+}
+
+/** Throws the KernelError for a status other than OK; `expected` says what the kernel checks. */
+function check(kernel: string, status: number, expected: string): void {
+  if (status === STATUS_OK) return;
+  if (status === STATUS_BAD_ARGUMENT) throw errors.badArgument(kernel, expected);
+  if (status === STATUS_CAPACITY) throw errors.capacity(kernel, expected);
+  throw errors.badStatus(kernel, status);
+}
+
+/** Kernels count events with malformed location codes in drops[0] rather than writing out of bounds. */
+function checkDrops(kernel: string, memory: WebAssembly.Memory, drops: Ptr): void {
+  const malformed = new Uint32Array(memory.buffer, drops, 1)[0];
+  if (malformed !== 0) throw errors.badLocTable(kernel, malformed);
+}
+
+/** Typed wrappers of one instance's exports. */
+export class Kernels {
+  private readonly raw: RawKernels;
+
+  constructor(readonly memory: WebAssembly.Memory, module: WebAssembly.Module = loadKernelModule()) {
+    const instance = new WebAssembly.Instance(module, { env: { memory } });
+    // The module is a build artifact: a stale one fails here, not mid-query.
+    const missing = EXPORTS.filter((name) => typeof instance.exports[name] !== 'function');
+    if (missing.length > 0) throw errors.staleModule(missing);
+    this.raw = instance.exports as unknown as RawKernels;
+  }
+
+  /** Scratch bytes partitionDay needs for nParts partitions. */
+  partitionHistogramBytes(nParts: number): number {
+    return this.raw.partitionHistogramBytes(nParts) >>> 0;
+  }
+
+  /**
+   * A day's raw rows (global sub, t) -> perm (u32[n]: rows by partition, then t, then
+   * row) and offsets (u32[nParts + 1]). partOf: u8 per global subscriber.
+   */
+  partitionDay(
+    rows: { n: number; sub: Ptr; t: Ptr },
+    dayStart: number,
+    parts: { partOf: Ptr; nSubs: number; nParts: number },
+    hist: Ptr,
+    perm: Ptr,
+    offsets: Ptr,
+  ): void {
+    const status = this.raw.partitionDay(rows.n, rows.sub, rows.t, dayStart, parts.partOf, parts.nSubs, parts.nParts, hist, perm, offsets);
+    check('partitionDay', status, `nParts in 1..256, every sub < ${parts.nSubs} with partOf < ${parts.nParts}, and t in [${dayStart}, ${dayStart + 86400})`);
+  }
+
+  gather8(src: Ptr, perm: Ptr, dst: Ptr, n: number): void {
+    this.raw.gather8(src, perm, dst, n);
+  }
+  gather32(src: Ptr, perm: Ptr, dst: Ptr, n: number): void {
+    this.raw.gather32(src, perm, dst, n);
+  }
+  gather64(src: Ptr, perm: Ptr, dst: Ptr, n: number): void {
+    this.raw.gather64(src, perm, dst, n);
+  }
+  /** dst[i] = localOf[subSrc[perm[i]]]. */
+  localise(subSrc: Ptr, perm: Ptr, localOf: Ptr, dst: Ptr, n: number): void {
+    this.raw.localise(subSrc, perm, localOf, dst, n);
+  }
+
+  /** outLoc[sub] = location of the sub's latest located qualifying event among these rows. */
+  lastLocation(ev: EventColumns, loc: LocTable, f: EventFilter, nSubs: number, outLoc: Ptr, drops: Ptr): void {
+    checkFilter('lastLocation', f);
+    const status = this.raw.lastLocation(ev.n, ev.sub, ev.t, ev.cell, ev.kind, loc.loc, loc.nCells, f.typeMask, f.tStart, f.tEnd, f.hourMask, nSubs, outLoc, drops);
+    check('lastLocation', status, `every sub < ${nSubs}`);
+    checkDrops('lastLocation', this.memory, drops);
+  }
+
+  /**
+   * Adds the rows to a location table; returns the rows consumed: ev.n, or fewer
+   * when the table reached its load limit (the caller grows it and resumes there).
+   */
+  countLocations(ev: EventColumns, loc: LocTable, f: EventFilter, nSubs: number, seqBase: number, table: Ptr, capacity: number, drops: Ptr): number {
+    checkFilter('countLocations', f);
+    if (!(Number.isSafeInteger(seqBase) && seqBase >= 0)) throw errors.badArgument('countLocations', `seqBase an integer in [0, 2^53), found ${seqBase}`);
+    const status = this.raw.countLocations(ev.n, ev.sub, ev.t, ev.cell, ev.kind, loc.loc, loc.nCells, f.typeMask, f.tStart, f.tEnd, f.hourMask, nSubs, seqBase, table, capacity, drops);
+    checkDrops('countLocations', this.memory, drops);
+    if (status === STATUS_CAPACITY) return this.raw.tableConsumed(table) >>> 0;
+    check('countLocations', status, `a table cleared for ${capacity} slots and every sub < ${nSubs}`);
+    return ev.n;
+  }
+
+  pickMostCommon(table: Ptr, capacity: number, nSubs: number, outLoc: Ptr): void {
+    check('pickMostCommon', this.raw.pickMostCommon(table, capacity, nSubs, outLoc), `a table of ${capacity} slots with subs < ${nSubs} and outLoc all -1`);
+  }
+  pickMostDays(table: Ptr, capacity: number, nSubs: number, outLoc: Ptr): void {
+    check('pickMostDays', this.raw.pickMostDays(table, capacity, nSubs, outLoc), `a table of ${capacity} slots with subs < ${nSubs} and outLoc all -1`);
+  }
+  /** Writes the table's (sub, loc) pairs in slot order; returns their number (tableUsed). */
+  tableKeys(table: Ptr, capacity: number, outSub: Ptr, outLoc: Ptr): number {
+    const count = this.raw.tableKeys(table, capacity, outSub, outLoc);
+    if (count < 0) throw errors.badArgument('tableKeys', `a table cleared for ${capacity} slots`);
+    return count;
+  }
+
+  tableBytes(capacity: number): number {
+    return this.raw.tableBytes(capacity) >>> 0;
+  }
+  tableClear(table: Ptr, capacity: number): void {
+    check('tableClear', this.raw.tableClear(table, capacity), `a capacity that is a power of two in [8, 2^26], found ${capacity}`);
+  }
+  tableRehash(src: Ptr, srcCapacity: number, dst: Ptr, dstCapacity: number): void {
+    check('tableRehash', this.raw.tableRehash(src, srcCapacity, dst, dstCapacity), `room in ${dstCapacity} slots for the ${this.tableUsed(src)} entries of a table of ${srcCapacity}`);
+  }
+  tableUsed(table: Ptr): number {
+    return this.raw.tableUsed(table) >>> 0;
+  }
+
+  /** out[loc] += subscribers whose location (i32 per sub, -1 = none) is loc. */
+  countByLocation(locVec: Ptr, nSubs: number, nLocs: number, out: Ptr): void {
+    check('countByLocation', this.raw.countByLocation(locVec, nSubs, nLocs, out), `locations < ${nLocs}`);
+  }
+
+  /** out[from * nTo + to] += subscribers located in both vectors. */
+  countPairs(fromVec: Ptr, toVec: Ptr, nSubs: number, nFrom: number, nTo: number, out: Ptr): void {
+    check('countPairs', this.raw.countPairs(fromVec, toVec, nSubs, nFrom, nTo, out), `from locations < ${nFrom} and to locations < ${nTo}`);
+  }
+
+  /** out[loc * nBuckets + bucket] += located qualifying events whose direction bit is in dirMask. */
+  countEventsByBucket(
+    ev: Omit<EventColumns, 'sub'>,
+    loc: LocTable,
+    f: EventFilter,
+    dirMask: number,
+    buckets: { seconds: number; base: number; count: number },
+    nLocs: number,
+    out: Ptr,
+    drops: Ptr,
+  ): void {
+    checkFilter('countEventsByBucket', f);
+    const status = this.raw.countEventsByBucket(
+      ev.n, ev.t, ev.cell, ev.kind, loc.loc, loc.nCells, f.typeMask, f.tStart, f.tEnd, f.hourMask, dirMask,
+      buckets.seconds, buckets.base, buckets.count, nLocs, out, drops,
+    );
+    check('countEventsByBucket', status, `bucket seconds > 0, [tStart, tEnd) within the ${buckets.count} buckets from ${buckets.base}, and locations < ${nLocs}`);
+    checkDrops('countEventsByBucket', this.memory, drops);
+  }
+}
+
+/** Instantiates the kernel module on `memory`; call once per thread, all on the same memory. */
+export function instantiate(memory: WebAssembly.Memory, module?: WebAssembly.Module): Kernels {
+  return new Kernels(memory, module ?? loadKernelModule());
+}
+
+/**
+ * A (subscriber, location) table in the heap that grows itself: when a counting
+ * call stops at the load limit, the table is rehashed into one twice the size
+ * and the call resumes at the row where it stopped, so no row counts twice.
+ */
+export class LocationTable {
+  private table: Ptr;
+  private cap: number;
+
+  constructor(private readonly kernels: Kernels, private readonly heap: Heap, initialCapacity = 1024) {
+    this.cap = initialCapacity;
+    this.table = heap.alloc(kernels.tableBytes(initialCapacity));
+    try {
+      kernels.tableClear(this.table, initialCapacity);
+    } catch (err) {
+      heap.release(this.table);
+      throw err;
+    }
+  }
+
+  get capacity(): number {
+    return this.cap;
+  }
+  get size(): number {
+    return this.kernels.tableUsed(this.table);
+  }
+
+  /** Adds one range of rows; seqBase must exceed every sequence number of earlier calls. */
+  count(ev: EventColumns, loc: LocTable, f: EventFilter, nSubs: number, seqBase: number, drops: Ptr): void {
+    let done = 0;
+    while (done < ev.n) {
+      const rest: EventColumns = {
+        n: ev.n - done,
+        sub: ev.sub + 4 * done,
+        t: ev.t + 4 * done,
+        cell: ev.cell + 4 * done,
+        kind: ev.kind + done,
+      };
+      done += this.kernels.countLocations(rest, loc, f, nSubs, seqBase + done, this.table, this.cap, drops);
+      if (done < ev.n) this.grow();
+    }
+  }
+
+  pickMostCommon(nSubs: number, outLoc: Ptr): void {
+    this.kernels.pickMostCommon(this.table, this.cap, nSubs, outLoc);
+  }
+  pickMostDays(nSubs: number, outLoc: Ptr): void {
+    this.kernels.pickMostDays(this.table, this.cap, nSubs, outLoc);
+  }
+  /** Writes the (sub, loc) pairs (u32 and i32 arrays of `size`); returns the count. */
+  keys(outSub: Ptr, outLoc: Ptr): number {
+    return this.kernels.tableKeys(this.table, this.cap, outSub, outLoc);
+  }
+
+  release(): void {
+    this.heap.release(this.table);
+  }
+
+  private grow(): void {
+    const capacity = this.cap * 2;
+    const table = this.heap.alloc(this.kernels.tableBytes(capacity));
+    try {
+      this.kernels.tableRehash(this.table, this.cap, table, capacity);
+    } catch (err) {
+      this.heap.release(table);
+      throw err;
+    }
+    this.heap.release(this.table);
+    this.table = table;
+    this.cap = capacity;
+  }
+}
