@@ -11,3 +11,4 @@ export { partitionDay, partitionHistogramBytes, gather8, gather32, gather64, loc
 export { tableBytes, tableClear, tableRehash, tableUsed, tableConsumed } from './hash';
 export { lastLocation, countLocations, pickMostCommon, pickMostDays, tableKeys } from './locate';
 export { countByLocation, countPairs, countEventsByBucket } from './count';
+export { modalLocation } from './dwell';

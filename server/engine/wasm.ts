@@ -11,7 +11,8 @@ import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { STATUS_BAD_ARGUMENT, STATUS_CAPACITY, STATUS_OK } from '../../kernels/shared/constants.js';
 import { KernelError } from '../errors.js';
-import type { Heap, Ptr } from './memory.js';
+import type { Allocator } from './arena.js';
+import type { Ptr } from './memory.js';
 
 /** Compiled layout: dist/server/engine/wasm.js -> dist/kernels/; from source: server/engine/wasm.ts -> dist/kernels/. */
 const CANDIDATES = ['../../kernels/opalite.wasm', '../../dist/kernels/opalite.wasm'];
@@ -71,6 +72,7 @@ interface RawKernels {
   pickMostDays(table: Ptr, capacity: number, nSubs: number, outLoc: Ptr): number;
   tableKeys(table: Ptr, capacity: number, outSub: Ptr, outLoc: Ptr): number;
   countByLocation(locVec: Ptr, nSubs: number, nLocs: number, out: Ptr): number;
+  modalLocation(inputs: Ptr, k: number, nSubs: number, scratch: Ptr, outLoc: Ptr): number;
   countPairs(fromVec: Ptr, toVec: Ptr, nSubs: number, nFrom: number, nTo: number, out: Ptr): number;
   countEventsByBucket(
     n: number, t: Ptr, cell: Ptr, kind: Ptr, loc: Ptr, nCells: number,
@@ -84,7 +86,7 @@ const EXPORTS: readonly (keyof RawKernels)[] = [
   'partitionDay', 'partitionHistogramBytes', 'gather8', 'gather32', 'gather64', 'localise',
   'tableBytes', 'tableClear', 'tableRehash', 'tableUsed', 'tableConsumed',
   'lastLocation', 'countLocations', 'pickMostCommon', 'pickMostDays', 'tableKeys',
-  'countByLocation', 'countPairs', 'countEventsByBucket',
+  'countByLocation', 'countPairs', 'countEventsByBucket', 'modalLocation',
 ];
 
 /** One (day, partition) range of loaded columns: sub u32 (local), t u32, cell u32, kind u8. */
@@ -270,6 +272,11 @@ export class Kernels {
     check('countByLocation', this.raw.countByLocation(locVec, nSubs, nLocs, out), `locations < ${nLocs}`);
   }
 
+  /** outLoc = modal location over k vectors (their pointers as u32[k] at `inputs`); scratch holds 8k bytes. */
+  modalLocation(inputs: Ptr, k: number, nSubs: number, scratch: Ptr, outLoc: Ptr): void {
+    check('modalLocation', this.raw.modalLocation(inputs, k, nSubs, scratch, outLoc), `1 <= k <= 4096 location vectors, found ${k}`);
+  }
+
   /** out[from * nTo + to] += subscribers located in both vectors. */
   countPairs(fromVec: Ptr, toVec: Ptr, nSubs: number, nFrom: number, nTo: number, out: Ptr): void {
     check('countPairs', this.raw.countPairs(fromVec, toVec, nSubs, nFrom, nTo, out), `from locations < ${nFrom} and to locations < ${nTo}`);
@@ -310,7 +317,7 @@ export class LocationTable {
   private table: Ptr;
   private cap: number;
 
-  constructor(private readonly kernels: Kernels, private readonly heap: Heap, initialCapacity = 1024) {
+  constructor(private readonly kernels: Kernels, private readonly heap: Allocator, initialCapacity = 1024) {
     this.cap = initialCapacity;
     this.table = heap.alloc(kernels.tableBytes(initialCapacity));
     try {

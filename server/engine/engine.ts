@@ -1,0 +1,221 @@
+/**
+ * The query engine: a store loaded into shared memory, a planner, an executor
+ * and the merge of partition results. A query runs as one task per subscriber
+ * partition; after each, the running total can be reported as a progressive
+ * estimate. Every result, partial or final, is redacted before it leaves.
+ */
+import { type Row, redact, thresholdFrom } from '../privacy/redact.js';
+import { Store } from '../store/reader.js';
+import { ARENA_FULL } from './arena.js';
+import { type Executor, InProcessExecutor, PoolExecutor } from './executor.js';
+import { LoadedStore } from './loader.js';
+import { Heap } from './memory.js';
+import { type Plan, plan } from './planner.js';
+import type { AggStep, LocStep, PartialResult, PartitionTask } from './protocol.js';
+import { parseSpec, type QuerySpec, specHash } from './spec.js';
+import type { Dropped } from './units.js';
+import { instantiate } from './wasm.js';
+import { KernelError } from '../errors.js';
+
+export interface EngineOptions {
+  /** Subscriber partitions: tasks per query and steps of a progressive result (1..256). */
+  partitions?: number;
+  /** Worker threads; 0 runs tasks on the calling thread. */
+  threads?: number;
+  /** Redaction threshold (>= 15). */
+  k?: number;
+}
+
+export interface QueryResult {
+  query_id: string;
+  query_kind: string;
+  columns: string[];
+  rows: Row[];
+  /** Rows withheld by redaction. */
+  withheld: number;
+  /** Events that qualified but could not be located, by reason (summed over location steps). */
+  dropped: Dropped;
+  /** Share of subscribers processed: 1 for a final result, less for a progressive estimate. */
+  fraction: number;
+}
+
+export interface RunOptions {
+  /** Called after each partition but the last with the redacted running estimate. */
+  onPartial?: (partial: QueryResult) => void;
+}
+
+export class Engine {
+  private readonly cache = new Map<string, QueryResult>();
+  private readonly k: number;
+
+  private constructor(
+    readonly store: Store,
+    readonly loaded: LoadedStore,
+    private readonly heap: Heap,
+    private readonly executor: Executor,
+    k: number,
+  ) {
+    this.k = k;
+  }
+
+  static open(storeDir: string, opts: EngineOptions = {}): Engine {
+    const k = thresholdFrom(opts.k);
+    const store = Store.open(storeDir);
+    const heap = new Heap();
+    const kernels = instantiate(heap.memory);
+    const loaded = new LoadedStore(store, heap, kernels, opts.partitions ?? 16);
+    loaded.loadAll();
+    const threads = opts.threads ?? 0;
+    const executor = threads > 0 ? new PoolExecutor(threads) : new InProcessExecutor(kernels);
+    return new Engine(store, loaded, heap, executor, k);
+  }
+
+  get version(): number {
+    return this.store.version;
+  }
+
+  /** Validates a spec against this store (units, dates); throws SpecErrors listing every problem. */
+  parse(json: unknown): QuerySpec {
+    const days = this.store.days();
+    return parseSpec(json, {
+      units: this.loaded.units.names(),
+      days: days.length ? { first: days[0]!, last: days.at(-1)! } : undefined,
+    });
+  }
+
+  queryId(spec: QuerySpec): string {
+    return specHash(spec, this.store.version);
+  }
+
+  async run(json: unknown, opts: RunOptions = {}): Promise<QueryResult> {
+    const spec = this.parse(json);
+    const id = this.queryId(spec);
+    const cached = this.cache.get(id);
+    if (cached) return cached;
+    const p = plan(spec, { units: this.loaded.units, days: [...this.loaded.days.keys()].sort((a, b) => a - b) });
+    const result = await this.execute(id, p, opts);
+    this.cache.set(id, result);
+    return result;
+  }
+
+  private async execute(id: string, p: Plan, opts: RunOptions): Promise<QueryResult> {
+    const step = p.step;
+    if (!step) throw new KernelError('NO_STEP', `${p.kind}: nothing to compute`);
+    const P = this.loaded.nParts;
+    const totalSubs = Math.max(1, this.loaded.nSubs);
+    let sum: Float64Array | null = null;
+    const drops = [0, 0, 0, 0];
+    let subsDone = 0;
+    let done = 0;
+    const merge = (part: number, r: PartialResult) => {
+      sum ??= new Float64Array(r.counts.length);
+      for (let i = 0; i < r.counts.length; i++) sum[i] += r.counts[i]!;
+      for (let i = 0; i < 4; i++) drops[i] += r.drops[i]!;
+      subsDone += this.loaded.partSizes[part]!;
+      done++;
+      if (opts.onPartial && done < P) opts.onPartial(this.finish(id, p, sum, drops, subsDone / totalSubs));
+    };
+    // Keep a bounded number of tasks in flight: each holds an arena of scratch.
+    const queue = [...Array(P).keys()];
+    const lanes = Array.from({ length: Math.min(P, this.executor.concurrency * 2) }, async () => {
+      for (let part = queue.shift(); part !== undefined; part = queue.shift()) {
+        merge(part, await this.runPartition(part, step));
+      }
+    });
+    await Promise.all(lanes);
+    return this.finish(id, p, sum ?? new Float64Array(0), drops, 1);
+  }
+
+  /** Runs one partition, retrying with twice the scratch while the arena is too small. */
+  private async runPartition(part: number, step: AggStep): Promise<PartialResult> {
+    const nSubs = this.loaded.partSizes[part]!;
+    const days = this.loaded.ranges(part);
+    const tables: PartitionTask['tables'] = {};
+    for (const unit of unitsOfStep(step)) {
+      tables[unit] = {};
+      for (const day of this.loaded.days.keys()) tables[unit][day] = this.loaded.table(unit, day);
+    }
+    let arenaBytes = estimateArena(step, nSubs);
+    for (;;) {
+      const arena = this.heap.alloc(arenaBytes);
+      try {
+        return await this.executor.run({
+          kind: 'partition',
+          memory: this.heap.memory,
+          nSubs,
+          days,
+          tables,
+          nCells: this.loaded.nCells,
+          step,
+          arena,
+          arenaBytes,
+        });
+      } catch (e) {
+        if (!(e instanceof KernelError && e.code === ARENA_FULL)) throw e;
+        arenaBytes *= 2;
+      } finally {
+        this.heap.release(arena);
+      }
+    }
+  }
+
+  private finish(id: string, p: Plan, counts: Float64Array, drops: number[], fraction: number): QueryResult {
+    const shaped = p.shape(counts);
+    const { rows, withheld } = redact(shaped, this.k);
+    // An estimate scales the published value, never the support redaction used.
+    const published = fraction < 1 ? rows.map((r) => ({ ...r, value: Math.round((r.value as number) / fraction) })) : rows;
+    return {
+      query_id: id,
+      query_kind: p.kind,
+      columns: shaped.columns,
+      rows: published,
+      withheld,
+      dropped: { noCell: drops[1]!, unknownCell: drops[2]!, outsideRegion: drops[3]! },
+      fraction,
+    };
+  }
+
+  async close(): Promise<void> {
+    await this.executor.close();
+    this.loaded.release();
+  }
+}
+
+function locSteps(step: AggStep): LocStep[] {
+  switch (step.op) {
+    case 'count-by-location':
+      return [step.input];
+    case 'count-pairs':
+      return [step.from, step.to];
+    case 'unique-by-location':
+      return [];
+  }
+}
+
+function flatten(s: LocStep): LocStep[] {
+  return s.op === 'modal' ? [s, ...s.inputs.flatMap(flatten)] : [s];
+}
+
+function unitsOfStep(step: AggStep): Set<string> {
+  const units = new Set<string>();
+  if (step.op === 'unique-by-location') units.add(step.unit);
+  for (const s of locSteps(step).flatMap(flatten)) if (s.op !== 'modal') units.add(s.unit);
+  return units;
+}
+
+/** A first guess of a task's scratch; a full arena doubles it and retries. */
+function estimateArena(step: AggStep, nSubs: number): number {
+  let cap = 1024;
+  while (cap < nSubs * 2) cap *= 2;
+  const table = 3 * 32 * cap + 64;
+  let bytes = 1 << 16;
+  for (const s of locSteps(step).flatMap(flatten)) {
+    bytes += 4 * nSubs + 64;
+    if (s.op === 'most-common' || s.op === 'most-days') bytes += table;
+    if (s.op === 'modal') bytes += 12 * s.inputs.length + 64;
+  }
+  if (step.op === 'count-by-location') bytes += 4 * step.nLocs;
+  if (step.op === 'count-pairs') bytes += 4 * step.nFrom * step.nTo;
+  if (step.op === 'unique-by-location') bytes += table + 8 * 2 * cap + 4 * step.nLocs;
+  return bytes;
+}

@@ -1,0 +1,140 @@
+/**
+ * Runs one partition task: evaluates its location steps with the kernels and
+ * produces the partition's partial counts. The same function runs on the main
+ * thread and in pool workers; all its scratch comes from the task's arena.
+ */
+import { Arena } from './arena.js';
+import type { Ptr } from './memory.js';
+import type { AggStep, LocStep, PartialResult, PartitionTask, WindowFilter } from './protocol.js';
+import { DROP_BYTES, type EventColumns, type Kernels, LocationTable } from './wasm.js';
+
+class PartitionRun {
+  readonly arena: Arena;
+  readonly drops: Ptr;
+  private seq = 0;
+
+  constructor(readonly kernels: Kernels, readonly task: PartitionTask) {
+    this.arena = new Arena(task.memory, task.arena, task.arenaBytes);
+    this.drops = this.arena.alloc(DROP_BYTES);
+    this.u8(this.drops, DROP_BYTES).fill(0);
+  }
+
+  u8(ptr: Ptr, n: number): Uint8Array {
+    return new Uint8Array(this.task.memory.buffer, ptr, n);
+  }
+
+  /** A fresh i32 vector per local subscriber, all -1 (absent). */
+  vector(): Ptr {
+    const n = this.task.nSubs;
+    const ptr = this.arena.alloc(4 * n);
+    this.u8(ptr, 4 * n).fill(0xff);
+    return ptr;
+  }
+
+  /** The task's rows of each day in the window that this partition holds, with the unit's table. */
+  *ranges(unit: string, f: WindowFilter): Generator<{ ev: EventColumns; table: { loc: Ptr; nCells: number } }> {
+    for (const day of f.days) {
+      const range = this.task.days[day];
+      if (!range || range.n === 0) continue;
+      const loc = this.task.tables[unit]?.[day];
+      if (loc === undefined) throw new Error(`no location table for ${unit} on day ${day}`);
+      yield { ev: range, table: { loc, nCells: this.task.nCells } };
+    }
+  }
+
+  location(step: LocStep): Ptr {
+    const out = this.vector();
+    const n = this.task.nSubs;
+    switch (step.op) {
+      case 'last':
+        for (const { ev, table } of this.ranges(step.unit, step.filter)) {
+          this.kernels.lastLocation(ev, table, step.filter, n, out, this.drops);
+        }
+        return out;
+      case 'most-common':
+      case 'most-days': {
+        const counts = this.count(step.unit, step.filter);
+        if (step.op === 'most-common') counts.pickMostCommon(n, out);
+        else counts.pickMostDays(n, out);
+        return out;
+      }
+      case 'modal': {
+        const k = step.inputs.length;
+        const inputs = this.arena.alloc(4 * k);
+        const ptrs = step.inputs.map((input) => this.location(input));
+        new Uint32Array(this.task.memory.buffer, inputs, k).set(ptrs);
+        const scratch = this.arena.alloc(8 * k);
+        this.kernels.modalLocation(inputs, k, n, scratch, out);
+        return out;
+      }
+    }
+  }
+
+  /** A (subscriber, location) table over the window's located qualifying events. */
+  count(unit: string, f: WindowFilter): LocationTable {
+    const table = new LocationTable(this.kernels, this.arena, initialCapacity(this.task.nSubs));
+    for (const { ev, table: loc } of this.ranges(unit, f)) {
+      table.count(ev, loc, f, this.task.nSubs, this.seq, this.drops);
+      this.seq += ev.n;
+    }
+    return table;
+  }
+
+  aggregate(step: AggStep): Uint32Array {
+    switch (step.op) {
+      case 'count-by-location': {
+        const vec = this.location(step.input);
+        const out = this.zeros(step.nLocs);
+        this.kernels.countByLocation(vec, this.task.nSubs, step.nLocs, out);
+        return this.copy(out, step.nLocs);
+      }
+      case 'count-pairs': {
+        const from = this.location(step.from);
+        const to = this.location(step.to);
+        const cells = step.nFrom * step.nTo;
+        const out = this.zeros(cells);
+        this.kernels.countPairs(from, to, this.task.nSubs, step.nFrom, step.nTo, out);
+        return this.copy(out, cells);
+      }
+      case 'unique-by-location': {
+        const table = this.count(step.unit, step.filter);
+        const size = table.size;
+        const subs = this.arena.alloc(4 * Math.max(size, 1));
+        const locs = this.arena.alloc(4 * Math.max(size, 1));
+        const keys = table.keys(subs, locs);
+        const out = this.zeros(step.nLocs);
+        this.kernels.countByLocation(locs, keys, step.nLocs, out);
+        return this.copy(out, step.nLocs);
+      }
+    }
+  }
+
+  zeros(n: number): Ptr {
+    const ptr = this.arena.alloc(4 * n);
+    this.u8(ptr, 4 * n).fill(0);
+    return ptr;
+  }
+
+  /** Results leave shared memory as a private copy: the arena is reused after the task. */
+  copy(ptr: Ptr, n: number): Uint32Array {
+    return new Uint32Array(this.task.memory.buffer, ptr, n).slice();
+  }
+
+  dropCounts(): PartialResult['drops'] {
+    const d = new Uint32Array(this.task.memory.buffer, this.drops, 4);
+    return [d[0]!, d[1]!, d[2]!, d[3]!];
+  }
+}
+
+/** Start small: the table doubles itself when a partition's subscribers visit many places. */
+function initialCapacity(nSubs: number): number {
+  let cap = 1024;
+  while (cap < nSubs * 2 && cap < 1 << 24) cap *= 2;
+  return cap;
+}
+
+export function runPartition(kernels: Kernels, task: PartitionTask): PartialResult {
+  const run = new PartitionRun(kernels, task);
+  const counts = run.aggregate(task.step);
+  return { counts, drops: run.dropCounts() };
+}

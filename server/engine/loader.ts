@@ -1,0 +1,173 @@
+/**
+ * Loads a store into the shared memory, in the layout the kernels scan: each
+ * day's rows grouped by subscriber partition (a keyed-hash sample of the
+ * subscribers, so that each partition is a random share of them) and, within a
+ * partition, sorted by time with ingest-order ties. Subscriber ids become
+ * partition-local indexes, so per-subscriber state is a dense vector per task.
+ */
+import { SECONDS_PER_DAY } from '../../kernels/shared/constants.js';
+import { dateToDay } from '../ingest/datetime.js';
+import { HASH_BYTES } from '../ingest/pseudonymise.js';
+import type { ColumnName } from '../store/layout.js';
+import type { Store } from '../store/reader.js';
+import type { Heap, Ptr } from './memory.js';
+import type { DayRange } from './protocol.js';
+import { Units } from './units.js';
+import type { Kernels } from './wasm.js';
+
+export interface LoadedDay {
+  date: string;
+  day: number;
+  n: number;
+  /** Row offsets of each partition, P + 1 entries. */
+  offsets: Uint32Array;
+  sub: Ptr;
+  t: Ptr;
+  cell: Ptr;
+  kind: Ptr;
+}
+
+const CORE: readonly [ColumnName, number][] = [
+  ['sub', 4],
+  ['t', 4],
+  ['cell', 4],
+  ['kind', 1],
+];
+
+export class LoadedStore {
+  readonly units: Units;
+  readonly nParts: number;
+  /** Partition of each global subscriber index. */
+  readonly partOf: Uint8Array;
+  /** Partition-local index of each global subscriber index. */
+  readonly localOf: Uint32Array;
+  /** Subscribers per partition. */
+  readonly partSizes: number[];
+  readonly days = new Map<number, LoadedDay>();
+  private readonly tables = new Map<string, Map<number, Ptr>>();
+  private readonly owned: Ptr[] = [];
+
+  constructor(readonly store: Store, readonly heap: Heap, readonly kernels: Kernels, nParts: number) {
+    if (!(Number.isInteger(nParts) && nParts >= 1 && nParts <= 256)) throw new RangeError(`expected 1..256 partitions, found ${nParts}`);
+    this.nParts = nParts;
+    this.units = new Units(store.dims());
+    const hashes = store.subscriberHashes();
+    const nSubs = hashes.length / HASH_BYTES;
+    this.partOf = new Uint8Array(nSubs);
+    this.localOf = new Uint32Array(nSubs);
+    this.partSizes = new Array<number>(nParts).fill(0);
+    for (let s = 0; s < nSubs; s++) {
+      // The pseudonym is a keyed hash: its leading bytes are a uniform, secret-keyed draw.
+      const p = ((hashes[s * HASH_BYTES]! << 8) | hashes[s * HASH_BYTES + 1]!) % nParts;
+      this.partOf[s] = p;
+      this.localOf[s] = this.partSizes[p]!++;
+    }
+  }
+
+  get nSubs(): number {
+    return this.partOf.length;
+  }
+
+  get nCells(): number {
+    return this.store.dims().cells.size;
+  }
+
+  /** Loads every day of the store. */
+  loadAll(): void {
+    const partOf = this.own(this.heap.put(this.partOf.length ? this.partOf : new Uint8Array(1)));
+    const localOf = this.own(this.heap.put(this.localOf.length ? this.localOf : new Uint32Array(1)));
+    const hist = this.heap.alloc(this.kernels.partitionHistogramBytes(this.nParts));
+    try {
+      for (const date of this.store.days()) this.loadDay(date, partOf, localOf, hist);
+    } finally {
+      this.heap.release(hist);
+    }
+  }
+
+  private loadDay(date: string, partOf: Ptr, localOf: Ptr, hist: Ptr): void {
+    const { heap, kernels } = this;
+    const n = this.store.day(date).rows;
+    const day = dateToDay(date);
+    const raw = new Map<ColumnName, Ptr>();
+    const temps: Ptr[] = [];
+    try {
+      for (const [name, bytes] of CORE) {
+        const ptr = heap.alloc(Math.max(n * bytes, 1));
+        temps.push(ptr);
+        this.store.readColumn(date, name, { target: heap.u8(ptr, n * bytes) });
+        raw.set(name, ptr);
+      }
+      const perm = heap.alloc(Math.max(4 * n, 1));
+      temps.push(perm);
+      const offsets = heap.alloc(4 * (this.nParts + 1));
+      temps.push(offsets);
+      kernels.partitionDay({ n, sub: raw.get('sub')!, t: raw.get('t')! }, day * SECONDS_PER_DAY, { partOf, nSubs: this.nSubs, nParts: this.nParts }, hist, perm, offsets);
+      const loaded: LoadedDay = {
+        date,
+        day,
+        n,
+        offsets: heap.u32(offsets, this.nParts + 1).slice(),
+        sub: this.own(heap.alloc(Math.max(4 * n, 1))),
+        t: this.own(heap.alloc(Math.max(4 * n, 1))),
+        cell: this.own(heap.alloc(Math.max(4 * n, 1))),
+        kind: this.own(heap.alloc(Math.max(n, 1))),
+      };
+      kernels.localise(raw.get('sub')!, perm, localOf, loaded.sub, n);
+      kernels.gather32(raw.get('t')!, perm, loaded.t, n);
+      kernels.gather32(raw.get('cell')!, perm, loaded.cell, n);
+      kernels.gather8(raw.get('kind')!, perm, loaded.kind, n);
+      this.days.set(day, loaded);
+    } finally {
+      for (const ptr of temps) heap.release(ptr);
+    }
+  }
+
+  /** Partition p's rows of every loaded day. */
+  ranges(p: number): Record<number, DayRange> {
+    const out: Record<number, DayRange> = {};
+    for (const [day, d] of this.days) {
+      const start = d.offsets[p]!;
+      out[day] = {
+        day,
+        n: d.offsets[p + 1]! - start,
+        sub: d.sub + 4 * start,
+        t: d.t + 4 * start,
+        cell: d.cell + 4 * start,
+        kind: d.kind + start,
+      };
+    }
+    return out;
+  }
+
+  /** The location table of a unit on a day, built once and kept in the shared memory. */
+  table(unit: string, day: number): Ptr {
+    let byDay = this.tables.get(unit);
+    if (!byDay) {
+      byDay = new Map();
+      this.tables.set(unit, byDay);
+    }
+    let ptr = byDay.get(day);
+    if (ptr === undefined) {
+      const table = this.units.table(unit, day);
+      ptr = this.own(this.heap.put(table.length ? table : new Int32Array(1)));
+      byDay.set(day, ptr);
+    }
+    return ptr;
+  }
+
+  /** Bytes of shared memory the loaded columns and tables hold. */
+  residentBytes(): number {
+    return this.owned.reduce((n, p) => n + this.heap.sizeOf(p), 0);
+  }
+
+  release(): void {
+    for (const ptr of this.owned.splice(0)) this.heap.release(ptr);
+    this.days.clear();
+    this.tables.clear();
+  }
+
+  private own(ptr: Ptr): Ptr {
+    this.owned.push(ptr);
+    return ptr;
+  }
+}

@@ -1,0 +1,194 @@
+/**
+ * Turns a validated query spec into a partition plan: the AggStep every
+ * subscriber partition runs, and how the summed counts become FlowKit's rows
+ * with the support redaction decides on. Kinds the engine cannot run yet are
+ * refused here, before any kernel runs, with a clear error.
+ */
+import { SECONDS_PER_DAY, TYPE_CALLS, TYPE_MDS, TYPE_SMS, TYPE_TOPUPS } from '../../kernels/shared/constants.js';
+import { SpecError } from '../errors.js';
+import { parseDateTime, TimezoneOffsets } from '../ingest/datetime.js';
+import type { RedactionRule, Row } from '../privacy/redact.js';
+import type { AggStep, LocStep, WindowFilter } from './protocol.js';
+import type { DailyLocation, EventFilter, FlowInput, QuerySpec } from './spec.js';
+import type { UnitSpace, Units } from './units.js';
+import { ALL_HOURS, hourMaskOf } from './wasm.js';
+
+const TYPE_CODES: Record<string, number> = { calls: TYPE_CALLS, sms: TYPE_SMS, mds: TYPE_MDS, topups: TYPE_TOPUPS };
+
+/** Rows from summed partition counts, with each row's subscriber support. */
+export interface Shaped {
+  columns: string[];
+  rows: Row[];
+  support: number[];
+  rule: RedactionRule;
+}
+
+export interface Plan {
+  kind: string;
+  /** Null when the kind needs no kernel (geography). */
+  step: AggStep | null;
+  /** Builds the rows from the unscaled counts summed over partitions (the support redaction decides on). */
+  shape(counts: Float64Array | Uint32Array): Shaped;
+}
+
+export interface PlanContext {
+  units: Units;
+  /** Day numbers the store holds. */
+  days: readonly number[];
+}
+
+const utc = new TimezoneOffsets('UTC');
+
+/** Dense OD matrices up to this many cells (64 MiB of u32 per partition). */
+const MAX_PAIR_CELLS = 1 << 24;
+
+/** A normalised spec date ('YYYY-MM-DD' or 'YYYY-MM-DD HH:MM:SS', local) -> local seconds. */
+function localSeconds(date: string, path: string): number {
+  const t = parseDateTime(date, utc); // already local: no offset to convert
+  if (Number.isNaN(t)) throw new SpecError('BAD_VALUE', `${path}: expected a local date-time, found ${JSON.stringify(date)}`, path);
+  return t;
+}
+
+function windowFilter(ctx: PlanContext, f: Pick<EventFilter, 'event_types'> & Partial<Pick<EventFilter, 'hours'>>, tStart: number, tEnd: number): WindowFilter {
+  const first = Math.floor(tStart / SECONDS_PER_DAY);
+  const last = Math.ceil(tEnd / SECONDS_PER_DAY) - 1;
+  return {
+    typeMask: f.event_types.reduce((m, t) => m | (1 << TYPE_CODES[t]!), 0),
+    tStart,
+    tEnd,
+    hourMask: f.hours ? hourMaskOf(f.hours.start_hour, f.hours.end_hour) : ALL_HOURS,
+    days: ctx.days.filter((d) => d >= first && d <= last),
+  };
+}
+
+function dailyStep(ctx: PlanContext, s: DailyLocation, path: string): LocStep {
+  const t0 = localSeconds(s.date, `${path}.date`);
+  const filter = windowFilter(ctx, s, t0, t0 + SECONDS_PER_DAY);
+  return { op: s.method === 'last' ? 'last' : 'most-common', unit: s.aggregation_unit, filter };
+}
+
+function notYet(kind: string, path: string): SpecError {
+  return new SpecError('NOT_IMPLEMENTED', `${path || 'query_kind'}: ${kind} is valid but this engine cannot compute it yet`, path);
+}
+
+/** A per-subscriber location step and its unit. */
+function locationStep(ctx: PlanContext, s: FlowInput, path: string): { step: LocStep; unit: string } {
+  if ('sampling' in s && s.sampling) {
+    throw new SpecError('NOT_IMPLEMENTED', `${path}.sampling: subscriber sampling is not supported; every subscriber is used`, `${path}.sampling`);
+  }
+  switch (s.query_kind) {
+    case 'daily_location':
+      return { step: dailyStep(ctx, s, path), unit: s.aggregation_unit };
+    case 'most_frequent_location':
+    case 'visited_most_days': {
+      const filter = windowFilter(ctx, s, localSeconds(s.start_date, `${path}.start_date`), localSeconds(s.end_date, `${path}.end_date`));
+      return { step: { op: s.query_kind === 'visited_most_days' ? 'most-days' : 'most-common', unit: s.aggregation_unit, filter }, unit: s.aggregation_unit };
+    }
+    case 'modal_location': {
+      // The tie rule ("the location seen on the latest day") needs inputs in date order.
+      const inputs = s.locations
+        .map((d, i) => ({ d, i }))
+        .sort((a, b) => (a.d.date < b.d.date ? -1 : a.d.date > b.d.date ? 1 : a.i - b.i))
+        .map(({ d, i }) => dailyStep(ctx, d, `${path}.locations.${i}`));
+      return { step: { op: 'modal', inputs }, unit: s.locations[0]!.aggregation_unit };
+    }
+    default:
+      throw notYet(s.query_kind, path);
+  }
+}
+
+function labelled(space: UnitSpace, index: number, suffix = ''): Row {
+  const label = space.label(index);
+  const row: Row = {};
+  for (const c of space.columns) row[c + suffix] = label[c]!;
+  return row;
+}
+
+/** Rows for every location with a count > 0. */
+function byLocation(space: UnitSpace, counts: ArrayLike<number>, suffix = ''): Shaped {
+  const rows: Row[] = [];
+  const support: number[] = [];
+  for (let i = 0; i < space.size; i++) {
+    const v = counts[i]!;
+    if (v <= 0) continue;
+    rows.push({ ...labelled(space, i, suffix), value: v });
+    support.push(v);
+  }
+  return { columns: [...space.columns.map((c) => c + suffix), 'value'], rows, support, rule: 'value' };
+}
+
+export function plan(spec: QuerySpec, ctx: PlanContext): Plan {
+  switch (spec.query_kind) {
+    case 'spatial_aggregate': {
+      const { step, unit } = locationStep(ctx, spec.locations, 'locations');
+      const space = ctx.units.space(unit);
+      return {
+        kind: spec.query_kind,
+        step: { op: 'count-by-location', input: step, nLocs: space.size },
+        shape: (counts) => byLocation(space, counts),
+      };
+    }
+    case 'flows':
+    case 'inflows':
+    case 'outflows': {
+      if (spec.join_type !== 'inner') {
+        throw new SpecError('NOT_IMPLEMENTED', `join_type: only 'inner' is supported yet, found ${JSON.stringify(spec.join_type)}`, 'join_type');
+      }
+      const from = locationStep(ctx, spec.from_location, 'from_location');
+      const to = locationStep(ctx, spec.to_location, 'to_location');
+      const a = ctx.units.space(from.unit);
+      const b = ctx.units.space(to.unit);
+      if (a.size * b.size > MAX_PAIR_CELLS) {
+        throw new SpecError('NOT_IMPLEMENTED', `from_location: flows between ${a.size} and ${b.size} locations (${from.unit} to ${to.unit}) need a sparse OD kernel this engine does not have yet`, 'from_location');
+      }
+      const step: AggStep = { op: 'count-pairs', from: from.step, to: to.step, nFrom: a.size, nTo: b.size };
+      if (spec.query_kind === 'flows') {
+        return { kind: spec.query_kind, step, shape: (counts) => pairs(a, b, counts) };
+      }
+      // In/outflows sum the unredacted flows, then redact the sums (QUERIES.md).
+      const inflow = spec.query_kind === 'inflows';
+      return {
+        kind: spec.query_kind,
+        step,
+        shape: (counts) => {
+          const sums = new Float64Array(inflow ? b.size : a.size);
+          for (let i = 0; i < a.size; i++) {
+            for (let j = 0; j < b.size; j++) sums[inflow ? j : i] += counts[i * b.size + j]!;
+          }
+          return byLocation(inflow ? b : a, sums, inflow ? '_to' : '_from');
+        },
+      };
+    }
+    case 'unique_subscriber_counts': {
+      const unit = spec.aggregation_unit;
+      const space = ctx.units.space(unit);
+      const filter = windowFilter(ctx, spec, localSeconds(spec.start_date, 'start_date'), localSeconds(spec.end_date, 'end_date'));
+      return {
+        kind: spec.query_kind,
+        step: { op: 'unique-by-location', unit, filter, nLocs: space.size },
+        shape: (counts) => byLocation(space, counts),
+      };
+    }
+    default:
+      throw notYet(spec.query_kind, 'query_kind');
+  }
+}
+
+function pairs(a: UnitSpace, b: UnitSpace, counts: ArrayLike<number>): Shaped {
+  const rows: Row[] = [];
+  const support: number[] = [];
+  for (let i = 0; i < a.size; i++) {
+    for (let j = 0; j < b.size; j++) {
+      const v = counts[i * b.size + j]!;
+      if (v <= 0) continue;
+      rows.push({ ...labelled(a, i, '_from'), ...labelled(b, j, '_to'), value: v });
+      support.push(v);
+    }
+  }
+  return {
+    columns: [...a.columns.map((c) => `${c}_from`), ...b.columns.map((c) => `${c}_to`), 'value'],
+    rows,
+    support,
+    rule: 'value',
+  };
+}

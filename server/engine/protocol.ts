@@ -1,0 +1,71 @@
+/**
+ * The protocol between the planner (main thread) and whoever runs a partition
+ * (the main thread itself, or a pool worker): plain data only, so it crosses a
+ * thread as is. A task is one subscriber partition's share of a query: a small
+ * tree of per-subscriber location steps feeding one aggregate step.
+ */
+import type { Ptr } from './memory.js';
+
+/** Which events qualify (kernels' EventFilter), plus the days the window touches. */
+export interface WindowFilter {
+  typeMask: number;
+  tStart: number;
+  tEnd: number;
+  hourMask: number;
+  /** Day numbers (days since 1970) to scan, ascending; only days the store holds. */
+  days: number[];
+}
+
+/** A per-subscriber location vector: i32 per partition-local subscriber, -1 = absent. */
+export type LocStep =
+  | { op: 'last'; unit: string; filter: WindowFilter }
+  | { op: 'most-common'; unit: string; filter: WindowFilter }
+  | { op: 'most-days'; unit: string; filter: WindowFilter }
+  /** Most frequent location over the inputs; ties go to the location of the latest input (by position). */
+  | { op: 'modal'; inputs: LocStep[] };
+
+/** What a partition returns to be summed with the other partitions. */
+export type AggStep =
+  /** Subscribers per location: u32[nLocs]. */
+  | { op: 'count-by-location'; input: LocStep; nLocs: number }
+  /** Subscribers per (from, to): u32[nFrom * nTo]. */
+  | { op: 'count-pairs'; from: LocStep; to: LocStep; nFrom: number; nTo: number }
+  /** Subscribers per location with at least one qualifying located event: u32[nLocs]. */
+  | { op: 'unique-by-location'; unit: string; filter: WindowFilter; nLocs: number };
+
+/** Where one day's share of a partition lives in the shared memory. */
+export interface DayRange {
+  day: number;
+  n: number;
+  sub: Ptr;
+  t: Ptr;
+  cell: Ptr;
+  kind: Ptr;
+}
+
+export interface PartitionTask {
+  kind: 'partition';
+  memory: WebAssembly.Memory;
+  /** Partition-local subscribers: vectors have this many entries. */
+  nSubs: number;
+  /** This partition's rows of every loaded day, by day number. */
+  days: Record<number, DayRange>;
+  /** Location tables: unit -> day number -> i32[nCells]. */
+  tables: Record<string, Record<number, Ptr>>;
+  nCells: number;
+  step: AggStep;
+  /** Scratch block the task may use, [arena, arena + arenaBytes). */
+  arena: Ptr;
+  arenaBytes: number;
+}
+
+/** A partition's partial aggregate: counts to sum, and events dropped as unlocated, by reason. */
+export interface PartialResult {
+  counts: Uint32Array;
+  /** [malformed, no cell, unknown cell or no valid version, outside every region]. */
+  drops: [number, number, number, number];
+}
+
+export interface TaskFailure {
+  error: { name: string; code: string; message: string };
+}

@@ -1,0 +1,211 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SECONDS_PER_DAY, TYPE_CALLS, TYPE_SMS } from '../../kernels/shared/constants.js';
+import { Engine } from '../../server/engine/engine.js';
+import {
+  type RefFilter,
+  locateEvents,
+  refFlows,
+  refLastLocation,
+  refMostCommon,
+  refSpatialAggregate,
+  refUniqueLocations,
+  refVisitedMostDays,
+} from '../../server/engine/reference.js';
+import { SpecError } from '../../server/errors.js';
+import { buildFixture, FIRST_DAY, type Fixture } from './fixtures.js';
+
+const K = 15;
+const date = (d: number) => new Date((FIRST_DAY + d) * SECONDS_PER_DAY * 1000).toISOString().slice(0, 10);
+const CALLS_SMS = [TYPE_CALLS, TYPE_SMS];
+const dayFilter = (d: number, hours?: RefFilter['hours']): RefFilter => ({
+  types: CALLS_SMS,
+  start: (FIRST_DAY + d) * SECONDS_PER_DAY,
+  end: (FIRST_DAY + d + 1) * SECONDS_PER_DAY,
+  hours,
+});
+
+/** Reference rows of a count per region, redacted: keep > k. */
+function expectedRows(counts: Map<number, number>): { pcod: string; value: number }[] {
+  return [...counts.entries()]
+    .filter(([, v]) => v > K)
+    .sort(([a], [b]) => a - b)
+    .map(([r, value]) => ({ pcod: `R${r}`, value }));
+}
+
+/** The reference's modal location over daily locations (tie: the location of the latest day). */
+function refModal(daily: Map<number, number>[]): Map<number, number> {
+  const out = new Map<number, number>();
+  const subs = new Set(daily.flatMap((m) => [...m.keys()]));
+  for (const s of subs) {
+    const count = new Map<number, number>();
+    const latest = new Map<number, number>();
+    daily.forEach((m, i) => {
+      const l = m.get(s);
+      if (l === undefined) return;
+      count.set(l, (count.get(l) ?? 0) + 1);
+      latest.set(l, i);
+    });
+    const best = [...count.keys()].sort((a, b) => count.get(b)! - count.get(a)! || latest.get(b)! - latest.get(a)!)[0]!;
+    out.set(s, best);
+  }
+  return out;
+}
+
+const daily = (d: number, method = 'last', extra: object = {}) => ({
+  query_kind: 'daily_location',
+  date: date(d),
+  method,
+  aggregation_unit: 'admin1',
+  ...extra,
+});
+
+function suite(name: string, threads: number) {
+  describe(`engine (${name})`, () => {
+    let dir: string;
+    let fx: Fixture;
+    let engine: Engine;
+    beforeAll(() => {
+      dir = fs.mkdtempSync(path.join(os.tmpdir(), 'opalite-engine-'));
+      fx = buildFixture(dir, { subs: 400, days: 4, seed: 11 });
+      engine = Engine.open(dir, { partitions: 5, threads });
+    });
+    afterAll(async () => {
+      await engine.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    });
+
+    for (const d of [0, 2]) {
+      it(`spatial_aggregate of daily_location last on day ${d} matches the reference`, async () => {
+        const r = await engine.run({ query_kind: 'spatial_aggregate', locations: daily(d) });
+        const ref = refLastLocation(fx.events, dayFilter(d), fx.locator);
+        expect(r.rows.length).toBeGreaterThan(1);
+        expect(r.rows).toEqual(expectedRows(refSpatialAggregate(ref.locations)));
+        expect(r.columns).toEqual(['pcod', 'value']);
+        expect(r.dropped).toEqual({ noCell: ref.drops.noCell, unknownCell: ref.drops.unknown, outsideRegion: ref.drops.outside });
+        expect(r.withheld).toBe([...refSpatialAggregate(ref.locations).values()].filter((v) => v <= K).length);
+        expect(r.fraction).toBe(1);
+      });
+    }
+
+    it('most-common with hours wrapping midnight and every event type matches the reference', async () => {
+      const hours = { start: 20, end: 4 };
+      const r = await engine.run({
+        query_kind: 'spatial_aggregate',
+        locations: daily(1, 'most-common', { hours: { start_hour: 20, end_hour: 4 }, event_types: ['calls', 'sms', 'mds'] }),
+      });
+      const ref = refMostCommon(fx.events, { ...dayFilter(1, hours), types: [0, 1, 2] }, fx.locator);
+      expect(r.rows).toEqual(expectedRows(refSpatialAggregate(ref.locations)));
+    });
+
+    it('most_frequent_location and visited_most_days over a range match the reference', async () => {
+      const range = { start: FIRST_DAY * SECONDS_PER_DAY, end: (FIRST_DAY + 3) * SECONDS_PER_DAY, types: CALLS_SMS };
+      for (const [kind, ref] of [
+        ['most_frequent_location', refMostCommon],
+        ['visited_most_days', refVisitedMostDays],
+      ] as const) {
+        const r = await engine.run({
+          query_kind: 'spatial_aggregate',
+          locations: { query_kind: kind, start_date: date(0), end_date: date(3), aggregation_unit: 'admin1' },
+        });
+        expect(r.rows, kind).toEqual(expectedRows(refSpatialAggregate(ref(fx.events, range, fx.locator).locations)));
+      }
+    });
+
+    it('modal_location over four days matches the reference, whatever the order of its inputs', async () => {
+      const days = [3, 0, 2, 1];
+      const r = await engine.run({ query_kind: 'spatial_aggregate', locations: { query_kind: 'modal_location', locations: days.map((d) => daily(d)) } });
+      const modal = refModal([0, 1, 2, 3].map((d) => refLastLocation(fx.events, dayFilter(d), fx.locator).locations));
+      expect(r.rows).toEqual(expectedRows(refSpatialAggregate(modal)));
+    });
+
+    it('flows between two days, and in/outflows summed before redaction, match the reference', async () => {
+      const spec = { from_location: daily(0), to_location: daily(3, 'most-common') };
+      const from = refLastLocation(fx.events, dayFilter(0), fx.locator).locations;
+      const to = refMostCommon(fx.events, dayFilter(3), fx.locator).locations;
+      const pairs = refFlows(from, to);
+      const flows = await engine.run({ query_kind: 'flows', ...spec });
+      const expected = [...pairs.entries()]
+        .map(([k, value]) => {
+          const [a, b] = k.split(',').map(Number) as [number, number];
+          return { a, b, value };
+        })
+        .filter((x) => x.value > K)
+        .sort((x, y) => x.a - y.a || x.b - y.b)
+        .map(({ a, b, value }) => ({ pcod_from: `R${a}`, pcod_to: `R${b}`, value }));
+      expect(expected.length).toBeGreaterThan(3);
+      expect(flows.rows).toEqual(expected);
+      expect(flows.columns).toEqual(['pcod_from', 'pcod_to', 'value']);
+
+      const inflows = await engine.run({ query_kind: 'inflows', ...spec });
+      const sums = new Map<number, number>();
+      for (const [k, v] of pairs) {
+        const b = Number(k.split(',')[1]);
+        sums.set(b, (sums.get(b) ?? 0) + v);
+      }
+      expect(inflows.rows).toEqual(expectedRows(sums).map(({ pcod, value }) => ({ pcod_to: pcod, value })));
+    });
+
+    it('unique_subscriber_counts matches the reference', async () => {
+      const r = await engine.run({ query_kind: 'unique_subscriber_counts', start_date: date(1), end_date: date(3), aggregation_unit: 'admin1' });
+      const { pairs } = refUniqueLocations(fx.events, { types: CALLS_SMS, start: (FIRST_DAY + 1) * SECONDS_PER_DAY, end: (FIRST_DAY + 3) * SECONDS_PER_DAY }, fx.locator);
+      const counts = new Map<number, number>();
+      for (const [, loc] of pairs) counts.set(loc, (counts.get(loc) ?? 0) + 1);
+      expect(r.rows).toEqual(expectedRows(counts));
+    });
+
+    it('reports progressive estimates: fractions increase, each redacted on its own counts', async () => {
+      const partials: { fraction: number; rows: number }[] = [];
+      const final = await engine.run({ query_kind: 'spatial_aggregate', locations: daily(1, 'most-common') }, {
+        onPartial: (p) => partials.push({ fraction: p.fraction, rows: p.rows.length }),
+      });
+      expect(partials.length).toBe(4);
+      for (let i = 1; i < partials.length; i++) expect(partials[i]!.fraction).toBeGreaterThan(partials[i - 1]!.fraction);
+      expect(partials.at(-1)!.fraction).toBeLessThan(1);
+      expect(final.fraction).toBe(1);
+    });
+
+    it('returns the cached result for the same spec and a clear error for a bad one', async () => {
+      const a = await engine.run({ query_kind: 'spatial_aggregate', locations: daily(0) });
+      const b = await engine.run({ query_kind: 'spatial_aggregate', locations: { ...daily(0), event_types: ['sms', 'calls'] } });
+      expect(b).toBe(a);
+      await expect(engine.run({ query_kind: 'spatial_aggregate', locations: { ...daily(0), aggregation_unit: 'admin9' } })).rejects.toThrow(/admin9/);
+      await expect(engine.run({ query_kind: 'daily_location', date: date(0), method: 'last', aggregation_unit: 'admin1' })).rejects.toBeInstanceOf(SpecError);
+    });
+  });
+}
+
+suite('in process', 0);
+suite('worker pool', 2);
+
+describe('redaction at the boundary', () => {
+  it('withholds a region with 15 subscribers and keeps one with 16, in every result kind the engine runs', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'opalite-k-'));
+    // 15 subscribers call from cell 0 (R0) and 16 from cell 2 (R1), on day 0 then day 1.
+    const t0 = FIRST_DAY * SECONDS_PER_DAY + 9 * 3600;
+    const events = Array.from({ length: 31 }, (_, s) => [
+      { sub: s, t: t0, cell: s < 15 ? 0 : 2, kind: TYPE_CALLS | (1 << 2) },
+      { sub: s, t: t0 + SECONDS_PER_DAY, cell: s < 15 ? 0 : 2, kind: TYPE_SMS | (1 << 2) },
+    ]).flat();
+    buildFixture(dir, { subs: 31, days: 2, seed: 1, events });
+    const engine = Engine.open(dir, { partitions: 3 });
+    try {
+      const spatial = await engine.run({ query_kind: 'spatial_aggregate', locations: daily(0) });
+      expect(spatial.rows).toEqual([{ pcod: 'R1', value: 16 }]);
+      expect(spatial.withheld).toBe(1);
+      const flows = await engine.run({ query_kind: 'flows', from_location: daily(0), to_location: daily(1) });
+      expect(flows.rows).toEqual([{ pcod_from: 'R1', pcod_to: 'R1', value: 16 }]);
+      expect(flows.withheld).toBe(1);
+      const outflows = await engine.run({ query_kind: 'outflows', from_location: daily(0), to_location: daily(1) });
+      expect(outflows.rows).toEqual([{ pcod_from: 'R1', value: 16 }]);
+      const unique = await engine.run({ query_kind: 'unique_subscriber_counts', start_date: date(0), end_date: date(2), aggregation_unit: 'admin1' });
+      expect(unique.rows).toEqual([{ pcod: 'R1', value: 16 }]);
+      expect(unique.withheld).toBe(1);
+    } finally {
+      await engine.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
