@@ -6,6 +6,7 @@ import { demoCommand } from './demo.js';
 import { generateCommand } from './generate.js';
 import { infoCommand } from './info.js';
 import { ingestCommand } from './ingest.js';
+import { queryCommand } from './query.js';
 
 const program = new Command('opalite')
   .description('Privacy-safe mobility statistics from Call Detail Records')
@@ -16,6 +17,7 @@ program.addCommand(demoCommand(), { isDefault: true });
 program.addCommand(ingestCommand());
 program.addCommand(infoCommand());
 program.addCommand(generateCommand());
+program.addCommand(queryCommand());
 
 program.parseAsync(process.argv).catch((e: unknown) => {
   if (e instanceof OpaliteError) {

@@ -70,6 +70,11 @@ export class Engine {
     return new Engine(store, loaded, heap, executor, k);
   }
 
+  /** The redaction threshold in force. */
+  get threshold(): number {
+    return this.k;
+  }
+
   get version(): number {
     return this.store.version;
   }
