@@ -38,6 +38,11 @@ export interface RawBatch {
    * text file (header is line 1), or the 1-based row number in a binary file.
    */
   lines: Int32Array | number[];
+  /**
+   * Rows the reader could not split into columns (a CSV row with the wrong
+   * number of fields...), with their line and what was wrong; not in `length`.
+   */
+  badRows?: { line: number; reason: string }[];
 }
 
 /** What a reader yields: batches, in file order. */
