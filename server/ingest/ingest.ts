@@ -164,6 +164,7 @@ export async function ingest(opts: IngestOptions): Promise<IngestSummary> {
     };
   } finally {
     fs.rmSync(stagingRoot, { recursive: true, force: true });
+    fs.rmSync(paths.staging(opts.store), { recursive: true, force: true }); // we hold the lock: nobody else stages
     for (const clean of cleanups) clean();
     release();
   }

@@ -64,19 +64,27 @@ export class EventNormaliser {
       }
       this.checkedColumns = true;
     }
-    for (const bad of batch.badRows ?? []) {
-      stats.rows++;
-      report.reject(stats, bad.line, 'row', bad.reason);
-    }
+    // Rows the reader could not split are reported in line order with the others.
+    const unsplit = [...(batch.badRows ?? [])].sort((a, b) => a.line - b.line);
+    let u = 0;
+    const reportUnsplitBefore = (line: number) => {
+      for (; u < unsplit.length && unsplit[u]!.line < line; u++) {
+        stats.rows++;
+        report.reject(stats, unsplit[u]!.line, 'row', unsplit[u]!.reason);
+      }
+    };
     for (let i = 0; i < batch.length; i++) {
+      const line = Number(batch.lines[i]);
+      reportUnsplitBefore(line);
       stats.rows++;
       const failure = this.row(cols, i);
       if (failure === null) {
         stats.kept++;
       } else {
-        report.reject(stats, Number(batch.lines[i]), failure[0], failure[1]);
+        report.reject(stats, line, failure[0], failure[1]);
       }
     }
+    reportUnsplitBefore(Infinity);
   }
 
   /** Appends row i to the sink, or returns [field, reason] when it is invalid. */
