@@ -46,7 +46,7 @@ export function loadKernelModule(file?: string): WebAssembly.Module {
 }
 
 /** The module's exports as wasm declares them: u32 arguments and results are i32. */
-interface RawKernels {
+export interface RawKernels {
   partitionDay(n: number, sub: Ptr, t: Ptr, dayStart: number, partOf: Ptr, nSubs: number, nParts: number, hist: Ptr, perm: Ptr, offsets: Ptr): number;
   partitionHistogramBytes(nParts: number): number;
   gather8(src: Ptr, perm: Ptr, dst: Ptr, n: number): void;
@@ -152,14 +152,14 @@ const errors = {
 };
 
 /** Window bounds cross into wasm as u32: 2^32 would silently wrap to 0. */
-function checkFilter(kernel: string, f: EventFilter): void {
+export function checkFilter(kernel: string, f: EventFilter): void {
   for (const [name, v] of [['tStart', f.tStart], ['tEnd', f.tEnd]] as const) {
     if (!(Number.isInteger(v) && v >= 0 && v <= 0xffffffff)) throw errors.badArgument(kernel, `${name} an integer in [0, 2^32), found ${v}`);
   }
 }
 
 /** Throws the KernelError for a status other than OK; `expected` says what the kernel checks. */
-function check(kernel: string, status: number, expected: string): void {
+export function check(kernel: string, status: number, expected: string): void {
   if (status === STATUS_OK) return;
   if (status === STATUS_BAD_ARGUMENT) throw errors.badArgument(kernel, expected);
   if (status === STATUS_CAPACITY) throw errors.capacity(kernel, expected);
@@ -167,14 +167,15 @@ function check(kernel: string, status: number, expected: string): void {
 }
 
 /** Kernels count events with malformed location codes in drops[0] rather than writing out of bounds. */
-function checkDrops(kernel: string, memory: WebAssembly.Memory, drops: Ptr): void {
+export function checkDrops(kernel: string, memory: WebAssembly.Memory, drops: Ptr): void {
   const malformed = new Uint32Array(memory.buffer, drops, 1)[0];
   if (malformed !== 0) throw errors.badLocTable(kernel, malformed);
 }
 
 /** Typed wrappers of one instance's exports. */
 export class Kernels {
-  private readonly raw: RawKernels;
+  /** The raw exports, for the typed wrappers of each family (wrappers check statuses; callers use those). */
+  readonly raw: RawKernels;
 
   constructor(readonly memory: WebAssembly.Memory, module: WebAssembly.Module = loadKernelModule()) {
     const instance = new WebAssembly.Instance(module, { env: { memory } });
