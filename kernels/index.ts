@@ -12,3 +12,12 @@ export { tableBytes, tableClear, tableRehash, tableUsed, tableConsumed } from '.
 export { lastLocation, countLocations, pickMostCommon, pickMostDays, tableKeys } from './locate';
 export { countByLocation, countPairs, countEventsByBucket } from './count';
 export { modalLocation } from './dwell';
+export {
+  eventCountBytes, countEvents, finishEventCount, nocturnalBytes, countNocturnal, finishNocturnal,
+  activePeriodsBytes, countActivePeriods, finishActivePeriods,
+  gyrationBytes, gyrationSums, gyrationCentroids, gyrationSpread, finishGyration,
+  displacementValues, topupValues, countPerSub,
+  contactTableBytes, contactTableClear, contactTableRehash, contactTableUsed, contactTableConsumed, countContacts, finishDegree,
+  paretoScratchBytes, finishPareto,
+} from './metrics';
+export { groupStatsBytes, groupOffsetsBytes, groupSums, groupSpread, groupFinish, groupOrder, groupFinishOrdered, groupPairs, histogram } from './stats';

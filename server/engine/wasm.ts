@@ -80,6 +80,68 @@ export interface RawKernels {
     bucketSeconds: number, bucketBase: number, nBuckets: number, nLocs: number,
     out: Ptr, drops: Ptr,
   ): number;
+  // kernels/metrics.ts (typed wrappers: metric-kernels.ts)
+  eventCountBytes(nSubs: number): number;
+  countEvents(
+    n: number, sub: Ptr, t: Ptr, kind: Ptr, typeMask: number, tStart: number, tEnd: number, hourMask: number, dirMask: number,
+    nSubs: number, state: Ptr,
+  ): number;
+  finishEventCount(state: Ptr, nSubs: number, out: Ptr): number;
+  nocturnalBytes(nSubs: number): number;
+  countNocturnal(
+    n: number, sub: Ptr, t: Ptr, kind: Ptr, typeMask: number, tStart: number, tEnd: number, hourMask: number, dirMask: number,
+    nightMask: number, nSubs: number, state: Ptr,
+  ): number;
+  finishNocturnal(state: Ptr, nSubs: number, out: Ptr): number;
+  activePeriodsBytes(nSubs: number): number;
+  countActivePeriods(
+    n: number, sub: Ptr, t: Ptr, kind: Ptr, typeMask: number, tStart: number, tEnd: number, hourMask: number, periodSeconds: number,
+    nSubs: number, state: Ptr,
+  ): number;
+  finishActivePeriods(state: Ptr, nSubs: number, out: Ptr): number;
+  gyrationBytes(nSubs: number): number;
+  gyrationSums(
+    n: number, sub: Ptr, t: Ptr, cell: Ptr, kind: Ptr, lon: Ptr, lat: Ptr, nCells: number,
+    typeMask: number, tStart: number, tEnd: number, hourMask: number, nSubs: number, state: Ptr, drops: Ptr,
+  ): number;
+  gyrationCentroids(state: Ptr, nSubs: number): number;
+  gyrationSpread(
+    n: number, sub: Ptr, t: Ptr, cell: Ptr, kind: Ptr, lon: Ptr, lat: Ptr, nCells: number,
+    typeMask: number, tStart: number, tEnd: number, hourMask: number, nSubs: number, state: Ptr,
+  ): number;
+  finishGyration(state: Ptr, nSubs: number, out: Ptr): number;
+  displacementValues(
+    n: number, sub: Ptr, t: Ptr, cell: Ptr, kind: Ptr, lon: Ptr, lat: Ptr, nCells: number,
+    typeMask: number, tStart: number, tEnd: number, hourMask: number,
+    refLon: Ptr, refLat: Ptr, nSubs: number, outSub: Ptr, outValue: Ptr, drops: Ptr,
+  ): number;
+  topupValues(
+    n: number, sub: Ptr, t: Ptr, kind: Ptr, recharge: Ptr, typeMask: number, tStart: number, tEnd: number, hourMask: number,
+    nSubs: number, outSub: Ptr, outValue: Ptr,
+  ): number;
+  countPerSub(n: number, sub: Ptr, nSubs: number, out: Ptr): number;
+  contactTableBytes(capacity: number): number;
+  contactTableClear(table: Ptr, capacity: number): number;
+  contactTableRehash(src: Ptr, srcCapacity: number, dst: Ptr, dstCapacity: number): number;
+  contactTableUsed(table: Ptr): number;
+  contactTableConsumed(table: Ptr): number;
+  countContacts(
+    n: number, sub: Ptr, t: Ptr, kind: Ptr, peer: Ptr, typeMask: number, tStart: number, tEnd: number, hourMask: number, dirMask: number,
+    excludeSelf: number, globalOf: Ptr, nSubs: number, table: Ptr, capacity: number,
+  ): number;
+  finishDegree(table: Ptr, capacity: number, nSubs: number, out: Ptr): number;
+  paretoScratchBytes(nSubs: number, used: number): number;
+  finishPareto(table: Ptr, capacity: number, nSubs: number, numerator: number, denominator: number, scratch: Ptr, out: Ptr): number;
+  // kernels/stats.ts
+  groupStatsBytes(nGroups: number): number;
+  groupOffsetsBytes(nGroups: number): number;
+  groupSums(n: number, group: Ptr, value: Ptr, nGroups: number, state: Ptr): number;
+  groupSpread(n: number, group: Ptr, value: Ptr, nGroups: number, state: Ptr): number;
+  groupFinish(state: Ptr, nGroups: number, statistic: number, out: Ptr): number;
+  groupOrder(n: number, group: Ptr, value: Ptr, nGroups: number, offsets: Ptr, sorted: Ptr): number;
+  groupFinishOrdered(offsets: Ptr, sorted: Ptr, nGroups: number, statistic: number, out: Ptr): number;
+  groupPairs(n: number, group: Ptr, value: Ptr, outGroup: Ptr, outValue: Ptr): number;
+  histogram(n: number, values: Ptr, edges: Ptr, nBins: number, out: Ptr): number;
 }
 
 const EXPORTS: readonly (keyof RawKernels)[] = [
@@ -87,6 +149,13 @@ const EXPORTS: readonly (keyof RawKernels)[] = [
   'tableBytes', 'tableClear', 'tableRehash', 'tableUsed', 'tableConsumed',
   'lastLocation', 'countLocations', 'pickMostCommon', 'pickMostDays', 'tableKeys',
   'countByLocation', 'countPairs', 'countEventsByBucket', 'modalLocation',
+  'eventCountBytes', 'countEvents', 'finishEventCount', 'nocturnalBytes', 'countNocturnal', 'finishNocturnal',
+  'activePeriodsBytes', 'countActivePeriods', 'finishActivePeriods',
+  'gyrationBytes', 'gyrationSums', 'gyrationCentroids', 'gyrationSpread', 'finishGyration',
+  'displacementValues', 'topupValues', 'countPerSub',
+  'contactTableBytes', 'contactTableClear', 'contactTableRehash', 'contactTableUsed', 'contactTableConsumed', 'countContacts', 'finishDegree',
+  'paretoScratchBytes', 'finishPareto',
+  'groupStatsBytes', 'groupOffsetsBytes', 'groupSums', 'groupSpread', 'groupFinish', 'groupOrder', 'groupFinishOrdered', 'groupPairs', 'histogram',
 ];
 
 /** One (day, partition) range of loaded columns: sub u32 (local), t u32, cell u32, kind u8. */
