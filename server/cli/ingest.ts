@@ -32,9 +32,15 @@ export async function runIngest(dataset: string, store: string, keyFile?: string
       keyFile,
       signal: abort.signal,
       onProgress: (p) => {
-        bar ??= progressBar(p.files, 'ingest |{bar}| files {value}/{total} | {rows} rows | {rate}');
+        bar ??= progressBar(p.bytesTotal, 'ingest |{bar}| {percentage}% | {done} of {all} | file {file} | {rows} rows | {rate}');
         const secs = (performance.now() - started) / 1000;
-        bar.update(p.filesDone, { rows: count(p.rows), rate: rate(p.rows, secs) });
+        bar.update(p.bytesDone, {
+          done: bytes(p.bytesDone),
+          all: bytes(p.bytesTotal),
+          file: `${p.filesDone + 1}/${p.files}`,
+          rows: count(p.rows),
+          rate: `${rate(p.rows, secs)} rows`,
+        });
       },
     });
   } finally {

@@ -29,6 +29,9 @@ export interface IngestProgress {
   filesDone: number;
   files: number;
   rows: number;
+  /** Bytes of the event files read so far (compressed bytes for .gz), and in all. */
+  bytesDone: number;
+  bytesTotal: number;
 }
 
 export interface IngestOptions {
@@ -106,16 +109,20 @@ export async function ingest(opts: IngestOptions): Promise<IngestSummary> {
     const staging = new DayStaging(path.join(stagingRoot, 'days'));
     const tz = new TimezoneOffsets(dataset.timezone);
     let rows = 0;
+    let bytesBefore = 0;
     try {
       for (const [i, file] of dataset.events.entries()) {
         const stats = report.beginFile(file);
         const normaliser = new EventNormaliser({ file, tz, subscribers, cells, sink: staging, report, stats });
-        for await (const batch of openEventSource(file)) {
+        const source = openEventSource(file);
+        for await (const batch of source) {
           if (opts.signal?.aborted) throw new IngestError('ABORTED', 'ingest interrupted; the store is unchanged');
           normaliser.push(batch);
           rows += batch.length;
-          opts.onProgress?.({ file, filesDone: i, files: dataset.events.length, rows });
+          const bytesDone = bytesBefore + source.bytesRead;
+          opts.onProgress?.({ file, filesDone: i, files: dataset.events.length, rows, bytesDone, bytesTotal: dataset.bytes });
         }
+        bytesBefore += fs.statSync(file).size;
       }
     } catch (e) {
       staging.abort();
