@@ -10,11 +10,12 @@ import { ARENA_FULL } from './arena.js';
 import { type Executor, InProcessExecutor, PoolExecutor } from './executor.js';
 import { LoadedStore } from './loader.js';
 import { Heap } from './memory.js';
-import { type Plan, plan } from './planner.js';
-import type { AggStep, LocStep, PartialResult, PartitionTask } from './protocol.js';
+import { type Merged, type Plan, plan, type ShapeTools } from './planner.js';
+import * as M from './metric-kernels.js';
+import type { AggStep, LocStep, MetricStep, PartialResult, PartitionTask } from './protocol.js';
 import { parseSpec, type QuerySpec, specHash } from './spec.js';
 import type { Dropped } from './units.js';
-import { instantiate } from './wasm.js';
+import { instantiate, type Kernels } from './wasm.js';
 import { KernelError } from '../errors.js';
 
 export interface EngineOptions {
@@ -47,15 +48,18 @@ export interface RunOptions {
 export class Engine {
   private readonly cache = new Map<string, QueryResult>();
   private readonly k: number;
+  private readonly tools: ShapeTools;
 
   private constructor(
     readonly store: Store,
     readonly loaded: LoadedStore,
     private readonly heap: Heap,
     private readonly executor: Executor,
+    kernels: Kernels,
     k: number,
   ) {
     this.k = k;
+    this.tools = shapeTools(kernels, heap);
   }
 
   static open(storeDir: string, opts: EngineOptions = {}): Engine {
@@ -67,7 +71,7 @@ export class Engine {
     loaded.loadAll();
     const threads = opts.threads ?? 0;
     const executor = threads > 0 ? new PoolExecutor(threads) : new InProcessExecutor(kernels);
-    return new Engine(store, loaded, heap, executor, k);
+    return new Engine(store, loaded, heap, executor, kernels, k);
   }
 
   /** The redaction threshold in force. */
@@ -108,17 +112,23 @@ export class Engine {
     if (!step) throw new KernelError('NO_STEP', `${p.kind}: nothing to compute`);
     const P = this.loaded.nParts;
     const totalSubs = Math.max(1, this.loaded.nSubs);
-    let sum: Float64Array | null = null;
+    const merged: Merged = { counts: new Float64Array(0), groups: [], values: [] };
     const drops = [0, 0, 0, 0];
     let subsDone = 0;
     let done = 0;
     const merge = (part: number, r: PartialResult) => {
-      sum ??= new Float64Array(r.counts.length);
-      for (let i = 0; i < r.counts.length; i++) sum[i] += r.counts[i]!;
+      if (r.counts) {
+        if (merged.counts.length === 0) merged.counts = new Float64Array(r.counts.length);
+        for (let i = 0; i < r.counts.length; i++) merged.counts[i] += r.counts[i]!;
+      }
+      if (r.groups && r.values) {
+        merged.groups.push(r.groups);
+        merged.values.push(r.values);
+      }
       for (let i = 0; i < 4; i++) drops[i] += r.drops[i]!;
       subsDone += this.loaded.partSizes[part]!;
       done++;
-      if (opts.onPartial && done < P) opts.onPartial(this.finish(id, p, sum, drops, subsDone / totalSubs));
+      if (opts.onPartial && done < P) opts.onPartial(this.finish(id, p, merged, drops, subsDone / totalSubs));
     };
     // Keep a bounded number of tasks in flight: each holds an arena of scratch.
     const queue = [...Array(P).keys()];
@@ -128,7 +138,7 @@ export class Engine {
       }
     });
     await Promise.all(lanes);
-    return this.finish(id, p, sum ?? new Float64Array(0), drops, 1);
+    return this.finish(id, p, merged, drops, 1);
   }
 
   /** Runs one partition, retrying with twice the scratch while the arena is too small. */
@@ -140,6 +150,8 @@ export class Engine {
       tables[unit] = {};
       for (const day of this.loaded.days.keys()) tables[unit][day] = this.loaded.table(unit, day);
     }
+    const coords: PartitionTask['coords'] = {};
+    if (usesCoordinates(step)) for (const day of this.loaded.days.keys()) coords[day] = this.loaded.coords(day);
     let arenaBytes = estimateArena(step, nSubs);
     for (;;) {
       const arena = this.heap.alloc(arenaBytes);
@@ -150,6 +162,7 @@ export class Engine {
           nSubs,
           days,
           tables,
+          coords,
           nCells: this.loaded.nCells,
           step,
           arena,
@@ -164,11 +177,11 @@ export class Engine {
     }
   }
 
-  private finish(id: string, p: Plan, counts: Float64Array, drops: number[], fraction: number): QueryResult {
-    const shaped = p.shape(counts);
+  private finish(id: string, p: Plan, merged: Merged, drops: number[], fraction: number): QueryResult {
+    const shaped = p.shape(merged, this.tools);
     const { rows, withheld } = redact(shaped, this.k);
     // An estimate scales the published value, never the support redaction used.
-    const published = fraction < 1 ? rows.map((r) => ({ ...r, value: Math.round((r.value as number) / fraction) })) : rows;
+    const published = fraction < 1 && shaped.scaled !== false ? rows.map((r) => ({ ...r, value: Math.round((r.value as number) / fraction) })) : rows;
     return {
       query_id: id,
       query_kind: p.kind,
@@ -186,15 +199,54 @@ export class Engine {
   }
 }
 
+/** Group statistics and histograms on the main thread, with the kernels, over merged pairs. */
+function shapeTools(kernels: Kernels, heap: Heap): ShapeTools {
+  const put = <T extends Int32Array | Float64Array>(a: T) => heap.put(a.length ? a : (new (a.constructor as new (n: number) => T)(1)));
+  return {
+    groupStatistic(groups, values, nGroups, statistic) {
+      const g = put(groups);
+      const v = put(values);
+      const out = heap.alloc(8 * Math.max(nGroups, 1));
+      try {
+        heap.f64(out, nGroups).fill(NaN);
+        M.groupStatistic(kernels, heap, { n: groups.length, group: g, value: v }, nGroups, statistic, out);
+        return heap.f64(out, nGroups).slice();
+      } finally {
+        for (const ptr of [out, v, g]) heap.release(ptr);
+      }
+    },
+    histogram(values, edges) {
+      const nBins = edges.length - 1;
+      const v = put(values);
+      const e = put(edges);
+      const out = heap.alloc(4 * Math.max(nBins, 1));
+      try {
+        heap.u8(out, 4 * nBins).fill(0);
+        M.histogram(kernels, values.length, v, e, nBins, out);
+        return heap.u32(out, nBins).slice();
+      } finally {
+        for (const ptr of [out, e, v]) heap.release(ptr);
+      }
+    },
+  };
+}
+
 function locSteps(step: AggStep): LocStep[] {
   switch (step.op) {
     case 'count-by-location':
       return [step.input];
     case 'count-pairs':
       return [step.from, step.to];
+    case 'metric-by-location':
+      return [step.locations];
     case 'unique-by-location':
+    case 'metric-values':
       return [];
   }
+}
+
+function metricOf(step: AggStep): MetricStep | null {
+  return step.op === 'metric-by-location' || step.op === 'metric-values' ? step.metric : null;
 }
 
 function flatten(s: LocStep): LocStep[] {
@@ -204,8 +256,14 @@ function flatten(s: LocStep): LocStep[] {
 function unitsOfStep(step: AggStep): Set<string> {
   const units = new Set<string>();
   if (step.op === 'unique-by-location') units.add(step.unit);
+  const metric = metricOf(step);
+  if (metric?.op === 'unique-location-count') units.add(metric.unit);
   for (const s of locSteps(step).flatMap(flatten)) if (s.op !== 'modal') units.add(s.unit);
   return units;
+}
+
+function usesCoordinates(step: AggStep): boolean {
+  return metricOf(step)?.op === 'radius-of-gyration';
 }
 
 /** A first guess of a task's scratch; a full arena doubles it and retries. */
@@ -219,6 +277,8 @@ function estimateArena(step: AggStep, nSubs: number): number {
     if (s.op === 'most-common' || s.op === 'most-days') bytes += table;
     if (s.op === 'modal') bytes += 12 * s.inputs.length + 64;
   }
+  const metric = metricOf(step);
+  if (metric) bytes += 8 * nSubs + 40 * nSubs + 12 * nSubs + 4 * nSubs + 256 + (metric.op === 'unique-location-count' ? table + 16 * cap : 0);
   if (step.op === 'count-by-location') bytes += 4 * step.nLocs;
   if (step.op === 'count-pairs') bytes += 4 * step.nFrom * step.nTo;
   if (step.op === 'unique-by-location') bytes += table + 8 * 2 * cap + 4 * step.nLocs;

@@ -5,7 +5,8 @@
  */
 import { Arena } from './arena.js';
 import type { Ptr } from './memory.js';
-import type { AggStep, LocStep, PartialResult, PartitionTask, WindowFilter } from './protocol.js';
+import * as M from './metric-kernels.js';
+import type { AggStep, LocStep, MetricStep, PartialResult, PartitionTask, WindowFilter } from './protocol.js';
 import { DROP_BYTES, type EventColumns, type Kernels, LocationTable } from './wasm.js';
 
 class PartitionRun {
@@ -80,7 +81,97 @@ class PartitionRun {
     return table;
   }
 
-  aggregate(step: AggStep): Uint32Array {
+  /** Per-subscriber state for a counting metric: zeroed scratch of `bytes`. */
+  state(bytes: number): Ptr {
+    const ptr = this.arena.alloc(bytes);
+    this.u8(ptr, bytes).fill(0);
+    return ptr;
+  }
+
+  /** A metric vector: f64 per local subscriber, NaN where the subscriber has no value. */
+  metric(step: MetricStep): Ptr {
+    const k = this.kernels;
+    const n = this.task.nSubs;
+    const out = this.arena.alloc(8 * n);
+    new Float64Array(this.task.memory.buffer, out, n).fill(NaN);
+    const f = step.filter;
+    const rows = () => this.rangesOf(f);
+    switch (step.op) {
+      case 'radius-of-gyration': {
+        const state = this.state(M.gyrationBytes(k, n));
+        const coords = (day: number) => ({ ...this.task.coords[day]!, nCells: this.task.nCells });
+        for (const ev of rows()) M.gyrationSums(k, ev, coords(ev.day), f, n, state, this.drops);
+        M.gyrationCentroids(k, state, n);
+        for (const ev of rows()) M.gyrationSpread(k, ev, coords(ev.day), f, n, state);
+        M.finishGyration(k, state, n, out);
+        return out;
+      }
+      case 'event-count': {
+        const state = this.state(M.eventCountBytes(k, n));
+        for (const ev of rows()) M.countEvents(k, ev, f, step.dirMask, n, state);
+        M.finishEventCount(k, state, n, out);
+        return out;
+      }
+      case 'nocturnal': {
+        const state = this.state(M.nocturnalBytes(k, n));
+        for (const ev of rows()) M.countNocturnal(k, ev, f, step.dirMask, step.nightMask, n, state);
+        M.finishNocturnal(k, state, n, out);
+        return out;
+      }
+      case 'active-periods': {
+        const state = this.state(M.activePeriodsBytes(k, n));
+        for (const ev of rows()) M.countActivePeriods(k, ev, f, step.periodSeconds, n, state);
+        M.finishActivePeriods(k, state, n, out);
+        return out;
+      }
+      case 'unique-location-count': {
+        const table = this.count(step.unit, f);
+        const size = Math.max(table.size, 1);
+        const subs = this.arena.alloc(4 * size);
+        const locs = this.arena.alloc(4 * size);
+        const keys = table.keys(subs, locs);
+        M.countPerSub(k, keys, subs, n, out);
+        return out;
+      }
+    }
+  }
+
+  /** The task's rows of each day in the window, without a location table. */
+  *rangesOf(f: WindowFilter): Generator<EventColumns & { day: number }> {
+    for (const day of f.days) {
+      const range = this.task.days[day];
+      if (range && range.n > 0) yield range;
+    }
+  }
+
+  /** Compacts (group, value) vectors to the pairs with both, copied out of shared memory. */
+  pairs(groupVec: Ptr, valueVec: Ptr): { groups: Int32Array; values: Float64Array } {
+    const n = this.task.nSubs;
+    const group = this.arena.alloc(4 * Math.max(n, 1));
+    const value = this.arena.alloc(8 * Math.max(n, 1));
+    const count = M.groupPairs(this.kernels, { n, group: groupVec, value: valueVec }, { group, value });
+    return {
+      groups: new Int32Array(this.task.memory.buffer, group, count).slice(),
+      values: new Float64Array(this.task.memory.buffer, value, count).slice(),
+    };
+  }
+
+  aggregate(step: AggStep): Omit<PartialResult, 'drops'> {
+    switch (step.op) {
+      case 'metric-by-location': {
+        const loc = this.location(step.locations);
+        return this.pairs(loc, this.metric(step.metric));
+      }
+      case 'metric-values': {
+        const zeros = this.zeros(this.task.nSubs);
+        return this.pairs(zeros, this.metric(step.metric));
+      }
+      default:
+        return { counts: this.counts(step) };
+    }
+  }
+
+  counts(step: Exclude<AggStep, { op: 'metric-by-location' | 'metric-values' }>): Uint32Array {
     switch (step.op) {
       case 'count-by-location': {
         const vec = this.location(step.input);
@@ -135,6 +226,5 @@ function initialCapacity(nSubs: number): number {
 
 export function runPartition(kernels: Kernels, task: PartitionTask): PartialResult {
   const run = new PartitionRun(kernels, task);
-  const counts = run.aggregate(task.step);
-  return { counts, drops: run.dropCounts() };
+  return { ...run.aggregate(task.step), drops: run.dropCounts() };
 }

@@ -46,6 +46,7 @@ export class LoadedStore {
   readonly days = new Map<number, LoadedDay>();
   private readonly tables = new Map<string, Map<number, Ptr>>();
   private readonly owned: Ptr[] = [];
+  private readonly coordCache = new Map<number, { lon: Ptr; lat: Ptr }>();
 
   constructor(readonly store: Store, readonly heap: Heap, readonly kernels: Kernels, nParts: number) {
     if (!(Number.isInteger(nParts) && nParts >= 1 && nParts <= 256)) throw new RangeError(`expected 1..256 partitions, found ${nParts}`);
@@ -155,6 +156,17 @@ export class LoadedStore {
     return ptr;
   }
 
+  /** Cell coordinates of a day (f64 per cell key, NaN without a valid version), built once. */
+  coords(day: number): { lon: Ptr; lat: Ptr } {
+    let c = this.coordCache.get(day);
+    if (!c) {
+      const { lon, lat } = this.units.positions(day);
+      c = { lon: this.own(this.heap.put(lon.length ? lon : new Float64Array(1))), lat: this.own(this.heap.put(lat.length ? lat : new Float64Array(1))) };
+      this.coordCache.set(day, c);
+    }
+    return c;
+  }
+
   /** Bytes of shared memory the loaded columns and tables hold. */
   residentBytes(): number {
     return this.owned.reduce((n, p) => n + this.heap.sizeOf(p), 0);
@@ -164,6 +176,7 @@ export class LoadedStore {
     for (const ptr of this.owned.splice(0)) this.heap.release(ptr);
     this.days.clear();
     this.tables.clear();
+    this.coordCache.clear();
   }
 
   private own(ptr: Ptr): Ptr {

@@ -8,27 +8,45 @@ import { SECONDS_PER_DAY, TYPE_CALLS, TYPE_MDS, TYPE_SMS, TYPE_TOPUPS } from '..
 import { SpecError } from '../errors.js';
 import { parseDateTime, TimezoneOffsets } from '../ingest/datetime.js';
 import type { RedactionRule, Row } from '../privacy/redact.js';
-import type { AggStep, LocStep, WindowFilter } from './protocol.js';
-import type { DailyLocation, EventFilter, FlowInput, QuerySpec } from './spec.js';
+import { directionMask, nightMaskOf, type StatisticName } from './metric-kernels.js';
+import type { AggStep, LocStep, MetricStep, WindowFilter } from './protocol.js';
+import type { DailyLocation, EventFilter, FlowInput, MetricSpec, QuerySpec } from './spec.js';
 import type { UnitSpace, Units } from './units.js';
 import { ALL_HOURS, hourMaskOf } from './wasm.js';
 
 const TYPE_CODES: Record<string, number> = { calls: TYPE_CALLS, sms: TYPE_SMS, mds: TYPE_MDS, topups: TYPE_TOPUPS };
 
-/** Rows from summed partition counts, with each row's subscriber support. */
+/** Rows from merged partition results, with each row's subscriber support. */
 export interface Shaped {
   columns: string[];
   rows: Row[];
   support: number[];
   rule: RedactionRule;
+  /** False when `value` is a statistic that an estimate must not scale (averages, medians). */
+  scaled?: boolean;
+}
+
+/** Partition results merged so far: counts summed, (group, value) pairs concatenated. */
+export interface Merged {
+  counts: Float64Array;
+  groups: Int32Array[];
+  values: Float64Array[];
+}
+
+/** Kernels the shaping step may run on the main thread. */
+export interface ShapeTools {
+  /** f64 per group: the statistic of its values (NaN for a group without values). */
+  groupStatistic(groups: Int32Array, values: Float64Array, nGroups: number, statistic: StatisticName): Float64Array;
+  /** Counts per bin; edges strictly increasing, bins [) but the last []. */
+  histogram(values: Float64Array, edges: Float64Array): Uint32Array;
 }
 
 export interface Plan {
   kind: string;
   /** Null when the kind needs no kernel (geography). */
   step: AggStep | null;
-  /** Builds the rows from the unscaled counts summed over partitions (the support redaction decides on). */
-  shape(counts: Float64Array | Uint32Array): Shaped;
+  /** Builds the rows from the unscaled merged results (the support redaction decides on). */
+  shape(merged: Merged, tools: ShapeTools): Shaped;
 }
 
 export interface PlanContext {
@@ -125,7 +143,7 @@ export function plan(spec: QuerySpec, ctx: PlanContext): Plan {
       return {
         kind: spec.query_kind,
         step: { op: 'count-by-location', input: step, nLocs: space.size },
-        shape: (counts) => byLocation(space, counts),
+        shape: (m) => byLocation(space, m.counts),
       };
     }
     case 'flows':
@@ -143,14 +161,14 @@ export function plan(spec: QuerySpec, ctx: PlanContext): Plan {
       }
       const step: AggStep = { op: 'count-pairs', from: from.step, to: to.step, nFrom: a.size, nTo: b.size };
       if (spec.query_kind === 'flows') {
-        return { kind: spec.query_kind, step, shape: (counts) => pairs(a, b, counts) };
+        return { kind: spec.query_kind, step, shape: (m) => pairs(a, b, m.counts) };
       }
       // In/outflows sum the unredacted flows, then redact the sums (QUERIES.md).
       const inflow = spec.query_kind === 'inflows';
       return {
         kind: spec.query_kind,
         step,
-        shape: (counts) => {
+        shape: ({ counts }) => {
           const sums = new Float64Array(inflow ? b.size : a.size);
           for (let i = 0; i < a.size; i++) {
             for (let j = 0; j < b.size; j++) sums[inflow ? j : i] += counts[i * b.size + j]!;
@@ -166,11 +184,120 @@ export function plan(spec: QuerySpec, ctx: PlanContext): Plan {
       return {
         kind: spec.query_kind,
         step: { op: 'unique-by-location', unit, filter, nLocs: space.size },
-        shape: (counts) => byLocation(space, counts),
+        shape: (m) => byLocation(space, m.counts),
+      };
+    }
+    case 'joined_spatial_aggregate': {
+      if (spec.method === 'distr') throw notYet(`joined_spatial_aggregate with method 'distr'`, 'method');
+      const { step: locations, unit } = locationStep(ctx, spec.locations, 'locations');
+      const space = ctx.units.space(unit);
+      const metric = metricStep(ctx, spec.metric, 'metric');
+      const method = spec.method as StatisticName;
+      return {
+        kind: spec.query_kind,
+        step: { op: 'metric-by-location', locations, metric },
+        shape: (m, tools) => {
+          const groups = concat(Int32Array, m.groups);
+          const values = concat(Float64Array, m.values);
+          const stat = tools.groupStatistic(groups, values, space.size, method);
+          const located = new Float64Array(space.size);
+          for (const g of groups) located[g]++;
+          const rows: Row[] = [];
+          const support: number[] = [];
+          for (let i = 0; i < space.size; i++) {
+            if (located[i] === 0) continue;
+            rows.push({ ...labelled(space, i), value: Number.isNaN(stat[i]!) ? null : stat[i]! });
+            support.push(located[i]!);
+          }
+          // A location is kept only if more than k subscribers are located there (QUERIES.md).
+          return { columns: [...space.columns, 'value'], rows, support, rule: 'value', scaled: false };
+        },
+      };
+    }
+    case 'histogram_aggregate': {
+      const metric = metricStep(ctx, spec.metric, 'metric');
+      const bins = spec.bins;
+      const range = spec.range;
+      return {
+        kind: spec.query_kind,
+        step: { op: 'metric-values', metric },
+        shape: (m, tools) => {
+          const values = concat(Float64Array, m.values);
+          const edges = histogramEdges(bins, range, values);
+          const counts = edges ? tools.histogram(values, edges) : new Uint32Array(0);
+          const rows: Row[] = [];
+          for (let b = 0; b < counts.length; b++) rows.push({ value: counts[b]!, lower_edge: edges![b]!, upper_edge: edges![b + 1]! });
+          return { columns: ['value', 'lower_edge', 'upper_edge'], rows, support: Array.from(counts), rule: 'all' };
+        },
       };
     }
     default:
       throw notYet(spec.query_kind, 'query_kind');
+  }
+}
+
+function concat<T extends Int32Array | Float64Array>(Ctor: new (n: number) => T, parts: T[]): T {
+  const out = new Ctor(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p as never, at);
+    at += p.length;
+  }
+  return out;
+}
+
+/**
+ * Bin edges: explicit edges, or n equal-width bins over the range (the given one,
+ * else the values' own min and max, as FlowKit does). Null when there is nothing to bin.
+ */
+function histogramEdges(
+  bins: { n_bins: number } | { bin_list: number[] },
+  range: { lower_bound: number; upper_bound: number } | null,
+  values: Float64Array,
+): Float64Array | null {
+  if ('bin_list' in bins) return Float64Array.from(bins.bin_list);
+  let lo = range?.lower_bound ?? Infinity;
+  let hi = range?.upper_bound ?? -Infinity;
+  if (!range) {
+    for (const v of values) {
+      if (Number.isNaN(v)) continue;
+      if (v < lo) lo = v;
+      if (v > hi) hi = v;
+    }
+  }
+  if (!(lo <= hi)) return null;
+  if (lo === hi) hi = lo + 1;
+  const n = bins.n_bins;
+  return Float64Array.from({ length: n + 1 }, (_, i) => (i === n ? hi : lo + ((hi - lo) * i) / n));
+}
+
+const PERIOD_SECONDS = { days: 86400, hours: 3600, minutes: 60 } as const;
+
+/** A per-subscriber metric step; kinds without a kernel yet are refused. */
+function metricStep(ctx: PlanContext, s: MetricSpec, path: string): MetricStep {
+  if ('sampling' in s && s.sampling) {
+    throw new SpecError('NOT_IMPLEMENTED', `${path}.sampling: subscriber sampling is not supported; every subscriber is used`, `${path}.sampling`);
+  }
+  const windowed = () => {
+    const w = s as { start_date: string; end_date: string; event_types: EventFilter['event_types']; hours?: EventFilter['hours'] };
+    return windowFilter(ctx, w, localSeconds(w.start_date, `${path}.start_date`), localSeconds(w.end_date, `${path}.end_date`));
+  };
+  switch (s.query_kind) {
+    case 'radius_of_gyration':
+      return { op: 'radius-of-gyration', filter: windowed() };
+    case 'event_count':
+      return { op: 'event-count', filter: windowed(), dirMask: directionMask(s.direction) };
+    case 'nocturnal_events':
+      return { op: 'nocturnal', filter: windowed(), dirMask: directionMask('both'), nightMask: nightMaskOf(s.night_hours.start_hour, s.night_hours.end_hour) };
+    case 'unique_location_counts':
+      return { op: 'unique-location-count', unit: s.aggregation_unit, filter: windowed() };
+    case 'total_active_periods': {
+      const periodSeconds = s.period_length * PERIOD_SECONDS[s.period_unit];
+      const t0 = localSeconds(s.start_date, `${path}.start_date`);
+      return { op: 'active-periods', periodSeconds, filter: windowFilter(ctx, s, t0, t0 + s.total_periods * periodSeconds) };
+    }
+    default:
+      throw notYet(s.query_kind, `${path}.query_kind`);
   }
 }
 

@@ -24,14 +24,26 @@ export type LocStep =
   /** Most frequent location over the inputs; ties go to the location of the latest input (by position). */
   | { op: 'modal'; inputs: LocStep[] };
 
-/** What a partition returns to be summed with the other partitions. */
+/** A per-subscriber metric: f64 per partition-local subscriber, NaN = absent. */
+export type MetricStep =
+  | { op: 'radius-of-gyration'; filter: WindowFilter }
+  | { op: 'event-count'; filter: WindowFilter; dirMask: number }
+  | { op: 'nocturnal'; filter: WindowFilter; dirMask: number; nightMask: number }
+  | { op: 'unique-location-count'; unit: string; filter: WindowFilter }
+  | { op: 'active-periods'; filter: WindowFilter; periodSeconds: number };
+
+/** What a partition returns to be merged with the other partitions. */
 export type AggStep =
   /** Subscribers per location: u32[nLocs]. */
   | { op: 'count-by-location'; input: LocStep; nLocs: number }
   /** Subscribers per (from, to): u32[nFrom * nTo]. */
   | { op: 'count-pairs'; from: LocStep; to: LocStep; nFrom: number; nTo: number }
   /** Subscribers per location with at least one qualifying located event: u32[nLocs]. */
-  | { op: 'unique-by-location'; unit: string; filter: WindowFilter; nLocs: number };
+  | { op: 'unique-by-location'; unit: string; filter: WindowFilter; nLocs: number }
+  /** (location, metric value) of every subscriber with both: pairs, concatenated across partitions. */
+  | { op: 'metric-by-location'; locations: LocStep; metric: MetricStep }
+  /** (0, metric value) of every subscriber with a value: pairs, for histograms. */
+  | { op: 'metric-values'; metric: MetricStep };
 
 /** Where one day's share of a partition lives in the shared memory. */
 export interface DayRange {
@@ -52,6 +64,8 @@ export interface PartitionTask {
   days: Record<number, DayRange>;
   /** Location tables: unit -> day number -> i32[nCells]. */
   tables: Record<string, Record<number, Ptr>>;
+  /** Cell coordinates per day (f64[nCells] each, NaN = no valid version), for distance metrics. */
+  coords: Record<number, { lon: Ptr; lat: Ptr }>;
   nCells: number;
   step: AggStep;
   /** Scratch block the task may use, [arena, arena + arenaBytes). */
@@ -59,9 +73,12 @@ export interface PartitionTask {
   arenaBytes: number;
 }
 
-/** A partition's partial aggregate: counts to sum, and events dropped as unlocated, by reason. */
+/** A partition's partial aggregate: counts to sum or pairs to concatenate, and events dropped, by reason. */
 export interface PartialResult {
-  counts: Uint32Array;
+  counts?: Uint32Array;
+  /** (group, value) pairs: metric steps. */
+  groups?: Int32Array;
+  values?: Float64Array;
   /** [malformed, no cell, unknown cell or no valid version, outside every region]. */
   drops: [number, number, number, number];
 }

@@ -14,6 +14,7 @@ import {
   refUniqueLocations,
   refVisitedMostDays,
 } from '../../server/engine/reference.js';
+import { type CoordLocator, refEventCount, refHistogram, refJoinedAggregate, refRadiusOfGyration, refStatistic, refUniqueLocationCounts } from '../../server/engine/reference-metrics.js';
 import { SpecError } from '../../server/errors.js';
 import { buildFixture, FIRST_DAY, type Fixture } from './fixtures.js';
 
@@ -154,6 +155,56 @@ function suite(name: string, threads: number) {
       const counts = new Map<number, number>();
       for (const [, loc] of pairs) counts.set(loc, (counts.get(loc) ?? 0) + 1);
       expect(r.rows).toEqual(expectedRows(counts));
+    });
+
+    it('joined_spatial_aggregate of radius_of_gyration, event_count and unique_location_counts matches the reference, statistic by statistic', async () => {
+      const coords: CoordLocator = (cell, day) => {
+        const v = fx.versions.filter((x) => x.cell === cell && (x.from === null || day >= x.from) && (x.to === null || day <= x.to)).at(-1);
+        if (cell >= fx.nCells) return -1;
+        return v ? { lon: v.lon, lat: v.lat } : -2;
+      };
+      const range = { start: FIRST_DAY * SECONDS_PER_DAY, end: (FIRST_DAY + 4) * SECONDS_PER_DAY, types: CALLS_SMS };
+      const window = { start_date: date(0), end_date: date(4) };
+      const homes = refMostCommon(fx.events, range, fx.locator).locations;
+      const metrics: [object, Map<number, number>][] = [
+        [{ query_kind: 'radius_of_gyration', ...window }, refRadiusOfGyration(fx.events, range, coords).values],
+        [{ query_kind: 'event_count', ...window, direction: 'out' }, refEventCount(fx.events, { ...range, directions: [1] })],
+        [{ query_kind: 'unique_location_counts', ...window, aggregation_unit: 'admin1' }, refUniqueLocationCounts(fx.events, range, fx.locator).values],
+      ];
+      for (const [metric, ref] of metrics) {
+        for (const method of ['avg', 'median', 'max', 'stddev'] as const) {
+          const r = await engine.run({
+            query_kind: 'joined_spatial_aggregate',
+            locations: { query_kind: 'most_frequent_location', ...window, aggregation_unit: 'admin1' },
+            metric,
+            method,
+          });
+          const expected = refJoinedAggregate(homes, ref, method);
+          const located = new Map<number, number>();
+          for (const [sub, loc] of homes) if (ref.has(sub) && !Number.isNaN(ref.get(sub)!)) located.set(loc, (located.get(loc) ?? 0) + 1);
+          const rows = [...expected.entries()].filter(([loc]) => located.get(loc)! > K).sort(([a], [b]) => a - b);
+          expect(rows.length, `${JSON.stringify(metric)} ${method}`).toBeGreaterThan(1);
+          expect(r.rows.map((x) => x.pcod)).toEqual(rows.map(([loc]) => `R${loc}`));
+          r.rows.forEach((row, i) => expect(row.value as number).toBeCloseTo(rows[i]![1], 9));
+        }
+      }
+    });
+
+    it('histogram_aggregate of event_count matches the reference, and withholds a histogram with a small bin', async () => {
+      const range = { start: FIRST_DAY * SECONDS_PER_DAY, end: (FIRST_DAY + 2) * SECONDS_PER_DAY, types: CALLS_SMS };
+      const values = [...refEventCount(fx.events, range).values()];
+      const metric = { query_kind: 'event_count', start_date: date(0), end_date: date(2) };
+      const edges = [0, 2, 4, 100];
+      const r = await engine.run({ query_kind: 'histogram_aggregate', metric, bins: { bin_list: edges } });
+      const counts = refHistogram(values, edges);
+      expect(counts.every((c) => c > K)).toBe(true);
+      expect(r.rows).toEqual(counts.map((value, b) => ({ value, lower_edge: edges[b], upper_edge: edges[b + 1] })));
+      const fine = await engine.run({ query_kind: 'histogram_aggregate', metric, bins: { bin_list: [0, 2, 4, 9, 10, 100] } });
+      const fineCounts = refHistogram(values, [0, 2, 4, 9, 10, 100]);
+      expect(fineCounts.some((c) => c <= K)).toBe(true);
+      expect(fine.rows).toEqual([]);
+      expect(fine.withheld).toBe(5);
+      expect(refStatistic([1, 2, 3], 'median')).toBe(2);
     });
 
     it('reports progressive estimates: fractions increase, each redacted on its own counts', async () => {
