@@ -9,6 +9,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { IngestError } from '../errors.js';
+import { StringIndex } from '../util/string-index.js';
 
 export const HASH_BYTES = 32;
 
@@ -68,7 +69,9 @@ export class SubscriberDictionary {
   private readonly byHash = new Map<string, number>();
   private readonly hashes: Buffer[] = [];
   /** Raw id -> index, only for this process's lifetime: saves one HMAC per row. */
-  private readonly rawCache = new Map<string, number>();
+  private readonly rawCache = new StringIndex();
+  /** rawCache slot -> subscriber index. */
+  private readonly rawIndex: number[] = [];
 
   constructor(private readonly key: Buffer, persisted?: Buffer) {
     if (persisted) {
@@ -87,8 +90,8 @@ export class SubscriberDictionary {
 
   /** The index of a raw identifier, adding it when new. */
   indexOf(rawId: string): number {
-    const cached = this.rawCache.get(rawId);
-    if (cached !== undefined) return cached;
+    const slot = this.rawCache.get(rawId);
+    if (slot >= 0) return this.rawIndex[slot]!;
     const h = pseudonym(this.key, rawId);
     const k = h.toString('base64');
     let index = this.byHash.get(k);
@@ -97,7 +100,7 @@ export class SubscriberDictionary {
       this.byHash.set(k, index);
       this.hashes.push(h);
     }
-    this.rawCache.set(rawId, index);
+    this.rawIndex[this.rawCache.add(rawId)] = index;
     return index;
   }
 
