@@ -16,6 +16,7 @@ import { commit } from '../../server/store/commit.js';
 import { DayStaging } from '../../server/store/day-writer.js';
 import { paths } from '../../server/store/layout.js';
 import { emptyManifest } from '../../server/store/manifest.js';
+import { rng } from '../util/rng.js';
 
 export const FIRST_DAY = 16801; // 2016-01-01
 export const KEY = Buffer.alloc(32, 7);
@@ -52,16 +53,6 @@ export interface Fixture {
   days: number;
 }
 
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /**
  * Writes a store of `subs` subscribers over `days` days into `dir`. Cells 0-7 sit

@@ -8,18 +8,9 @@ import { NULL_U32, SECONDS_PER_DAY } from '../../kernels/shared/constants.js';
 import { Heap, type Ptr } from '../../server/engine/memory.js';
 import type { Locator, RefDrops, RefEvent, RefFilter } from '../../server/engine/reference.js';
 import { ALL_HOURS, DROP_BYTES, type EventColumns, type EventFilter, type Kernels, type LocTable, hourMaskOf, typeMaskOf } from '../../server/engine/wasm.js';
+import { rng } from '../util/rng.js';
 
-/** mulberry32: small, seedable, good enough for test data. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { rng };
 
 export const FIRST_DAY = 16801; // 2016-01-01
 

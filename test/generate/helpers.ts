@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import { generate, type GenerateOptions, type GenerateSummary } from '../../server/generate/index.js';
+import { EVENT_COLUMNS } from '../../server/ingest/source.js';
 
 export interface EventRow {
   msisdn: string;
@@ -20,16 +21,7 @@ export interface EventRow {
   recharge_amount: string;
 }
 
-export const COLUMNS = [
-  'msisdn',
-  'datetime',
-  'cell_id',
-  'event_type',
-  'outgoing',
-  'duration',
-  'msisdn_counterpart',
-  'recharge_amount',
-] as const;
+export const COLUMNS = EVENT_COLUMNS;
 
 const made: string[] = [];
 

@@ -4,6 +4,7 @@ import { mkdtemp, mkdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseRegionLevel, type RegionLevel } from '../../server/geo/regions.js';
+import { rng as prng } from '../util/rng.js';
 
 export type Ring = number[][];
 
@@ -44,17 +45,7 @@ export async function datasetWith(files: Record<string, unknown>): Promise<strin
   return dir;
 }
 
-/** Mulberry32: small seeded PRNG in [0, 1), so random tests are reproducible. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { prng };
 
 /** Star-shaped ring around (cx, cy): `k` vertices at sorted random angles, radii in [rMin, rMax]. */
 export function star(rand: () => number, cx: number, cy: number, rMin: number, rMax: number, k: number): Ring {

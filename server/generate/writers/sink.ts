@@ -1,21 +1,13 @@
 /** What every event file writer offers, and which writer a format uses. */
 import type { EventBatch } from '../batch.js';
 import type { RowText } from '../text.js';
+import { EVENT_COLUMNS } from '../../ingest/source.js';
 
 export const FORMATS = ['csv', 'csv.gz', 'parquet', 'arrow'] as const;
 export type Format = (typeof FORMATS)[number];
 
-/** Column names of an events file (DATA.md), in file order. */
-export const EVENT_HEADER = [
-  'msisdn',
-  'datetime',
-  'cell_id',
-  'event_type',
-  'outgoing',
-  'duration',
-  'msisdn_counterpart',
-  'recharge_amount',
-] as const;
+/** Column names of an events file (DATA.md), in file order: the canonical names ingest maps onto. */
+export const EVENT_HEADER = EVENT_COLUMNS;
 
 export interface EventSink {
   /** Appends the batch's rows, in order. The batch may be reused once this resolves. */
