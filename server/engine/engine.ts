@@ -109,7 +109,7 @@ export class Engine {
 
   private async execute(id: string, p: Plan, opts: RunOptions): Promise<QueryResult> {
     const step = p.step;
-    if (!step) throw new KernelError('NO_STEP', `${p.kind}: nothing to compute`);
+    if (!step) return this.finish(id, p, { counts: new Float64Array(0), groups: [], values: [] }, [0, 0, 0, 0], 1);
     const P = this.loaded.nParts;
     const totalSubs = Math.max(1, this.loaded.nSubs);
     const merged: Merged = { counts: new Float64Array(0), groups: [], values: [] };

@@ -231,6 +231,19 @@ export function plan(spec: QuerySpec, ctx: PlanContext): Plan {
         },
       };
     }
+    case 'geography': {
+      const space = ctx.units.space(spec.aggregation_unit);
+      // Geometry is public infrastructure: no kernel, no people, nothing to redact.
+      return {
+        kind: spec.query_kind,
+        step: null,
+        shape: () => {
+          const rows: Row[] = [];
+          for (let i = 0; i < space.size; i++) rows.push(labelled(space, i));
+          return { columns: [...space.columns], rows, support: rows.map(() => 0), rule: 'none' };
+        },
+      };
+    }
     default:
       throw notYet(spec.query_kind, 'query_kind');
   }

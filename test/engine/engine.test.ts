@@ -4,6 +4,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SECONDS_PER_DAY, TYPE_CALLS, TYPE_SMS } from '../../kernels/shared/constants.js';
 import { Engine } from '../../server/engine/engine.js';
+import { unitFeatures } from '../../server/engine/geography.js';
 import {
   type RefFilter,
   locateEvents,
@@ -205,6 +206,18 @@ function suite(name: string, threads: number) {
       expect(fine.rows).toEqual([]);
       expect(fine.withheld).toBe(5);
       expect(refStatistic([1, 2, 3], 'median')).toBe(2);
+    });
+
+    it('geography lists every region of the unit with its geometry, unredacted', async () => {
+      const r = await engine.run({ query_kind: 'geography', aggregation_unit: 'admin1' });
+      expect(r.rows).toEqual([{ pcod: 'R0' }, { pcod: 'R1' }, { pcod: 'R2' }, { pcod: 'R3' }]);
+      expect(r.withheld).toBe(0);
+      const fc = unitFeatures(engine.store.dims(), 'admin1');
+      expect(fc.features.map((f) => f.properties.pcod)).toEqual(['R0', 'R1', 'R2', 'R3']);
+      expect(fc.features[3]!.properties.centroid_lon).toBeCloseTo(1.5, 6);
+      expect(fc.features[3]!.properties.centroid_lat).toBeCloseTo(1.5, 6);
+      const cells = unitFeatures(engine.store.dims(), 'cell');
+      expect(cells.features.find((f) => f.properties.location_id === 'C3')!.geometry.coordinates).toEqual([0.5, 1.5]);
     });
 
     it('reports progressive estimates: fractions increase, each redacted on its own counts', async () => {
