@@ -21,3 +21,11 @@ export {
   paretoScratchBytes, finishPareto,
 } from './metrics';
 export { groupStatsBytes, groupOffsetsBytes, groupSums, groupSpread, groupFinish, groupOrder, groupFinishOrdered, groupPairs, histogram } from './stats';
+export {
+  visitTableBytes, visitTableClear, visitTableRehash, visitTableUsed, visitTableConsumed, countVisits, tripsScratchBytes, countTrips,
+  countConsecutivePairs, countConsecutiveTrips, unmovingCounts, unmovingAtReferenceCounts, activeAtReferenceCounts,
+} from './od';
+export {
+  keySetBytes, keySetClear, keySetRehash, keySetUsed, keySetConsumed, countEventsAndSubscribersByBucket,
+  cellBitsBytes, markCellsByPeriod, orBits, countCellsByPeriod,
+} from './buckets';

@@ -122,4 +122,26 @@ export const Errors = {
       'UNKNOWN_PARENT',
       `${file}: feature ${feature}: expected the parent p-code '${parent}' to be a region of ${parentFile}, found none`,
     ),
+  // Access to the service (server/service): 401 for who, 403 for what, 429 for how often.
+  tokenMissing: () =>
+    new AuthError('TOKEN_MISSING', 'expected a bearer token (Authorization: Bearer <JWT>), found none'),
+  tokenInvalid: (why: string) => new AuthError('TOKEN_INVALID', `token: expected a signed JWT, found ${why}`),
+  tokenAlgorithm: (found: string, allowed: readonly string[]) =>
+    new AuthError('TOKEN_ALGORITHM', `token: expected a signature by ${allowed.join(' or ')}, found alg ${JSON.stringify(found)}`),
+  tokenSignature: () =>
+    new AuthError('TOKEN_SIGNATURE', "token: expected a signature by one of this deployment's keys, found none that verifies"),
+  tokenExpired: (exp: number) =>
+    new AuthError('TOKEN_EXPIRED', `token: expected an unexpired token, found one that expired at ${new Date(exp * 1000).toISOString()}`),
+  tokenAudience: (expected: string) =>
+    new AuthError('TOKEN_AUDIENCE', `token: expected audience ${JSON.stringify(expected)}, found another`),
+  tokenClaim: (claim: string, expected: string, found: string) =>
+    new AuthError('TOKEN_CLAIM', `token: claim '${claim}': expected ${expected}, found ${found}`),
+  tierBeyond: (code: string, tier: string, why: string) => new AuthError(code, `tier '${tier}': ${why}`),
+  scopeMissing: (needed: string) =>
+    new AuthError('SCOPE_MISSING', `token: expected a scope granting ${JSON.stringify(needed)}, found none among the token's scopes`),
+  rateLimited: (tier: string, perHour: number, retryAfter: number) =>
+    new AuthError(
+      'RATE_LIMITED',
+      `tier '${tier}': expected at most ${perHour} queries an hour, found the limit reached; retry in ${retryAfter} s`,
+    ),
 } as const;

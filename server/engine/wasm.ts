@@ -142,6 +142,50 @@ export interface RawKernels {
   groupFinishOrdered(offsets: Ptr, sorted: Ptr, nGroups: number, statistic: number, out: Ptr): number;
   groupPairs(n: number, group: Ptr, value: Ptr, outGroup: Ptr, outValue: Ptr): number;
   histogram(n: number, values: Ptr, edges: Ptr, nBins: number, out: Ptr): number;
+  // kernels/od.ts and kernels/buckets.ts (typed wrappers: od-kernels.ts)
+  visitTableBytes(capacity: number): number;
+  visitTableClear(table: Ptr, capacity: number): number;
+  visitTableRehash(src: Ptr, srcCapacity: number, dst: Ptr, dstCapacity: number): number;
+  visitTableUsed(table: Ptr): number;
+  visitTableConsumed(table: Ptr): number;
+  countVisits(
+    n: number, sub: Ptr, t: Ptr, cell: Ptr, kind: Ptr, loc: Ptr, nCells: number,
+    typeMask: number, tStart: number, tEnd: number, hourMask: number,
+    nSubs: number, table: Ptr, capacity: number, drops: Ptr,
+  ): number;
+  tripsScratchBytes(nSubs: number, entries: number): number;
+  countTrips(table: Ptr, capacity: number, nSubs: number, nLocs: number, scratch: Ptr, out: Ptr): number;
+  countConsecutivePairs(
+    n: number, sub: Ptr, t: Ptr, cell: Ptr, kind: Ptr, loc: Ptr, nCells: number,
+    typeMask: number, tStart: number, tEnd: number, hourMask: number,
+    nSubs: number, nLocs: number, prevLoc: Ptr, set: Ptr, capacity: number, drops: Ptr,
+  ): number;
+  countConsecutiveTrips(set: Ptr, capacity: number, nLocs: number, out: Ptr): number;
+  unmovingCounts(keySub: Ptr, keyLoc: Ptr, m: number, nSubs: number, nLocs: number, scratch: Ptr, out: Ptr): number;
+  unmovingAtReferenceCounts(keySub: Ptr, keyLoc: Ptr, m: number, refVec: Ptr, nSubs: number, nLocs: number, scratch: Ptr, out: Ptr): number;
+  activeAtReferenceCounts(keySub: Ptr, keyLoc: Ptr, m: number, refVec: Ptr, nSubs: number, nLocs: number, scratch: Ptr, out: Ptr): number;
+  keySetBytes(capacity: number): number;
+  keySetClear(set: Ptr, capacity: number): number;
+  keySetRehash(src: Ptr, srcCapacity: number, dst: Ptr, dstCapacity: number): number;
+  keySetUsed(set: Ptr): number;
+  keySetConsumed(set: Ptr): number;
+  countEventsAndSubscribersByBucket(
+    n: number, sub: Ptr, t: Ptr, cell: Ptr, kind: Ptr, loc: Ptr, nCells: number,
+    typeMask: number, tStart: number, tEnd: number, hourMask: number, dirMask: number,
+    bucketSeconds: number, bucketBase: number, nBuckets: number, nLocs: number, nSubs: number,
+    set: Ptr, capacity: number, outEvents: Ptr, outSubs: Ptr, drops: Ptr,
+  ): number;
+  cellBitsBytes(nSlots: number, nCells: number): number;
+  markCellsByPeriod(
+    n: number, t: Ptr, cell: Ptr, kind: Ptr, loc: Ptr, nCells: number,
+    typeMask: number, tStart: number, tEnd: number, hourMask: number,
+    slotSeconds: number, slotBase: number, nSlots: number, bits: Ptr, drops: Ptr,
+  ): number;
+  orBits(dst: Ptr, src: Ptr, bytes: number): number;
+  countCellsByPeriod(
+    bits: Ptr, nSlots: number, nCells: number, loc: Ptr, nLocs: number,
+    period0: number, nPeriods: number, from: number, set: Ptr, capacity: number, out: Ptr,
+  ): number;
 }
 
 const EXPORTS: readonly (keyof RawKernels)[] = [
@@ -156,6 +200,10 @@ const EXPORTS: readonly (keyof RawKernels)[] = [
   'contactTableBytes', 'contactTableClear', 'contactTableRehash', 'contactTableUsed', 'contactTableConsumed', 'countContacts', 'finishDegree',
   'paretoScratchBytes', 'finishPareto',
   'groupStatsBytes', 'groupOffsetsBytes', 'groupSums', 'groupSpread', 'groupFinish', 'groupOrder', 'groupFinishOrdered', 'groupPairs', 'histogram',
+  'visitTableBytes', 'visitTableClear', 'visitTableRehash', 'visitTableUsed', 'visitTableConsumed', 'countVisits', 'tripsScratchBytes', 'countTrips',
+  'countConsecutivePairs', 'countConsecutiveTrips', 'unmovingCounts', 'unmovingAtReferenceCounts', 'activeAtReferenceCounts',
+  'keySetBytes', 'keySetClear', 'keySetRehash', 'keySetUsed', 'keySetConsumed', 'countEventsAndSubscribersByBucket',
+  'cellBitsBytes', 'markCellsByPeriod', 'orBits', 'countCellsByPeriod',
 ];
 
 /** One (day, partition) range of loaded columns: sub u32 (local), t u32, cell u32, kind u8. */
