@@ -231,6 +231,7 @@ function shapeTools(kernels: Kernels, heap: Heap): ShapeTools {
   };
 }
 
+/** The location steps an aggregate step evaluates (nested ones not expanded). */
 function locSteps(step: AggStep): LocStep[] {
   switch (step.op) {
     case 'count-by-location':
@@ -239,14 +240,36 @@ function locSteps(step: AggStep): LocStep[] {
       return [step.from, step.to];
     case 'metric-by-location':
       return [step.locations];
-    case 'unique-by-location':
-    case 'metric-values':
+    case 'unique-set':
+      return step.reference ? [step.reference] : [];
+    case 'both':
+      return [...locSteps(step.a), ...locSteps(step.b)];
+    default:
       return [];
   }
 }
 
-function metricOf(step: AggStep): MetricStep | null {
-  return step.op === 'metric-by-location' || step.op === 'metric-values' ? step.metric : null;
+/** Every metric step of an aggregate step. */
+function metricsOf(step: AggStep): MetricStep[] {
+  if (step.op === 'metric-by-location' || step.op === 'metric-values') return [step.metric];
+  if (step.op === 'both') return [...metricsOf(step.a), ...metricsOf(step.b)];
+  return [];
+}
+
+/** Units scanned directly by an aggregate step (not through a location step). */
+function directUnits(step: AggStep): string[] {
+  switch (step.op) {
+    case 'unique-by-location':
+    case 'trips':
+    case 'consecutive-trips':
+    case 'events-by-bucket':
+    case 'unique-set':
+      return [step.unit];
+    case 'both':
+      return [...directUnits(step.a), ...directUnits(step.b)];
+    default:
+      return [];
+  }
 }
 
 function flatten(s: LocStep): LocStep[] {
@@ -254,33 +277,52 @@ function flatten(s: LocStep): LocStep[] {
 }
 
 function unitsOfStep(step: AggStep): Set<string> {
-  const units = new Set<string>();
-  if (step.op === 'unique-by-location') units.add(step.unit);
-  const metric = metricOf(step);
-  if (metric?.op === 'unique-location-count') units.add(metric.unit);
+  const units = new Set<string>(directUnits(step));
+  for (const m of metricsOf(step)) if (m.op === 'unique-location-count') units.add(m.unit);
   for (const s of locSteps(step).flatMap(flatten)) if (s.op !== 'modal') units.add(s.unit);
   return units;
 }
 
 function usesCoordinates(step: AggStep): boolean {
-  return metricOf(step)?.op === 'radius-of-gyration';
+  return metricsOf(step).some((m) => m.op === 'radius-of-gyration');
 }
 
-/** A first guess of a task's scratch; a full arena doubles it and retries. */
+/** Bytes of the counts an aggregate step returns. */
+function countBytes(step: AggStep): number {
+  switch (step.op) {
+    case 'count-by-location':
+    case 'unique-by-location':
+    case 'unique-set':
+      return 4 * step.nLocs;
+    case 'count-pairs':
+      return 4 * step.nFrom * step.nTo;
+    case 'trips':
+    case 'consecutive-trips':
+      return 4 * step.nLocs * step.nLocs;
+    case 'events-by-bucket':
+      return 8 * step.nLocs * step.nBuckets;
+    case 'both':
+      return countBytes(step.a) + countBytes(step.b);
+    default:
+      return 0;
+  }
+}
+
+/**
+ * A first guess of a task's scratch: vectors and outputs exactly, hash tables at
+ * their first size with room to double twice. A full arena doubles and retries.
+ */
 function estimateArena(step: AggStep, nSubs: number): number {
   let cap = 1024;
   while (cap < nSubs * 2) cap *= 2;
   const table = 3 * 32 * cap + 64;
-  let bytes = 1 << 16;
+  let bytes = (1 << 16) + countBytes(step) + 16 * cap;
   for (const s of locSteps(step).flatMap(flatten)) {
     bytes += 4 * nSubs + 64;
     if (s.op === 'most-common' || s.op === 'most-days') bytes += table;
     if (s.op === 'modal') bytes += 12 * s.inputs.length + 64;
   }
-  const metric = metricOf(step);
-  if (metric) bytes += 8 * nSubs + 40 * nSubs + 12 * nSubs + 4 * nSubs + 256 + (metric.op === 'unique-location-count' ? table + 16 * cap : 0);
-  if (step.op === 'count-by-location') bytes += 4 * step.nLocs;
-  if (step.op === 'count-pairs') bytes += 4 * step.nFrom * step.nTo;
-  if (step.op === 'unique-by-location') bytes += table + 8 * 2 * cap + 4 * step.nLocs;
+  if (metricsOf(step).length > 0) bytes += 72 * nSubs + 256 + table;
+  if (directUnits(step).length > 0) bytes += table + 8 * nSubs;
   return bytes;
 }

@@ -6,8 +6,12 @@
 import { Arena } from './arena.js';
 import type { Ptr } from './memory.js';
 import * as M from './metric-kernels.js';
+import * as OD from './od-kernels.js';
 import type { AggStep, LocStep, MetricStep, PartialResult, PartitionTask, WindowFilter } from './protocol.js';
 import { DROP_BYTES, type EventColumns, type Kernels, LocationTable } from './wasm.js';
+
+/** The steps whose partition results are counts to sum. */
+type CountStep = Exclude<AggStep, { op: 'metric-by-location' | 'metric-values' }>;
 
 class PartitionRun {
   readonly arena: Arena;
@@ -171,7 +175,7 @@ class PartitionRun {
     }
   }
 
-  counts(step: Exclude<AggStep, { op: 'metric-by-location' | 'metric-values' }>): Uint32Array {
+  counts(step: CountStep): Uint32Array {
     switch (step.op) {
       case 'count-by-location': {
         const vec = this.location(step.input);
@@ -186,6 +190,55 @@ class PartitionRun {
         const out = this.zeros(cells);
         this.kernels.countPairs(from, to, this.task.nSubs, step.nFrom, step.nTo, out);
         return this.copy(out, cells);
+      }
+      case 'trips': {
+        const visits = new OD.VisitTable(this.kernels, this.arena, initialCapacity(this.task.nSubs));
+        for (const { ev, table } of this.ranges(step.unit, step.filter)) visits.count(ev, table, step.filter, this.task.nSubs, this.drops);
+        const out = this.zeros(step.nLocs * step.nLocs);
+        visits.trips(this.task.nSubs, step.nLocs, out);
+        return this.copy(out, step.nLocs * step.nLocs);
+      }
+      case 'consecutive-trips': {
+        const set = new OD.KeySet(this.kernels, this.arena, initialCapacity(this.task.nSubs));
+        const prev = this.vector();
+        for (const { ev, table } of this.ranges(step.unit, step.filter)) {
+          set.consecutivePairs(ev, table, step.filter, this.task.nSubs, step.nLocs, prev, this.drops);
+        }
+        const out = this.zeros(step.nLocs * step.nLocs);
+        set.consecutiveTrips(step.nLocs, out);
+        return this.copy(out, step.nLocs * step.nLocs);
+      }
+      case 'events-by-bucket': {
+        const cells = step.nLocs * step.nBuckets;
+        const out = this.zeros(2 * cells);
+        const set = new OD.KeySet(this.kernels, this.arena, initialCapacity(this.task.nSubs));
+        const buckets = { seconds: step.bucketSeconds, base: step.bucketBase, count: step.nBuckets };
+        for (const { ev, table } of this.ranges(step.unit, step.filter)) {
+          set.eventsAndSubscribers(ev, table, step.filter, step.dirMask, buckets, step.nLocs, this.task.nSubs, out, out + 4 * cells, this.drops);
+        }
+        return this.copy(out, 2 * cells);
+      }
+      case 'unique-set': {
+        const reference = step.reference ? this.location(step.reference) : 0;
+        const table = this.count(step.unit, step.filter);
+        const size = Math.max(table.size, 1);
+        const keys = { sub: this.arena.alloc(4 * size), loc: this.arena.alloc(4 * size), count: 0 };
+        keys.count = table.keys(keys.sub, keys.loc);
+        const scratch = this.arena.alloc(4 * Math.max(this.task.nSubs, 1));
+        const out = this.zeros(step.nLocs);
+        const n = this.task.nSubs;
+        if (step.mode === 'unmoving') OD.unmovingCounts(this.kernels, keys, n, step.nLocs, scratch, out);
+        else if (step.mode === 'unmoving-at-reference') OD.unmovingAtReferenceCounts(this.kernels, keys, reference, n, step.nLocs, scratch, out);
+        else OD.activeAtReferenceCounts(this.kernels, keys, reference, n, step.nLocs, scratch, out);
+        return this.copy(out, step.nLocs);
+      }
+      case 'both': {
+        const a = this.counts(step.a as CountStep);
+        const b = this.counts(step.b as CountStep);
+        const out = new Uint32Array(a.length + b.length);
+        out.set(a);
+        out.set(b, a.length);
+        return out;
       }
       case 'unique-by-location': {
         const table = this.count(step.unit, step.filter);

@@ -6,11 +6,11 @@
  */
 import { SECONDS_PER_DAY, TYPE_CALLS, TYPE_MDS, TYPE_SMS, TYPE_TOPUPS } from '../../kernels/shared/constants.js';
 import { SpecError } from '../errors.js';
-import { parseDateTime, TimezoneOffsets } from '../ingest/datetime.js';
+import { dayToDate, parseDateTime, TimezoneOffsets } from '../ingest/datetime.js';
 import type { RedactionRule, Row } from '../privacy/redact.js';
 import { directionMask, nightMaskOf, type StatisticName } from './metric-kernels.js';
 import type { AggStep, LocStep, MetricStep, WindowFilter } from './protocol.js';
-import type { DailyLocation, EventFilter, FlowInput, MetricSpec, QuerySpec } from './spec.js';
+import type { DailyLocation, EventFilter, FlowInput, MetricSpec, QuerySpec, UniqueLocations } from './spec.js';
 import type { UnitSpace, Units } from './units.js';
 import { ALL_HOURS, hourMaskOf } from './wasm.js';
 
@@ -22,6 +22,8 @@ export interface Shaped {
   rows: Row[];
   support: number[];
   rule: RedactionRule;
+  /** For rule `series`: the group (location) of each row. */
+  group?: number[];
   /** False when `value` is a statistic that an estimate must not scale (averages, medians). */
   scaled?: boolean;
 }
@@ -156,9 +158,7 @@ export function plan(spec: QuerySpec, ctx: PlanContext): Plan {
       const to = locationStep(ctx, spec.to_location, 'to_location');
       const a = ctx.units.space(from.unit);
       const b = ctx.units.space(to.unit);
-      if (a.size * b.size > MAX_PAIR_CELLS) {
-        throw new SpecError('NOT_IMPLEMENTED', `from_location: flows between ${a.size} and ${b.size} locations (${from.unit} to ${to.unit}) need a sparse OD kernel this engine does not have yet`, 'from_location');
-      }
+      checkOdSize(a, 'from_location');
       const step: AggStep = { op: 'count-pairs', from: from.step, to: to.step, nFrom: a.size, nTo: b.size };
       if (spec.query_kind === 'flows') {
         return { kind: spec.query_kind, step, shape: (m) => pairs(a, b, m.counts) };
@@ -231,6 +231,94 @@ export function plan(spec: QuerySpec, ctx: PlanContext): Plan {
         },
       };
     }
+    case 'trips_od_matrix':
+    case 'consecutive_trips_od_matrix': {
+      const space = ctx.units.space(spec.aggregation_unit);
+      checkOdSize(space, 'aggregation_unit');
+      const filter = windowFilter(ctx, spec, localSeconds(spec.start_date, 'start_date'), localSeconds(spec.end_date, 'end_date'));
+      const op = spec.query_kind === 'trips_od_matrix' ? 'trips' : 'consecutive-trips';
+      return {
+        kind: spec.query_kind,
+        step: { op, unit: spec.aggregation_unit, filter, nLocs: space.size },
+        shape: (m) => pairs(space, space, m.counts),
+      };
+    }
+    case 'location_event_counts': {
+      const space = ctx.units.space(spec.aggregation_unit);
+      const filter = windowFilter(ctx, spec, localSeconds(spec.start_date, 'start_date'), localSeconds(spec.end_date, 'end_date'));
+      const bucketSeconds = INTERVAL_SECONDS[spec.interval];
+      const bucketBase = Math.floor(filter.tStart / bucketSeconds) * bucketSeconds;
+      const nBuckets = Math.max(1, Math.ceil((filter.tEnd - bucketBase) / bucketSeconds));
+      if (space.size * nBuckets > MAX_PAIR_CELLS) {
+        throw new SpecError('TOO_LARGE', `interval: ${nBuckets} ${spec.interval} buckets x ${space.size} locations is more than this engine holds at once; narrow the window or coarsen the unit`, 'interval');
+      }
+      // Buckets the hours filter leaves empty are not part of any series.
+      const eligible = (b: number) => spec.interval === 'day' || ((filter.hourMask >>> Math.floor(((bucketBase + b * bucketSeconds) % SECONDS_PER_DAY) / 3600)) & 1) === 1;
+      return {
+        kind: spec.query_kind,
+        step: { op: 'events-by-bucket', unit: spec.aggregation_unit, filter, dirMask: directionMask(spec.direction), bucketSeconds, bucketBase, nBuckets, nLocs: space.size },
+        shape: ({ counts }) => {
+          const cells = space.size * nBuckets;
+          const rows: Row[] = [];
+          const support: number[] = [];
+          const group: number[] = [];
+          for (let l = 0; l < space.size; l++) {
+            let seen = false;
+            for (let b = 0; b < nBuckets; b++) seen ||= counts[l * nBuckets + b]! > 0;
+            if (!seen) continue; // a location without any event is absent, as in FlowKit
+            for (let b = 0; b < nBuckets; b++) {
+              if (!eligible(b)) continue;
+              const t = bucketBase + b * bucketSeconds;
+              const time: Row = { date: dayToDate(Math.floor(t / SECONDS_PER_DAY)) };
+              if (spec.interval !== 'day') time.hour = Math.floor((t % SECONDS_PER_DAY) / 3600);
+              if (spec.interval === 'min') time.min = Math.floor((t % 3600) / 60);
+              rows.push({ ...labelled(space, l), ...time, value: counts[l * nBuckets + b]! });
+              support.push(counts[cells + l * nBuckets + b]!);
+              group.push(l);
+            }
+          }
+          const timeColumns = spec.interval === 'day' ? ['date'] : spec.interval === 'hour' ? ['date', 'hour'] : ['date', 'hour', 'min'];
+          return { columns: [...space.columns, ...timeColumns, 'value'], rows, support, group, rule: 'series' };
+        },
+      };
+    }
+    case 'unmoving_counts':
+    case 'unmoving_at_reference_location_counts':
+    case 'active_at_reference_location_counts': {
+      const unique = spec.query_kind === 'active_at_reference_location_counts' ? spec.unique_locations : spec.locations;
+      const path = spec.query_kind === 'active_at_reference_location_counts' ? 'unique_locations' : 'locations';
+      const u = uniqueLocations(ctx, unique, path);
+      const space = ctx.units.space(u.unit);
+      const reference = spec.query_kind === 'unmoving_counts' ? null : locationStep(ctx, spec.reference_locations, 'reference_locations').step;
+      const mode = spec.query_kind === 'unmoving_counts' ? 'unmoving' : spec.query_kind === 'active_at_reference_location_counts' ? 'active-at-reference' : 'unmoving-at-reference';
+      return {
+        kind: spec.query_kind,
+        step: { op: 'unique-set', mode, unit: u.unit, filter: u.filter, reference, nLocs: space.size },
+        shape: (m) => byLocation(space, m.counts),
+      };
+    }
+    case 'unique_visitor_counts': {
+      const usc = spec.unique_subscriber_counts;
+      const aarlc = spec.active_at_reference_location_counts;
+      const space = ctx.units.space(usc.aggregation_unit);
+      const u = uniqueLocations(ctx, aarlc.unique_locations, 'active_at_reference_location_counts.unique_locations');
+      const reference = locationStep(ctx, aarlc.reference_locations, 'active_at_reference_location_counts.reference_locations').step;
+      const uscFilter = windowFilter(ctx, usc, localSeconds(usc.start_date, 'unique_subscriber_counts.start_date'), localSeconds(usc.end_date, 'unique_subscriber_counts.end_date'));
+      return {
+        kind: spec.query_kind,
+        step: {
+          op: 'both',
+          a: { op: 'unique-by-location', unit: usc.aggregation_unit, filter: uscFilter, nLocs: space.size },
+          b: { op: 'unique-set', mode: 'active-at-reference', unit: u.unit, filter: u.filter, reference, nLocs: space.size },
+        },
+        // Visitors = subscribers seen minus active residents; the difference is itself thresholded.
+        shape: ({ counts }) => {
+          const diff = new Float64Array(space.size);
+          for (let i = 0; i < space.size; i++) diff[i] = Math.max(0, counts[i]! - counts[space.size + i]!);
+          return byLocation(space, diff);
+        },
+      };
+    }
     case 'geography': {
       const space = ctx.units.space(spec.aggregation_unit);
       // Geometry is public infrastructure: no kernel, no people, nothing to redact.
@@ -247,6 +335,24 @@ export function plan(spec: QuerySpec, ctx: PlanContext): Plan {
     default:
       throw notYet(spec.query_kind, 'query_kind');
   }
+}
+
+const INTERVAL_SECONDS = { day: 86400, hour: 3600, min: 60 } as const;
+
+/** Dense OD matrices need nLocs^2 cells and u16 location ids in the kernels. */
+function checkOdSize(space: UnitSpace, path: string): void {
+  if (space.size > 65535 || space.size * space.size > MAX_PAIR_CELLS) {
+    throw new SpecError('NOT_IMPLEMENTED', `${path}: an OD matrix over ${space.size} ${space.unit} locations needs a sparse OD kernel this engine does not have yet; use an admin unit`, path);
+  }
+}
+
+/** A unique_locations spec: its unit and event window. */
+function uniqueLocations(ctx: PlanContext, s: UniqueLocations, path: string): { unit: string; filter: WindowFilter } {
+  if (s.sampling) throw new SpecError('NOT_IMPLEMENTED', `${path}.sampling: subscriber sampling is not supported; every subscriber is used`, `${path}.sampling`);
+  return {
+    unit: s.aggregation_unit,
+    filter: windowFilter(ctx, s, localSeconds(s.start_date, `${path}.start_date`), localSeconds(s.end_date, `${path}.end_date`)),
+  };
 }
 
 function concat<T extends Int32Array | Float64Array>(Ctor: new (n: number) => T, parts: T[]): T {

@@ -40,6 +40,16 @@ export type AggStep =
   | { op: 'count-pairs'; from: LocStep; to: LocStep; nFrom: number; nTo: number }
   /** Subscribers per location with at least one qualifying located event: u32[nLocs]. */
   | { op: 'unique-by-location'; unit: string; filter: WindowFilter; nLocs: number }
+  /** Subscribers with first time at A before last time at B, A != B: u32[nLocs * nLocs]. */
+  | { op: 'trips'; unit: string; filter: WindowFilter; nLocs: number }
+  /** Distinct subscribers with a consecutive event pair (A then B): u32[nLocs * nLocs]. */
+  | { op: 'consecutive-trips'; unit: string; filter: WindowFilter; nLocs: number }
+  /** Events, then distinct subscribers, per (location, bucket): u32[2 * nLocs * nBuckets]. */
+  | { op: 'events-by-bucket'; unit: string; filter: WindowFilter; dirMask: number; bucketSeconds: number; bucketBase: number; nBuckets: number; nLocs: number }
+  /** Counts over each subscriber's set of unique locations, optionally against a reference location: u32[nLocs]. */
+  | { op: 'unique-set'; mode: 'unmoving' | 'unmoving-at-reference' | 'active-at-reference'; unit: string; filter: WindowFilter; reference: LocStep | null; nLocs: number }
+  /** Two count steps side by side: their counts concatenated (a, then b). */
+  | { op: 'both'; a: AggStep; b: AggStep }
   /** (location, metric value) of every subscriber with both: pairs, concatenated across partitions. */
   | { op: 'metric-by-location'; locations: LocStep; metric: MetricStep }
   /** (0, metric value) of every subscriber with a value: pairs, for histograms. */

@@ -16,6 +16,7 @@ import {
   refVisitedMostDays,
 } from '../../server/engine/reference.js';
 import { type CoordLocator, refEventCount, refHistogram, refJoinedAggregate, refRadiusOfGyration, refStatistic, refUniqueLocationCounts } from '../../server/engine/reference-metrics.js';
+import { refActiveAtReferenceCounts, refConsecutiveTripsOD, refEventsAndSubscribersByBucket, refTripsOD, refUnmovingAtReferenceCounts, refUnmovingCounts } from '../../server/engine/reference-od.js';
 import { SpecError } from '../../server/errors.js';
 import { buildFixture, FIRST_DAY, type Fixture } from './fixtures.js';
 
@@ -218,6 +219,69 @@ function suite(name: string, threads: number) {
       expect(fc.features[3]!.properties.centroid_lat).toBeCloseTo(1.5, 6);
       const cells = unitFeatures(engine.store.dims(), 'cell');
       expect(cells.features.find((f) => f.properties.location_id === 'C3')!.geometry.coordinates).toEqual([0.5, 1.5]);
+    });
+
+    it('trips_od_matrix and consecutive_trips_od_matrix match the reference', async () => {
+      const range = { start: FIRST_DAY * SECONDS_PER_DAY, end: (FIRST_DAY + 2) * SECONDS_PER_DAY, types: CALLS_SMS };
+      for (const [kind, ref] of [
+        ['trips_od_matrix', refTripsOD],
+        ['consecutive_trips_od_matrix', refConsecutiveTripsOD],
+      ] as const) {
+        const r = await engine.run({ query_kind: kind, start_date: date(0), end_date: date(2), aggregation_unit: 'admin1' });
+        const expected = [...ref(fx.events, range, fx.locator).counts.entries()]
+          .map(([k, value]) => [...k.split(',').map(Number), value] as [number, number, number])
+          .filter(([, , v]) => v > K)
+          .sort((x, y) => x[0] - y[0] || x[1] - y[1])
+          .map(([a, b, value]) => ({ pcod_from: `R${a}`, pcod_to: `R${b}`, value }));
+        expect(expected.length, kind).toBeGreaterThan(3);
+        expect(r.rows, kind).toEqual(expected);
+      }
+    });
+
+    it('location_event_counts by day keeps whole series above k, and by hour withholds series with a thin bucket', async () => {
+      const range = { start: FIRST_DAY * SECONDS_PER_DAY, end: (FIRST_DAY + 3) * SECONDS_PER_DAY, types: CALLS_SMS, directions: [1] };
+      for (const interval of ['day', 'hour'] as const) {
+        const seconds = interval === 'day' ? SECONDS_PER_DAY : 3600;
+        const r = await engine.run({ query_kind: 'location_event_counts', start_date: date(0), end_date: date(3), aggregation_unit: 'admin1', interval, direction: 'out' });
+        const ref = refEventsAndSubscribersByBucket(fx.events, range, fx.locator, seconds, range.start);
+        const nBuckets = (3 * SECONDS_PER_DAY) / seconds;
+        const expected: object[] = [];
+        for (let l = 0; l < 4; l++) {
+          const buckets = Array.from({ length: nBuckets }, (_, b) => ({ b, events: ref.events.get(`${l},${b}`) ?? 0, subs: ref.subscribers.get(`${l},${b}`) ?? 0 }));
+          if (!buckets.every((x) => x.subs > K)) continue;
+          for (const { b, events } of buckets) {
+            const t = range.start + b * seconds;
+            expected.push({ pcod: `R${l}`, date: new Date(t * 1000).toISOString().slice(0, 10), ...(interval === 'hour' ? { hour: (t % SECONDS_PER_DAY) / 3600 } : {}), value: events });
+          }
+        }
+        if (interval === 'day') expect(expected.length).toBe(12);
+        else expect(expected.length).toBe(0);
+        expect(r.rows, interval).toEqual(expected);
+        expect(r.withheld, interval).toBe(4 * nBuckets - expected.length);
+      }
+    });
+
+    it('unmoving, reference-location and unique visitor counts match the reference', async () => {
+      const range = { start: FIRST_DAY * SECONDS_PER_DAY, end: (FIRST_DAY + 2) * SECONDS_PER_DAY, types: CALLS_SMS };
+      const unique = { query_kind: 'unique_locations', start_date: date(0), end_date: date(2), aggregation_unit: 'admin1' };
+      const pairs = refUniqueLocations(fx.events, range, fx.locator).pairs;
+      const reference = refLastLocation(fx.events, dayFilter(0), fx.locator).locations;
+      const unmoving = await engine.run({ query_kind: 'unmoving_counts', locations: unique });
+      expect(unmoving.rows).toEqual(expectedRows(refUnmovingCounts(pairs)));
+      const at = await engine.run({ query_kind: 'unmoving_at_reference_location_counts', locations: unique, reference_locations: daily(0) });
+      expect(at.rows).toEqual(expectedRows(refUnmovingAtReferenceCounts(pairs, reference)));
+      const active = refActiveAtReferenceCounts(pairs, reference);
+      const aarlc = { query_kind: 'active_at_reference_location_counts', unique_locations: unique, reference_locations: daily(0) };
+      expect((await engine.run(aarlc)).rows).toEqual(expectedRows(active));
+      const usc = { query_kind: 'unique_subscriber_counts', start_date: date(2), end_date: date(4), aggregation_unit: 'admin1' };
+      const visitors = await engine.run({ query_kind: 'unique_visitor_counts', active_at_reference_location_counts: aarlc, unique_subscriber_counts: usc });
+      const seen = new Map<number, number>();
+      for (const [, loc] of refUniqueLocations(fx.events, { types: CALLS_SMS, start: (FIRST_DAY + 2) * SECONDS_PER_DAY, end: (FIRST_DAY + 4) * SECONDS_PER_DAY }, fx.locator).pairs) {
+        seen.set(loc, (seen.get(loc) ?? 0) + 1);
+      }
+      const diff = new Map([...seen].map(([loc, n]) => [loc, Math.max(0, n - (active.get(loc) ?? 0))] as [number, number]));
+      expect(visitors.rows.length).toBeGreaterThan(0);
+      expect(visitors.rows).toEqual(expectedRows(diff));
     });
 
     it('reports progressive estimates: fractions increase, each redacted on its own counts', async () => {
