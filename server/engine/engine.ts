@@ -8,7 +8,7 @@ import { type Row, redact, thresholdFrom } from '../privacy/redact.js';
 import { Store } from '../store/reader.js';
 import { ARENA_FULL } from './arena.js';
 import { type Executor, InProcessExecutor, PoolExecutor } from './executor.js';
-import { LoadedStore } from './loader.js';
+import { LoadedStore, type OptionalColumn } from './loader.js';
 import { Heap } from './memory.js';
 import { type Merged, type Plan, plan, type ShapeTools } from './planner.js';
 import * as M from './metric-kernels.js';
@@ -110,6 +110,7 @@ export class Engine {
   private async execute(id: string, p: Plan, opts: RunOptions): Promise<QueryResult> {
     const step = p.step;
     if (!step) return this.finish(id, p, { counts: new Float64Array(0), groups: [], values: [] }, [0, 0, 0, 0], 1);
+    this.loaded.ensureColumns(optionalColumns(step));
     const P = this.loaded.nParts;
     const totalSubs = Math.max(1, this.loaded.nSubs);
     const merged: Merged = { counts: new Float64Array(0), groups: [], values: [] };
@@ -164,6 +165,7 @@ export class Engine {
           tables,
           coords,
           nCells: this.loaded.nCells,
+          globalOf: this.loaded.globalOf(part),
           step,
           arena,
           arenaBytes,
@@ -283,6 +285,15 @@ function unitsOfStep(step: AggStep): Set<string> {
   return units;
 }
 
+/** Optional columns the step's metrics read. */
+function optionalColumns(step: AggStep): OptionalColumn[] {
+  const ops = new Set(metricsOf(step).map((m) => m.op));
+  const out: OptionalColumn[] = [];
+  if (ops.has('degree') || ops.has('pareto')) out.push('peer');
+  if (ops.has('topup')) out.push('recharge');
+  return out;
+}
+
 function usesCoordinates(step: AggStep): boolean {
   return metricsOf(step).some((m) => m.op === 'radius-of-gyration');
 }
@@ -323,6 +334,8 @@ function estimateArena(step: AggStep, nSubs: number): number {
     if (s.op === 'modal') bytes += 12 * s.inputs.length + 64;
   }
   if (metricsOf(step).length > 0) bytes += 72 * nSubs + 256 + table;
+  // Top-up values are gathered per event before their statistic.
+  if (metricsOf(step).some((m) => m.op === 'topup')) bytes *= 2;
   if (directUnits(step).length > 0) bytes += table + 8 * nSubs;
   return bytes;
 }

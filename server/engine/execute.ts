@@ -128,6 +128,24 @@ class PartitionRun {
         M.finishActivePeriods(k, state, n, out);
         return out;
       }
+      case 'degree':
+      case 'pareto': {
+        const contacts = new M.ContactTable(k, this.arena, initialCapacity(n));
+        for (const ev of rows()) contacts.count({ ...ev, peer: ev.peer! }, f, step.dirMask, step.op === 'degree', this.task.globalOf, n);
+        if (step.op === 'degree') contacts.degree(n, out);
+        else contacts.pareto(n, step.proportion, out);
+        return out;
+      }
+      case 'topup': {
+        let total = 0;
+        for (const ev of rows()) total += ev.n;
+        const subs = this.arena.alloc(4 * Math.max(total, 1));
+        const values = this.arena.alloc(8 * Math.max(total, 1));
+        let at = 0;
+        for (const ev of rows()) at += M.topupValues(k, { ...ev, recharge: ev.recharge! }, f, n, { sub: subs + 4 * at, value: values + 8 * at });
+        M.groupStatistic(k, this.arena, { n: at, group: subs, value: values }, n, step.statistic as M.StatisticName, out);
+        return out;
+      }
       case 'unique-location-count': {
         const table = this.count(step.unit, f);
         const size = Math.max(table.size, 1);
@@ -141,7 +159,7 @@ class PartitionRun {
   }
 
   /** The task's rows of each day in the window, without a location table. */
-  *rangesOf(f: WindowFilter): Generator<EventColumns & { day: number }> {
+  *rangesOf(f: WindowFilter): Generator<EventColumns & { day: number; peer?: Ptr; recharge?: Ptr }> {
     for (const day of f.days) {
       const range = this.task.days[day];
       if (range && range.n > 0) yield range;

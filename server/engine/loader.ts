@@ -25,7 +25,15 @@ export interface LoadedDay {
   t: Ptr;
   cell: Ptr;
   kind: Ptr;
+  /** Optional columns, loaded when a query first needs them, in the same row order. */
+  peer?: Ptr;
+  recharge?: Ptr;
+  duration?: Ptr;
 }
+
+/** Columns loaded only on demand: most queries never read them. */
+export type OptionalColumn = 'peer' | 'recharge' | 'duration';
+const OPTIONAL_BYTES: Record<OptionalColumn, number> = { peer: 4, recharge: 8, duration: 4 };
 
 const CORE: readonly [ColumnName, number][] = [
   ['sub', 4],
@@ -47,6 +55,7 @@ export class LoadedStore {
   private readonly tables = new Map<string, Map<number, Ptr>>();
   private readonly owned: Ptr[] = [];
   private readonly coordCache = new Map<number, { lon: Ptr; lat: Ptr }>();
+  private globalPtr: Ptr | null = null;
 
   constructor(readonly store: Store, readonly heap: Heap, readonly kernels: Kernels, nParts: number) {
     if (!(Number.isInteger(nParts) && nParts >= 1 && nParts <= 256)) throw new RangeError(`expected 1..256 partitions, found ${nParts}`);
@@ -123,6 +132,73 @@ export class LoadedStore {
     }
   }
 
+  /**
+   * Loads optional columns for every day, in the partitioned row order: the
+   * permutation is recomputed from the stored sub and t columns (cheap, and it
+   * saves keeping 4 bytes per event resident for queries that never need it).
+   */
+  ensureColumns(names: readonly OptionalColumn[]): void {
+    const missing = names.filter((name) => [...this.days.values()].some((d) => d[name] === undefined));
+    if (missing.length === 0) return;
+    const { heap, kernels } = this;
+    const partOf = heap.put(this.partOf.length ? this.partOf : new Uint8Array(1));
+    const hist = heap.alloc(kernels.partitionHistogramBytes(this.nParts));
+    try {
+      for (const d of this.days.values()) {
+        const n = d.n;
+        const temps: Ptr[] = [];
+        try {
+          const sub = heap.alloc(Math.max(4 * n, 1));
+          const t = heap.alloc(Math.max(4 * n, 1));
+          const perm = heap.alloc(Math.max(4 * n, 1));
+          const offsets = heap.alloc(4 * (this.nParts + 1));
+          temps.push(sub, t, perm, offsets);
+          this.store.readColumn(d.date, 'sub', { target: heap.u8(sub, 4 * n) });
+          this.store.readColumn(d.date, 't', { target: heap.u8(t, 4 * n) });
+          kernels.partitionDay({ n, sub, t }, d.day * SECONDS_PER_DAY, { partOf, nSubs: this.nSubs, nParts: this.nParts }, hist, perm, offsets);
+          for (const name of missing) {
+            if (d[name] !== undefined) continue;
+            const bytes = OPTIONAL_BYTES[name];
+            const raw = heap.alloc(Math.max(bytes * n, 1));
+            temps.push(raw);
+            this.store.readColumn(d.date, name, { target: heap.u8(raw, bytes * n) });
+            const dst = this.own(heap.alloc(Math.max(bytes * n, 1)));
+            if (bytes === 8) kernels.gather64(raw, perm, dst, n);
+            else kernels.gather32(raw, perm, dst, n);
+            d[name] = dst;
+          }
+        } finally {
+          for (const ptr of temps) heap.release(ptr);
+        }
+      }
+    } finally {
+      heap.release(hist);
+      heap.release(partOf);
+    }
+  }
+
+  /** Global subscriber index of each partition-local one, partition by partition: u32 per subscriber. */
+  globalOf(p: number): Ptr {
+    if (this.globalPtr === null) {
+      const starts = this.partStarts();
+      const next = starts.slice();
+      const global = new Uint32Array(Math.max(this.nSubs, 1));
+      for (let s = 0; s < this.nSubs; s++) global[next[this.partOf[s]!]!++] = s;
+      this.globalPtr = this.own(this.heap.put(global));
+    }
+    return this.globalPtr + 4 * this.partStarts()[p]!;
+  }
+
+  private partStarts(): number[] {
+    const starts: number[] = [];
+    let at = 0;
+    for (const size of this.partSizes) {
+      starts.push(at);
+      at += size;
+    }
+    return starts;
+  }
+
   /** Partition p's rows of every loaded day. */
   ranges(p: number): Record<number, DayRange> {
     const out: Record<number, DayRange> = {};
@@ -135,6 +211,9 @@ export class LoadedStore {
         t: d.t + 4 * start,
         cell: d.cell + 4 * start,
         kind: d.kind + start,
+        peer: d.peer === undefined ? undefined : d.peer + 4 * start,
+        recharge: d.recharge === undefined ? undefined : d.recharge + 8 * start,
+        duration: d.duration === undefined ? undefined : d.duration + 4 * start,
       };
     }
     return out;
@@ -177,6 +256,7 @@ export class LoadedStore {
     this.days.clear();
     this.tables.clear();
     this.coordCache.clear();
+    this.globalPtr = null;
   }
 
   private own(ptr: Ptr): Ptr {

@@ -415,6 +415,15 @@ function metricStep(ctx: PlanContext, s: MetricSpec, path: string): MetricStep {
       const t0 = localSeconds(s.start_date, `${path}.start_date`);
       return { op: 'active-periods', periodSeconds, filter: windowFilter(ctx, s, t0, t0 + s.total_periods * periodSeconds) };
     }
+    case 'subscriber_degree':
+      return { op: 'degree', filter: windowed(), dirMask: directionMask(s.direction) };
+    case 'pareto_interactions':
+      return { op: 'pareto', filter: windowed(), dirMask: directionMask('both'), proportion: s.proportion };
+    case 'topup_amount': {
+      // Top-ups are their own event type; the spec takes no event_types here.
+      const filter = windowFilter(ctx, { event_types: ['topups'], hours: s.hours }, localSeconds(s.start_date, `${path}.start_date`), localSeconds(s.end_date, `${path}.end_date`));
+      return { op: 'topup', filter, statistic: s.statistic };
+    }
     default:
       throw notYet(s.query_kind, `${path}.query_kind`);
   }

@@ -30,7 +30,11 @@ export type MetricStep =
   | { op: 'event-count'; filter: WindowFilter; dirMask: number }
   | { op: 'nocturnal'; filter: WindowFilter; dirMask: number; nightMask: number }
   | { op: 'unique-location-count'; unit: string; filter: WindowFilter }
-  | { op: 'active-periods'; filter: WindowFilter; periodSeconds: number };
+  | { op: 'active-periods'; filter: WindowFilter; periodSeconds: number }
+  | { op: 'degree'; filter: WindowFilter; dirMask: number }
+  | { op: 'pareto'; filter: WindowFilter; dirMask: number; proportion: number }
+  /** A statistic over each subscriber's top-up amounts (statistic code of metric-kernels' STATISTIC). */
+  | { op: 'topup'; filter: WindowFilter; statistic: string };
 
 /** What a partition returns to be merged with the other partitions. */
 export type AggStep =
@@ -63,6 +67,10 @@ export interface DayRange {
   t: Ptr;
   cell: Ptr;
   kind: Ptr;
+  /** Optional columns, present when the query needs them. */
+  peer?: Ptr;
+  recharge?: Ptr;
+  duration?: Ptr;
 }
 
 export interface PartitionTask {
@@ -77,6 +85,8 @@ export interface PartitionTask {
   /** Cell coordinates per day (f64[nCells] each, NaN = no valid version), for distance metrics. */
   coords: Record<number, { lon: Ptr; lat: Ptr }>;
   nCells: number;
+  /** Global subscriber index per partition-local one (u32[nSubs]): self-contact checks. */
+  globalOf: Ptr;
   step: AggStep;
   /** Scratch block the task may use, [arena, arena + arenaBytes). */
   arena: Ptr;

@@ -15,7 +15,7 @@ import {
   refUniqueLocations,
   refVisitedMostDays,
 } from '../../server/engine/reference.js';
-import { type CoordLocator, refEventCount, refHistogram, refJoinedAggregate, refRadiusOfGyration, refStatistic, refUniqueLocationCounts } from '../../server/engine/reference-metrics.js';
+import { type CoordLocator, refParetoInteractions, refSubscriberDegree, refTopupAmount, refEventCount, refHistogram, refJoinedAggregate, refRadiusOfGyration, refStatistic, refUniqueLocationCounts } from '../../server/engine/reference-metrics.js';
 import { refActiveAtReferenceCounts, refConsecutiveTripsOD, refEventsAndSubscribersByBucket, refTripsOD, refUnmovingAtReferenceCounts, refUnmovingCounts } from '../../server/engine/reference-od.js';
 import { SpecError } from '../../server/errors.js';
 import { buildFixture, FIRST_DAY, type Fixture } from './fixtures.js';
@@ -72,7 +72,7 @@ function suite(name: string, threads: number) {
     let engine: Engine;
     beforeAll(() => {
       dir = fs.mkdtempSync(path.join(os.tmpdir(), 'opalite-engine-'));
-      fx = buildFixture(dir, { subs: 400, days: 4, seed: 11 });
+      fx = buildFixture(dir, { subs: 600, days: 4, seed: 11 });
       engine = Engine.open(dir, { partitions: 5, threads });
     });
     afterAll(async () => {
@@ -173,6 +173,11 @@ function suite(name: string, threads: number) {
         [{ query_kind: 'event_count', ...window, direction: 'out' }, refEventCount(fx.events, { ...range, directions: [1] })],
         [{ query_kind: 'unique_location_counts', ...window, aggregation_unit: 'admin1' }, refUniqueLocationCounts(fx.events, range, fx.locator).values],
       ];
+      metrics.push(
+        [{ query_kind: 'subscriber_degree', ...window, direction: 'both' }, refSubscriberDegree(fx.events, range)],
+        [{ query_kind: 'pareto_interactions', ...window, proportion: 0.8 }, refParetoInteractions(fx.events, range, 0.8)],
+        [{ query_kind: 'topup_amount', ...window, statistic: 'avg' }, refTopupAmount(fx.events, { ...range, types: [3] }, 'avg')],
+      );
       for (const [metric, ref] of metrics) {
         for (const method of ['avg', 'median', 'max', 'stddev'] as const) {
           const r = await engine.run({

@@ -7,10 +7,11 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { DIR_IN, DIR_OUT, NULL_U32, SECONDS_PER_DAY, TYPE_CALLS, TYPE_MDS, TYPE_SMS } from '../../kernels/shared/constants.js';
+import { DIR_IN, DIR_OUT, NULL_U32, SECONDS_PER_DAY, TYPE_CALLS, TYPE_MDS, TYPE_SMS, TYPE_TOPUPS } from '../../kernels/shared/constants.js';
 import type { RegionLevel } from '../../server/geo/regions.js';
 import { SubscriberDictionary } from '../../server/ingest/pseudonymise.js';
-import type { Locator, RefEvent } from '../../server/engine/reference.js';
+import type { Locator } from '../../server/engine/reference.js';
+import type { RefMetricEvent } from '../../server/engine/reference-metrics.js';
 import { CellTable, type CellVersion } from '../../server/store/cells.js';
 import { commit } from '../../server/store/commit.js';
 import { DayStaging } from '../../server/store/day-writer.js';
@@ -46,7 +47,7 @@ function regionAt(lon: number, lat: number): number {
 
 export interface Fixture {
   dir: string;
-  events: RefEvent[];
+  events: RefMetricEvent[];
   versions: CellVersion[];
   nCells: number;
   locator: Locator;
@@ -61,7 +62,7 @@ export interface Fixture {
  */
 export function buildFixture(
   dir: string,
-  opts: { subs: number; days: number; seed: number; eventsPerSub?: number; events?: RefEvent[] },
+  opts: { subs: number; days: number; seed: number; eventsPerSub?: number; events?: RefMetricEvent[] },
 ): Fixture {
   const random = rng(opts.seed);
   const versions: CellVersion[] = [];
@@ -88,7 +89,7 @@ export function buildFixture(
   for (let s = 0; s < opts.subs; s++) subscribers.indexOf(`s${s}`);
 
   // Each subscriber has a home cell it uses most; times are coarse so that ties at one second are common.
-  const events: RefEvent[] = opts.events ? [...opts.events] : [];
+  const events: RefMetricEvent[] = opts.events ? [...opts.events] : [];
   const perSub = opts.eventsPerSub ?? 6;
   for (let d = 0; d < (opts.events ? 0 : opts.days); d++) {
     for (let s = 0; s < opts.subs; s++) {
@@ -98,9 +99,13 @@ export function buildFixture(
         const u = random();
         const cell = u < 0.6 ? home : u < 0.93 ? Math.floor(random() * 8) : u < 0.96 ? 8 : u < 0.98 ? 9 : NULL_U32;
         const t = (FIRST_DAY + d) * SECONDS_PER_DAY + Math.floor(random() * 24) * 3600 + Math.floor(random() * 3) * 1800;
-        const type = [TYPE_CALLS, TYPE_SMS, TYPE_MDS][Math.floor(random() * 3)]!;
-        const dir = type === TYPE_MDS ? 0 : random() < 0.5 ? DIR_OUT : DIR_IN;
-        events.push({ sub: s, t, cell, kind: type | (dir << 2) });
+        const type = [TYPE_CALLS, TYPE_SMS, TYPE_MDS, TYPE_CALLS, TYPE_TOPUPS][Math.floor(random() * 5)]!;
+        const dir = type === TYPE_MDS || type === TYPE_TOPUPS ? 0 : random() < 0.5 ? DIR_OUT : DIR_IN;
+        const u2 = random();
+        // Calls and sms have a counterpart: mostly a few favourite contacts, sometimes oneself or nobody.
+        const peer = type > TYPE_SMS ? NULL_U32 : u2 < 0.05 ? s : u2 < 0.1 ? NULL_U32 : (s + 1 + Math.floor(random() * random() * 12)) % opts.subs;
+        const recharge = type === TYPE_TOPUPS ? Math.round(random() * 400) / 8 : NaN;
+        events.push({ sub: s, t, cell, kind: type | (dir << 2), peer, recharge });
       }
     }
   }
@@ -111,7 +116,7 @@ export function buildFixture(
   }
 
   const staging = new DayStaging(path.join(paths.staging(dir), 'fixture', 'days'));
-  for (const e of events) staging.append(e.sub, e.t, e.cell, e.kind, NULL_U32, NULL_U32, NaN);
+  for (const e of events) staging.append(e.sub, e.t, e.cell, e.kind, NULL_U32, e.peer ?? NULL_U32, e.recharge ?? NaN);
   const dims = path.join(paths.staging(dir), 'fixture', 'dims');
   fs.mkdirSync(dims, { recursive: true });
   fs.writeFileSync(path.join(dims, 'cells.json'), JSON.stringify(cells.toJSON()));
