@@ -12,6 +12,7 @@ import { LoadedStore, type OptionalColumn } from './loader.js';
 import { Heap } from './memory.js';
 import { type Merged, type Plan, plan, type ShapeTools } from './planner.js';
 import * as M from './metric-kernels.js';
+import * as OD from './od-kernels.js';
 import type { AggStep, LocStep, MetricStep, PartialResult, PartitionTask } from './protocol.js';
 import { parseSpec, type QuerySpec, specHash } from './spec.js';
 import type { Dropped } from './units.js';
@@ -59,7 +60,7 @@ export class Engine {
     k: number,
   ) {
     this.k = k;
-    this.tools = shapeTools(kernels, heap);
+    this.tools = shapeTools(kernels, heap, loaded);
   }
 
   static open(storeDir: string, opts: EngineOptions = {}): Engine {
@@ -122,6 +123,10 @@ export class Engine {
         if (merged.counts.length === 0) merged.counts = new Float64Array(r.counts.length);
         for (let i = 0; i < r.counts.length; i++) merged.counts[i] += r.counts[i]!;
       }
+      if (r.bits) {
+        if (!merged.bits) merged.bits = new Uint8Array(r.bits.length);
+        for (let i = 0; i < r.bits.length; i++) merged.bits[i] |= r.bits[i]!;
+      }
       if (r.groups && r.values) {
         merged.groups.push(r.groups);
         merged.values.push(r.values);
@@ -153,7 +158,7 @@ export class Engine {
     }
     const coords: PartitionTask['coords'] = {};
     if (usesCoordinates(step)) for (const day of this.loaded.days.keys()) coords[day] = this.loaded.coords(day);
-    let arenaBytes = estimateArena(step, nSubs);
+    let arenaBytes = estimateArena(step, nSubs, this.loaded.nCells);
     for (;;) {
       const arena = this.heap.alloc(arenaBytes);
       try {
@@ -202,7 +207,7 @@ export class Engine {
 }
 
 /** Group statistics and histograms on the main thread, with the kernels, over merged pairs. */
-function shapeTools(kernels: Kernels, heap: Heap): ShapeTools {
+function shapeTools(kernels: Kernels, heap: Heap, loaded: LoadedStore): ShapeTools {
   const put = <T extends Int32Array | Float64Array>(a: T) => heap.put(a.length ? a : (new (a.constructor as new (n: number) => T)(1)));
   return {
     groupStatistic(groups, values, nGroups, statistic) {
@@ -215,6 +220,27 @@ function shapeTools(kernels: Kernels, heap: Heap): ShapeTools {
         return heap.f64(out, nGroups).slice();
       } finally {
         for (const ptr of [out, v, g]) heap.release(ptr);
+      }
+    },
+    countCells(bits, days, unit, slotsPerDay, firstPeriod, nPeriods, nLocs) {
+      const nCells = Math.max(loaded.nCells, 1);
+      const perDay = OD.cellBitsBytes(kernels, slotsPerDay, nCells);
+      const out = heap.alloc(4 * Math.max(nLocs * nPeriods, 1));
+      const set = new OD.KeySet(kernels, heap, 1024);
+      const dayBits = heap.alloc(perDay);
+      try {
+        heap.u8(out, 4 * nLocs * nPeriods).fill(0);
+        // Days in date order through one set: a (period, location, cell) counts once.
+        days.forEach((day, i) => {
+          heap.u8(dayBits, perDay).set(bits.subarray(i * perDay, (i + 1) * perDay));
+          const loc = { loc: loaded.table(unit, day), nCells: loaded.nCells };
+          set.cells(dayBits, slotsPerDay, loc, nLocs, { first: firstPeriod(day), count: nPeriods }, out);
+        });
+        return heap.u32(out, nLocs * nPeriods).slice();
+      } finally {
+        set.release();
+        heap.release(dayBits);
+        heap.release(out);
       }
     },
     histogram(values, edges) {
@@ -266,6 +292,7 @@ function directUnits(step: AggStep): string[] {
     case 'consecutive-trips':
     case 'events-by-bucket':
     case 'unique-set':
+    case 'cell-bits':
       return [step.unit];
     case 'both':
       return [...directUnits(step.a), ...directUnits(step.b)];
@@ -323,7 +350,7 @@ function countBytes(step: AggStep): number {
  * A first guess of a task's scratch: vectors and outputs exactly, hash tables at
  * their first size with room to double twice. A full arena doubles and retries.
  */
-function estimateArena(step: AggStep, nSubs: number): number {
+function estimateArena(step: AggStep, nSubs: number, nCells: number): number {
   let cap = 1024;
   while (cap < nSubs * 2) cap *= 2;
   const table = 3 * 32 * cap + 64;
@@ -337,5 +364,6 @@ function estimateArena(step: AggStep, nSubs: number): number {
   // Top-up values are gathered per event before their statistic.
   if (metricsOf(step).some((m) => m.op === 'topup')) bytes *= 2;
   if (directUnits(step).length > 0) bytes += table + 8 * nSubs;
+  if (step.op === 'cell-bits') bytes += (Math.ceil((step.slotsPerDay * Math.max(nCells, 1)) / 128) * 16 + 16) * Math.max(step.filter.days.length, 1);
   return bytes;
 }

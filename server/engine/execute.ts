@@ -3,6 +3,7 @@
  * produces the partition's partial counts. The same function runs on the main
  * thread and in pool workers; all its scratch comes from the task's arena.
  */
+import { SECONDS_PER_DAY } from '../../kernels/shared/constants.js';
 import { Arena } from './arena.js';
 import type { Ptr } from './memory.js';
 import * as M from './metric-kernels.js';
@@ -11,7 +12,7 @@ import type { AggStep, LocStep, MetricStep, PartialResult, PartitionTask, Window
 import { DROP_BYTES, type EventColumns, type Kernels, LocationTable } from './wasm.js';
 
 /** The steps whose partition results are counts to sum. */
-type CountStep = Exclude<AggStep, { op: 'metric-by-location' | 'metric-values' }>;
+type CountStep = Exclude<AggStep, { op: 'metric-by-location' | 'metric-values' | 'cell-bits' }>;
 
 class PartitionRun {
   readonly arena: Arena;
@@ -180,6 +181,25 @@ class PartitionRun {
 
   aggregate(step: AggStep): Omit<PartialResult, 'drops'> {
     switch (step.op) {
+      case 'cell-bits': {
+        const k = this.kernels;
+        const nCells = Math.max(this.task.nCells, 1);
+        const perDay = OD.cellBitsBytes(k, step.slotsPerDay, nCells);
+        const f = step.filter;
+        const bits = this.arena.alloc(perDay * Math.max(f.days.length, 1));
+        this.u8(bits, perDay * f.days.length).fill(0);
+        const slotSeconds = SECONDS_PER_DAY / step.slotsPerDay;
+        f.days.forEach((day, i) => {
+          const range = this.task.days[day];
+          const loc = this.task.tables[step.unit]?.[day];
+          if (!range || range.n === 0 || loc === undefined) return;
+          const dayStart = day * SECONDS_PER_DAY;
+          // The kernel's slots cover one day: clip the window to it.
+          const clipped = { ...f, tStart: Math.max(f.tStart, dayStart), tEnd: Math.min(f.tEnd, dayStart + SECONDS_PER_DAY) };
+          OD.markCellsByPeriod(k, range, { loc, nCells: this.task.nCells }, clipped, { seconds: slotSeconds, base: dayStart, count: step.slotsPerDay }, bits + i * perDay, this.drops);
+        });
+        return { bits: this.u8(bits, perDay * f.days.length).slice() };
+      }
       case 'metric-by-location': {
         const loc = this.location(step.locations);
         return this.pairs(loc, this.metric(step.metric));

@@ -31,6 +31,8 @@ export interface Shaped {
 /** Partition results merged so far: counts summed, (group, value) pairs concatenated. */
 export interface Merged {
   counts: Float64Array;
+  /** OR of the partitions' cell bitsets (cell-bits steps). */
+  bits?: Uint8Array;
   groups: Int32Array[];
   values: Float64Array[];
 }
@@ -39,6 +41,11 @@ export interface Merged {
 export interface ShapeTools {
   /** f64 per group: the statistic of its values (NaN for a group without values). */
   groupStatistic(groups: Int32Array, values: Float64Array, nGroups: number, statistic: StatisticName): Float64Array;
+  /**
+   * Distinct cells per (location, period) from merged day bitsets: u32[nLocs * nPeriods];
+   * slot s of `day` is period firstPeriod(day) + s.
+   */
+  countCells(bits: Uint8Array, days: readonly number[], unit: string, slotsPerDay: number, firstPeriod: (day: number) => number, nPeriods: number, nLocs: number): Uint32Array;
   /** Counts per bin; edges strictly increasing, bins [) but the last []. */
   histogram(values: Float64Array, edges: Float64Array): Uint32Array;
 }
@@ -319,6 +326,63 @@ export function plan(spec: QuerySpec, ctx: PlanContext): Plan {
         },
       };
     }
+    case 'total_network_objects': {
+      const t = networkObjects(ctx, spec);
+      return {
+        kind: spec.query_kind,
+        step: t.step,
+        shape: (m, tools) => {
+          const totals = t.totals(m, tools);
+          const rows: Row[] = [];
+          for (let l = 0; l < t.space.size; l++) {
+            for (let p = 0; p < t.periods.length; p++) {
+              const v = totals[l * t.periods.length + p]!;
+              if (v > 0) rows.push({ ...labelled(t.space, l), datetime: t.periods[p]!, value: v });
+            }
+          }
+          // Cells are infrastructure, not people: nothing to redact.
+          return { columns: [...t.space.columns, 'datetime', 'value'], rows, support: rows.map(() => 0), rule: 'none' };
+        },
+      };
+    }
+    case 'aggregate_network_objects': {
+      const t = networkObjects(ctx, spec.total_network_objects, 'total_network_objects.');
+      const by = spec.aggregate_by;
+      const statistic = spec.statistic as StatisticName;
+      return {
+        kind: spec.query_kind,
+        step: t.step,
+        shape: (m, tools) => {
+          const totals = t.totals(m, tools);
+          const labels: string[] = [];
+          const labelIndex = new Map<string, number>();
+          const aggOf = t.periods.map((p) => {
+            const label = truncate(p, by);
+            let i = labelIndex.get(label);
+            if (i === undefined) labelIndex.set(label, (i = labels.push(label) - 1));
+            return i;
+          });
+          const groups: number[] = [];
+          const values: number[] = [];
+          for (let l = 0; l < t.space.size; l++) {
+            for (let p = 0; p < t.periods.length; p++) {
+              const v = totals[l * t.periods.length + p]!;
+              if (v > 0) {
+                groups.push(l * labels.length + aggOf[p]!);
+                values.push(v);
+              }
+            }
+          }
+          const stat = tools.groupStatistic(Int32Array.from(groups), Float64Array.from(values), t.space.size * labels.length, statistic);
+          const present = new Set(groups);
+          const rows: Row[] = [];
+          for (const g of [...present].sort((a, b) => a - b)) {
+            rows.push({ ...labelled(t.space, Math.floor(g / labels.length)), datetime: labels[g % labels.length]!, value: stat[g]! });
+          }
+          return { columns: [...t.space.columns, 'datetime', 'value'], rows, support: rows.map(() => 0), rule: 'none', scaled: false };
+        },
+      };
+    }
     case 'geography': {
       const space = ctx.units.space(spec.aggregation_unit);
       // Geometry is public infrastructure: no kernel, no people, nothing to redact.
@@ -338,6 +402,62 @@ export function plan(spec: QuerySpec, ctx: PlanContext): Plan {
 }
 
 const INTERVAL_SECONDS = { day: 86400, hour: 3600, min: 60 } as const;
+
+const pad = (n: number) => String(n).padStart(2, '0');
+
+/** PostgreSQL's date_trunc of a 'YYYY-MM-DD HH:MM:SS' local time, in the same form. */
+function truncate(label: string, to: string): string {
+  const [y, mo, d, h, mi, s] = [label.slice(0, 4), label.slice(5, 7), label.slice(8, 10), label.slice(11, 13), label.slice(14, 16), label.slice(17, 19)];
+  switch (to) {
+    case 'second':
+      return `${y}-${mo}-${d} ${h}:${mi}:${s}`;
+    case 'minute':
+      return `${y}-${mo}-${d} ${h}:${mi}:00`;
+    case 'hour':
+      return `${y}-${mo}-${d} ${h}:00:00`;
+    case 'day':
+      return `${y}-${mo}-${d} 00:00:00`;
+    case 'month':
+      return `${y}-${mo}-01 00:00:00`;
+    case 'year':
+      return `${y}-01-01 00:00:00`;
+    default: // century: PostgreSQL's centuries start in years ending 01
+      return `${String(Math.floor((Number(y) - 1) / 100) * 100 + 1).padStart(4, '0')}-01-01 00:00:00`;
+  }
+}
+
+/** Slots per day of each total_by: whole-day periods (day, month, year) need one. */
+const SLOTS_PER_DAY: Record<string, number> = { minute: 1440, hour: 24, day: 1, month: 1, year: 1 };
+
+/** total_network_objects: the cell-bits step, its periods, and the totals from merged bitsets. */
+function networkObjects(ctx: PlanContext, spec: Extract<QuerySpec, { query_kind: 'total_network_objects' }>, path = '') {
+  const slotsPerDay = SLOTS_PER_DAY[spec.total_by];
+  if (slotsPerDay === undefined) {
+    throw new SpecError('NOT_IMPLEMENTED', `${path}total_by: periods of one ${spec.total_by} are not supported yet; use minute or coarser`, `${path}total_by`);
+  }
+  const space = ctx.units.space(spec.aggregation_unit);
+  const filter = windowFilter(ctx, spec, localSeconds(spec.start_date, `${path}start_date`), localSeconds(spec.end_date, `${path}end_date`));
+  const slotSeconds = SECONDS_PER_DAY / slotsPerDay;
+  const periods: string[] = [];
+  const index = new Map<string, number>();
+  const first = new Map<number, number>();
+  for (const day of filter.days) {
+    for (let slot = 0; slot < slotsPerDay; slot++) {
+      const t = day * SECONDS_PER_DAY + slot * slotSeconds;
+      const label = truncate(`${dayToDate(day)} ${pad(Math.floor((t % SECONDS_PER_DAY) / 3600))}:${pad(Math.floor((t % 3600) / 60))}:00`, spec.total_by);
+      let i = index.get(label);
+      if (i === undefined) index.set(label, (i = periods.push(label) - 1));
+      if (slot === 0) first.set(day, i);
+    }
+  }
+  return {
+    space,
+    periods,
+    step: { op: 'cell-bits', unit: spec.aggregation_unit, filter, slotsPerDay } as AggStep,
+    totals: (m: Merged, tools: ShapeTools) =>
+      m.bits ? tools.countCells(m.bits, filter.days, spec.aggregation_unit, slotsPerDay, (d) => first.get(d)!, periods.length, space.size) : new Uint32Array(space.size * periods.length),
+  };
+}
 
 /** Dense OD matrices need nLocs^2 cells and u16 location ids in the kernels. */
 function checkOdSize(space: UnitSpace, path: string): void {

@@ -52,6 +52,12 @@ export type AggStep =
   | { op: 'events-by-bucket'; unit: string; filter: WindowFilter; dirMask: number; bucketSeconds: number; bucketBase: number; nBuckets: number; nLocs: number }
   /** Counts over each subscriber's set of unique locations, optionally against a reference location: u32[nLocs]. */
   | { op: 'unique-set'; mode: 'unmoving' | 'unmoving-at-reference' | 'active-at-reference'; unit: string; filter: WindowFilter; reference: LocStep | null; nLocs: number }
+  /**
+   * Which cells carried located qualifying events in each time slot of each day of the
+   * window: one bitset of slotsPerDay x nCells bits per day in filter.days, concatenated;
+   * merged across partitions by OR (distinct cells are not per subscriber).
+   */
+  | { op: 'cell-bits'; unit: string; filter: WindowFilter; slotsPerDay: number }
   /** Two count steps side by side: their counts concatenated (a, then b). */
   | { op: 'both'; a: AggStep; b: AggStep }
   /** (location, metric value) of every subscriber with both: pairs, concatenated across partitions. */
@@ -96,6 +102,8 @@ export interface PartitionTask {
 /** A partition's partial aggregate: counts to sum or pairs to concatenate, and events dropped, by reason. */
 export interface PartialResult {
   counts?: Uint32Array;
+  /** Cell bitsets: OR-merged. */
+  bits?: Uint8Array;
   /** (group, value) pairs: metric steps. */
   groups?: Int32Array;
   values?: Float64Array;

@@ -16,7 +16,7 @@ import {
   refVisitedMostDays,
 } from '../../server/engine/reference.js';
 import { type CoordLocator, refParetoInteractions, refSubscriberDegree, refTopupAmount, refEventCount, refHistogram, refJoinedAggregate, refRadiusOfGyration, refStatistic, refUniqueLocationCounts } from '../../server/engine/reference-metrics.js';
-import { refActiveAtReferenceCounts, refConsecutiveTripsOD, refEventsAndSubscribersByBucket, refTripsOD, refUnmovingAtReferenceCounts, refUnmovingCounts } from '../../server/engine/reference-od.js';
+import { refCellsByPeriod, refActiveAtReferenceCounts, refConsecutiveTripsOD, refEventsAndSubscribersByBucket, refTripsOD, refUnmovingAtReferenceCounts, refUnmovingCounts } from '../../server/engine/reference-od.js';
 import { SpecError } from '../../server/errors.js';
 import { buildFixture, FIRST_DAY, type Fixture } from './fixtures.js';
 
@@ -287,6 +287,35 @@ function suite(name: string, threads: number) {
       const diff = new Map([...seen].map(([loc, n]) => [loc, Math.max(0, n - (active.get(loc) ?? 0))] as [number, number]));
       expect(visitors.rows.length).toBeGreaterThan(0);
       expect(visitors.rows).toEqual(expectedRows(diff));
+    });
+
+    it('total_network_objects by hour and aggregate_network_objects (avg by day) match the reference, unredacted', async () => {
+      const range = { start: FIRST_DAY * SECONDS_PER_DAY, end: (FIRST_DAY + 2) * SECONDS_PER_DAY, types: CALLS_SMS };
+      const tno = { query_kind: 'total_network_objects', start_date: date(0), end_date: date(2), aggregation_unit: 'admin1', total_by: 'hour' };
+      const r = await engine.run(tno);
+      const hourOf = (t: number) => Math.floor((t - range.start) / 3600);
+      const ref = refCellsByPeriod(fx.events, range, fx.locator, hourOf).counts;
+      const label = (h: number) => {
+        const t = range.start + h * 3600;
+        return `${new Date(t * 1000).toISOString().slice(0, 10)} ${String(h % 24).padStart(2, '0')}:00:00`;
+      };
+      const expected = [...ref.entries()]
+        .map(([k, value]) => [...k.split(',').map(Number), value] as [number, number, number])
+        .sort((a, b) => a[0] - b[0] || a[1] - b[1])
+        .map(([l, h, value]) => ({ pcod: `R${l}`, datetime: label(h), value }));
+      expect(expected.length).toBeGreaterThan(100);
+      expect(r.rows).toEqual(expected);
+      expect(r.withheld).toBe(0);
+
+      const agg = await engine.run({ query_kind: 'aggregate_network_objects', total_network_objects: tno, statistic: 'avg', aggregate_by: 'day' });
+      const byDay = new Map<string, number[]>();
+      for (const row of expected) {
+        const key = `${row.pcod}|${row.datetime.slice(0, 10)} 00:00:00`;
+        byDay.set(key, [...(byDay.get(key) ?? []), row.value]);
+      }
+      const expectedAgg = [...byDay.entries()].map(([k, v]) => ({ pcod: k.split('|')[0], datetime: k.split('|')[1], value: v.reduce((a, b) => a + b, 0) / v.length }));
+      expect(agg.rows.map((x) => [x.pcod, x.datetime])).toEqual(expectedAgg.map((x) => [x.pcod, x.datetime]));
+      agg.rows.forEach((row, i) => expect(row.value as number).toBeCloseTo(expectedAgg[i]!.value, 9));
     });
 
     it('reports progressive estimates: fractions increase, each redacted on its own counts', async () => {
