@@ -343,31 +343,67 @@ suite('in process', 0);
 suite('worker pool', 2);
 
 describe('redaction at the boundary', () => {
-  it('withholds a region with 15 subscribers and keeps one with 16, in every result kind the engine runs', async () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'opalite-k-'));
-    // 15 subscribers call from cell 0 (R0) and 16 from cell 2 (R1), on day 0 then day 1.
-    const t0 = FIRST_DAY * SECONDS_PER_DAY + 9 * 3600;
-    const events = Array.from({ length: 31 }, (_, s) => [
-      { sub: s, t: t0, cell: s < 15 ? 0 : 2, kind: TYPE_CALLS | (1 << 2) },
-      { sub: s, t: t0 + SECONDS_PER_DAY, cell: s < 15 ? 0 : 2, kind: TYPE_SMS | (1 << 2) },
-    ]).flat();
+  // Group A (15 subscribers) and group B (16) move through the same pattern in different
+  // regions, so every kind yields a row of 15 (withheld) and a row of 16 (kept).
+  const t = (day: number, hour: number) => (FIRST_DAY + day) * SECONDS_PER_DAY + hour * 3600;
+  const call = TYPE_CALLS | (1 << 2);
+  const events = Array.from({ length: 31 }, (_, s) => {
+    const a = s < 15;
+    const [home, away] = a ? [0, 6] : [2, 4]; // A: R0 and R3, B: R1 and R2
+    const rows = [
+      { sub: s, t: t(0, 9), cell: home, kind: call },
+      { sub: s, t: t(0, 12), cell: away, kind: call },
+      { sub: s, t: t(1, 9), cell: home, kind: call },
+    ];
+    if (!a) rows.push({ sub: s, t: t(1, 15), cell: home, kind: call });
+    return rows;
+  }).flat();
+  let dir: string;
+  let engine: Engine;
+  beforeAll(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'opalite-k-'));
     buildFixture(dir, { subs: 31, days: 2, seed: 1, events });
-    const engine = Engine.open(dir, { partitions: 3 });
-    try {
-      const spatial = await engine.run({ query_kind: 'spatial_aggregate', locations: daily(0) });
-      expect(spatial.rows).toEqual([{ pcod: 'R1', value: 16 }]);
-      expect(spatial.withheld).toBe(1);
-      const flows = await engine.run({ query_kind: 'flows', from_location: daily(0), to_location: daily(1) });
-      expect(flows.rows).toEqual([{ pcod_from: 'R1', pcod_to: 'R1', value: 16 }]);
-      expect(flows.withheld).toBe(1);
-      const outflows = await engine.run({ query_kind: 'outflows', from_location: daily(0), to_location: daily(1) });
-      expect(outflows.rows).toEqual([{ pcod_from: 'R1', value: 16 }]);
-      const unique = await engine.run({ query_kind: 'unique_subscriber_counts', start_date: date(0), end_date: date(2), aggregation_unit: 'admin1' });
-      expect(unique.rows).toEqual([{ pcod: 'R1', value: 16 }]);
-      expect(unique.withheld).toBe(1);
-    } finally {
-      await engine.close();
-      fs.rmSync(dir, { recursive: true, force: true });
-    }
+    engine = Engine.open(dir, { partitions: 3 });
   });
+  afterAll(async () => {
+    await engine.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+  const window = (from: number, to: number) => ({ start_date: date(from), end_date: date(to) });
+  const unique = (from: number, to: number) => ({ query_kind: 'unique_locations', ...window(from, to), aggregation_unit: 'admin1' });
+  const aarlc = { query_kind: 'active_at_reference_location_counts', unique_locations: unique(0, 2), reference_locations: daily(1) };
+  const usc = { query_kind: 'unique_subscriber_counts', ...window(0, 2), aggregation_unit: 'admin1' };
+  const eventCount = (from: number, to: number) => ({ query_kind: 'event_count', ...window(from, to) });
+
+  const cases: [string, object, object[], number][] = [
+    ['spatial_aggregate', { query_kind: 'spatial_aggregate', locations: daily(0) }, [{ pcod: 'R2', value: 16 }], 1],
+    ['flows', { query_kind: 'flows', from_location: daily(0), to_location: daily(1) }, [{ pcod_from: 'R2', pcod_to: 'R1', value: 16 }], 1],
+    ['inflows', { query_kind: 'inflows', from_location: daily(0), to_location: daily(1) }, [{ pcod_to: 'R1', value: 16 }], 1],
+    ['outflows', { query_kind: 'outflows', from_location: daily(0), to_location: daily(1) }, [{ pcod_from: 'R2', value: 16 }], 1],
+    ['unique_subscriber_counts', usc, [{ pcod: 'R1', value: 16 }, { pcod: 'R2', value: 16 }], 2],
+    ['trips_od_matrix', { query_kind: 'trips_od_matrix', ...window(0, 2), aggregation_unit: 'admin1' },
+      [{ pcod_from: 'R1', pcod_to: 'R2', value: 16 }, { pcod_from: 'R2', pcod_to: 'R1', value: 16 }], 2],
+    ['consecutive_trips_od_matrix', { query_kind: 'consecutive_trips_od_matrix', ...window(0, 2), aggregation_unit: 'admin1' },
+      [{ pcod_from: 'R1', pcod_to: 'R1', value: 16 }, { pcod_from: 'R1', pcod_to: 'R2', value: 16 }, { pcod_from: 'R2', pcod_to: 'R1', value: 16 }], 2],
+    ['location_event_counts', { query_kind: 'location_event_counts', ...window(0, 1), aggregation_unit: 'admin1', interval: 'day', direction: 'both' },
+      [{ pcod: 'R1', date: date(0), value: 16 }, { pcod: 'R2', date: date(0), value: 16 }], 2],
+    ['unmoving_counts', { query_kind: 'unmoving_counts', locations: unique(1, 2) }, [{ pcod: 'R1', value: 16 }], 1],
+    ['unmoving_at_reference_location_counts', { query_kind: 'unmoving_at_reference_location_counts', locations: unique(1, 2), reference_locations: daily(1) },
+      [{ pcod: 'R1', value: 16 }], 1],
+    ['active_at_reference_location_counts', aarlc, [{ pcod: 'R1', value: 16 }], 1],
+    ['unique_visitor_counts', { query_kind: 'unique_visitor_counts', active_at_reference_location_counts: aarlc, unique_subscriber_counts: usc },
+      [{ pcod: 'R2', value: 16 }], 1],
+    ['joined_spatial_aggregate', { query_kind: 'joined_spatial_aggregate', locations: daily(0), metric: eventCount(0, 2), method: 'avg' },
+      [{ pcod: 'R2', value: 4 }], 1],
+    ['histogram_aggregate (16 kept)', { query_kind: 'histogram_aggregate', metric: eventCount(0, 2), bins: { bin_list: [3.5, 10] } },
+      [{ value: 16, lower_edge: 3.5, upper_edge: 10 }], 0],
+    ['histogram_aggregate (15 withheld)', { query_kind: 'histogram_aggregate', metric: eventCount(0, 2), bins: { bin_list: [0, 3.5] } }, [], 1],
+  ];
+  for (const [name, spec, rows, withheld] of cases) {
+    it(`${name}: a row of 15 subscribers is withheld, one of 16 kept`, async () => {
+      const r = await engine.run(spec);
+      expect(r.rows).toEqual(rows);
+      expect(r.withheld).toBe(withheld);
+    });
+  }
 });
