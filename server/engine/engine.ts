@@ -171,6 +171,7 @@ export class Engine {
           coords,
           nCells: this.loaded.nCells,
           globalOf: this.loaded.globalOf(part),
+          lonLat: this.loaded.lonLat(),
           step,
           arena,
           arenaBytes,
@@ -267,11 +268,13 @@ function locSteps(step: AggStep): LocStep[] {
     case 'count-pairs':
       return [step.from, step.to];
     case 'metric-by-location':
-      return [step.locations];
+      return step.metric.op === 'displacement' ? [step.locations, step.metric.reference] : [step.locations];
     case 'unique-set':
       return step.reference ? [step.reference] : [];
     case 'both':
       return [...locSteps(step.a), ...locSteps(step.b)];
+    case 'metric-values':
+      return step.metric.op === 'displacement' ? [step.metric.reference] : [];
     default:
       return [];
   }
@@ -322,7 +325,7 @@ function optionalColumns(step: AggStep): OptionalColumn[] {
 }
 
 function usesCoordinates(step: AggStep): boolean {
-  return metricsOf(step).some((m) => m.op === 'radius-of-gyration');
+  return metricsOf(step).some((m) => m.op === 'radius-of-gyration' || m.op === 'displacement');
 }
 
 /** Bytes of the counts an aggregate step returns. */
@@ -362,7 +365,7 @@ function estimateArena(step: AggStep, nSubs: number, nCells: number): number {
   }
   if (metricsOf(step).length > 0) bytes += 72 * nSubs + 256 + table;
   // Top-up values are gathered per event before their statistic.
-  if (metricsOf(step).some((m) => m.op === 'topup')) bytes *= 2;
+  if (metricsOf(step).some((m) => m.op === 'topup' || m.op === 'displacement')) bytes *= 2;
   if (directUnits(step).length > 0) bytes += table + 8 * nSubs;
   if (step.op === 'cell-bits') bytes += (Math.ceil((step.slotsPerDay * Math.max(nCells, 1)) / 128) * 16 + 16) * Math.max(step.filter.days.length, 1);
   return bytes;

@@ -137,6 +137,31 @@ class PartitionRun {
         else contacts.pareto(n, step.proportion, out);
         return out;
       }
+      case 'displacement': {
+        // Reference points per subscriber from their lon-lat location (NaN: none).
+        const refLoc = new Int32Array(this.task.memory.buffer, this.location(step.reference), n).slice();
+        const { lon: lonPtr, lat: latPtr, n: nPoints } = this.task.lonLat;
+        const pointLon = new Float64Array(this.task.memory.buffer, lonPtr, nPoints);
+        const pointLat = new Float64Array(this.task.memory.buffer, latPtr, nPoints);
+        const ref = { lon: this.arena.alloc(8 * Math.max(n, 1)), lat: this.arena.alloc(8 * Math.max(n, 1)) };
+        const refLon = new Float64Array(this.task.memory.buffer, ref.lon, n);
+        const refLat = new Float64Array(this.task.memory.buffer, ref.lat, n);
+        for (let i = 0; i < n; i++) {
+          refLon[i] = refLoc[i]! >= 0 ? pointLon[refLoc[i]!]! : NaN;
+          refLat[i] = refLoc[i]! >= 0 ? pointLat[refLoc[i]!]! : NaN;
+        }
+        let total = 0;
+        for (const ev of rows()) total += ev.n;
+        const subs = this.arena.alloc(4 * Math.max(total, 1));
+        const values = this.arena.alloc(8 * Math.max(total, 1));
+        let at = 0;
+        for (const ev of rows()) {
+          const coords = { ...this.task.coords[ev.day]!, nCells: this.task.nCells };
+          at += M.displacementValues(k, ev, coords, f, ref, n, { sub: subs + 4 * at, value: values + 8 * at }, this.drops);
+        }
+        M.groupStatistic(k, this.arena, { n: at, group: subs, value: values }, n, step.statistic as M.StatisticName, out);
+        return out;
+      }
       case 'topup': {
         let total = 0;
         for (const ev of rows()) total += ev.n;

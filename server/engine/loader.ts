@@ -56,6 +56,7 @@ export class LoadedStore {
   private readonly owned: Ptr[] = [];
   private readonly coordCache = new Map<number, { lon: Ptr; lat: Ptr }>();
   private globalPtr: Ptr | null = null;
+  private lonLatCache: { lon: Ptr; lat: Ptr; n: number } | null = null;
 
   constructor(readonly store: Store, readonly heap: Heap, readonly kernels: Kernels, nParts: number) {
     if (!(Number.isInteger(nParts) && nParts >= 1 && nParts <= 256)) throw new RangeError(`expected 1..256 partitions, found ${nParts}`);
@@ -177,6 +178,22 @@ export class LoadedStore {
     }
   }
 
+  /** Positions of the lon-lat unit's locations, in the shared memory (built once). */
+  lonLat(): { lon: Ptr; lat: Ptr; n: number } {
+    if (!this.lonLatCache) {
+      const space = this.units.space('lon-lat');
+      const lon = new Float64Array(Math.max(space.size, 1));
+      const lat = new Float64Array(Math.max(space.size, 1));
+      for (let i = 0; i < space.size; i++) {
+        const p = space.label(i);
+        lon[i] = p.lon as number;
+        lat[i] = p.lat as number;
+      }
+      this.lonLatCache = { lon: this.own(this.heap.put(lon)), lat: this.own(this.heap.put(lat)), n: space.size };
+    }
+    return this.lonLatCache;
+  }
+
   /** Global subscriber index of each partition-local one, partition by partition: u32 per subscriber. */
   globalOf(p: number): Ptr {
     if (this.globalPtr === null) {
@@ -257,6 +274,7 @@ export class LoadedStore {
     this.tables.clear();
     this.coordCache.clear();
     this.globalPtr = null;
+    this.lonLatCache = null;
   }
 
   private own(ptr: Ptr): Ptr {

@@ -539,6 +539,17 @@ function metricStep(ctx: PlanContext, s: MetricSpec, path: string): MetricStep {
       return { op: 'degree', filter: windowed(), dirMask: directionMask(s.direction) };
     case 'pareto_interactions':
       return { op: 'pareto', filter: windowed(), dirMask: directionMask('both'), proportion: s.proportion };
+    case 'displacement': {
+      const ref = locationStep(ctx, s.reference_location, `${path}.reference_location`);
+      if (ref.unit !== 'lon-lat') {
+        throw new SpecError(
+          'BAD_VALUE',
+          `${path}.reference_location.aggregation_unit: expected lon-lat (distances are measured from a point, as in FlowKit), found ${JSON.stringify(ref.unit)}`,
+          `${path}.reference_location.aggregation_unit`,
+        );
+      }
+      return { op: 'displacement', filter: windowed(), statistic: s.statistic, reference: ref.step };
+    }
     case 'topup_amount': {
       // Top-ups are their own event type; the spec takes no event_types here.
       const filter = windowFilter(ctx, { event_types: ['topups'], hours: s.hours }, localSeconds(s.start_date, `${path}.start_date`), localSeconds(s.end_date, `${path}.end_date`));

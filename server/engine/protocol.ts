@@ -33,6 +33,8 @@ export type MetricStep =
   | { op: 'active-periods'; filter: WindowFilter; periodSeconds: number }
   | { op: 'degree'; filter: WindowFilter; dirMask: number }
   | { op: 'pareto'; filter: WindowFilter; dirMask: number; proportion: number }
+  /** A statistic over events of the km from the subscriber's reference location (a lon-lat step) to the event's cell. */
+  | { op: 'displacement'; filter: WindowFilter; statistic: string; reference: LocStep }
   /** A statistic over each subscriber's top-up amounts (statistic code of metric-kernels' STATISTIC). */
   | { op: 'topup'; filter: WindowFilter; statistic: string };
 
@@ -91,6 +93,8 @@ export interface PartitionTask {
   /** Cell coordinates per day (f64[nCells] each, NaN = no valid version), for distance metrics. */
   coords: Record<number, { lon: Ptr; lat: Ptr }>;
   nCells: number;
+  /** Positions of the lon-lat unit's locations (f64 each): reference points for distances. */
+  lonLat: { lon: Ptr; lat: Ptr; n: number };
   /** Global subscriber index per partition-local one (u32[nSubs]): self-contact checks. */
   globalOf: Ptr;
   step: AggStep;

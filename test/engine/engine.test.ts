@@ -15,7 +15,7 @@ import {
   refUniqueLocations,
   refVisitedMostDays,
 } from '../../server/engine/reference.js';
-import { type CoordLocator, refParetoInteractions, refSubscriberDegree, refTopupAmount, refEventCount, refHistogram, refJoinedAggregate, refRadiusOfGyration, refStatistic, refUniqueLocationCounts } from '../../server/engine/reference-metrics.js';
+import { type CoordLocator, refDisplacement, refParetoInteractions, refSubscriberDegree, refTopupAmount, refEventCount, refHistogram, refJoinedAggregate, refRadiusOfGyration, refStatistic, refUniqueLocationCounts } from '../../server/engine/reference-metrics.js';
 import { refCellsByPeriod, refActiveAtReferenceCounts, refConsecutiveTripsOD, refEventsAndSubscribersByBucket, refTripsOD, refUnmovingAtReferenceCounts, refUnmovingCounts } from '../../server/engine/reference-od.js';
 import { SpecError } from '../../server/errors.js';
 import { buildFixture, FIRST_DAY, type Fixture } from './fixtures.js';
@@ -178,6 +178,15 @@ function suite(name: string, threads: number) {
         [{ query_kind: 'pareto_interactions', ...window, proportion: 0.8 }, refParetoInteractions(fx.events, range, 0.8)],
         [{ query_kind: 'topup_amount', ...window, statistic: 'avg' }, refTopupAmount(fx.events, { ...range, types: [3] }, 'avg')],
       );
+      // displacement from each subscriber's last lon-lat position on day 0.
+      const lastPlace = new Map<number, { lon: number; lat: number }>();
+      // At the lon-lat unit every positioned cell is its own location (the fixture's cells never share a position).
+      const day0 = refLastLocation(fx.events, dayFilter(0), (cell, day) => (typeof coords(cell, day) === 'object' ? cell : -2)).locations;
+      for (const [sub, cell] of day0) lastPlace.set(sub, coords(cell, FIRST_DAY) as { lon: number; lat: number });
+      metrics.push([
+        { query_kind: 'displacement', ...window, statistic: 'max', reference_location: { ...daily(0), aggregation_unit: 'lon-lat' } },
+        refDisplacement(fx.events, range, coords, lastPlace, 'max').values,
+      ]);
       for (const [metric, ref] of metrics) {
         for (const method of ['avg', 'median', 'max', 'stddev'] as const) {
           const r = await engine.run({
