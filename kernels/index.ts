@@ -11,7 +11,7 @@ export { partitionDay, partitionHistogramBytes, gather8, gather32, gather64, loc
 export { tableBytes, tableClear, tableRehash, tableUsed, tableConsumed } from './hash';
 export { lastLocation, countLocations, pickMostCommon, pickMostDays, tableKeys } from './locate';
 export { countByLocation, countPairs, countEventsByBucket } from './count';
-export { modalLocation } from './dwell';
+export { modalLocation, majorityLocation, coalesceLocation } from './dwell';
 export {
   eventCountBytes, countEvents, finishEventCount, nocturnalBytes, countNocturnal, finishNocturnal,
   activePeriodsBytes, countActivePeriods, finishActivePeriods,

@@ -305,13 +305,21 @@ function directUnits(step: AggStep): string[] {
 }
 
 function flatten(s: LocStep): LocStep[] {
-  return s.op === 'modal' ? [s, ...s.inputs.flatMap(flatten)] : [s];
+  switch (s.op) {
+    case 'modal':
+    case 'majority':
+      return [s, ...s.inputs.flatMap(flatten)];
+    case 'coalesce':
+      return [s, ...[s.preferred, s.fallback, ...s.weights].flatMap(flatten)];
+    default:
+      return [s];
+  }
 }
 
 function unitsOfStep(step: AggStep): Set<string> {
   const units = new Set<string>(directUnits(step));
   for (const m of metricsOf(step)) if (m.op === 'unique-location-count') units.add(m.unit);
-  for (const s of locSteps(step).flatMap(flatten)) if (s.op !== 'modal') units.add(s.unit);
+  for (const s of locSteps(step).flatMap(flatten)) if ('unit' in s) units.add(s.unit);
   return units;
 }
 
@@ -361,7 +369,8 @@ function estimateArena(step: AggStep, nSubs: number, nCells: number): number {
   for (const s of locSteps(step).flatMap(flatten)) {
     bytes += 4 * nSubs + 64;
     if (s.op === 'most-common' || s.op === 'most-days') bytes += table;
-    if (s.op === 'modal') bytes += 12 * s.inputs.length + 64;
+    if (s.op === 'modal' || s.op === 'majority') bytes += 12 * s.inputs.length + 64;
+    if (s.op === 'coalesce') bytes += 4 * s.weights.length + 64;
   }
   if (metricsOf(step).length > 0) bytes += 72 * nSubs + 256 + table;
   // Top-up values are gathered per event before their statistic.

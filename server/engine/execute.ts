@@ -64,16 +64,31 @@ class PartitionRun {
         else counts.pickMostDays(n, out);
         return out;
       }
-      case 'modal': {
+      case 'modal':
+      case 'majority': {
         const k = step.inputs.length;
-        const inputs = this.arena.alloc(4 * k);
-        const ptrs = step.inputs.map((input) => this.location(input));
-        new Uint32Array(this.task.memory.buffer, inputs, k).set(ptrs);
+        const inputs = this.vectors(step.inputs);
         const scratch = this.arena.alloc(8 * k);
-        this.kernels.modalLocation(inputs, k, n, scratch, out);
+        if (step.op === 'modal') this.kernels.modalLocation(inputs, k, n, scratch, out);
+        else this.kernels.majorityLocation(inputs, k, n, step.minTotal, scratch, out);
+        return out;
+      }
+      case 'coalesce': {
+        const preferred = this.location(step.preferred);
+        const fallback = this.location(step.fallback);
+        const weights = this.vectors(step.weights);
+        this.kernels.coalesceLocation(preferred, fallback, weights, step.weights.length, n, step.threshold, out);
         return out;
       }
     }
+  }
+
+  /** Evaluates location steps and returns a u32 array of their vectors' pointers, as the dwell kernels take them. */
+  vectors(steps: LocStep[]): Ptr {
+    const ptrs = steps.map((s) => this.location(s));
+    const at = this.arena.alloc(4 * Math.max(ptrs.length, 1));
+    new Uint32Array(this.task.memory.buffer, at, ptrs.length).set(ptrs);
+    return at;
   }
 
   /** A (subscriber, location) table over the window's located qualifying events. */

@@ -10,7 +10,7 @@ import { dayToDate, parseDateTime, TimezoneOffsets } from '../ingest/datetime.js
 import type { RedactionRule, Row } from '../privacy/redact.js';
 import { directionMask, nightMaskOf, type StatisticName } from './metric-kernels.js';
 import type { AggStep, LocStep, MetricStep, WindowFilter } from './protocol.js';
-import type { DailyLocation, EventFilter, FlowInput, MetricSpec, QuerySpec, UniqueLocations } from './spec.js';
+import type { DailyLocation, EventFilter, FlowInput, LocationVisits, MetricSpec, QuerySpec, UniqueLocations } from './spec.js';
 import type { UnitSpace, Units } from './units.js';
 import { ALL_HOURS, hourMaskOf } from './wasm.js';
 
@@ -119,9 +119,31 @@ function locationStep(ctx: PlanContext, s: FlowInput, path: string): { step: Loc
         .map(({ d, i }) => dailyStep(ctx, d, `${path}.locations.${i}`));
       return { step: { op: 'modal', inputs }, unit: s.locations[0]!.aggregation_unit };
     }
+    case 'majority_location': {
+      const visits = visitSteps(ctx, s.subscriber_location_weights, `${path}.subscriber_location_weights`);
+      // include_unlocatable only adds subscribers with no location: an aggregate never has a row for them.
+      return { step: { op: 'majority', inputs: visits.inputs, minTotal: s.minimum_total_weight }, unit: visits.unit };
+    }
+    case 'coalesced_location': {
+      const preferred = locationStep(ctx, s.preferred_location, `${path}.preferred_location`);
+      const fallback = locationStep(ctx, s.fallback_location, `${path}.fallback_location`);
+      const weights = visitSteps(ctx, s.subscriber_location_weights, `${path}.subscriber_location_weights`);
+      return {
+        step: { op: 'coalesce', preferred: preferred.step, fallback: fallback.step, weights: weights.inputs, threshold: s.weight_threshold },
+        unit: preferred.unit,
+      };
+    }
     default:
       throw notYet(s.query_kind, path);
   }
+}
+
+/** location_visits: one vote per input location (daily or modal) per subscriber, inputs in date order. */
+function visitSteps(ctx: PlanContext, s: LocationVisits, path: string): { inputs: LocStep[]; unit: string } {
+  if (s.sampling) throw new SpecError('NOT_IMPLEMENTED', `${path}.sampling: subscriber sampling is not supported; every subscriber is used`, `${path}.sampling`);
+  const located = s.locations.map((l, i) => ({ ...locationStep(ctx, l, `${path}.locations.${i}`), key: l.query_kind === 'daily_location' ? l.date : l.locations.map((d) => d.date).sort().at(-1)!, i }));
+  located.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : a.i - b.i));
+  return { inputs: located.map((l) => l.step), unit: located[0]!.unit };
 }
 
 function labelled(space: UnitSpace, index: number, suffix = ''): Row {

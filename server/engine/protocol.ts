@@ -22,7 +22,11 @@ export type LocStep =
   | { op: 'most-common'; unit: string; filter: WindowFilter }
   | { op: 'most-days'; unit: string; filter: WindowFilter }
   /** Most frequent location over the inputs; ties go to the location of the latest input (by position). */
-  | { op: 'modal'; inputs: LocStep[] };
+  | { op: 'modal'; inputs: LocStep[] }
+  /** The location with more than half of the visits over the inputs (FlowKit's majority_location). */
+  | { op: 'majority'; inputs: LocStep[]; minTotal: number }
+  /** preferred, else fallback if visited on at least `threshold` of the weight inputs (coalesced_location). */
+  | { op: 'coalesce'; preferred: LocStep; fallback: LocStep; weights: LocStep[]; threshold: number };
 
 /** A per-subscriber metric: f64 per partition-local subscriber, NaN = absent. */
 export type MetricStep =

@@ -73,6 +73,8 @@ export interface RawKernels {
   tableKeys(table: Ptr, capacity: number, outSub: Ptr, outLoc: Ptr): number;
   countByLocation(locVec: Ptr, nSubs: number, nLocs: number, out: Ptr): number;
   modalLocation(inputs: Ptr, k: number, nSubs: number, scratch: Ptr, outLoc: Ptr): number;
+  majorityLocation(inputs: Ptr, k: number, nSubs: number, minTotal: number, scratch: Ptr, outLoc: Ptr): number;
+  coalesceLocation(preferred: Ptr, fallback: Ptr, inputs: Ptr, k: number, nSubs: number, threshold: number, outLoc: Ptr): number;
   countPairs(fromVec: Ptr, toVec: Ptr, nSubs: number, nFrom: number, nTo: number, out: Ptr): number;
   countEventsByBucket(
     n: number, t: Ptr, cell: Ptr, kind: Ptr, loc: Ptr, nCells: number,
@@ -192,7 +194,7 @@ const EXPORTS: readonly (keyof RawKernels)[] = [
   'partitionDay', 'partitionHistogramBytes', 'gather8', 'gather32', 'gather64', 'localise',
   'tableBytes', 'tableClear', 'tableRehash', 'tableUsed', 'tableConsumed',
   'lastLocation', 'countLocations', 'pickMostCommon', 'pickMostDays', 'tableKeys',
-  'countByLocation', 'countPairs', 'countEventsByBucket', 'modalLocation',
+  'countByLocation', 'countPairs', 'countEventsByBucket', 'modalLocation', 'majorityLocation', 'coalesceLocation',
   'eventCountBytes', 'countEvents', 'finishEventCount', 'nocturnalBytes', 'countNocturnal', 'finishNocturnal',
   'activePeriodsBytes', 'countActivePeriods', 'finishActivePeriods',
   'gyrationBytes', 'gyrationSums', 'gyrationCentroids', 'gyrationSpread', 'finishGyration',
@@ -393,6 +395,16 @@ export class Kernels {
   /** outLoc = modal location over k vectors (their pointers as u32[k] at `inputs`); scratch holds 8k bytes. */
   modalLocation(inputs: Ptr, k: number, nSubs: number, scratch: Ptr, outLoc: Ptr): void {
     check('modalLocation', this.raw.modalLocation(inputs, k, nSubs, scratch, outLoc), `1 <= k <= 4096 location vectors, found ${k}`);
+  }
+
+  /** outLoc = the location with more than half of a sub's visits over k vectors, or -1 (also below minTotal visits). */
+  majorityLocation(inputs: Ptr, k: number, nSubs: number, minTotal: number, scratch: Ptr, outLoc: Ptr): void {
+    check('majorityLocation', this.raw.majorityLocation(inputs, k, nSubs, minTotal >>> 0, scratch, outLoc), `1 <= k <= 4096 location vectors, found ${k}`);
+  }
+
+  /** outLoc = preferred, else fallback when visited on at least `threshold` of the k vectors, else -1. */
+  coalesceLocation(preferred: Ptr, fallback: Ptr, inputs: Ptr, k: number, nSubs: number, threshold: number, outLoc: Ptr): void {
+    check('coalesceLocation', this.raw.coalesceLocation(preferred, fallback, inputs, k, nSubs, Math.max(0, threshold) >>> 0, outLoc), `k <= 4096 location vectors, found ${k}`);
   }
 
   /** out[from * nTo + to] += subscribers located in both vectors. */

@@ -124,6 +124,45 @@ function suite(name: string, threads: number) {
       expect(r.rows).toEqual(expectedRows(refSpatialAggregate(modal)));
     });
 
+    it('majority_location and coalesced_location over location_visits match the reference', async () => {
+      const daily4 = [0, 1, 2, 3].map((d) => refLastLocation(fx.events, dayFilter(d), fx.locator).locations);
+      const visits = (sub: number) => {
+        const v = new Map<number, number>();
+        for (const m of daily4) if (m.has(sub)) v.set(m.get(sub)!, (v.get(m.get(sub)!) ?? 0) + 1);
+        return v;
+      };
+      const majority = (minTotal: number) => {
+        const out = new Map<number, number>();
+        for (let sub = 0; sub < 600; sub++) {
+          const v = visits(sub);
+          const total = [...v.values()].reduce((a, b) => a + b, 0);
+          if (total === 0 || total < minTotal) continue;
+          for (const [loc, n] of v) if (2 * n > total) out.set(sub, loc);
+        }
+        return out;
+      };
+      const weights = { query_kind: 'location_visits', locations: [2, 0, 3, 1].map((d) => daily(d)) };
+      const spec = (minimum_total_weight: number) => ({ query_kind: 'majority_location', subscriber_location_weights: weights, minimum_total_weight });
+      for (const min of [0, 3]) {
+        const r = await engine.run({ query_kind: 'spatial_aggregate', locations: spec(min) });
+        expect(r.rows, `minimum ${min}`).toEqual(expectedRows(refSpatialAggregate(majority(min))));
+      }
+      // Preferred: majority with at least 4 visits; fallback: plain majority, kept when visited on 2 or more days.
+      const preferred = majority(4);
+      const fallback = majority(0);
+      const coalesced = new Map<number, number>();
+      for (let sub = 0; sub < 600; sub++) {
+        if (preferred.has(sub)) coalesced.set(sub, preferred.get(sub)!);
+        else if (fallback.has(sub) && (visits(sub).get(fallback.get(sub)!) ?? 0) >= 2) coalesced.set(sub, fallback.get(sub)!);
+      }
+      const r = await engine.run({
+        query_kind: 'spatial_aggregate',
+        locations: { query_kind: 'coalesced_location', preferred_location: spec(4), fallback_location: spec(0), subscriber_location_weights: weights, weight_threshold: 2 },
+      });
+      expect(r.rows.length).toBeGreaterThan(1);
+      expect(r.rows).toEqual(expectedRows(refSpatialAggregate(coalesced)));
+    });
+
     it('flows between two days, and in/outflows summed before redaction, match the reference', async () => {
       const spec = { from_location: daily(0), to_location: daily(3, 'most-common') };
       const from = refLastLocation(fx.events, dayFilter(0), fx.locator).locations;
