@@ -2,11 +2,15 @@
 /** The `opalite` command line: one sub-command per job, each with --help. */
 import { Command } from 'commander';
 import { OpaliteError } from '../errors.js';
+import { auditCommand } from './audit.js';
 import { demoCommand } from './demo.js';
 import { generateCommand } from './generate.js';
 import { infoCommand } from './info.js';
 import { ingestCommand } from './ingest.js';
+import { keysCommand } from './keys.js';
 import { queryCommand } from './query.js';
+import { serveCommand } from './serve.js';
+import { tokenCommand } from './token.js';
 
 const program = new Command('opalite')
   .description('Privacy-safe mobility statistics from Call Detail Records')
@@ -18,6 +22,10 @@ program.addCommand(ingestCommand());
 program.addCommand(infoCommand());
 program.addCommand(generateCommand());
 program.addCommand(queryCommand());
+program.addCommand(serveCommand());
+program.addCommand(tokenCommand());
+program.addCommand(keysCommand());
+program.addCommand(auditCommand());
 
 program.parseAsync(process.argv).catch((e: unknown) => {
   if (e instanceof OpaliteError) {

@@ -1,0 +1,116 @@
+/**
+ * `opalite serve`: the REST API and the stream over a store. With no
+ * arguments it serves the embedded sample (ingested on first run), with a
+ * development signing key generated under OPALITE_HOME, and prints a token
+ * for each tier; `--data DATASET` ingests a dataset folder first (once).
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { Command } from 'commander';
+import { Engine } from '../engine/engine.js';
+import { Errors } from '../errors.js';
+import { type ConfigFile, loadConfig, SetupError } from '../service/config.js';
+import { developmentKeys, loadSigningKey, mintToken } from '../service/keys.js';
+import { startServer } from '../service/server.js';
+import { PACKAGE_ROOT, SAMPLE_DATASET } from './demo.js';
+import { printIngestSummary, runIngest } from './ingest.js';
+
+const int = (v: string) => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new Error(`expected a whole number, found ${v}`);
+  return n;
+};
+
+interface ServeOptions {
+  store?: string;
+  data?: string;
+  config?: string;
+  port?: number;
+  host?: string;
+  threads?: number;
+}
+
+export function serveCommand(): Command {
+  return new Command('serve')
+    .description('serve the FlowKit-compatible REST API and the MessagePack stream over a store (no arguments: the embedded sample, with development tokens)')
+    .option('--store <dir>', 'store folder to serve')
+    .option('--data <dataset>', 'dataset folder to ingest first (into --store, or .opalite/<name>-store), when the store does not exist yet')
+    .option('--config <file>', 'JSON configuration file (default: $OPALITE_CONFIG)')
+    .option('--port <n>', 'port (0 = any free port)', int)
+    .option('--host <host>', 'address to bind')
+    .option('--threads <n>', 'kernel worker threads (0 = run queries on the event loop)', int)
+    .action(reportSetupErrors(async (o: ServeOptions) => {
+      const overrides: ConfigFile = {};
+      if (o.port !== undefined) overrides.port = o.port;
+      if (o.host !== undefined) overrides.host = o.host;
+      if (o.threads !== undefined) overrides.threads = o.threads;
+      const cfg = loadConfig({ file: o.config, overrides });
+      cfg.store = await resolveStore(o, cfg.store);
+
+      let devSigning: string | undefined;
+      if (cfg.keys.publicKeys.length === 0) {
+        const dev = developmentKeys();
+        process.stdout.write(`no keys configured: using the development key ${dev.publicKey} (kid ${dev.kid})\n`);
+        cfg.keys.publicKeys = [dev.publicKey];
+        devSigning = dev.privateKey;
+      }
+
+      const engine = Engine.open(cfg.store, { partitions: cfg.partitions, threads: cfg.threads, k: cfg.k });
+      const server = await startServer({ config: cfg, engine });
+      const out = process.stdout;
+      out.write(`opalite serving ${cfg.store} (store version ${engine.version}) at ${server.url}\n`);
+      out.write(`  REST   ${server.url}/api/0  (OpenAPI: ${server.url}/api/0/spec/openapi.json)\n`);
+      out.write(`  stream ${server.url.replace(/^http/, 'ws')}/api/0/stream  (binary MessagePack)\n`);
+      out.write(`  audit  ${cfg.audit.file}\n`);
+      if (devSigning) {
+        const signing = loadSigningKey(devSigning);
+        out.write('\ndevelopment tokens (12 h):\n');
+        for (const tier of Object.keys(cfg.tiers)) {
+          const token = await mintToken(signing, { sub: `dev-${tier}`, tier, aud: cfg.audience, ttl: 12 * 3600 });
+          out.write(`  ${tier.padEnd(8)} ${token}\n`);
+        }
+        out.write(`\ntry: curl -H "Authorization: Bearer <token>" ${server.url}/api/0/available_dates\n`);
+      }
+
+      let stopping = false;
+      const stop = async (signal: string) => {
+        if (stopping) return;
+        stopping = true;
+        process.stdout.write(`\n${signal}: finishing running queries, then closing\n`);
+        await server.close();
+        await engine.close();
+        process.exit(0);
+      };
+      process.on('SIGINT', () => void stop('SIGINT'));
+      process.on('SIGTERM', () => void stop('SIGTERM'));
+    }));
+}
+
+/** Wraps a command's action: a setup mistake (configuration, keys, audit log) is one line on stderr and exit code 2, not a stack. */
+export function reportSetupErrors<A extends unknown[]>(action: (...args: A) => Promise<void> | void): (...args: A) => Promise<void> {
+  return async (...args: A) => {
+    try {
+      await action(...args);
+    } catch (e) {
+      if (!(e instanceof SetupError)) throw e;
+      process.stderr.write(`opalite: ${e.name}: ${e.message}\n`);
+      process.exitCode = 2;
+    }
+  };
+}
+
+/** The store to serve: --store, else the configured one, else one made from --data or the embedded sample. */
+async function resolveStore(o: ServeOptions, configured: string): Promise<string> {
+  const exists = (dir: string) => fs.existsSync(path.join(dir, 'store.json'));
+  const dataset = o.data ?? (o.store || configured ? undefined : SAMPLE_DATASET);
+  const store =
+    o.store ??
+    (configured ||
+      path.join(PACKAGE_ROOT, '.opalite', dataset === SAMPLE_DATASET ? 'sample-store' : `${path.basename(path.resolve(dataset!))}-store`));
+  if (!exists(store)) {
+    if (!dataset) throw Errors.storeMissing(store);
+    process.stdout.write(`ingesting ${dataset} into ${store}\n`);
+    printIngestSummary(await runIngest(dataset, store));
+  }
+  return store;
+}

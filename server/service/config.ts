@@ -1,0 +1,312 @@
+/**
+ * The service's configuration: defaults, then a JSON file, then the
+ * environment, then the command line (each overriding the one before).
+ * Secrets are never part of it: it names the files that hold keys, never
+ * their contents, so describing the configuration in a log is always safe.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { z } from 'zod';
+import { AGGREGATE_KINDS, TEMPORAL_RESOLUTIONS, type Temporal } from '../engine/spec.js';
+import { opaliteHome } from '../ingest/pseudonymise.js';
+
+/** What a token of a tier may see (SERVICE.md, tiers and tokens). */
+export interface Tier {
+  /** Aggregation units it may see; '*' = every unit of the store. */
+  units: string[];
+  /** The finest time resolution a result may reveal. */
+  temporal: Temporal;
+  /** Top-level query kinds it may run; '*' = all. */
+  kinds: string[];
+  /** Whether it may download results (CSV, GeoJSON, Parquet, Arrow); JSON is browsing. */
+  download: boolean;
+  /** Whether its stream subscriptions receive fresh frames when new days are ingested. */
+  live: boolean;
+  /** How far back: a query may not reach before the store's last day minus this many days. */
+  historyDays?: number;
+  /** Embargo: a query may not reach into the store's newest this many days. */
+  freshnessDays?: number;
+  /** Queries (REST runs and stream subscriptions) per hour per token subject. */
+  queriesPerHour: number;
+}
+
+/** The aggregate kinds the indicator families (OPAL's) are built from. */
+export const INDICATOR_KINDS = ['spatial_aggregate', 'flows', 'inflows', 'outflows', 'unique_subscriber_counts'];
+
+/** SERVICE.md's example tiers, after OPAL's Free and Premium plans. */
+export const DEFAULT_TIERS: Record<string, Tier> = {
+  free: {
+    units: ['admin1', 'admin2'],
+    temporal: 'month',
+    kinds: [...INDICATOR_KINDS, 'geography'],
+    download: false,
+    live: false,
+    freshnessDays: 30,
+    queriesPerHour: 60,
+  },
+  premium: {
+    units: ['admin1', 'admin2', 'admin3'],
+    temporal: 'day',
+    kinds: [...AGGREGATE_KINDS],
+    download: true,
+    live: false,
+    queriesPerHour: 600,
+  },
+  partner: {
+    units: ['*'],
+    temporal: 'hour',
+    kinds: ['*'],
+    download: true,
+    live: true,
+    queriesPerHour: 6000,
+  },
+};
+
+export type FsyncPolicy = 'always' | 'interval' | 'never';
+
+export interface ServiceConfig {
+  host: string;
+  /** 0 = a free port. */
+  port: number;
+  /** Store folder. */
+  store: string;
+  /** Redaction threshold (>= 15). */
+  k?: number;
+  /** Subscriber partitions: steps of a progressive result. */
+  partitions: number;
+  /** Kernel worker threads; 0 runs queries on the event loop (tests only: it blocks I/O while a query runs). */
+  threads: number;
+  /** The `aud` every token must carry. */
+  audience: string;
+  keys: {
+    /** PEM public keys (Ed25519 or RSA) that tokens may be signed by. */
+    publicKeys: string[];
+    /** PEM private key for minting tokens (CLI `token`, the development tokens of `serve`). */
+    signingKey?: string;
+  };
+  tiers: Record<string, Tier>;
+  audit: {
+    file: string;
+    /** always: fdatasync after every entry; interval: at most every fsyncIntervalMs; never: leave it to the OS. */
+    fsync: FsyncPolicy;
+    fsyncIntervalMs: number;
+  };
+  limits: {
+    /** Largest request body (POST /run), bytes; beyond: 413. */
+    maxBodyBytes: number;
+    /** Queries executing at once; the rest wait (status "queued"). */
+    maxConcurrentQueries: number;
+    /** Query jobs remembered for /poll and /get (finished ones are forgotten oldest first). */
+    maxJobs: number;
+    /** Serialised results (CSV, Arrow, ...) kept for repeated downloads, bytes. */
+    resultCacheBytes: number;
+  };
+  stream: {
+    /** Largest inbound WebSocket message, bytes (uWS closes the socket beyond it). */
+    maxPayloadLength: number;
+    /** Subscriptions open at once on one socket. */
+    maxSubscriptions: number;
+    /** Bytes uWS may buffer for one socket (uWS maxBackpressure). */
+    maxBackpressure: number;
+    /** Bytes of final frames queued while a socket is choked; beyond: the socket is closed (1013). */
+    maxQueuedBytes: number;
+    /** Seconds without traffic before uWS closes a socket. */
+    idleTimeout: number;
+    /** Milliseconds a socket may stay unauthenticated. */
+    authTimeoutMs: number;
+  };
+  log: { level: string };
+}
+
+const Temporal = z.enum(TEMPORAL_RESOLUTIONS);
+
+const TierSchema = z
+  .object({
+    units: z.array(z.string().min(1)).min(1),
+    temporal: Temporal,
+    kinds: z.array(z.string().min(1)).min(1),
+    download: z.boolean().default(false),
+    live: z.boolean().default(false),
+    historyDays: z.number().int().positive().optional(),
+    freshnessDays: z.number().int().nonnegative().optional(),
+    queriesPerHour: z.number().int().positive(),
+  })
+  .strict();
+
+const FileSchema = z
+  .object({
+    host: z.string(),
+    port: z.number().int().min(0).max(65535),
+    store: z.string(),
+    k: z.number().int().min(15),
+    partitions: z.number().int().min(1).max(256),
+    threads: z.number().int().min(0).max(256),
+    audience: z.string().min(1),
+    keys: z.object({ publicKeys: z.array(z.string()), signingKey: z.string() }).partial().strict(),
+    tiers: z.record(z.string().regex(/^[a-z][a-z0-9_-]*$/), TierSchema),
+    audit: z
+      .object({ file: z.string(), fsync: z.enum(['always', 'interval', 'never']), fsyncIntervalMs: z.number().int().positive() })
+      .partial()
+      .strict(),
+    limits: z
+      .object({
+        maxBodyBytes: z.number().int().min(1024),
+        maxConcurrentQueries: z.number().int().min(1),
+        maxJobs: z.number().int().min(1),
+        resultCacheBytes: z.number().int().min(0),
+      })
+      .partial()
+      .strict(),
+    stream: z
+      .object({
+        maxPayloadLength: z.number().int().min(1024),
+        maxSubscriptions: z.number().int().min(1),
+        maxBackpressure: z.number().int().min(1024),
+        maxQueuedBytes: z.number().int().min(1024),
+        idleTimeout: z.number().int().min(0),
+        authTimeoutMs: z.number().int().min(100),
+      })
+      .partial()
+      .strict(),
+    log: z.object({ level: z.string() }).partial().strict(),
+  })
+  .partial()
+  .strict();
+
+export type ConfigFile = z.infer<typeof FileSchema>;
+
+/** Where development secrets and the default audit log live: outside any repository. */
+export function serviceHome(): string {
+  return path.join(opaliteHome(), 'service');
+}
+
+export function defaultConfig(): ServiceConfig {
+  const home = serviceHome();
+  return {
+    host: '127.0.0.1',
+    port: 8080,
+    store: '',
+    partitions: 16,
+    threads: Math.min(4, Math.max(1, os.availableParallelism() - 1)),
+    audience: 'opalite',
+    keys: { publicKeys: [] },
+    tiers: structuredClone(DEFAULT_TIERS),
+    audit: { file: path.join(home, 'audit.jsonl'), fsync: 'interval', fsyncIntervalMs: 1000 },
+    limits: { maxBodyBytes: 64 * 1024, maxConcurrentQueries: 2, maxJobs: 1000, resultCacheBytes: 64 * 1024 * 1024 },
+    stream: {
+      maxPayloadLength: 64 * 1024,
+      maxSubscriptions: 16,
+      maxBackpressure: 1024 * 1024,
+      maxQueuedBytes: 1024 * 1024,
+      idleTimeout: 120,
+      authTimeoutMs: 10_000,
+    },
+    log: { level: 'info' },
+  };
+}
+
+/** An operator's mistake in setting the service up (configuration, keys, audit log): its message says it all. */
+export class SetupError extends Error {}
+
+export class ConfigError extends SetupError {
+  override name = 'ConfigError';
+}
+
+/** Validates a parsed configuration file; `source` names it in messages. */
+export function parseConfigFile(json: unknown, source: string): ConfigFile {
+  const parsed = FileSchema.safeParse(json);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new ConfigError(`${source}: ${issue.path.join('.') || 'configuration'}: ${issue.message}`);
+  }
+  return parsed.data;
+}
+
+export function readConfigFile(file: string): ConfigFile {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch {
+    throw new ConfigError(`${file}: expected a JSON configuration file, found no readable file`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
+    throw new ConfigError(`${file}: expected JSON, found text that does not parse (${(e as Error).message})`);
+  }
+  // Relative paths in the file are relative to the file.
+  const cfg = parseConfigFile(json, file);
+  const dir = path.dirname(path.resolve(file));
+  const rel = (p: string) => path.resolve(dir, p);
+  if (cfg.store) cfg.store = rel(cfg.store);
+  if (cfg.audit?.file) cfg.audit.file = rel(cfg.audit.file);
+  if (cfg.keys?.publicKeys) cfg.keys.publicKeys = cfg.keys.publicKeys.map(rel);
+  if (cfg.keys?.signingKey) cfg.keys.signingKey = rel(cfg.keys.signingKey);
+  return cfg;
+}
+
+/** The environment's overrides (OPALITE_*), as a configuration file would give them. */
+export function configFromEnv(env: NodeJS.ProcessEnv = process.env): ConfigFile {
+  const out: Record<string, unknown> = {};
+  const int = (name: string, v: string) => {
+    const n = Number(v);
+    if (!Number.isInteger(n)) throw new ConfigError(`${name}: expected an integer, found ${JSON.stringify(v)}`);
+    return n;
+  };
+  if (env.OPALITE_HOST) out.host = env.OPALITE_HOST;
+  if (env.OPALITE_PORT) out.port = int('OPALITE_PORT', env.OPALITE_PORT);
+  if (env.OPALITE_STORE) out.store = path.resolve(env.OPALITE_STORE);
+  if (env.OPALITE_K) out.k = int('OPALITE_K', env.OPALITE_K);
+  if (env.OPALITE_THREADS) out.threads = int('OPALITE_THREADS', env.OPALITE_THREADS);
+  if (env.OPALITE_AUDIENCE) out.audience = env.OPALITE_AUDIENCE;
+  if (env.OPALITE_AUDIT_LOG) out.audit = { file: path.resolve(env.OPALITE_AUDIT_LOG) };
+  const keys: Record<string, unknown> = {};
+  if (env.OPALITE_PUBLIC_KEYS) keys.publicKeys = env.OPALITE_PUBLIC_KEYS.split(',').map((p) => path.resolve(p.trim()));
+  if (env.OPALITE_SIGNING_KEY) keys.signingKey = path.resolve(env.OPALITE_SIGNING_KEY);
+  if (Object.keys(keys).length) out.keys = keys;
+  if (env.OPALITE_LOG_LEVEL) out.log = { level: env.OPALITE_LOG_LEVEL };
+  return parseConfigFile(out, 'environment');
+}
+
+/** Layers partial configurations over the defaults; a layer's tiers replace the tiers before it. */
+export function mergeConfig(base: ServiceConfig, ...layers: ConfigFile[]): ServiceConfig {
+  const cfg = structuredClone(base);
+  for (const l of layers) {
+    for (const key of ['host', 'port', 'store', 'k', 'partitions', 'threads', 'audience'] as const) {
+      if (l[key] !== undefined) (cfg as unknown as Record<string, unknown>)[key] = l[key];
+    }
+    if (l.tiers) cfg.tiers = structuredClone(l.tiers) as Record<string, Tier>;
+    Object.assign(cfg.keys, l.keys ?? {});
+    Object.assign(cfg.audit, l.audit ?? {});
+    Object.assign(cfg.limits, l.limits ?? {});
+    Object.assign(cfg.stream, l.stream ?? {});
+    Object.assign(cfg.log, l.log ?? {});
+  }
+  if (Object.keys(cfg.tiers).length === 0) throw new ConfigError('tiers: expected at least one tier, found none');
+  return cfg;
+}
+
+/** Defaults, then the file (if any), then the environment, then `overrides`. */
+export function loadConfig(opts: { file?: string; env?: NodeJS.ProcessEnv; overrides?: ConfigFile } = {}): ServiceConfig {
+  const env = opts.env ?? process.env;
+  const file = opts.file ?? env.OPALITE_CONFIG;
+  return mergeConfig(defaultConfig(), file ? readConfigFile(file) : {}, configFromEnv(env), opts.overrides ?? {});
+}
+
+/** A one-line-per-setting description for the log: paths, never key material. */
+export function describeConfig(cfg: ServiceConfig): Record<string, unknown> {
+  return {
+    listen: `${cfg.host}:${cfg.port}`,
+    store: cfg.store,
+    k: cfg.k ?? 15,
+    partitions: cfg.partitions,
+    threads: cfg.threads,
+    audience: cfg.audience,
+    publicKeys: cfg.keys.publicKeys,
+    tiers: Object.keys(cfg.tiers),
+    audit: cfg.audit.file,
+    fsync: cfg.audit.fsync,
+  };
+}

@@ -1,0 +1,153 @@
+/**
+ * Query jobs: the one place REST runs and stream subscriptions start engine
+ * runs. A job is keyed by the engine's query id (content hash of the
+ * normalised spec and the store version), so identical specs share one run
+ * and one result, however they arrive. At most maxConcurrent jobs execute at
+ * once, the rest wait in order ("queued"); each job fans its progressive
+ * estimates out to whoever listens.
+ */
+import type { Engine, QueryResult } from '../engine/engine.js';
+import type { QuerySpec } from '../engine/spec.js';
+import { OpaliteError } from '../errors.js';
+
+export type JobStatus = 'queued' | 'executing' | 'completed' | 'errored';
+
+export interface JobFailure {
+  code: string;
+  message: string;
+}
+
+export interface Job {
+  readonly id: string;
+  readonly spec: QuerySpec;
+  status: JobStatus;
+  /** Share of subscribers processed so far. */
+  fraction: number;
+  result?: QueryResult;
+  error?: JobFailure;
+  /** Settles with the final result; never rejects (a failure sets `error` and resolves undefined). */
+  readonly done: Promise<QueryResult | undefined>;
+  readonly listeners: Set<(partial: QueryResult) => void>;
+}
+
+interface Pending extends Job {
+  json: unknown;
+  resolve(r: QueryResult | undefined): void;
+}
+
+export class Jobs {
+  private readonly jobs = new Map<string, Pending>();
+  private readonly queue: Pending[] = [];
+  private executing = 0;
+
+  constructor(
+    private engine: Engine,
+    private readonly opts: { maxConcurrent: number; maxJobs: number },
+  ) {}
+
+  /**
+   * The job of this spec: the existing one when the same spec was submitted
+   * before (running or done), else a new queued one. A failed job is retried.
+   * `json` is what engine.run takes; `spec` is its parse by this engine.
+   */
+  submit(json: unknown, spec: QuerySpec): Job {
+    const id = this.engine.queryId(spec);
+    const existing = this.jobs.get(id);
+    if (existing && existing.status !== 'errored') {
+      // Most recently used last: finished jobs are forgotten oldest first.
+      this.jobs.delete(id);
+      this.jobs.set(id, existing);
+      return existing;
+    }
+    let resolve!: (r: QueryResult | undefined) => void;
+    const done = new Promise<QueryResult | undefined>((r) => (resolve = r));
+    const job: Pending = { id, spec, json, status: 'queued', fraction: 0, done, listeners: new Set(), resolve };
+    this.jobs.delete(id);
+    this.jobs.set(id, job);
+    this.queue.push(job);
+    this.evict();
+    setImmediate(() => this.pump());
+    return job;
+  }
+
+  get(id: string): Job | undefined {
+    return this.jobs.get(id);
+  }
+
+  get running(): number {
+    return this.executing;
+  }
+
+  get queued(): number {
+    return this.queue.length;
+  }
+
+  /** Finished jobs whose results are held. */
+  get cached(): number {
+    let n = 0;
+    for (const j of this.jobs.values()) if (j.status === 'completed') n++;
+    return n;
+  }
+
+  /** Resolves when nothing is queued or executing (graceful shutdown). */
+  async idle(): Promise<void> {
+    while (this.executing > 0 || this.queue.length > 0) {
+      await Promise.all([...this.jobs.values()].filter((j) => j.status === 'queued' || j.status === 'executing').map((j) => j.done));
+    }
+  }
+
+  /** A new store version: new specs run on `engine`; jobs of the old version are forgotten once finished. */
+  setEngine(engine: Engine): void {
+    this.engine = engine;
+    for (const [id, j] of this.jobs) if (j.status === 'completed' || j.status === 'errored') this.jobs.delete(id);
+  }
+
+  private pump(): void {
+    while (this.executing < this.opts.maxConcurrent && this.queue.length > 0) {
+      const job = this.queue.shift()!;
+      this.executing++;
+      job.status = 'executing';
+      void this.execute(job);
+    }
+  }
+
+  private async execute(job: Pending): Promise<void> {
+    try {
+      const result = await this.engine.run(job.json, {
+        onPartial: (partial) => {
+          job.fraction = partial.fraction;
+          for (const l of job.listeners) l(partial);
+        },
+      });
+      job.result = result;
+      job.fraction = 1;
+      job.status = 'completed';
+      job.resolve(result);
+    } catch (e) {
+      job.status = 'errored';
+      job.error =
+        e instanceof OpaliteError
+          ? { code: e.code, message: e.message }
+          : { code: 'INTERNAL', message: 'the query failed inside the engine; the server log has the details' };
+      job.resolve(undefined);
+      if (!(e instanceof OpaliteError)) this.onInternalError?.(e);
+    } finally {
+      job.listeners.clear();
+      this.executing--;
+      this.evict();
+      setImmediate(() => this.pump());
+    }
+  }
+
+  /** Called with an unexpected (non-Opalite) error, for the server log. */
+  onInternalError?: (e: unknown) => void;
+
+  /** Forgets the least recently used finished jobs beyond maxJobs. */
+  private evict(): void {
+    if (this.jobs.size <= this.opts.maxJobs) return;
+    for (const [id, j] of this.jobs) {
+      if (this.jobs.size <= this.opts.maxJobs) break;
+      if (j.status === 'completed' || j.status === 'errored') this.jobs.delete(id);
+    }
+  }
+}

@@ -1,0 +1,154 @@
+/** The OpenAPI 3 description of the REST routes, served at /api/0/spec/openapi.json. */
+import { AGGREGATE_KINDS, EVENT_TYPES } from '../engine/spec.js';
+
+const ID = { name: 'query_id', in: 'path', required: true, schema: { type: 'string', pattern: '^[0-9a-f]{64}$' } };
+const error = (description: string) => ({ description, content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } });
+const AUTH = {
+  401: error('No token, or an invalid, expired, wrongly signed or wrong-audience token.'),
+  403: error("Beyond the token's tier or scopes (the message names the limit)."),
+};
+
+export function openApiDocument(opts: { version: string; units: readonly string[]; tiers: readonly string[] }): object {
+  return {
+    openapi: '3.0.3',
+    info: {
+      title: 'Opalite API',
+      version: opts.version,
+      description:
+        "FlowKit-compatible API over privacy-safe CDR aggregates. Every result is redacted (a count is published only above k). Tokens are JWTs (EdDSA or RS256) with sub, exp, aud and a tier claim (one of: " +
+        opts.tiers.join(', ') +
+        '). The WebSocket stream at /api/0/stream (binary MessagePack) is described in SERVICE.md.',
+    },
+    servers: [{ url: '/api/0' }],
+    security: [{ token: [] }],
+    paths: {
+      '/run': {
+        post: {
+          summary: 'Start a query (or find the running or cached one with the same spec).',
+          requestBody: { required: true, content: { 'application/json': { schema: { $ref: '#/components/schemas/QuerySpec' } } } },
+          responses: {
+            202: {
+              description: 'Accepted; poll the Location.',
+              headers: { Location: { schema: { type: 'string' }, description: '/api/0/poll/<query_id>' } },
+              content: { 'application/json': { schema: { type: 'object', properties: { query_id: { type: 'string' } }, required: ['query_id'] } } },
+            },
+            400: error('Invalid spec: every problem, with its path, under `errors`.'),
+            ...AUTH,
+            413: error('Body larger than the limit.'),
+            429: { ...error('Too many queries this hour.'), headers: { 'Retry-After': { schema: { type: 'integer' } } } },
+          },
+        },
+      },
+      '/poll/{query_id}': {
+        get: {
+          summary: "A query's status.",
+          parameters: [ID],
+          responses: {
+            202: { description: 'Queued or executing.', content: { 'application/json': { schema: { $ref: '#/components/schemas/Status' } } } },
+            303: { description: 'Done: the result is at the Location.', headers: { Location: { schema: { type: 'string' } } } },
+            ...AUTH,
+            404: error('Unknown query id.'),
+            500: error('The query failed; `msg` says why.'),
+          },
+        },
+      },
+      '/get/{query_id}': {
+        get: {
+          summary: 'The result. Append .json (default), .csv, .geojson, .parquet or .arrow to the id; every format but JSON is a download.',
+          parameters: [ID],
+          responses: {
+            200: {
+              description: 'The redacted result.',
+              content: {
+                'application/json': { schema: { $ref: '#/components/schemas/Result' } },
+                'text/csv': { schema: { type: 'string' } },
+                'application/geo+json': { schema: { type: 'object' } },
+                'application/vnd.apache.parquet': { schema: { type: 'string', format: 'binary' } },
+                'application/vnd.apache.arrow.file': { schema: { type: 'string', format: 'binary' } },
+              },
+            },
+            202: { description: 'Not finished yet.', content: { 'application/json': { schema: { $ref: '#/components/schemas/Status' } } } },
+            ...AUTH,
+            404: error('Unknown query id or format.'),
+            500: error('The query failed.'),
+          },
+        },
+      },
+      '/geography/{aggregation_unit}': {
+        get: {
+          summary: "A unit's regions (or points) as GeoJSON.",
+          parameters: [{ name: 'aggregation_unit', in: 'path', required: true, schema: { type: 'string', enum: [...opts.units] } }],
+          responses: { 200: { description: 'A FeatureCollection.', content: { 'application/geo+json': { schema: { type: 'object' } } } }, ...AUTH, 404: error('Unknown unit.') },
+        },
+      },
+      '/available_dates': {
+        get: {
+          summary: 'The days that hold events, per event type.',
+          responses: {
+            200: {
+              description: 'Dates (YYYY-MM-DD) per event type.',
+              content: {
+                'application/json': {
+                  schema: {
+                    type: 'object',
+                    properties: {
+                      available_dates: {
+                        type: 'object',
+                        properties: Object.fromEntries(EVENT_TYPES.map((t) => [t, { type: 'array', items: { type: 'string', format: 'date' } }])),
+                      },
+                    },
+                  },
+                },
+              },
+            },
+            ...AUTH,
+          },
+        },
+      },
+      '/audit': {
+        get: {
+          summary: "The audit log's entries from seq `from` on (JSON lines); needs the scope audit:read.",
+          parameters: [{ name: 'from', in: 'query', schema: { type: 'integer', minimum: 1 } }],
+          responses: { 200: { description: 'JSON lines.', content: { 'application/x-ndjson': { schema: { type: 'string' } } } }, ...AUTH },
+        },
+      },
+      '/spec/openapi.json': { get: { summary: 'This document.', security: [], responses: { 200: { description: 'OpenAPI 3.' } } } },
+    },
+    components: {
+      securitySchemes: { token: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } },
+      schemas: {
+        QuerySpec: {
+          type: 'object',
+          description: "FlowKit's query spec (QUERIES.md): an aggregate at the top, per-subscriber queries nested in it.",
+          properties: { query_kind: { type: 'string', enum: [...AGGREGATE_KINDS] } },
+          required: ['query_kind'],
+          additionalProperties: true,
+        },
+        Status: {
+          type: 'object',
+          properties: {
+            status: { type: 'string', enum: ['queued', 'executing'] },
+            progress: { type: 'object', properties: { fraction: { type: 'number', minimum: 0, maximum: 1 } } },
+          },
+        },
+        Result: {
+          type: 'object',
+          properties: { query_id: { type: 'string' }, query_result: { type: 'array', items: { type: 'object', additionalProperties: true } } },
+        },
+        Error: {
+          type: 'object',
+          properties: {
+            status: { type: 'string', enum: ['error'] },
+            code: { type: 'string' },
+            msg: { type: 'string' },
+            errors: {
+              type: 'array',
+              items: { type: 'object', properties: { code: { type: 'string' }, path: { type: 'string' }, message: { type: 'string' } } },
+            },
+          },
+          required: ['status', 'code', 'msg'],
+        },
+      },
+    },
+  };
+}

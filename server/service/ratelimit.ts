@@ -1,0 +1,51 @@
+/**
+ * Queries per hour per token subject: a sliding window. Each subject keeps
+ * the times of its queries in the last hour (at most its limit of them), so
+ * memory is bounded by the limit, and a refusal says exactly when the oldest
+ * query leaves the window (Retry-After).
+ */
+import { Errors } from '../errors.js';
+import type { Principal } from './auth.js';
+
+const HOUR_MS = 3_600_000;
+
+export class RateLimiter {
+  private readonly seen = new Map<string, number[]>();
+
+  constructor(
+    private readonly now: () => number = Date.now,
+    private readonly windowMs = HOUR_MS,
+  ) {}
+
+  /** Counts one query for the principal, or throws 429 RATE_LIMITED with the seconds to wait. */
+  take(p: Principal): void {
+    const limit = p.tier.queriesPerHour;
+    const t = this.now();
+    // One window per subject and tier: a subject's tokens of another tier count apart.
+    const key = `${p.tierName}\u0000${p.sub}`;
+    let times = this.seen.get(key);
+    if (!times) this.seen.set(key, (times = []));
+    while (times.length > 0 && times[0]! <= t - this.windowMs) times.shift();
+    if (times.length >= limit) {
+      const retryAfter = Math.max(1, Math.ceil((times[0]! + this.windowMs - t) / 1000));
+      throw Object.assign(Errors.rateLimited(p.tierName, limit, retryAfter), { retryAfter });
+    }
+    times.push(t);
+  }
+
+  /** Forgets subjects with no query in the window (called now and then). */
+  sweep(): void {
+    const t = this.now();
+    for (const [key, times] of this.seen) if (times.length === 0 || times.at(-1)! <= t - this.windowMs) this.seen.delete(key);
+  }
+
+  get subjects(): number {
+    return this.seen.size;
+  }
+}
+
+/** The Retry-After seconds of a RATE_LIMITED error. */
+export function retryAfterOf(e: unknown): number | undefined {
+  const v = (e as { retryAfter?: unknown })?.retryAfter;
+  return typeof v === 'number' ? v : undefined;
+}

@@ -1,0 +1,251 @@
+/**
+ * FlowKit's REST routes under /api/0 (SERVICE.md): run, poll, get,
+ * geography, available_dates, the OpenAPI document; plus /healthz and
+ * /metrics for operators. Every /api/0 request, refused or not, is written
+ * to the audit log before its response leaves.
+ *
+ * Access: every route but the OpenAPI document needs a token. A query's
+ * tier check runs at /run and again at /poll and /get against the job's
+ * spec: query ids are content hashes anyone can compute, so holding an id
+ * grants nothing the token could not have asked for itself.
+ */
+import { readFile } from 'node:fs/promises';
+import type { Engine } from '../engine/engine.js';
+import { EVENT_TYPES, outputUnit, type QuerySpec } from '../engine/spec.js';
+import { SpecError } from '../errors.js';
+import { type Format, FORMATS, serialise } from '../format/formats.js';
+import { summarise } from '../store/summary.js';
+import { bearerOf, requireScopes, type Principal } from './auth.js';
+import { tierContext, type ServiceContext } from './context.js';
+import { geographyOf, resultGeoJson } from './geojson.js';
+import { Exchange, HttpError } from './http.js';
+import type { Job } from './jobs.js';
+import { openApiDocument } from './openapi.js';
+import { checkDownload, checkGeography, checkSpec } from './tiers.js';
+import type { TemplatedApp } from './uws.js';
+
+export const API = '/api/0';
+const VERSION = '0.1.0';
+
+type RestFormat = Format | 'geojson';
+const REST_FORMATS: readonly RestFormat[] = [...FORMATS, 'geojson'];
+const CONTENT_TYPE: Record<RestFormat, string> = {
+  json: 'application/json',
+  csv: 'text/csv; charset=utf-8',
+  geojson: 'application/geo+json',
+  parquet: 'application/vnd.apache.parquet',
+  arrow: 'application/vnd.apache.arrow.file',
+};
+const QUERY_ID = /^[0-9a-f]{64}$/;
+
+/** What a handler learnt, for the audit entry. */
+interface Audited {
+  who?: Principal;
+  spec?: QuerySpec;
+  queryId?: string;
+  rows?: number;
+  withheld?: number;
+  detail?: string;
+}
+
+type Handler = (ex: Exchange, a: Audited) => Promise<void> | void;
+
+export function registerRest(app: TemplatedApp, ctx: ServiceContext, inflight: { count: number; idle?: () => void }): void {
+  const route = (method: 'get' | 'post' | 'any', pattern: string, name: string, handler: Handler, opts: { audit?: boolean; params?: number } = {}) => {
+    app[method](pattern, (res, req) => {
+      const params = Array.from({ length: opts.params ?? 0 }, (_, i) => req.getParameter(i));
+      const ex = new Exchange(res, req, name, ctx.metrics, params);
+      if (method === 'post') ex.readBody(ctx.config.limits.maxBodyBytes);
+      const a: Audited = {};
+      const record = (status: number | string) => {
+        if (opts.audit === false) return;
+        ctx.audit.append({
+          sub: a.who?.sub ?? null,
+          tier: a.who?.tierName ?? null,
+          op: `${ex.method.toUpperCase()} ${name}`,
+          status,
+          ...(a.spec ? { spec: a.spec } : {}),
+          ...(a.queryId ? { query_id: a.queryId } : {}),
+          ...(a.rows !== undefined ? { rows: a.rows, withheld: a.withheld } : {}),
+          ...(a.detail ? { detail: a.detail } : {}),
+        });
+      };
+      ex.beforeSend = record;
+      ex.onHookFailure = (err) => ctx.log.error({ err }, 'audit write failed; response withheld');
+      inflight.count++;
+      Promise.resolve()
+        .then(() => handler(ex, a))
+        .catch((e: unknown) => {
+          if (!(e instanceof HttpError || e instanceof SpecError)) a.detail ??= (e as { code?: string })?.code;
+          ex.fail(e, (err) => ctx.log.error({ err, route: name }, 'request failed'));
+        })
+        .finally(() => {
+          try {
+            if (!ex.responded) record('aborted');
+          } catch (err) {
+            ctx.log.error({ err }, 'audit write failed');
+          }
+          if (--inflight.count === 0) inflight.idle?.();
+        });
+    });
+  };
+
+  const principal = async (ex: Exchange, a: Audited) => {
+    a.who = await ctx.verifier.verify(bearerOf(ex.authorization));
+    return a.who;
+  };
+
+  /** The job of a path's id, checked against the caller's tier. */
+  const jobFor = (a: Audited, who: Principal, id: string): Job => {
+    if (!QUERY_ID.test(id)) throw new HttpError(404, 'UNKNOWN_QUERY', `query id: expected 64 hex digits, found ${JSON.stringify(id.slice(0, 80))}`);
+    a.queryId = id;
+    const job = ctx.jobs.get(id);
+    if (!job) throw new HttpError(404, 'UNKNOWN_QUERY', `query ${id}: no such query (never run, or forgotten: run it again)`);
+    a.spec = job.spec;
+    checkSpec(job.spec, who, tierContext(ctx));
+    return job;
+  };
+
+  const unfinished = (ex: Exchange, job: Job) => {
+    if (job.status === 'errored') {
+      ex.json(500, { status: 'errored', code: job.error!.code, msg: job.error!.message });
+      return true;
+    }
+    if (job.status !== 'completed') {
+      ex.json(202, { status: job.status, msg: `query ${job.id} is ${job.status}`, progress: { fraction: job.fraction } });
+      return true;
+    }
+    return false;
+  };
+
+  route('post', `${API}/run`, '/api/0/run', async (ex, a) => {
+    const who = await principal(ex, a);
+    if (ctx.closing) throw new HttpError(503, 'SHUTTING_DOWN', 'the service is shutting down; run the query again on its next start');
+    const body = await ex.body();
+    let json: unknown;
+    try {
+      json = JSON.parse(body.toString('utf8'));
+    } catch (e) {
+      throw new SpecError('BAD_JSON', `request body: expected a JSON query spec, found text that does not parse (${(e as Error).message})`);
+    }
+    const spec = ctx.engine.parse(json);
+    a.spec = spec;
+    checkSpec(spec, who, tierContext(ctx));
+    ctx.limiter.take(who);
+    const job = ctx.jobs.submit(json, spec);
+    a.queryId = job.id;
+    a.detail = job.status;
+    ex.json(202, { query_id: job.id }, { Location: `${API}/poll/${job.id}` });
+  });
+
+  route(
+    'get',
+    `${API}/poll/:id`,
+    '/api/0/poll',
+    async (ex, a) => {
+      const who = await principal(ex, a);
+      const job = jobFor(a, who, ex.params[0]!);
+      if (unfinished(ex, job)) return;
+      ex.seeOther(`${API}/get/${job.id}`, { status: 'completed', msg: `query ${job.id} is ready` });
+    },
+    { params: 1 },
+  );
+
+  route(
+    'get',
+    `${API}/get/:id`,
+    '/api/0/get',
+    async (ex, a) => {
+      const who = await principal(ex, a);
+      const m = /^([^.]*)(?:\.(.+))?$/.exec(ex.params[0]!)!;
+      const format = (m[2] ?? 'json') as RestFormat;
+      if (!REST_FORMATS.includes(format)) {
+        throw new HttpError(404, 'UNKNOWN_FORMAT', `format: expected one of .${REST_FORMATS.join(', .')}, found .${m[2]}`);
+      }
+      a.detail = format;
+      const job = jobFor(a, who, m[1]!);
+      checkDownload(format, who);
+      if (unfinished(ex, job)) return;
+      const result = job.result!;
+      const body = await ctx.bodies.through(`${job.id}.${format}`, async () => {
+        if (format === 'geojson') return Buffer.from(JSON.stringify(resultGeoJson(result, outputUnit(job.spec), ctx.engine)));
+        const out = await serialise(result, format);
+        return typeof out === 'string' ? Buffer.from(out) : out;
+      });
+      a.rows = result.rows.length;
+      a.withheld = result.withheld;
+      const headers: Record<string, string> = { 'Content-Type': CONTENT_TYPE[format] };
+      if (format !== 'json') headers['Content-Disposition'] = `attachment; filename="${job.id}.${format}"`;
+      ex.send(200, body, headers);
+    },
+    { params: 1 },
+  );
+
+  route(
+    'get',
+    `${API}/geography/:unit`,
+    '/api/0/geography',
+    async (ex, a) => {
+      const who = await principal(ex, a);
+      const unit = decodeURIComponent(ex.params[0]!);
+      a.detail = unit;
+      const tc = tierContext(ctx);
+      if (!tc.units.includes(unit)) {
+        throw new HttpError(404, 'UNKNOWN_UNIT', `geography: expected an aggregation unit of this store (${tc.units.join(', ')}), found ${JSON.stringify(unit)}`);
+      }
+      checkGeography(unit, who, tc);
+      const body = await ctx.bodies.through(`geography.${unit}`, () => Buffer.from(JSON.stringify(geographyOf(ctx.engine, unit))));
+      ex.send(200, body, { 'Content-Type': CONTENT_TYPE.geojson });
+    },
+    { params: 1 },
+  );
+
+  route('get', `${API}/available_dates`, '/api/0/available_dates', async (ex, a) => {
+    const who = await principal(ex, a);
+    requireScopes(who, ['get_available_dates']);
+    ex.json(200, { available_dates: availableDates(ctx.engine) });
+  });
+
+  route('get', `${API}/audit`, '/api/0/audit', async (ex, a) => {
+    const who = await principal(ex, a);
+    requireScopes(who, ['audit:read']);
+    if (who.scopes === null) throw new HttpError(403, 'SCOPE_MISSING', 'audit: expected a token with the scope audit:read, found a token without scopes');
+    const from = Math.max(1, Number(ex.queryParam('from') ?? 1) || 1);
+    ctx.audit.flush();
+    ex.send(200, await readAuditFrom(ctx.audit.file, from), { 'Content-Type': 'application/x-ndjson' });
+  });
+
+  const openapi = Buffer.from(
+    JSON.stringify(openApiDocument({ version: VERSION, units: tierContext(ctx).units, tiers: Object.keys(ctx.config.tiers) })),
+  );
+  route('get', `${API}/spec/openapi.json`, '/api/0/spec/openapi.json', (ex) => ex.send(200, openapi, { 'Content-Type': 'application/json' }));
+
+  route('get', '/healthz', '/healthz', (ex) => ex.json(ctx.closing ? 503 : 200, { status: ctx.closing ? 'closing' : 'ok', store_version: ctx.engine.version }), {
+    audit: false,
+  });
+  route('get', '/metrics', '/metrics', (ex) => ex.text(200, ctx.metrics.render(), 'text/plain; version=0.0.4; charset=utf-8'), { audit: false });
+
+  route('any', '/*', 'other', (ex, a) => {
+    a.detail = ex.url.slice(0, 200);
+    throw new HttpError(404, 'NOT_FOUND', `${ex.method.toUpperCase()} ${ex.url.slice(0, 200)}: no such route (see ${API}/spec/openapi.json)`);
+  });
+}
+
+const datesOf = new WeakMap<Engine, Record<string, string[]>>();
+
+/** Days with at least one event of each type (the manifest's counts), once per engine: a store version never changes. */
+export function availableDates(engine: Engine): Record<string, string[]> {
+  let dates = datesOf.get(engine);
+  if (!dates) {
+    const days = summarise(engine.store).days;
+    dates = Object.fromEntries(EVENT_TYPES.map((t) => [t, days.filter((d) => d[t] > 0).map((d) => d.date)]));
+    datesOf.set(engine, dates);
+  }
+  return dates;
+}
+
+async function readAuditFrom(file: string, from: number): Promise<Buffer> {
+  const text = await readFile(file, 'utf8');
+  const lines = text.split('\n').filter((l) => l.length > 0);
+  return Buffer.from(lines.slice(from - 1).map((l) => l + '\n').join(''));
+}

@@ -1,0 +1,126 @@
+/**
+ * The service: one uWS app serving the REST routes and the stream over one
+ * engine. startServer listens (port 0 = a free port) and returns the port
+ * and a graceful close: stop accepting, let running queries and requests
+ * finish (bounded), close stream sockets with a reason, flush the audit log.
+ * The engine belongs to the caller, who closes it after.
+ */
+import { pino, type Logger } from 'pino';
+import type { Engine } from '../engine/engine.js';
+import { AuditLog } from './audit.js';
+import { Verifier } from './auth.js';
+import { BodyCache } from './cache.js';
+import { ConfigError, describeConfig, type ServiceConfig } from './config.js';
+import type { ServiceContext } from './context.js';
+import { Jobs } from './jobs.js';
+import { loadPublicKey, type VerifyKey } from './keys.js';
+import { Metrics } from './metrics.js';
+import { RateLimiter } from './ratelimit.js';
+import { API, registerRest } from './rest.js';
+import { StreamHub } from './stream.js';
+import { closeApp, uWS, type us_listen_socket } from './uws.js';
+
+export interface StartOptions {
+  config: ServiceConfig;
+  engine: Engine;
+  log?: Logger;
+  /** Verification keys; default: config.keys.publicKeys. */
+  keys?: VerifyKey[];
+}
+
+export interface RunningServer {
+  port: number;
+  /** http://host:port */
+  url: string;
+  /** Graceful: waits up to `graceMs` for running queries and requests. */
+  close(opts?: { graceMs?: number; reason?: string }): Promise<void>;
+  /**
+   * Takes up a new store version: new queries run on `engine`, cached bodies
+   * are dropped, live subscriptions are re-run. Not wired to anything yet:
+   * no watcher notices new ingests; the caller closes the old engine.
+   */
+  onStoreVersion(engine: Engine): void;
+  readonly context: ServiceContext;
+}
+
+export async function startServer(opts: StartOptions): Promise<RunningServer> {
+  const { config } = opts;
+  const log = opts.log ?? pino({ level: config.log.level, name: 'opalite' }, pino.destination(2));
+  const keys = opts.keys ?? config.keys.publicKeys.map(loadPublicKey);
+  if (keys.length === 0) throw new ConfigError('keys.publicKeys: expected at least one public key to verify tokens with, found none');
+  const audit = AuditLog.open(config.audit.file, { fsync: config.audit.fsync, fsyncIntervalMs: config.audit.fsyncIntervalMs });
+  const metrics = new Metrics();
+  const jobs = new Jobs(opts.engine, { maxConcurrent: config.limits.maxConcurrentQueries, maxJobs: config.limits.maxJobs });
+  jobs.onInternalError = (err) => log.error({ err }, 'query failed');
+  const ctx: ServiceContext = {
+    config,
+    engine: opts.engine,
+    jobs,
+    verifier: new Verifier(keys, config.audience, config.tiers),
+    limiter: new RateLimiter(),
+    audit,
+    metrics,
+    log,
+    bodies: new BodyCache(config.limits.resultCacheBytes),
+    closing: false,
+  };
+  metrics.gauge('opalite_queries_running', 'Queries executing now.', () => jobs.running);
+  metrics.gauge('opalite_queries_queued', 'Queries waiting for an execution slot.', () => jobs.queued);
+  metrics.gauge('opalite_cache_entries', 'Finished query results held for /get.', () => jobs.cached);
+  metrics.gauge('opalite_cache_bodies', 'Serialised results and geographies held.', () => ctx.bodies.size);
+  metrics.gauge('opalite_audit_entries', 'Entries in the audit log.', () => audit.entries);
+  metrics.gauge('opalite_store_version', 'Version of the store being served.', () => ctx.engine.version);
+
+  const app = uWS.App();
+  const hub = new StreamHub(ctx);
+  hub.register(app, `${API}/stream`);
+  const inflight: { count: number; idle?: () => void } = { count: 0 };
+  registerRest(app, ctx, inflight);
+
+  const listenSocket = await new Promise<us_listen_socket>((resolve, reject) => {
+    app.listen(config.host, config.port, (s) => (s ? resolve(s) : reject(new ConfigError(`listen: expected to bind ${config.host}:${config.port}, found it taken or not allowed`))));
+  });
+  const port = uWS.us_socket_local_port(listenSocket as never);
+  const sweeper = setInterval(() => ctx.limiter.sweep(), 600_000).unref();
+  log.info({ ...describeConfig(config), port }, 'opalite service listening');
+
+  let closed: Promise<void> | null = null;
+  const close = (o: { graceMs?: number; reason?: string } = {}) =>
+    (closed ??= (async () => {
+      ctx.closing = true;
+      uWS.us_listen_socket_close(listenSocket);
+      clearInterval(sweeper);
+      const grace = o.graceMs ?? 30_000;
+      const requestsDone = new Promise<void>((r) => (inflight.count === 0 ? r() : (inflight.idle = r)));
+      const finished = await within(Promise.all([jobs.idle(), requestsDone]), grace);
+      if (!finished) log.warn({ running: jobs.running, queued: jobs.queued, requests: inflight.count }, 'shutdown grace elapsed; closing anyway');
+      hub.closeAll(o.reason ?? 'server shutting down');
+      closeApp(app);
+      audit.close();
+      log.info('opalite service closed');
+    })());
+
+  return {
+    port,
+    url: `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`,
+    close,
+    onStoreVersion(engine: Engine) {
+      const previousLast = ctx.engine.store.days().at(-1);
+      ctx.engine = engine;
+      jobs.setEngine(engine);
+      ctx.bodies.clear();
+      hub.onStoreVersion(previousLast);
+    },
+    context: ctx,
+  };
+}
+
+async function within(p: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<false>((r) => (timer = setTimeout(() => r(false), ms)));
+  try {
+    return await Promise.race([p.then(() => true as const), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -1,0 +1,502 @@
+/**
+ * The WebSocket stream at /api/0/stream: binary MessagePack only, progressive
+ * and tiered (SERVICE.md).
+ *
+ * Client -> server: {op: "auth", token} (unless the upgrade carried
+ * `Authorization: Bearer` or `?token=`), {op: "subscribe", id, spec},
+ * {op: "unsubscribe", id}. Server -> client: {op: "auth", ok, sub, tier}
+ * once authenticated; per subscription, for each unit from the coarsest the
+ * store has up to the spec's own (capped at the finest the token's tier
+ * allows): {op: "partial", id, tier, fraction, rows, dropped} frames, then
+ * {op: "final", id, tier, rows, withheld, dropped, query_id, last}; or
+ * {op: "error", id, code, message}; {op: "unsubscribed", id}.
+ *
+ * Backpressure. A socket is "choked" from the moment ws.send() returns
+ * anything but success (uWS buffered part of a frame) until `drain` empties
+ * our queue again; while choked nothing more is handed to uWS. Frames queue
+ * in order; a partial frame replaces the queued partial of the same
+ * subscription (an estimate is superseded by the next), and a final drops it.
+ * When the queued bytes pass stream.maxQueuedBytes the socket is closed with
+ * 1013 and a reason. So the memory one socket can hold is at most
+ * maxQueuedBytes plus two frames (the one uWS holds and the one that crossed
+ * the bound), and a slow client never delays frames to other clients: every
+ * socket has its own queue, and engine runs never wait for a socket.
+ */
+import { Packr, Unpackr } from 'msgpackr';
+import type { QueryResult } from '../engine/engine.js';
+import { type QuerySpec, SpecErrors, unitsOf } from '../engine/spec.js';
+import { Errors, OpaliteError } from '../errors.js';
+import { type Principal, bearerOf } from './auth.js';
+import { tierContext, type ServiceContext } from './context.js';
+import { checkSpec, frameUnits, specWindow } from './tiers.js';
+import type { TemplatedApp, WebSocket } from './uws.js';
+import { uWS } from './uws.js';
+
+/** Standard MessagePack (no msgpackr records), so any client's decoder reads it. */
+const packr = new Packr({ useRecords: false, encodeUndefinedAsNil: true });
+const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true });
+
+type SubId = string | number;
+
+interface Subscription {
+  id: SubId;
+  /** The spec as the client sent it, and per frame unit the spec to run. */
+  json: unknown;
+  runs: { unit: string | null; json: unknown; spec: QuerySpec }[];
+  window: [number, number] | undefined;
+}
+
+interface Queued {
+  sub: SubId | null;
+  partial: boolean;
+  bytes: Uint8Array;
+}
+
+interface Client {
+  principal: Principal | null;
+  /** Open subscriptions; a run stops sending once its entry is replaced or removed. */
+  subs: Map<SubId, Subscription>;
+  choked: boolean;
+  queue: Queued[];
+  queuedBytes: number;
+  closed: boolean;
+  authTimer: NodeJS.Timeout | null;
+}
+
+const CLOSE_POLICY = 1008;
+const CLOSE_UNSUPPORTED = 1003;
+const CLOSE_TRY_AGAIN = 1013;
+const CLOSE_GOING_AWAY = 1001;
+
+export class StreamHub {
+  private readonly clients = new Set<WebSocket<Client>>();
+
+  constructor(private readonly ctx: ServiceContext) {
+    ctx.metrics.gauge('opalite_stream_clients', 'Open stream sockets.', () => this.clients.size);
+    ctx.metrics.gauge('opalite_stream_bytes_buffered', 'Bytes held for stream clients (uWS buffers and frame queues).', () => this.bufferedBytes());
+    ctx.metrics.gauge('opalite_stream_client_bytes_peak', 'The most bytes ever held for one stream client.', () => this.peak);
+  }
+
+  /** The most bytes held for one client at any moment (uWS buffer plus queue), since start. */
+  private peak = 0;
+
+  private notePeak(ws: WebSocket<Client>, c: Client): void {
+    const held = ws.getBufferedAmount() + c.queuedBytes;
+    if (held > this.peak) this.peak = held;
+  }
+
+  get size(): number {
+    return this.clients.size;
+  }
+
+  /** Bytes held for all sockets: what uWS buffers plus what waits in the queues. */
+  bufferedBytes(): number {
+    let n = 0;
+    for (const ws of this.clients) {
+      const c = ws.getUserData();
+      if (!c.closed) n += ws.getBufferedAmount() + c.queuedBytes;
+    }
+    return n;
+  }
+
+  register(app: TemplatedApp, path: string): void {
+    const s = this.ctx.config.stream;
+    app.ws<Client>(path, {
+      compression: uWS.DISABLED,
+      maxPayloadLength: s.maxPayloadLength,
+      maxBackpressure: s.maxBackpressure,
+      closeOnBackpressureLimit: 0,
+      idleTimeout: s.idleTimeout,
+      sendPingsAutomatically: true,
+      upgrade: (res, req, context) => {
+        let aborted = false;
+        res.onAborted(() => (aborted = true));
+        const key = req.getHeader('sec-websocket-key');
+        const protocol = req.getHeader('sec-websocket-protocol');
+        const extensions = req.getHeader('sec-websocket-extensions');
+        const token = bearerOf(req.getHeader('authorization')) ?? (new URLSearchParams(req.getQuery() ?? '').get('token') || undefined);
+        if (this.ctx.closing) {
+          res.cork(() => res.writeStatus('503 Service Unavailable').end('shutting down'));
+          return;
+        }
+        const client: Client = {
+          principal: null,
+          subs: new Map(),
+          choked: false,
+          queue: [],
+          queuedBytes: 0,
+          closed: false,
+          authTimer: null,
+        };
+        if (!token) {
+          res.cork(() => res.upgrade(client, key, protocol, extensions, context));
+          return;
+        }
+        // A token in the upgrade is checked before the socket exists: a bad one gets a plain 401.
+        this.ctx.verifier.verify(token).then(
+          (p) => {
+            if (aborted) return;
+            client.principal = p;
+            this.audit(client, 'stream auth', 'ok', { detail: 'upgrade' });
+            res.cork(() => res.upgrade(client, key, protocol, extensions, context));
+          },
+          (e: unknown) => {
+            this.audit(client, 'stream auth', (e as OpaliteError).code ?? 'error', { detail: 'upgrade' });
+            if (aborted) return;
+            const msg = JSON.stringify({ status: 'error', code: (e as OpaliteError).code, msg: (e as Error).message });
+            res.cork(() => res.writeStatus('401 Unauthorized').writeHeader('Content-Type', 'application/json').writeHeader('WWW-Authenticate', 'Bearer').end(msg));
+          },
+        ).catch((e: unknown) => {
+          this.ctx.log.error({ err: e }, 'stream upgrade failed');
+          if (!aborted) res.cork(() => res.writeStatus('500 Internal Server Error').end());
+        });
+      },
+      open: (ws) => {
+        this.clients.add(ws);
+        const c = ws.getUserData();
+        if (c.principal) {
+          this.control(ws, { op: 'auth', ok: true, sub: c.principal.sub, tier: c.principal.tierName });
+        } else {
+          c.authTimer = setTimeout(() => {
+            c.authTimer = null;
+            if (!c.closed && !c.principal) this.end(ws, CLOSE_POLICY, 'expected {op: "auth", token} first; none came in time');
+          }, this.ctx.config.stream.authTimeoutMs);
+        }
+      },
+      message: (ws, message, isBinary) => {
+        const c = ws.getUserData();
+        if (!isBinary) {
+          this.end(ws, CLOSE_UNSUPPORTED, 'expected binary MessagePack messages, found text');
+          return;
+        }
+        // Copy before returning: uWS reuses the ArrayBuffer.
+        const bytes = new Uint8Array(message.slice(0));
+        let msg: unknown;
+        try {
+          msg = unpackr.unpack(bytes);
+        } catch {
+          this.error(ws, null, 'BAD_MESSAGE', 'expected a MessagePack map {op, ...}, found bytes that do not decode');
+          return;
+        }
+        void this.handle(ws, c, msg).catch((e: unknown) => {
+          this.ctx.log.error({ err: e }, 'stream message failed');
+          if (!c.closed) this.error(ws, idOf(msg), 'INTERNAL', 'internal error; the server log has the details');
+        });
+      },
+      drain: (ws) => this.flush(ws),
+      close: (ws, code) => {
+        const c = ws.getUserData();
+        c.closed = true;
+        if (c.authTimer) clearTimeout(c.authTimer);
+        c.subs.clear();
+        c.queue = [];
+        c.queuedBytes = 0;
+        this.clients.delete(ws);
+        if (c.principal) this.audit(c, 'stream close', code);
+      },
+    });
+  }
+
+  /** Closes every socket with a reason (graceful shutdown). */
+  closeAll(reason = 'server shutting down'): void {
+    for (const ws of [...this.clients]) this.end(ws, CLOSE_GOING_AWAY, reason);
+  }
+
+  /**
+   * Live frames: a new store version (a new day ingested) re-runs, on the
+   * new engine, every subscription of a live tier whose window reaches past
+   * the previous last day. NOT WIRED YET: nothing watches the store for new
+   * versions; server.onStoreVersion(newEngine) is the one caller.
+   */
+  onStoreVersion(previousLastDay: string | undefined): void {
+    const since = previousLastDay ? Date.parse(`${previousLastDay}T00:00:00Z`) + 86_400_000 : -Infinity;
+    for (const ws of this.clients) {
+      const c = ws.getUserData();
+      if (c.closed || !c.principal?.tier.live) continue;
+      for (const s of c.subs.values()) {
+        if (s.window && s.window[1] <= since) continue;
+        this.launch(ws, c, s.id, s.json, true);
+      }
+    }
+  }
+
+  private async handle(ws: WebSocket<Client>, c: Client, msg: unknown): Promise<void> {
+    if (msg === null || typeof msg !== 'object' || Array.isArray(msg)) {
+      this.error(ws, null, 'BAD_MESSAGE', 'expected a map {op, ...}, found another value');
+      return;
+    }
+    const m = msg as Record<string, unknown>;
+    if (m.op === 'auth') return this.authenticate(ws, c, m.token);
+    if (!c.principal) {
+      this.audit(c, `stream ${String(m.op).slice(0, 20)}`, 'TOKEN_MISSING');
+      this.error(ws, idOf(m), 'TOKEN_MISSING', 'expected {op: "auth", token} before anything else');
+      this.end(ws, CLOSE_POLICY, 'not authenticated');
+      return;
+    }
+    if (c.principal.exp * 1000 <= Date.now()) {
+      this.error(ws, idOf(m), 'TOKEN_EXPIRED', Errors.tokenExpired(c.principal.exp).message);
+      this.end(ws, CLOSE_POLICY, 'token expired');
+      return;
+    }
+    switch (m.op) {
+      case 'subscribe':
+        return this.subscribe(ws, c, m);
+      case 'unsubscribe': {
+        const id = validId(m.id);
+        const s = id === undefined ? undefined : c.subs.get(id);
+        if (!s) {
+          this.error(ws, idOf(m), 'UNKNOWN_SUBSCRIPTION', `unsubscribe: expected the id of an open subscription, found ${JSON.stringify(m.id)}`);
+          return;
+        }
+        c.subs.delete(s.id);
+        this.audit(c, 'stream unsubscribe', 'ok', { detail: String(s.id) });
+        this.control(ws, { op: 'unsubscribed', id: s.id });
+        return;
+      }
+      default:
+        this.error(ws, idOf(m), 'UNKNOWN_OP', `op: expected auth, subscribe or unsubscribe, found ${JSON.stringify(m.op)?.slice(0, 40)}`);
+    }
+  }
+
+  private async authenticate(ws: WebSocket<Client>, c: Client, token: unknown): Promise<void> {
+    if (c.principal) {
+      this.error(ws, null, 'ALREADY_AUTHENTICATED', 'auth: this socket is authenticated already');
+      return;
+    }
+    try {
+      const p = await this.ctx.verifier.verify(typeof token === 'string' ? token : undefined);
+      if (c.closed) return;
+      c.principal = p;
+      if (c.authTimer) clearTimeout(c.authTimer);
+      c.authTimer = null;
+      this.audit(c, 'stream auth', 'ok');
+      this.control(ws, { op: 'auth', ok: true, sub: p.sub, tier: p.tierName });
+    } catch (e) {
+      this.audit(c, 'stream auth', (e as OpaliteError).code ?? 'error');
+      if (c.closed) return;
+      this.error(ws, null, (e as OpaliteError).code ?? 'TOKEN_INVALID', (e as Error).message);
+      this.end(ws, CLOSE_POLICY, 'authentication failed');
+    }
+  }
+
+  private subscribe(ws: WebSocket<Client>, c: Client, m: Record<string, unknown>): void {
+    const id = validId(m.id);
+    if (id === undefined) {
+      this.error(ws, null, 'BAD_MESSAGE', 'subscribe: expected an id (a string of at most 128 characters, or a number)');
+      return;
+    }
+    if (c.subs.has(id)) {
+      this.error(ws, id, 'DUPLICATE_ID', `subscribe: expected a new id, found ${JSON.stringify(id)}, which is open (unsubscribe it first)`);
+      return;
+    }
+    const max = this.ctx.config.stream.maxSubscriptions;
+    if (c.subs.size >= max) {
+      this.error(ws, id, 'TOO_MANY_SUBSCRIPTIONS', `subscribe: expected at most ${max} open subscriptions on one socket, found ${max} (unsubscribe one first)`);
+      return;
+    }
+    if (this.ctx.closing) {
+      this.error(ws, id, 'SHUTTING_DOWN', 'subscribe: the service is shutting down; subscribe again on its next start');
+      return;
+    }
+    this.launch(ws, c, id, m.spec, false);
+  }
+
+  /** Starts a subscription's runs; a failure is logged and reported, never left unhandled. */
+  private launch(ws: WebSocket<Client>, c: Client, id: SubId, json: unknown, refresh: boolean): void {
+    this.start(ws, c, id, json, refresh).catch((e: unknown) => {
+      this.ctx.log.error({ err: e }, 'stream subscription failed');
+      if (!c.closed) this.error(ws, id, 'INTERNAL', 'internal error; the server log has the details');
+    });
+  }
+
+  /** Checks and plans a subscription, then runs its frames; `refresh` re-runs an open one (live). */
+  private async start(ws: WebSocket<Client>, c: Client, id: SubId, json: unknown, refresh: boolean): Promise<void> {
+    const p = c.principal!;
+    let sub: Subscription;
+    try {
+      const spec = this.ctx.engine.parse(json);
+      const tc = tierContext(this.ctx);
+      const units = frameUnits(spec, p, tc);
+      const runs: Subscription['runs'] = [];
+      if (units.length === 0) {
+        // No unit: one run of the spec itself (the tier check refuses what it must).
+        checkSpec(spec, p, tc);
+        runs.push({ unit: null, json, spec });
+      }
+      for (const unit of units) {
+        const ownUnit = unit === units.at(-1) && allUnitsAre(spec, unit);
+        const uJson = ownUnit ? json : withUnit(json, unit);
+        const uSpec = ownUnit ? spec : this.ctx.engine.parse(uJson);
+        checkSpec(uSpec, p, tc);
+        runs.push({ unit, json: uJson, spec: uSpec });
+      }
+      if (!refresh) this.ctx.limiter.take(p);
+      sub = { id, json, runs, window: specWindow(spec) };
+      c.subs.set(id, sub);
+      this.audit(c, refresh ? 'stream refresh' : 'stream subscribe', 'accepted', {
+        spec,
+        detail: `${String(id)}: ${runs.map((r) => r.unit ?? 'none').join(' > ')}`,
+      });
+    } catch (e) {
+      const code = e instanceof OpaliteError ? e.code : 'INTERNAL';
+      this.audit(c, 'stream subscribe', code, { detail: String(id) });
+      if (!(e instanceof OpaliteError)) throw e;
+      this.error(ws, id, code, e.message, e instanceof SpecErrors ? e.issues : undefined);
+      return;
+    }
+    await this.run(ws, c, sub);
+  }
+
+  private async run(ws: WebSocket<Client>, c: Client, sub: Subscription): Promise<void> {
+    const live = () => !c.closed && c.subs.get(sub.id) === sub;
+    for (let i = 0; i < sub.runs.length; i++) {
+      const r = sub.runs[i]!;
+      const job = this.ctx.jobs.submit(r.json, r.spec);
+      let partials = 0;
+      const listener = (partial: QueryResult) => {
+        if (!live()) return;
+        partials++;
+        this.frame(ws, sub.id, true, { op: 'partial', id: sub.id, tier: r.unit, fraction: partial.fraction, rows: partial.rows, dropped: partial.dropped });
+      };
+      if (job.status === 'queued' || job.status === 'executing') job.listeners.add(listener);
+      const result = await job.done;
+      job.listeners.delete(listener);
+      if (!live()) return;
+      if (!result) {
+        this.audit(c, 'stream final', job.error!.code, { spec: r.spec, query_id: job.id, detail: `${String(sub.id)} ${r.unit}` });
+        this.error(ws, sub.id, job.error!.code, job.error!.message);
+        return;
+      }
+      const last = i === sub.runs.length - 1;
+      this.audit(c, 'stream final', 'ok', {
+        spec: r.spec,
+        query_id: job.id,
+        rows: result.rows.length,
+        withheld: result.withheld,
+        detail: `${String(sub.id)} ${r.unit ?? 'none'} after ${partials} partial(s)`,
+      });
+      this.frame(ws, sub.id, false, {
+        op: 'final',
+        id: sub.id,
+        tier: r.unit,
+        rows: result.rows,
+        withheld: result.withheld,
+        dropped: result.dropped,
+        query_id: result.query_id,
+        last,
+      });
+    }
+  }
+
+  private control(ws: WebSocket<Client>, frame: object): void {
+    this.frame(ws, null, false, frame);
+  }
+
+  private error(ws: WebSocket<Client>, id: SubId | null, code: string, message: string, issues?: unknown): void {
+    this.frame(ws, id, false, { op: 'error', id, code, message, ...(issues ? { issues } : {}) });
+  }
+
+  /** Sends one frame, or queues it while the socket is choked (see the header). */
+  private frame(ws: WebSocket<Client>, sub: SubId | null, partial: boolean, frame: object): void {
+    const c = ws.getUserData();
+    if (c.closed) return;
+    const bytes: Uint8Array = packr.pack(frame);
+    this.ctx.metrics.frames.inc({ op: String((frame as { op?: unknown }).op) });
+    if (!c.choked) {
+      this.write(ws, c, bytes);
+      return;
+    }
+    if (partial) {
+      const i = c.queue.findIndex((q) => q.partial && q.sub === sub);
+      if (i >= 0) {
+        this.ctx.metrics.skippedPartials.inc();
+        c.queuedBytes += bytes.byteLength - c.queue[i]!.bytes.byteLength;
+        c.queue[i] = { sub, partial, bytes };
+        return;
+      }
+    } else if (sub !== null) {
+      // A final or an error supersedes the subscription's queued estimate.
+      const i = c.queue.findIndex((q) => q.partial && q.sub === sub);
+      if (i >= 0) {
+        c.queuedBytes -= c.queue[i]!.bytes.byteLength;
+        c.queue.splice(i, 1);
+        this.ctx.metrics.skippedPartials.inc();
+      }
+    }
+    c.queue.push({ sub, partial, bytes });
+    c.queuedBytes += bytes.byteLength;
+    this.notePeak(ws, c);
+    const bound = this.ctx.config.stream.maxQueuedBytes;
+    if (c.queuedBytes > bound) {
+      this.ctx.metrics.slowClosed.inc();
+      this.end(ws, CLOSE_TRY_AGAIN, `slow consumer: ${c.queuedBytes} bytes waiting, bound ${bound}`);
+    }
+  }
+
+  /** Hands a frame to uWS; anything short of a full write chokes the socket until drain. */
+  private write(ws: WebSocket<Client>, c: Client, bytes: Uint8Array): boolean {
+    let status = 1;
+    ws.cork(() => {
+      status = ws.send(bytes, true, false);
+    });
+    if (status === 1) return true;
+    c.choked = true;
+    this.notePeak(ws, c);
+    if (status === 2) {
+      // Dropped: uWS already held maxBackpressure bytes for this socket.
+      this.ctx.metrics.slowClosed.inc();
+      this.end(ws, CLOSE_TRY_AGAIN, `slow consumer: more than ${this.ctx.config.stream.maxBackpressure} bytes unread`);
+    }
+    return false;
+  }
+
+  private flush(ws: WebSocket<Client>): void {
+    const c = ws.getUserData();
+    if (c.closed || !c.choked) return;
+    if (ws.getBufferedAmount() > 0) return;
+    while (c.queue.length > 0) {
+      const q = c.queue.shift()!;
+      c.queuedBytes -= q.bytes.byteLength;
+      if (!this.write(ws, c, q.bytes)) return;
+    }
+    c.choked = false;
+  }
+
+  private end(ws: WebSocket<Client>, code: number, reason: string): void {
+    const c = ws.getUserData();
+    if (c.closed) return;
+    if (c.principal) this.audit(c, 'stream end', code, { detail: reason });
+    c.queue = [];
+    c.queuedBytes = 0;
+    // end() calls the close handler at once, which marks the client closed.
+    ws.end(code, reason.slice(0, 120));
+  }
+
+  private audit(c: Client, op: string, status: number | string, extra: { spec?: unknown; query_id?: string; rows?: number; withheld?: number; detail?: string } = {}): void {
+    this.ctx.audit.append({ sub: c.principal?.sub ?? null, tier: c.principal?.tierName ?? null, op, status, ...extra });
+  }
+}
+
+function validId(v: unknown): SubId | undefined {
+  if (typeof v === 'number' && Number.isFinite(v)) return v;
+  if (typeof v === 'string' && v.length > 0 && v.length <= 128) return v;
+  return undefined;
+}
+
+function idOf(m: unknown): SubId | null {
+  return validId((m as { id?: unknown } | null)?.id) ?? null;
+}
+
+/** A copy of a raw spec with aggregation_unit set to `unit` at every nesting level. */
+export function withUnit(json: unknown, unit: string): unknown {
+  if (Array.isArray(json)) return json.map((v) => withUnit(v, unit));
+  if (json === null || typeof json !== 'object') return json;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(json)) out[k] = k === 'aggregation_unit' && typeof v === 'string' ? unit : withUnit(v, unit);
+  return out;
+}
+
+/** Whether every aggregation unit in the parsed spec is `unit`. */
+function allUnitsAre(spec: QuerySpec, unit: string): boolean {
+  return unitsOf(spec).every((u) => u === unit);
+}

@@ -1,0 +1,219 @@
+/**
+ * The service under test: the embedded sample ingested into a temporary
+ * store, a key pair, and the real server on a free port of 127.0.0.1, talked
+ * to as clients do (fetch, and the `ws` package with @msgpack/msgpack, not
+ * the server's msgpackr, so the wire format is proven standard).
+ */
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { decode, encode } from '@msgpack/msgpack';
+import { pino } from 'pino';
+import WebSocket from 'ws';
+import { Engine } from '../../server/engine/engine.js';
+import { ingest } from '../../server/ingest/ingest.js';
+import { defaultConfig, DEFAULT_TIERS, type ServiceConfig, type Tier } from '../../server/service/config.js';
+import { createKeyPair, loadSigningKey, mintToken, type KeyPairFiles } from '../../server/service/keys.js';
+import { type RunningServer, startServer } from '../../server/service/server.js';
+
+export const SAMPLE = path.resolve('data/sample');
+export const AUDIENCE = 'opalite-test';
+
+/** Ingests the embedded sample into a fresh temporary folder; returns the folder (store at root/store). */
+export async function sampleStore(): Promise<string> {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'opalite-service-'));
+  const saved = process.env.OPALITE_PSEUDONYM_KEY;
+  process.env.OPALITE_PSEUDONYM_KEY = '5a'.repeat(32);
+  try {
+    await ingest({ dataset: SAMPLE, store: path.join(root, 'store') });
+  } finally {
+    if (saved === undefined) delete process.env.OPALITE_PSEUDONYM_KEY;
+    else process.env.OPALITE_PSEUDONYM_KEY = saved;
+  }
+  return root;
+}
+
+/**
+ * Test tiers: the defaults, with free's embargo shortened to 2 days so that
+ * its other limits can be tested on a 14-day sample (the default 30-day
+ * embargo is tested on its own), and generous query budgets.
+ */
+export function testTiers(): Record<string, Tier> {
+  const t = structuredClone(DEFAULT_TIERS);
+  t.free!.freshnessDays = 2;
+  t.partner!.queriesPerHour = 100_000;
+  t.premium!.queriesPerHour = 100_000;
+  return t;
+}
+
+export interface Harness {
+  root: string;
+  keys: KeyPairFiles;
+  engine: Engine;
+  server: RunningServer;
+  base: string;
+  api: string;
+  config: ServiceConfig;
+  token(tier: string, opts?: { sub?: string; ttl?: number; scopes?: string[]; aud?: string }): Promise<string>;
+  close(): Promise<void>;
+}
+
+export async function startHarness(
+  root: string,
+  opts: { tiers?: Record<string, Tier>; tweak?: (c: ServiceConfig) => void; partitions?: number } = {},
+): Promise<Harness> {
+  const keyDir = fs.mkdtempSync(path.join(root, 'keys-'));
+  const keys = createKeyPair(keyDir);
+  const config = defaultConfig();
+  config.host = '127.0.0.1';
+  config.port = 0;
+  config.store = path.join(root, 'store');
+  config.threads = 0;
+  config.partitions = opts.partitions ?? 8;
+  config.audience = AUDIENCE;
+  config.keys.publicKeys = [keys.publicKey];
+  config.tiers = opts.tiers ?? testTiers();
+  config.audit.file = path.join(keyDir, 'audit.jsonl');
+  config.log.level = 'silent';
+  opts.tweak?.(config);
+  const engine = Engine.open(config.store, { partitions: config.partitions, threads: config.threads });
+  const server = await startServer({ config, engine, log: pino({ level: 'silent' }) });
+  const signing = loadSigningKey(keys.privateKey);
+  return {
+    root,
+    keys,
+    engine,
+    server,
+    base: server.url,
+    api: `${server.url}/api/0`,
+    config,
+    token: (tier, o = {}) =>
+      mintToken(signing, { sub: o.sub ?? `test-${tier}`, tier, aud: o.aud ?? AUDIENCE, ttl: o.ttl ?? 600, scopes: o.scopes }),
+    async close() {
+      await server.close({ graceMs: 5000 });
+      await engine.close();
+    },
+  };
+}
+
+export const auth = (token: string) => ({ Authorization: `Bearer ${token}` });
+
+/** POST /run, then poll until 303; returns the query id. */
+export async function runToCompletion(h: Harness, token: string, spec: unknown, timeoutMs = 30_000): Promise<string> {
+  const r = await fetch(`${h.api}/run`, { method: 'POST', headers: { ...auth(token), 'Content-Type': 'application/json' }, body: JSON.stringify(spec), redirect: 'manual' });
+  if (r.status !== 202) throw new Error(`run: ${r.status} ${await r.text()}`);
+  const { query_id } = (await r.json()) as { query_id: string };
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const p = await fetch(`${h.api}/poll/${query_id}`, { headers: auth(token), redirect: 'manual' });
+    await p.arrayBuffer();
+    if (p.status === 303) return query_id;
+    if (p.status !== 202) throw new Error(`poll: ${p.status}`);
+    if (Date.now() > until) throw new Error('poll: timed out');
+    await new Promise((r2) => setTimeout(r2, 20));
+  }
+}
+
+export type Frame = Record<string, unknown> & { op: string };
+
+/** A stream client: every frame decoded in order, with waits bounded in time. */
+export class StreamClient {
+  readonly frames: Frame[] = [];
+  closed: { code: number; reason: string } | null = null;
+  private waiters: (() => void)[] = [];
+
+  private constructor(readonly ws: WebSocket) {
+    ws.on('message', (data: Buffer, isBinary: boolean) => {
+      this.frames.push((isBinary ? decode(data) : { op: 'text', text: data.toString() }) as Frame);
+      this.wake();
+    });
+    ws.on('close', (code, reason) => {
+      this.closed = { code, reason: reason.toString() };
+      this.wake();
+    });
+    ws.on('error', () => this.wake());
+  }
+
+  static open(url: string, headers: Record<string, string> = {}): Promise<StreamClient> {
+    return new Promise((resolve, reject) => {
+      const ws = new WebSocket(url, { headers });
+      const c = new StreamClient(ws);
+      ws.once('open', () => resolve(c));
+      ws.once('unexpected-response', (_req, res) => reject(Object.assign(new Error(`upgrade refused: ${res.statusCode}`), { status: res.statusCode })));
+      ws.once('error', reject);
+    });
+  }
+
+  send(msg: unknown): void {
+    this.ws.send(encode(msg));
+  }
+
+  private wake(): void {
+    const w = this.waiters;
+    this.waiters = [];
+    w.forEach((f) => f());
+  }
+
+  /** Waits until `pred` holds of the frames so far (or the socket closes), at most `ms`. */
+  async until(pred: (frames: Frame[]) => boolean, ms = 20_000): Promise<Frame[]> {
+    const deadline = Date.now() + ms;
+    while (!pred(this.frames)) {
+      if (this.closed) throw new Error(`socket closed (${this.closed.code} ${this.closed.reason}) before the condition held; frames: ${JSON.stringify(this.frames.map((f) => f.op))}`);
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`timed out; frames: ${JSON.stringify(this.frames.map((f) => [f.op, f.id, f.tier]))}`);
+      await new Promise<void>((r) => {
+        const t = setTimeout(r, left);
+        this.waiters.push(() => {
+          clearTimeout(t);
+          r();
+        });
+      });
+    }
+    return this.frames;
+  }
+
+  async closedWithin(ms = 10_000): Promise<{ code: number; reason: string }> {
+    const deadline = Date.now() + ms;
+    while (!this.closed) {
+      if (Date.now() > deadline) throw new Error('socket still open');
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    return this.closed;
+  }
+
+  close(): void {
+    this.ws.terminate();
+  }
+}
+
+/** A JWT signed with HS256 over a shared secret: a kind the service must refuse. */
+export function hs256Token(payload: object): string {
+  const b64 = (o: object) => Buffer.from(JSON.stringify(o)).toString('base64url');
+  const head = `${b64({ alg: 'HS256', typ: 'JWT' })}.${b64(payload)}`;
+  return `${head}.${crypto.createHmac('sha256', 'secret').update(head).digest('base64url')}`;
+}
+
+export function unsignedToken(payload: object): string {
+  const b64 = (o: object) => Buffer.from(JSON.stringify(o)).toString('base64url');
+  return `${b64({ alg: 'none', typ: 'JWT' })}.${b64(payload)}.`;
+}
+
+/** Specs used across the suites. */
+export const specs = {
+  flows: (unit: string) => ({
+    query_kind: 'flows',
+    from_location: { query_kind: 'most_frequent_location', start_date: '2016-01-01', end_date: '2016-01-08', aggregation_unit: unit },
+    to_location: { query_kind: 'most_frequent_location', start_date: '2016-01-08', end_date: '2016-01-15', aggregation_unit: unit },
+  }),
+  daily: (unit: string, date = '2016-01-03') => ({
+    query_kind: 'spatial_aggregate',
+    locations: { query_kind: 'daily_location', date, method: 'last', aggregation_unit: unit },
+  }),
+  /** A month-long window that ends before free's 2-day test embargo (store's last day 2016-01-14). */
+  monthly: (unit: string) => ({
+    query_kind: 'spatial_aggregate',
+    locations: { query_kind: 'most_frequent_location', start_date: '2015-12-14', end_date: '2016-01-12', aggregation_unit: unit },
+  }),
+  usc: (unit: string, start = '2016-01-01', end = '2016-01-15') => ({ query_kind: 'unique_subscriber_counts', start_date: start, end_date: end, aggregation_unit: unit }),
+};
