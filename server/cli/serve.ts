@@ -11,6 +11,7 @@ import { Engine } from '../engine/engine.js';
 import { Errors } from '../errors.js';
 import { type ConfigFile, loadConfig, SetupError } from '../service/config.js';
 import { developmentKeys, loadSigningKey, mintToken } from '../service/keys.js';
+import { followStore } from '../service/live.js';
 import { startServer } from '../service/server.js';
 import { PACKAGE_ROOT, SAMPLE_DATASET } from './demo.js';
 import { printIngestSummary, runIngest } from './ingest.js';
@@ -55,8 +56,11 @@ export function serveCommand(): Command {
         devSigning = dev.privateKey;
       }
 
-      const engine = Engine.open(cfg.store, { partitions: cfg.partitions, threads: cfg.threads, k: cfg.k });
+      const engineOptions = { partitions: cfg.partitions, threads: cfg.threads, k: cfg.k };
+      const engine = Engine.open(cfg.store, engineOptions);
       const server = await startServer({ config: cfg, engine });
+      // New days ingested into this store (opalite ingest DATASET --store STORE) go live without a restart.
+      const live = followStore({ store: cfg.store, engine: engineOptions, server, log: server.context.log });
       const out = process.stdout;
       out.write(`opalite serving ${cfg.store} (store version ${engine.version}) at ${server.url}\n`);
       out.write(`  REST   ${server.url}/api/0  (OpenAPI: ${server.url}/api/0/spec/openapi.json)\n`);
@@ -77,8 +81,9 @@ export function serveCommand(): Command {
         if (stopping) return;
         stopping = true;
         process.stdout.write(`\n${signal}: finishing running queries, then closing\n`);
+        await live.close();
         await server.close();
-        await engine.close();
+        await server.context.engine.close();
         process.exit(0);
       };
       process.on('SIGINT', () => void stop('SIGINT'));

@@ -1,0 +1,71 @@
+/**
+ * Live frames: a day ingested into the store of a running service reaches the
+ * live subscriptions whose window it touches, without asking again.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import pino from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ingest } from '../../server/ingest/ingest.js';
+import { followStore, type LiveStore } from '../../server/service/live.js';
+import { type Frame, type Harness, SAMPLE, sampleStore, startHarness, StreamClient } from './helpers.js';
+
+let h: Harness;
+let live: LiveStore;
+beforeAll(async () => {
+  h = await startHarness(await sampleStore());
+  live = followStore({ store: h.config.store, engine: { partitions: 8, threads: 0 }, server: h.server, log: pino({ level: 'silent' }), intervalMs: 50, graceMs: 100 });
+}, 120_000);
+afterAll(async () => {
+  await live.close();
+  await h.close();
+  fs.rmSync(h.root, { recursive: true, force: true });
+});
+
+/** A delivery of one new day: 40 new subscribers calling from the sample's first cell. */
+function newDay(dir: string): void {
+  fs.mkdirSync(path.join(dir, 'events'), { recursive: true });
+  fs.cpSync(path.join(SAMPLE, 'regions'), path.join(dir, 'regions'), { recursive: true });
+  fs.copyFileSync(path.join(SAMPLE, 'cells.csv'), path.join(dir, 'cells.csv'));
+  fs.copyFileSync(path.join(SAMPLE, 'dataset.json'), path.join(dir, 'dataset.json'));
+  const rows = ['msisdn,datetime,cell_id,event_type,outgoing'];
+  for (let i = 0; i < 40; i++) rows.push(`22599${String(i).padStart(8, '0')},2016-01-15 10:00:00,C00001-1,calls,true`);
+  fs.writeFileSync(path.join(dir, 'events', 'day.csv'), rows.join('\n') + '\n');
+}
+
+const finals = (frames: Frame[]) => frames.filter((f) => f.op === 'final' && f.id === 'u');
+
+describe('live frames', () => {
+  it('re-sends a live subscription when a new day lands in its window', async () => {
+    const c = await StreamClient.open(h.api.replace(/^http/, 'ws') + '/stream');
+    try {
+      c.send({ op: 'auth', token: await h.token('partner') });
+      await c.until((f) => f.some((x) => x.op === 'auth'));
+      const spec = { query_kind: 'unique_subscriber_counts', start_date: '2016-01-10', end_date: '2016-01-20', aggregation_unit: 'admin1' };
+      c.send({ op: 'subscribe', id: 'u', spec });
+      const before = finals(await c.until((f) => finals(f).length === 1))[0]!;
+
+      const dataset = path.join(h.root, 'delivery');
+      newDay(dataset);
+      const saved = process.env.OPALITE_PSEUDONYM_KEY;
+      process.env.OPALITE_PSEUDONYM_KEY = '5a'.repeat(32); // the key sampleStore() used
+      try {
+        await ingest({ dataset, store: h.config.store });
+      } finally {
+        if (saved === undefined) delete process.env.OPALITE_PSEUDONYM_KEY;
+        else process.env.OPALITE_PSEUDONYM_KEY = saved;
+      }
+
+      const after = finals(await c.until((f) => finals(f).length === 2, 20_000))[1]!;
+      expect(h.server.context.engine.store.days().at(-1)).toBe('2016-01-15');
+      const value = (frame: Frame, pcod: string) => (frame.rows as { pcod: string; value: number }[]).find((r) => r.pcod === pcod)?.value ?? 0;
+      // The region of C00001-1 gains exactly the 40 new subscribers; every other region is unchanged.
+      const region = (after.rows as { pcod: string }[]).map((r) => r.pcod).find((p) => value(after, p) !== value(before, p));
+      expect(region).toBeDefined();
+      expect(value(after, region!) - value(before, region!)).toBe(40);
+      for (const r of before.rows as { pcod: string }[]) if (r.pcod !== region) expect(value(after, r.pcod)).toBe(value(before, r.pcod));
+    } finally {
+      c.close();
+    }
+  });
+});
