@@ -34,7 +34,7 @@ import {
   refUnmovingCounts,
 } from '../server/engine/reference-od.js';
 import {
-  type RefDrops, type RefFilter, refFlows, refLastLocation, refLocationEventCounts, refMostCommon, refPartition, refSpatialAggregate,
+  type RefDrops, type RefFilter, refFlows, refLastLocation, refLocationEventCounts, refModalLocation, refMostCommon, refPartition, refSpatialAggregate,
   refVisitedMostDays,
 } from '../server/engine/reference.js';
 import { ALL_HOURS, DROP_BYTES, type EventFilter, type Kernels, LocationTable, instantiate, typeMaskOf } from '../server/engine/wasm.js';
@@ -402,24 +402,6 @@ function concatenated(set: HeapSet, vecs: Ptr[], bytesPer: number): Ptr {
   return ptr;
 }
 
-/** FlowKit's modal_location over daily locations (tie: the location of the latest day), as test/engine/engine.test.ts's refModal. */
-function refModal(daily: ReadonlyMap<number, number>[]): Map<number, number> {
-  const out = new Map<number, number>();
-  const subs = new Set(daily.flatMap((m) => [...m.keys()]));
-  for (const s of subs) {
-    const count = new Map<number, number>();
-    const latest = new Map<number, number>();
-    daily.forEach((m, i) => {
-      const l = m.get(s);
-      if (l === undefined) return;
-      count.set(l, (count.get(l) ?? 0) + 1);
-      latest.set(l, i);
-    });
-    const best = [...count.keys()].sort((a, b) => count.get(b)! - count.get(a)! || latest.get(b)! - latest.get(a)!)[0]!;
-    out.set(s, best);
-  }
-  return out;
-}
 
 function append(to: number[], from: ArrayLike<number>): void {
   for (let i = 0; i < from.length; i++) to.push(from[i]!);
@@ -529,7 +511,7 @@ const FAMILIES: Family[] = [
   {
     name: 'modalLocation',
     unit: 'subscriber-day',
-    what: "modal_location over each day's last locations (prepared, untimed): modalLocation per partition over the daily vectors; reference: the engine test's refModal over the daily maps",
+    what: "modal_location over each day's last locations (prepared, untimed): modalLocation per partition over the daily vectors; reference: reference.ts's refModalLocation over the daily maps",
     units: (set) => set.nSubs * set.days.length,
     wasm(set) {
       const { k, heap } = set;
@@ -551,7 +533,7 @@ const FAMILIES: Family[] = [
     },
     ref(set) {
       const daily = dailyLastMaps(set);
-      return refCase(() => refModal(daily), (locations) => ({ locations }));
+      return refCase(() => refModalLocation(daily), (locations) => ({ locations }));
     },
   },
   {

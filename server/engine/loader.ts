@@ -15,20 +15,11 @@ import type { DayRange } from './protocol.js';
 import { Units } from './units.js';
 import type { Kernels } from './wasm.js';
 
-export interface LoadedDay {
+/** A day in the shared memory: its columns (DayRange over all its rows), its date and each partition's row offsets. */
+export interface LoadedDay extends DayRange {
   date: string;
-  day: number;
-  n: number;
   /** Row offsets of each partition, P + 1 entries. */
   offsets: Uint32Array;
-  sub: Ptr;
-  t: Ptr;
-  cell: Ptr;
-  kind: Ptr;
-  /** Optional columns, loaded when a query first needs them, in the same row order. */
-  peer?: Ptr;
-  recharge?: Ptr;
-  duration?: Ptr;
 }
 
 /** Columns loaded only on demand: most queries never read them. */

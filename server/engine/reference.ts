@@ -234,3 +234,22 @@ function mapValues<K, A, B>(m: ReadonlyMap<K, A>, fn: (a: A) => B): Map<K, B> {
   for (const [k, v] of m) out.set(k, fn(v));
   return out;
 }
+
+/** modal_location: the most frequent of a subscriber's daily locations (inputs in date order); a tie goes to the location of the latest day. */
+export function refModalLocation(daily: readonly ReadonlyMap<number, number>[]): Map<number, number> {
+  const out = new Map<number, number>();
+  const subs = new Set(daily.flatMap((m) => [...m.keys()]));
+  for (const s of subs) {
+    const count = new Map<number, number>();
+    const latest = new Map<number, number>();
+    daily.forEach((m, i) => {
+      const l = m.get(s);
+      if (l === undefined) return;
+      count.set(l, (count.get(l) ?? 0) + 1);
+      latest.set(l, i);
+    });
+    const best = [...count.keys()].sort((a, b) => count.get(b)! - count.get(a)! || latest.get(b)! - latest.get(a)!)[0]!;
+    out.set(s, best);
+  }
+  return out;
+}

@@ -10,6 +10,7 @@ import {
   locateEvents,
   refFlows,
   refLastLocation,
+  refModalLocation,
   refMostCommon,
   refSpatialAggregate,
   refUniqueLocations,
@@ -38,24 +39,6 @@ function expectedRows(counts: Map<number, number>): { pcod: string; value: numbe
     .map(([r, value]) => ({ pcod: `R${r}`, value }));
 }
 
-/** The reference's modal location over daily locations (tie: the location of the latest day). */
-function refModal(daily: Map<number, number>[]): Map<number, number> {
-  const out = new Map<number, number>();
-  const subs = new Set(daily.flatMap((m) => [...m.keys()]));
-  for (const s of subs) {
-    const count = new Map<number, number>();
-    const latest = new Map<number, number>();
-    daily.forEach((m, i) => {
-      const l = m.get(s);
-      if (l === undefined) return;
-      count.set(l, (count.get(l) ?? 0) + 1);
-      latest.set(l, i);
-    });
-    const best = [...count.keys()].sort((a, b) => count.get(b)! - count.get(a)! || latest.get(b)! - latest.get(a)!)[0]!;
-    out.set(s, best);
-  }
-  return out;
-}
 
 const daily = (d: number, method = 'last', extra: object = {}) => ({
   query_kind: 'daily_location',
@@ -120,7 +103,7 @@ function suite(name: string, threads: number) {
     it('modal_location over four days matches the reference, whatever the order of its inputs', async () => {
       const days = [3, 0, 2, 1];
       const r = await engine.run({ query_kind: 'spatial_aggregate', locations: { query_kind: 'modal_location', locations: days.map((d) => daily(d)) } });
-      const modal = refModal([0, 1, 2, 3].map((d) => refLastLocation(fx.events, dayFilter(d), fx.locator).locations));
+      const modal = refModalLocation([0, 1, 2, 3].map((d) => refLastLocation(fx.events, dayFilter(d), fx.locator).locations));
       expect(r.rows).toEqual(expectedRows(refSpatialAggregate(modal)));
     });
 
