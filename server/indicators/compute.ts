@@ -1,0 +1,385 @@
+/**
+ * Computes an OPAL indicator for one period and one aggregation unit with the
+ * query engine (issue #6, item 1). Definitions (returned as metadata too):
+ *
+ * - home of a period: the modal location of the subscriber's daily `last`
+ *   locations over the period's stored days (modal_location of daily_location,
+ *   method last; a tie goes to the location seen on the latest day).
+ * - residents.count: subscribers whose home is the region (spatial_aggregate of
+ *   that modal_location). residents.per_km2: the published count / area.
+ * - relocations.od: the home-to-home OD between the previous period and this one
+ *   (flows of the two periods' modal locations), off-diagonal pairs.
+ * - residents.arrived / departed: off-diagonal sums of that OD by destination /
+ *   by origin; delta_arrived = arrived - departed (differencing-checked).
+ * - presence.count: unique_subscriber_counts over the period. per_km2 as above.
+ * - presence.trips_in / trips_out: for each stored day d of the period whose
+ *   previous calendar day is stored, the daily-location OD (flows of d-1's and
+ *   d's last locations); off-diagonal sums by destination / origin, summed over
+ *   the period's day pairs FROM THE UNREDACTED OD, then thresholded (FlowKit
+ *   #4866 summed redacted flows and undercounted; summing redacted cells would
+ *   also make the sum depend on the threshold).
+ * - movements.od: the same daily-location OD, off-diagonal, summed per pair over
+ *   the period's day pairs (unredacted), then thresholded. Values count
+ *   subscriber-days (a subscriber travelling A -> B on two days counts twice).
+ *
+ * Every value then passes disclosure.ts (threshold, resident floor, differencing,
+ * rounding). Unredacted counts exist only inside `thresholdedOdSums`, which sums
+ * them and returns only sums that pass the threshold.
+ */
+import type { Engine } from '../engine/engine.js';
+import { plan } from '../engine/planner.js';
+import type { AggStep, PartialResult } from '../engine/protocol.js';
+import type { Region } from '../geo/regions.js';
+import {
+  type IndicatorDefinition,
+  type Period,
+  type SpecUse,
+  type TemporalResolution,
+  dailyOdSpecs,
+  dayNumber,
+  definition,
+  periodOf,
+  periodsOf,
+  presenceSpec,
+  relocationSpec,
+  residentsSpec,
+} from './catalog.js';
+import { type DisclosureConfig, type Disclosed, type WithheldReason, disclosureConfig, discloseCount, discloseDensity, discloseDifference, discloseFlow, roundTo } from './disclosure.js';
+import { SCALE_METHOD, scale, scaleFactor, significant } from './scale.js';
+
+export interface ScaleOptions {
+  /**
+   * The period whose resident subscribers fix each region's factor
+   * (population / resident subscribers). Default: the store's first period of
+   * the same resolution, so that a later fall in residents shows as a fall in
+   * people (with the current period's residents the scaled residents would
+   * always equal the census population).
+   */
+  baseline?: Period;
+}
+
+export interface ComputeOptions {
+  disclosure?: Parameters<typeof disclosureConfig>[0];
+  /** Scale subscriber counts to people where regions carry a population (scalable indicators only). */
+  scale?: boolean | ScaleOptions;
+}
+
+export interface RegionValue {
+  pcod: string;
+  name: string;
+  value: number | null;
+  withheld?: WithheldReason;
+  /** Bounds when scaled. */
+  lower?: number;
+  upper?: number;
+}
+
+export interface FlowValue {
+  pcod_from: string;
+  pcod_to: string;
+  value: number;
+}
+
+export interface IndicatorResult {
+  indicator: string;
+  category: IndicatorDefinition['category'];
+  unit: string;
+  aggregation_unit: string;
+  period: { resolution: TemporalResolution; key: string; start: string; end: string; first_day: string; last_day: string; days: number };
+  /** Region indicators: every region of the unit, value null when withheld. */
+  values?: RegionValue[];
+  /** OD indicators: the published pairs only. */
+  flows?: FlowValue[];
+  /** Values (regions or pairs with a count > 0) withheld, by reason. */
+  withheld: Partial<Record<WithheldReason, number>>;
+  metadata: {
+    definition: string;
+    specs: SpecUse[];
+    disclosure: DisclosureConfig;
+    scaling?: { method: string; baseline_period: string; factors: Record<string, number | null> };
+    notes: string[];
+  };
+}
+
+// ---------------------------------------------------------------- engine access
+
+/** The engine's partition runner, private to it: used only by thresholdedOdSums. */
+interface EngineInternals {
+  runPartition(part: number, step: AggStep): Promise<PartialResult>;
+}
+
+/** Unredacted OD matrices by spec, per engine (module-private, never returned). */
+const odCache = new WeakMap<Engine, Map<string, Float64Array>>();
+
+/**
+ * Runs a `flows` spec on every partition and returns its UNREDACTED summed
+ * matrix. Module-private: only thresholdedOdSums calls it, and nothing it
+ * returns leaves this module unthresholded.
+ */
+async function unredactedOd(engine: Engine, json: Record<string, unknown>): Promise<{ counts: Float64Array; nFrom: number; nTo: number }> {
+  const spec = engine.parse(json);
+  const p = plan(spec, { units: engine.loaded.units, days: [...engine.loaded.days.keys()].sort((a, b) => a - b) });
+  const step = p.step;
+  if (!step || step.op !== 'count-pairs') throw new Error(`unredactedOd: expected a flows spec, found ${spec.query_kind}`);
+  let cache = odCache.get(engine);
+  if (!cache) odCache.set(engine, (cache = new Map()));
+  const id = engine.queryId(spec);
+  let counts = cache.get(id);
+  if (!counts) {
+    counts = new Float64Array(step.nFrom * step.nTo);
+    const internals = engine as unknown as EngineInternals;
+    for (let part = 0; part < engine.loaded.nParts; part++) {
+      const r = await internals.runPartition(part, step);
+      if (r.counts) for (let i = 0; i < r.counts.length; i++) counts[i] += r.counts[i]!;
+    }
+    cache.set(id, counts);
+  }
+  return { counts, nFrom: step.nFrom, nTo: step.nTo };
+}
+
+/** Sums of OD counts that passed the threshold k (every value returned is > k). */
+export interface ThresholdedOdSums {
+  /** Off-diagonal pair sums, key `${from}\t${to}` (p-codes). */
+  pairs: Map<string, number>;
+  /** Off-diagonal sums by destination. */
+  inflow: Map<string, number>;
+  /** Off-diagonal sums by origin. */
+  outflow: Map<string, number>;
+  /** Off-diagonal pairs with a positive sum that were withheld. */
+  withheldPairs: number;
+  /** Regions whose positive inflow / outflow sum was withheld (which ones, never their values). */
+  withheldIn: Set<string>;
+  withheldOut: Set<string>;
+}
+
+/**
+ * Sums the UNREDACTED off-diagonal counts of one or more flows specs (all of
+ * one unit) per pair, by destination and by origin, and thresholds the SUMS:
+ * only sums greater than k are returned. This is the one place the indicator
+ * layer sees unredacted counts; it never returns one.
+ */
+export async function thresholdedOdSums(engine: Engine, specs: readonly Record<string, unknown>[], unit: string, k: number, opts: { perSpecBound?: boolean } = {}): Promise<ThresholdedOdSums> {
+  if (!(k >= engine.threshold)) throw new RangeError(`thresholdedOdSums: k ${k} is below the engine's threshold ${engine.threshold}`);
+  // With perSpecBound, a sum must exceed k x (number of specs): sum / specs, a lower
+  // bound on the distinct subscribers behind it, must itself exceed k.
+  if (opts.perSpecBound) k = k * Math.max(1, specs.length);
+  const space = regionsOf(engine, unit);
+  const n = space.length;
+  const pairSum = new Float64Array(n * n);
+  for (const s of specs) {
+    const od = await unredactedOd(engine, s);
+    if (od.nFrom !== n || od.nTo !== n) throw new Error(`thresholdedOdSums: spec unit is not ${unit}`);
+    for (let i = 0; i < n * n; i++) pairSum[i] += od.counts[i]!;
+  }
+  const out: ThresholdedOdSums = { pairs: new Map(), inflow: new Map(), outflow: new Map(), withheldPairs: 0, withheldIn: new Set(), withheldOut: new Set() };
+  const inSum = new Float64Array(n);
+  const outSum = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    for (let j = 0; j < n; j++) {
+      if (i === j) continue;
+      const v = pairSum[i * n + j]!;
+      inSum[j] += v;
+      outSum[i] += v;
+      if (v > k) out.pairs.set(`${space[i]!.pcod}\t${space[j]!.pcod}`, v);
+      else if (v > 0) out.withheldPairs++;
+    }
+  }
+  for (let i = 0; i < n; i++) {
+    if (inSum[i]! > k) out.inflow.set(space[i]!.pcod, inSum[i]!);
+    else if (inSum[i]! > 0) out.withheldIn.add(space[i]!.pcod);
+    if (outSum[i]! > k) out.outflow.set(space[i]!.pcod, outSum[i]!);
+    else if (outSum[i]! > 0) out.withheldOut.add(space[i]!.pcod);
+  }
+  pairSum.fill(0);
+  return out;
+}
+
+/** The regions of an admin unit, in the engine's location order. */
+export function regionsOf(engine: Engine, unit: string): Region[] {
+  const level = engine.store.dims().regions.find((l) => l.unit === unit);
+  if (!level) throw new RangeError(`unknown region unit ${JSON.stringify(unit)}; indicators use admin units`);
+  return level.regions;
+}
+
+/** A region-per-row engine result (already redacted at k) as a map p-code -> value. */
+async function byRegion(engine: Engine, spec: Record<string, unknown>): Promise<Map<string, number>> {
+  const r = await engine.run(spec);
+  return new Map(r.rows.map((row) => [String(row.pcod), Number(row.value)]));
+}
+
+/** Residents (engine-redacted subscriber counts) of a period, by p-code. */
+export function residents(engine: Engine, period: Period, unit: string): Promise<Map<string, number>> {
+  return byRegion(engine, residentsSpec(period, unit));
+}
+
+// ---------------------------------------------------------------- periods
+
+export function periods(engine: Engine, resolution: TemporalResolution): Period[] {
+  return periodsOf(engine.store.days(), resolution);
+}
+
+export function period(engine: Engine, resolution: TemporalResolution, date: string): Period {
+  return periodOf(engine.store.days(), resolution, date);
+}
+
+// ---------------------------------------------------------------- compute
+
+export async function computeIndicator(engine: Engine, indicator: string, p: Period, unit: string, opts: ComputeOptions = {}): Promise<IndicatorResult> {
+  const def = definition(indicator);
+  const cfg = disclosureConfig({ ...opts.disclosure, k: opts.disclosure?.k ?? engine.threshold });
+  if (cfg.k < engine.threshold) throw new RangeError(`disclosure k ${cfg.k} is below the engine's ${engine.threshold}`);
+  const regions = regionsOf(engine, unit);
+  const withheld: Partial<Record<WithheldReason, number>> = {};
+  const count = (d: Disclosed) => {
+    if (d.value === null && d.withheld !== 'missing') withheld[d.withheld] = (withheld[d.withheld] ?? 0) + 1;
+  };
+  const notes: string[] = [];
+  const result: IndicatorResult = {
+    indicator: def.id,
+    category: def.category,
+    unit: def.unit,
+    aggregation_unit: unit,
+    period: { resolution: p.resolution, key: p.key, start: p.start, end: p.end, first_day: p.days[0]!, last_day: p.days.at(-1)!, days: p.days.length },
+    withheld,
+    metadata: { definition: def.description, specs: def.specs(p, unit), disclosure: cfg, notes },
+  };
+  const calendarDays = dayNumber(p.end) - dayNumber(p.start);
+  if (p.days.length < calendarDays) notes.push(`the period is clipped to the store's days: ${p.days.length} of ${calendarDays}`);
+  notes.push("the resident floor uses the period's residents at this unit (for flows: of both ends)");
+  const res = await residents(engine, p, unit);
+  const regionValues = (f: (r: Region) => Disclosed & { lower?: number; upper?: number }): RegionValue[] =>
+    regions.map((r) => {
+      const d = f(r);
+      count(d);
+      const v: RegionValue = { pcod: r.pcod, name: r.name, value: d.value };
+      if (d.value === null && d.withheld !== undefined) v.withheld = d.withheld;
+      if (d.value !== null && d.lower !== undefined) {
+        v.lower = d.lower;
+        v.upper = d.upper;
+      }
+      return v;
+    });
+
+  // Scaling to people (scalable indicators, regions with a population).
+  let factors: Map<string, number | null> | null = null;
+  if (opts.scale && def.scalable) {
+    const baseline = (typeof opts.scale === 'object' && opts.scale.baseline) || periods(engine, p.resolution)[0]!;
+    const base = await residents(engine, baseline, unit);
+    // A factor is used (and stated) only for regions whose baseline residents pass the
+    // threshold and the floor: a stated factor gives population / residents, so it
+    // must not describe a region that could not itself be published.
+    const usable = (n: number | undefined) => (n !== undefined && n > cfg.k && n >= cfg.residentFloor ? n : undefined);
+    factors = new Map(regions.map((r) => [r.pcod, scaleFactor(r.population, usable(base.get(r.pcod)))]));
+    result.metadata.scaling = {
+      method: SCALE_METHOD,
+      baseline_period: `${baseline.resolution} ${baseline.key}`,
+      factors: Object.fromEntries([...factors].map(([k, f]) => [k, f === null ? null : significant(f)])),
+    };
+    result.unit = def.unit.replace(/subscribers(?: \(people when scaled\))?/, 'people').replace(/ \(people per km² when scaled\)/, '');
+  }
+  /** A subscriber count, scaled where asked, disclosed on the unscaled count. */
+  const people = (r: Region, subs: number | undefined): Disclosed & { lower?: number; upper?: number } => {
+    if (!factors) return discloseCount(cfg, { value: subs, residents: res.get(r.pcod), rounding: def.rounding === 'density' ? 'people' : def.rounding });
+    const f = factors.get(r.pcod);
+    if (subs === undefined) return discloseCount(cfg, { value: undefined, residents: undefined, rounding: 'people' });
+    if (f === null || f === undefined) return { value: null, withheld: 'missing' };
+    const s = scale(subs, f);
+    const d = discloseCount(cfg, { value: s.value, support: subs, residents: res.get(r.pcod), rounding: 'people' });
+    if (d.value === null) return d;
+    return { ...d, lower: roundTo(s.lower, cfg.rounding.people), upper: roundTo(s.upper, cfg.rounding.people) };
+  };
+
+  switch (def.id) {
+    case 'residents.count':
+      result.values = regionValues((r) => people(r, res.get(r.pcod)));
+      break;
+    case 'residents.per_km2':
+      result.values = regionValues((r) => discloseDensity(cfg, people(r, res.get(r.pcod)), r.areaKm2));
+      break;
+    case 'presence.count':
+    case 'presence.per_km2': {
+      const pres = await byRegion(engine, presenceSpec(p, unit));
+      result.values = regionValues((r) => (def.id === 'presence.count' ? people(r, pres.get(r.pcod)) : discloseDensity(cfg, people(r, pres.get(r.pcod)), r.areaKm2)));
+      break;
+    }
+    case 'residents.arrived':
+    case 'residents.departed':
+    case 'residents.delta_arrived':
+    case 'relocations.od': {
+      const spec = relocationSpec(p, unit);
+      if (!spec) {
+        notes.push('no previous period in the store: relocations need two consecutive periods');
+        if (def.shape === 'od') result.flows = [];
+        else result.values = regionValues(() => ({ value: null, withheld: 'missing' }));
+        break;
+      }
+      const od = await thresholdedOdSums(engine, [spec], unit, cfg.k);
+      finishOd(def, result, od, res, regions, cfg, count, regionValues);
+      break;
+    }
+    case 'presence.trips_in':
+    case 'presence.trips_out':
+    case 'movements.od': {
+      const specs = dailyOdSpecs(p, unit);
+      if (specs.length === 0) notes.push("no day pair in the period (its first day is the store's first)");
+      const od = await thresholdedOdSums(engine, specs, unit, cfg.k, { perSpecBound: cfg.tripSupport === 'distinct-lower-bound' });
+      if (cfg.tripSupport === 'distinct-lower-bound') notes.push(`trip sums thresholded at k x ${specs.length} day pairs (distinct-subscriber lower bound)`);
+      finishOd(def, result, od, res, regions, cfg, count, regionValues);
+      break;
+    }
+    default:
+      throw new Error(`computeIndicator: no computation for ${def.id}`);
+  }
+  return result;
+}
+
+function finishOd(
+  def: IndicatorDefinition,
+  result: IndicatorResult,
+  od: ThresholdedOdSums,
+  res: Map<string, number>,
+  regions: Region[],
+  cfg: DisclosureConfig,
+  count: (d: Disclosed) => void,
+  regionValues: (f: (r: Region) => Disclosed) => RegionValue[],
+): void {
+  const bump = (reason: WithheldReason, n: number) => {
+    if (n > 0) result.withheld[reason] = (result.withheld[reason] ?? 0) + n;
+  };
+  const sumOf = (id: string, r: Region) => (id.endsWith('arrived') || id.endsWith('trips_in') ? od.inflow.get(r.pcod) : od.outflow.get(r.pcod));
+  if (def.shape === 'od') {
+    bump('threshold', od.withheldPairs);
+    const flows: FlowValue[] = [];
+    for (const [key, v] of od.pairs) {
+      const [from, to] = key.split('\t') as [string, string];
+      const d = discloseFlow(cfg, { value: v, residentsFrom: res.get(from), residentsTo: res.get(to), rounding: def.rounding });
+      count(d);
+      if (d.value !== null) flows.push({ pcod_from: from, pcod_to: to, value: d.value });
+    }
+    result.flows = flows;
+    return;
+  }
+  if (def.difference) {
+    // Both terms disclosed first; the difference only where both are published and |d| > k.
+    result.values = regionValues((r) => {
+      const a = od.inflow.get(r.pcod);
+      const b = od.outflow.get(r.pcod);
+      const pa = discloseCount(cfg, { value: a, residents: res.get(r.pcod), rounding: 'relocations' });
+      const pb = discloseCount(cfg, { value: b, residents: res.get(r.pcod), rounding: 'relocations' });
+      if (a === undefined && b === undefined) return { value: null, withheld: 'missing' };
+      return discloseDifference(cfg, { minuend: a ?? 0, subtrahend: b ?? 0, termsPublished: pa.value !== null && pb.value !== null, residents: res.get(r.pcod) });
+    });
+    return;
+  }
+  const below = def.id.endsWith('arrived') || def.id.endsWith('trips_in') ? od.withheldIn : od.withheldOut;
+  result.values = regionValues((r) =>
+    below.has(r.pcod) ? { value: null, withheld: 'threshold' } : discloseCount(cfg, { value: sumOf(def.id, r), residents: res.get(r.pcod), rounding: def.rounding }),
+  );
+}
+
+/** An indicator over every period of a resolution the store holds, in order. */
+export async function computeSeries(engine: Engine, indicator: string, resolution: TemporalResolution, unit: string, opts: ComputeOptions = {}): Promise<IndicatorResult[]> {
+  const out: IndicatorResult[] = [];
+  for (const p of periods(engine, resolution)) out.push(await computeIndicator(engine, indicator, p, unit, opts));
+  return out;
+}

@@ -1,0 +1,6 @@
+/** The OPAL indicator layer (issue #6): catalog, computation, comparisons, scaling, disclosure. */
+export * from './catalog.js';
+export * from './compare.js';
+export * from './compute.js';
+export * from './disclosure.js';
+export * from './scale.js';
