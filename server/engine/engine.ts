@@ -26,6 +26,8 @@ export interface EngineOptions {
   threads?: number;
   /** Redaction threshold (>= 15). */
   k?: number;
+  /** Results kept for repeated specs (default 256). */
+  cacheEntries?: number;
 }
 
 export interface QueryResult {
@@ -47,7 +49,9 @@ export interface RunOptions {
 }
 
 export class Engine {
+  /** Results by query id, least recently used first, at most `cacheEntries` of them. */
   private readonly cache = new Map<string, QueryResult>();
+  private readonly cacheEntries: number;
   private readonly k: number;
   private readonly tools: ShapeTools;
 
@@ -58,8 +62,10 @@ export class Engine {
     private readonly executor: Executor,
     kernels: Kernels,
     k: number,
+    cacheEntries: number,
   ) {
     this.k = k;
+    this.cacheEntries = cacheEntries;
     this.tools = shapeTools(kernels, heap, loaded);
   }
 
@@ -72,7 +78,7 @@ export class Engine {
     loaded.loadAll();
     const threads = opts.threads ?? 0;
     const executor = threads > 0 ? new PoolExecutor(threads) : new InProcessExecutor(kernels);
-    return new Engine(store, loaded, heap, executor, kernels, k);
+    return new Engine(store, loaded, heap, executor, kernels, k, opts.cacheEntries ?? 256);
   }
 
   /** The redaction threshold in force. */
@@ -101,10 +107,16 @@ export class Engine {
     const spec = this.parse(json);
     const id = this.queryId(spec);
     const cached = this.cache.get(id);
-    if (cached) return cached;
+    if (cached) {
+      // Most recently used last: eviction takes the front.
+      this.cache.delete(id);
+      this.cache.set(id, cached);
+      return cached;
+    }
     const p = plan(spec, { units: this.loaded.units, days: [...this.loaded.days.keys()].sort((a, b) => a - b) });
     const result = await this.execute(id, p, opts);
     this.cache.set(id, result);
+    while (this.cache.size > this.cacheEntries) this.cache.delete(this.cache.keys().next().value!);
     return result;
   }
 

@@ -373,6 +373,27 @@ function suite(name: string, threads: number) {
 suite('in process', 0);
 suite('worker pool', 2);
 
+describe('the result cache', () => {
+  it('keeps at most cacheEntries results, dropping the least recently used', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'opalite-cache-'));
+    buildFixture(dir, { subs: 50, days: 3, seed: 3 });
+    const engine = Engine.open(dir, { partitions: 2, cacheEntries: 2 });
+    try {
+      const [a, b, c] = [0, 1, 2].map((d) => ({ query_kind: 'spatial_aggregate', locations: daily(d) }));
+      const ra = await engine.run(a);
+      const rb = await engine.run(b);
+      expect(await engine.run(a)).toBe(ra); // a is now the most recent: [b, a]
+      const rc = await engine.run(c); // evicts b: [a, c]
+      expect(await engine.run(a)).toBe(ra); // [c, a]
+      expect(await engine.run(b)).not.toBe(rb); // b was evicted, computed again; evicts c: [a, b]
+      expect(await engine.run(c)).not.toBe(rc);
+    } finally {
+      await engine.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('redaction at the boundary', () => {
   // Group A (15 subscribers) and group B (16) move through the same pattern in different
   // regions, so every kind yields a row of 15 (withheld) and a row of 16 (kept).
