@@ -11,7 +11,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import type { Engine } from '../engine/engine.js';
-import { EVENT_TYPES, outputUnit, type QuerySpec } from '../engine/spec.js';
+import { EVENT_TYPES, outputUnit, type QuerySpec, type Temporal } from '../engine/spec.js';
 import { SpecError } from '../errors.js';
 import { type Format, FORMATS, serialise } from '../format/formats.js';
 import { summarise } from '../store/summary.js';
@@ -21,7 +21,8 @@ import { geographyOf, resultGeoJson } from './geojson.js';
 import { Exchange, HttpError } from './http.js';
 import type { Job } from './jobs.js';
 import { openApiDocument } from './openapi.js';
-import { checkDownload, checkGeography, checkSpec } from './tiers.js';
+import { checkDownload, checkGeography, checkIndicator, checkSpec } from './tiers.js';
+import { CATALOG, computeIndicator, period, type Period, type TemporalResolution } from '../indicators/index.js';
 import type { TemplatedApp } from './uws.js';
 
 export const API = '/api/0';
@@ -196,6 +197,46 @@ export function registerRest(app: TemplatedApp, ctx: ServiceContext, inflight: {
       checkGeography(unit, who, tc);
       const body = await ctx.bodies.through(`geography.${unit}`, () => Buffer.from(JSON.stringify(geographyOf(ctx.engine, unit))));
       ex.send(200, body, { 'Content-Type': CONTENT_TYPE.geojson });
+    },
+    { params: 1 },
+  );
+
+  // OPAL indicators: the catalog, and one indicator for a unit and period, tier-checked at its published resolution.
+  route('get', `${API}/indicators`, '/api/0/indicators', async (ex, a) => {
+    await principal(ex, a);
+    ex.json(200, {
+      indicators: CATALOG.map((d) => ({ id: d.id, category: d.category, unit: d.unit, shape: d.shape, description: d.description, spatial: d.spatial, temporal: d.temporal })),
+    });
+  });
+  route(
+    'get',
+    `${API}/indicators/:id`,
+    '/api/0/indicators/id',
+    async (ex, a) => {
+      const who = await principal(ex, a);
+      const id = decodeURIComponent(ex.params[0]!);
+      const known = CATALOG.find((d) => d.id === id);
+      if (!known) throw new HttpError(404, 'UNKNOWN_INDICATOR', `indicator: expected one of ${CATALOG.map((d) => d.id).join(', ')}, found ${JSON.stringify(id.slice(0, 80))}`);
+      const unit = ex.queryParam('unit') ?? 'admin1';
+      const resolution = (ex.queryParam('resolution') ?? 'month') as TemporalResolution;
+      const date = ex.queryParam('period') ?? ctx.engine.store.days().at(-1) ?? '';
+      a.detail = `${id} ${unit} ${resolution} ${date}`;
+      const tc = tierContext(ctx);
+      if (!tc.units.includes(unit)) throw new HttpError(400, 'UNKNOWN_UNIT', `unit: expected an aggregation unit of this store (${tc.units.join(', ')}), found ${JSON.stringify(unit)}`);
+      if (!(known.temporal as readonly string[]).includes(resolution)) {
+        throw new HttpError(400, 'BAD_RESOLUTION', `resolution: expected one of ${known.temporal.join(', ')}, found ${JSON.stringify(resolution)}`);
+      }
+      let p: Period;
+      try {
+        p = period(ctx.engine, resolution, date);
+      } catch (e) {
+        throw new HttpError(400, 'BAD_PERIOD', `period: ${(e as Error).message}`);
+      }
+      checkIndicator(unit, resolution as Temporal, [Date.parse(`${p.start}T00:00:00Z`), Date.parse(`${p.end}T00:00:00Z`)], who, tc);
+      const result = await computeIndicator(ctx.engine, id, p, unit, { scale: ex.queryParam('scale') === 'true' });
+      a.rows = (result.values ?? result.flows ?? []).length;
+      a.withheld = Object.values(result.withheld).reduce((n, v) => n + (v ?? 0), 0);
+      ex.json(200, result);
     },
     { params: 1 },
   );

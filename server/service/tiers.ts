@@ -143,6 +143,20 @@ function checkWindow(p: Principal, [start, end]: [number, number], lastDay: stri
   }
 }
 
+/**
+ * An indicator is published at its own resolution: the unit, the period's
+ * temporal resolution and its window are checked, not the daily queries it is
+ * computed from (a monthly indicator built from daily locations reveals months).
+ */
+export function checkIndicator(unit: string, resolution: Temporal, window: [number, number], p: Principal, ctx: TierContext): void {
+  checkUnit(p, unit, ctx, 'the indicator request');
+  if (rank(resolution) < rank(p.tier.temporal)) {
+    throw Errors.tierBeyond('TIER_TEMPORAL', p.tierName, `expected a time resolution of ${p.tier.temporal} or coarser, found ${resolution}`);
+  }
+  if (ctx.lastDay) checkWindow(p, window, ctx.lastDay);
+  requireScopes(p, [`${unit}:indicators:indicators`]);
+}
+
 /** /geography/<unit>: the unit must be allowed (and granted by a scope, when the token has scopes). */
 export function checkGeography(unit: string, p: Principal, ctx: TierContext): void {
   checkUnit(p, unit, ctx, 'the geography request');
