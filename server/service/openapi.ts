@@ -81,6 +81,25 @@ export function openApiDocument(opts: { version: string; units: readonly string[
           responses: { 200: { description: 'A FeatureCollection.', content: { 'application/geo+json': { schema: { type: 'object' } } } }, ...AUTH, 404: error('Unknown unit.') },
         },
       },
+      '/indicators': {
+        get: {
+          summary: 'The OPAL indicator catalog: id, category, unit, description, resolutions.',
+          responses: { 200: { description: 'The catalog.', content: { 'application/json': { schema: { type: 'object' } } } }, ...AUTH },
+        },
+      },
+      '/indicators/{id}': {
+        get: {
+          summary: 'One indicator for a unit and period, disclosure-controlled (threshold, resident floor, rounding).',
+          parameters: [
+            { name: 'id', in: 'path', required: true, schema: { type: 'string' } },
+            { name: 'unit', in: 'query', schema: { type: 'string', enum: [...opts.units] } },
+            { name: 'resolution', in: 'query', schema: { type: 'string', enum: ['day', 'week', 'month', 'year'] } },
+            { name: 'period', in: 'query', description: 'A date in the period (YYYY-MM-DD); default the last stored day.', schema: { type: 'string', format: 'date' } },
+            { name: 'scale', in: 'query', description: 'Scale subscribers to people where regions carry a population.', schema: { type: 'boolean' } },
+          ],
+          responses: { 200: { description: 'Values per region (or pairs), withheld counts by reason, metadata.', content: { 'application/json': { schema: { type: 'object' } } } }, ...AUTH, 400: error('Bad unit, resolution or period.'), 404: error('Unknown indicator.') },
+        },
+      },
       '/available_dates': {
         get: {
           summary: 'The days that hold events, per event type.',
