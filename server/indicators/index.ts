@@ -4,3 +4,4 @@ export * from './compare.js';
 export * from './compute.js';
 export * from './disclosure.js';
 export * from './scale.js';
+export * from './cache.js';

@@ -132,8 +132,13 @@ export async function ingest(opts: IngestOptions): Promise<IngestSummary> {
 
     const dimsDir = path.join(stagingRoot, 'dims');
     fs.mkdirSync(dimsDir);
-    fs.writeFileSync(path.join(dimsDir, 'cells.json'), JSON.stringify(cells.toJSON()));
-    fs.writeFileSync(path.join(dimsDir, 'regions.json'), JSON.stringify(levels));
+    const cellsJson = JSON.stringify(cells.toJSON());
+    const regionsJson = JSON.stringify(levels);
+    fs.writeFileSync(path.join(dimsDir, 'cells.json'), cellsJson);
+    fs.writeFileSync(path.join(dimsDir, 'regions.json'), regionsJson);
+    // The levels' source paths are for messages only: the same boundaries from another folder hash the same.
+    const regionsContent = JSON.stringify(levels.map(({ file: _file, ...level }) => level));
+    const dimsHash = crypto.createHash('sha256').update(cellsJson).update('\0').update(regionsContent).digest('hex');
     fs.writeFileSync(path.join(dimsDir, 'subscribers.bin'), subscribers.serialise());
 
     const reportWritten = report.close();
@@ -147,6 +152,7 @@ export async function ingest(opts: IngestOptions): Promise<IngestSummary> {
         keyFingerprint: fingerprint,
         subscribers: subscribers.size,
         cells: cells.size,
+        dimsHash,
       },
     });
     let reportFile: string | null = null;

@@ -9,6 +9,7 @@ import type { Jobs } from './jobs.js';
 import type { Metrics } from './metrics.js';
 import type { RateLimiter } from './ratelimit.js';
 import type { TierContext } from './tiers.js';
+import type { IndicatorCache } from '../indicators/cache.js';
 
 export interface ServiceContext {
   readonly config: ServiceConfig;
@@ -22,6 +23,8 @@ export interface ServiceContext {
   readonly log: Logger;
   /** Serialised results and geographies. */
   readonly bodies: BodyCache;
+  /** OPAL indicators, kept across store versions while the days they read are unchanged. */
+  readonly indicators: IndicatorCache;
   /** True once close() began: new queries are refused with 503. */
   closing: boolean;
 }

@@ -22,7 +22,7 @@ import { Exchange, HttpError } from './http.js';
 import type { Job } from './jobs.js';
 import { openApiDocument } from './openapi.js';
 import { checkDownload, checkGeography, checkIndicator, checkSpec } from './tiers.js';
-import { CATALOG, computeIndicator, period, type Period, type TemporalResolution } from '../indicators/index.js';
+import { CATALOG, period, type Period, type TemporalResolution } from '../indicators/index.js';
 import type { TemplatedApp } from './uws.js';
 
 export const API = '/api/0';
@@ -233,7 +233,7 @@ export function registerRest(app: TemplatedApp, ctx: ServiceContext, inflight: {
         throw new HttpError(400, 'BAD_PERIOD', `period: ${(e as Error).message}`);
       }
       checkIndicator(unit, resolution as Temporal, [Date.parse(`${p.start}T00:00:00Z`), Date.parse(`${p.end}T00:00:00Z`)], who, tc);
-      const result = await computeIndicator(ctx.engine, id, p, unit, { scale: ex.queryParam('scale') === 'true' });
+      const result = await ctx.indicators.get(ctx.engine, id, p, unit, { scale: ex.queryParam('scale') === 'true' });
       a.rows = (result.values ?? result.flows ?? []).length;
       a.withheld = Object.values(result.withheld).reduce((n, v) => n + (v ?? 0), 0);
       ex.json(200, result);

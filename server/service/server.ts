@@ -19,6 +19,7 @@ import { RateLimiter } from './ratelimit.js';
 import { API, registerRest } from './rest.js';
 import { StreamHub } from './stream.js';
 import { closeApp, uWS, type us_listen_socket } from './uws.js';
+import { IndicatorCache } from '../indicators/cache.js';
 
 export interface StartOptions {
   config: ServiceConfig;
@@ -62,6 +63,7 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
     metrics,
     log,
     bodies: new BodyCache(config.limits.resultCacheBytes),
+    indicators: new IndicatorCache(),
     closing: false,
   };
   metrics.gauge('opalite_queries_running', 'Queries executing now.', () => jobs.running);

@@ -16,7 +16,7 @@ export interface StagedCommit {
   /** Staged dims folder (cells.json, regions.json, subscribers.bin), or null to keep the current one. */
   dims: string | null;
   /** Manifest fields to change besides days and dims. */
-  meta: Partial<Pick<Manifest, 'name' | 'country' | 'timezone' | 'subscribers' | 'cells' | 'keyFingerprint'>>;
+  meta: Partial<Pick<Manifest, 'name' | 'country' | 'timezone' | 'subscribers' | 'cells' | 'keyFingerprint' | 'dimsHash'>>;
 }
 
 /** Applies a staged commit over `base`; returns the new manifest. */

@@ -29,6 +29,8 @@ export const ManifestSchema = z.object({
   keyFingerprint: z.string(),
   /** Folder under dims/ of the current dimension tables. */
   dims: z.string().nullable(),
+  /** SHA-256 of the cell and region tables: unchanged when an ingest brings only new days. */
+  dimsHash: z.string().optional(),
   subscribers: z.number().int().nonnegative(),
   cells: z.number().int().nonnegative(),
   days: z.record(z.string(), DayEntry),
