@@ -144,4 +144,5 @@ export const Errors = {
       'RATE_LIMITED',
       `tier '${tier}': expected at most ${perHour} queries an hour, found the limit reached; retry in ${retryAfter} s`,
     ),
+  badStreamRequest: (message: string) => new SpecError('BAD_REQUEST', message),
 } as const;

@@ -28,7 +28,9 @@ import { type QuerySpec, SpecErrors, unitsOf } from '../engine/spec.js';
 import { Errors, OpaliteError } from '../errors.js';
 import { type Principal, bearerOf } from './auth.js';
 import { tierContext, type ServiceContext } from './context.js';
-import { checkSpec, frameUnits, specWindow } from './tiers.js';
+import { allowedUnits, checkIndicator, checkSpec, frameUnits, specWindow, unitRank } from './tiers.js';
+import { CATALOG, period as indicatorPeriod, type TemporalResolution } from '../indicators/index.js';
+import type { Temporal } from '../engine/spec.js';
 import type { TemplatedApp, WebSocket } from './uws.js';
 import { uWS } from './uws.js';
 
@@ -298,7 +300,58 @@ export class StreamHub {
       this.error(ws, id, 'SHUTTING_DOWN', 'subscribe: the service is shutting down; subscribe again on its next start');
       return;
     }
+    if (m.indicator !== undefined) {
+      this.indicator(ws, c, id, m.indicator).catch((e: unknown) => {
+        this.ctx.log.error({ err: e }, 'stream indicator failed');
+        if (!c.closed) this.error(ws, id, 'INTERNAL', 'internal error; the server log has the details');
+      });
+      return;
+    }
     this.launch(ws, c, id, m.spec, false);
+  }
+
+  /**
+   * `{op: "subscribe", id, indicator: {id, unit, resolution, period?}}`: an OPAL
+   * indicator, one final frame per unit from the coarsest up to the one asked
+   * (capped by the tier), each disclosure-controlled. Indicators are computed
+   * whole, so there are no partial frames; a subscription ends with its last
+   * final (it is not refreshed live yet).
+   */
+  private async indicator(ws: WebSocket<Client>, c: Client, id: SubId, req: unknown): Promise<void> {
+    const p = c.principal!;
+    const r = (req ?? {}) as { id?: unknown; unit?: unknown; resolution?: unknown; period?: unknown };
+    try {
+      const def = CATALOG.find((d) => d.id === r.id);
+      if (!def) throw Errors.badStreamRequest(`indicator.id: expected one of ${CATALOG.map((d) => d.id).join(', ')}, found ${JSON.stringify(r.id)?.slice(0, 80)}`);
+      const resolution = (r.resolution ?? 'month') as TemporalResolution;
+      if (!(def.temporal as readonly unknown[]).includes(resolution)) {
+        throw Errors.badStreamRequest(`indicator.resolution: expected one of ${def.temporal.join(', ')}, found ${JSON.stringify(r.resolution)}`);
+      }
+      const tc = tierContext(this.ctx);
+      const asked = typeof r.unit === 'string' ? r.unit : 'admin1';
+      if (!tc.units.includes(asked) || !(def.spatial as readonly string[]).includes(asked)) {
+        throw Errors.badStreamRequest(`indicator.unit: expected one of ${def.spatial.join(', ')}, found ${JSON.stringify(r.unit)}`);
+      }
+      const date = typeof r.period === 'string' ? r.period : this.ctx.engine.store.days().at(-1) ?? '';
+      const per = indicatorPeriod(this.ctx.engine, resolution, date);
+      const window: [number, number] = [Date.parse(`${per.start}T00:00:00Z`), Date.parse(`${per.end}T00:00:00Z`)];
+      const units = allowedUnits(p.tier, tc.units).filter((u) => u.startsWith('admin') && unitRank(u) <= unitRank(asked));
+      // No unit allowed at all: the check of the unit asked says why.
+      if (units.length === 0) checkIndicator(asked, resolution as Temporal, window, p, tc);
+      for (const u of units) checkIndicator(u, resolution as Temporal, window, p, tc);
+      this.ctx.limiter.take(p);
+      this.audit(c, 'stream indicator', 'accepted', { detail: `${String(id)}: ${def.id} ${per.key} ${units.join(' > ')}` });
+      for (const [i, unit] of units.entries()) {
+        const result = await this.ctx.indicators.get(this.ctx.engine, def.id, per, unit);
+        if (c.closed) return;
+        this.frame(ws, id, false, { op: 'final', id, tier: unit, indicator: result, last: i === units.length - 1 });
+      }
+    } catch (e) {
+      const code = e instanceof OpaliteError ? e.code : e instanceof RangeError ? 'BAD_PERIOD' : 'INTERNAL';
+      this.audit(c, 'stream indicator', code, { detail: String(id) });
+      if (!(e instanceof OpaliteError || e instanceof RangeError)) throw e;
+      this.error(ws, id, code, (e as Error).message);
+    }
   }
 
   /** Starts a subscription's runs; a failure is logged and reported, never left unhandled. */

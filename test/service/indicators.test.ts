@@ -1,7 +1,7 @@
 /** OPAL indicators over REST: the catalog, one indicator for a unit and period, and the tier limits on both. */
 import fs from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { auth, type Harness, sampleStore, startHarness } from './helpers.js';
+import { auth, type Harness, sampleStore, startHarness, StreamClient } from './helpers.js';
 
 let h: Harness;
 let premium: string;
@@ -47,5 +47,34 @@ describe('indicators over REST', () => {
     expect(JSON.stringify(await weekly.json())).toContain('TIER_TEMPORAL');
     expect((await get('/indicators/no.such?unit=admin1', premium)).status).toBe(404);
     expect((await get('/indicators/residents.count?unit=admin9', premium)).status).toBe(400);
+  });
+
+  it('streams an indicator coarse to fine, one final per unit, and refuses a resolution beyond the tier', async () => {
+    const c = await StreamClient.open(h.api.replace(/^http/, 'ws') + '/stream');
+    try {
+      c.send({ op: 'auth', token: premium });
+      await c.until((f) => f.some((x) => x.op === 'auth'));
+      c.send({ op: 'subscribe', id: 'r', indicator: { id: 'residents.count', unit: 'admin2', resolution: 'week', period: '2016-01-11' } });
+      const finals = (await c.until((f) => f.some((x) => x.id === 'r' && x.last === true))).filter((x) => x.id === 'r');
+      expect(finals.map((f) => [f.op, f.tier, f.last])).toEqual([
+        ['final', 'admin1', false],
+        ['final', 'admin2', true],
+      ]);
+      const admin2 = finals[1]!.indicator as { values: { value: number | null }[]; aggregation_unit: string };
+      expect(admin2.aggregation_unit).toBe('admin2');
+      for (const v of admin2.values) if (v.value !== null) expect(v.value % 100).toBe(0);
+    } finally {
+      c.close();
+    }
+    const f = await StreamClient.open(h.api.replace(/^http/, 'ws') + '/stream');
+    try {
+      f.send({ op: 'auth', token: free });
+      await f.until((x) => x.some((y) => y.op === 'auth'));
+      f.send({ op: 'subscribe', id: 'w', indicator: { id: 'residents.count', unit: 'admin2', resolution: 'week', period: '2016-01-04' } });
+      const err = (await f.until((x) => x.some((y) => y.id === 'w'))).find((y) => y.id === 'w')!;
+      expect(err).toMatchObject({ op: 'error', code: 'TIER_TEMPORAL' });
+    } finally {
+      f.close();
+    }
   });
 });
