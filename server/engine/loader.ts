@@ -4,6 +4,8 @@
  * subscribers, so that each partition is a random share of them) and, within a
  * partition, sorted by time with ingest-order ties. Subscriber ids become
  * partition-local indexes, so per-subscriber state is a dense vector per task.
+ * Every column is checked against its checksum as it is read: a corrupt store
+ * file stops the load with an error naming it, never feeds a query.
  */
 import { SECONDS_PER_DAY } from '../../kernels/shared/constants.js';
 import { dateToDay } from '../ingest/datetime.js';
@@ -96,7 +98,7 @@ export class LoadedStore {
       for (const [name, bytes] of CORE) {
         const ptr = heap.alloc(Math.max(n * bytes, 1));
         temps.push(ptr);
-        this.store.readColumn(date, name, { target: heap.u8(ptr, n * bytes) });
+        this.store.readColumn(date, name, { target: heap.u8(ptr, n * bytes), verify: true });
         raw.set(name, ptr);
       }
       const perm = heap.alloc(Math.max(4 * n, 1));
@@ -153,7 +155,7 @@ export class LoadedStore {
             const bytes = OPTIONAL_BYTES[name];
             const raw = heap.alloc(Math.max(bytes * n, 1));
             temps.push(raw);
-            this.store.readColumn(d.date, name, { target: heap.u8(raw, bytes * n) });
+            this.store.readColumn(d.date, name, { target: heap.u8(raw, bytes * n), verify: true });
             const dst = this.own(heap.alloc(Math.max(bytes * n, 1)));
             if (bytes === 8) kernels.gather64(raw, perm, dst, n);
             else kernels.gather32(raw, perm, dst, n);

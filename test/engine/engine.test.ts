@@ -373,6 +373,23 @@ function suite(name: string, threads: number) {
 suite('in process', 0);
 suite('worker pool', 2);
 
+describe('loading a store', () => {
+  it('refuses a corrupt column with an error naming the file', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'opalite-corrupt-'));
+    try {
+      buildFixture(dir, { subs: 40, days: 2, seed: 5 });
+      const m = JSON.parse(fs.readFileSync(path.join(dir, 'store.json'), 'utf8')) as { days: Record<string, { dir: string }> };
+      const file = path.join(dir, m.days[date(1)]!.dir, 'cell.u32');
+      const bytes = fs.readFileSync(file);
+      bytes[0] ^= 0xff;
+      fs.writeFileSync(file, bytes);
+      expect(() => Engine.open(dir)).toThrow(/cell\.u32.*checksum mismatch/);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('the result cache', () => {
   it('keeps at most cacheEntries results, dropping the least recently used', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'opalite-cache-'));
