@@ -19,17 +19,18 @@ export interface Dictionary {
   indexOf(id: string): number;
 }
 
-const EVENT_TYPES: Record<string, number> = {
-  calls: TYPE_CALLS,
-  call: TYPE_CALLS,
-  voice: TYPE_CALLS,
-  sms: TYPE_SMS,
-  mds: TYPE_MDS,
-  data: TYPE_MDS,
-  topups: TYPE_TOPUPS,
-  topup: TYPE_TOPUPS,
-  recharge: TYPE_TOPUPS,
-};
+/** A Map, not an object literal: `constructor` or `__proto__` must not name an event type. */
+const EVENT_TYPES = new Map<string, number>([
+  ['calls', TYPE_CALLS],
+  ['call', TYPE_CALLS],
+  ['voice', TYPE_CALLS],
+  ['sms', TYPE_SMS],
+  ['mds', TYPE_MDS],
+  ['data', TYPE_MDS],
+  ['topups', TYPE_TOPUPS],
+  ['topup', TYPE_TOPUPS],
+  ['recharge', TYPE_TOPUPS],
+]);
 
 const REQUIRED: readonly EventColumn[] = ['msisdn', 'datetime', 'event_type'];
 
@@ -106,15 +107,18 @@ export class EventNormaliser {
       if (Number.isNaN(t)) return ['datetime', 'expected an ISO 8601 time like 2016-01-01 08:15:02'];
     }
 
-    const typeText = text(cols.event_type![i]).toLowerCase();
-    const type = EVENT_TYPES[typeText];
+    const rawType = text(cols.event_type![i]);
+    // Exact spelling first: lower-casing every row would allocate a string per row.
+    const type = EVENT_TYPES.get(rawType) ?? EVENT_TYPES.get(rawType.toLowerCase());
+    const typeText = rawType;
     if (type === undefined) {
       return ['event_type', typeText === '' ? 'missing' : 'expected calls, sms, mds or topups'];
     }
 
     let dir = DIR_UNKNOWN;
     const out = cols.outgoing ? cols.outgoing[i] : undefined;
-    const outText = typeof out === 'boolean' ? (out ? 'true' : 'false') : text(out).toLowerCase();
+    const outRaw = typeof out === 'boolean' ? (out ? 'true' : 'false') : text(out);
+    const outText = outRaw === 'true' || outRaw === 'false' || outRaw.length <= 1 ? outRaw : outRaw.toLowerCase();
     if (outText === 'true' || outText === '1' || outText === 't') dir = DIR_OUT;
     else if (outText === 'false' || outText === '0' || outText === 'f') dir = DIR_IN;
     else if (outText !== '') return ['outgoing', 'expected true, false, 1 or 0'];

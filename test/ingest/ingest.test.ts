@@ -172,12 +172,15 @@ describe('ingest', () => {
       ['22500000009', '2016-01-01 09:00:00', 'A', 'calls', 'maybe', '1', null, null],
       ['22500000009', '2016-01-01 09:00:00', 'A', 'topups', null, null, null, null],
       ...GOOD.slice(2),
+      // Regression (event types looked up in an object literal): names of Object.prototype are not event types.
+      ['22500000009', '2016-01-01 09:00:00', 'A', 'constructor', 'true', '1', null, null],
+      ['22500000009', '2016-01-01 09:00:00', 'A', '__proto__', 'true', '1', null, null],
     ];
     await writeDataset(dir, { name: 'events.csv', write: (f) => fs.writeFileSync(f, csvText(bad) + 'only,three,fields\n') });
     const storeDir = path.join(root, 'store');
     const summary = await ingest({ dataset: dir, store: storeDir, keyFile });
     expect(summary.kept).toBe(GOOD.length);
-    expect(summary.rejected).toBe(7);
+    expect(summary.rejected).toBe(9);
     const report = fs.readFileSync(summary.report!, 'utf8').trim().split('\n');
     const file = path.join(dir, 'events', 'events.csv');
     expect(report.slice(1)).toEqual([
@@ -188,7 +191,9 @@ describe('ingest', () => {
       `${file},7,duration,expected a non-negative number of seconds`,
       `${file},8,outgoing,"expected true, false, 1 or 0"`,
       `${file},9,recharge_amount,missing (required for topups)`,
-      `${file},15,row,"expected 8 fields, found 3"`,
+      `${file},15,event_type,"expected calls, sms, mds or topups"`,
+      `${file},16,event_type,"expected calls, sms, mds or topups"`,
+      `${file},17,row,"expected 8 fields, found 3"`,
     ]);
     // The bad cells.csv row is reported too, with its line.
     const cellsReport = summary.files.find((f) => f.file.endsWith('cells.csv'))!;
