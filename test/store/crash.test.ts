@@ -52,7 +52,7 @@ beforeAll(() => {
 });
 afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
 
-describe('kill -9 during ingest', () => {
+describe('kill -9 during ingest', { timeout: 600_000 }, () => {
   it('leaves the previous store or the new one, never a mix', async () => {
     expect(fs.existsSync(CLI), 'run npm run build first').toBe(true);
     const store = path.join(root, 'store');
@@ -63,7 +63,8 @@ describe('kill -9 during ingest', () => {
     let version = verify(store);
     expect(version).toBe(2);
     const outcomes = { old: 0, new: 0 };
-    const trials = 8;
+    // Issue #8 asks for at least 20 trials; OPALITE_CRASH_TRIALS runs a longer form.
+    const trials = Number(process.env.OPALITE_CRASH_TRIALS ?? 20);
     for (let trial = 0; trial < trials; trial++) {
       const at = Math.round((fullMs * (trial + 0.5)) / trials);
       await run(['ingest', dataset, '--store', store], at);
