@@ -11,6 +11,7 @@ import { Engine } from '../engine/engine.js';
 import { Errors } from '../errors.js';
 import { type ConfigFile, loadConfig, SetupError } from '../service/config.js';
 import { developmentKeys, loadSigningKey, mintToken } from '../service/keys.js';
+import { watchDropFolder } from '../service/dropfolder.js';
 import { followStore } from '../service/live.js';
 import { startServer } from '../service/server.js';
 import { PACKAGE_ROOT, SAMPLE_DATASET } from './demo.js';
@@ -29,6 +30,7 @@ interface ServeOptions {
   port?: number;
   host?: string;
   threads?: number;
+  watch?: string;
 }
 
 export function serveCommand(): Command {
@@ -40,6 +42,7 @@ export function serveCommand(): Command {
     .option('--port <n>', 'port (0 = any free port)', int)
     .option('--host <host>', 'address to bind')
     .option('--threads <n>', 'kernel worker threads (0 = run queries on the event loop)', int)
+    .option('--watch <dir>', 'drop folder: dataset folders with a READY file in them are ingested into the store, then moved to .done or .failed')
     .action(reportSetupErrors(async (o: ServeOptions) => {
       const overrides: ConfigFile = {};
       if (o.port !== undefined) overrides.port = o.port;
@@ -61,6 +64,7 @@ export function serveCommand(): Command {
       const server = await startServer({ config: cfg, engine });
       // New days ingested into this store (opalite ingest DATASET --store STORE) go live without a restart.
       const live = followStore({ store: cfg.store, engine: engineOptions, server, log: server.context.log });
+      const drop = o.watch ? watchDropFolder({ dir: o.watch, store: cfg.store, log: server.context.log }) : null;
       const out = process.stdout;
       out.write(`opalite serving ${cfg.store} (store version ${engine.version}) at ${server.url}\n`);
       out.write(`  REST   ${server.url}/api/0  (OpenAPI: ${server.url}/api/0/spec/openapi.json)\n`);
@@ -81,6 +85,7 @@ export function serveCommand(): Command {
         if (stopping) return;
         stopping = true;
         process.stdout.write(`\n${signal}: finishing running queries, then closing\n`);
+        await drop?.close();
         await live.close();
         await server.close();
         await server.context.engine.close();

@@ -7,6 +7,7 @@ import path from 'node:path';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ingest } from '../../server/ingest/ingest.js';
+import { READY_MARKER, watchDropFolder } from '../../server/service/dropfolder.js';
 import { followStore, type LiveStore } from '../../server/service/live.js';
 import { type Frame, type Harness, SAMPLE, sampleStore, startHarness, StreamClient } from './helpers.js';
 
@@ -23,13 +24,13 @@ afterAll(async () => {
 });
 
 /** A delivery of one new day: 40 new subscribers calling from the sample's first cell. */
-function newDay(dir: string): void {
+function newDay(dir: string, date = '2016-01-15'): void {
   fs.mkdirSync(path.join(dir, 'events'), { recursive: true });
   fs.cpSync(path.join(SAMPLE, 'regions'), path.join(dir, 'regions'), { recursive: true });
   fs.copyFileSync(path.join(SAMPLE, 'cells.csv'), path.join(dir, 'cells.csv'));
   fs.copyFileSync(path.join(SAMPLE, 'dataset.json'), path.join(dir, 'dataset.json'));
   const rows = ['msisdn,datetime,cell_id,event_type,outgoing'];
-  for (let i = 0; i < 40; i++) rows.push(`22599${String(i).padStart(8, '0')},2016-01-15 10:00:00,C00001-1,calls,true`);
+  for (let i = 0; i < 40; i++) rows.push(`22599${String(i).padStart(8, '0')},${date} 10:00:00,C00001-1,calls,true`);
   fs.writeFileSync(path.join(dir, 'events', 'day.csv'), rows.join('\n') + '\n');
 }
 
@@ -66,6 +67,33 @@ describe('live frames', () => {
       for (const r of before.rows as { pcod: string }[]) if (r.pcod !== region) expect(value(after, r.pcod)).toBe(value(before, r.pcod));
     } finally {
       c.close();
+    }
+  });
+
+  it('ingests ready deliveries from a drop folder, moves them to .done or .failed, and serves the new day', async () => {
+    const drop = path.join(h.root, 'drop');
+    fs.mkdirSync(drop);
+    const saved = process.env.OPALITE_PSEUDONYM_KEY;
+    process.env.OPALITE_PSEUDONYM_KEY = '5a'.repeat(32);
+    const folder = watchDropFolder({ dir: drop, store: h.config.store, log: pino({ level: 'silent' }), intervalMs: 60_000 });
+    try {
+      newDay(path.join(drop, '2016-01-16'), '2016-01-16');
+      newDay(path.join(drop, 'half-written'), '2016-01-17'); // no READY yet: left alone
+      fs.mkdirSync(path.join(drop, 'broken'));
+      fs.writeFileSync(path.join(drop, 'broken', READY_MARKER), '');
+      fs.writeFileSync(path.join(drop, '2016-01-16', READY_MARKER), '');
+      await folder.scan();
+      expect(fs.readdirSync(path.join(drop, '.done'))).toEqual(['2016-01-16']);
+      expect(fs.readdirSync(path.join(drop, '.failed'))).toEqual(['broken']);
+      expect(fs.readFileSync(path.join(drop, '.failed', 'broken', 'error.txt'), 'utf8')).toMatch(/cells\.csv/);
+      expect(fs.existsSync(path.join(drop, 'half-written'))).toBe(true);
+      await new Promise((r) => setTimeout(r, 300));
+      await live.settled();
+      expect(h.server.context.engine.store.days().at(-1)).toBe('2016-01-16');
+    } finally {
+      await folder.close();
+      if (saved === undefined) delete process.env.OPALITE_PSEUDONYM_KEY;
+      else process.env.OPALITE_PSEUDONYM_KEY = saved;
     }
   });
 });
