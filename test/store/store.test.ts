@@ -83,3 +83,18 @@ describe('day partitions', () => {
     expect(fs.existsSync(paths.staging(dir))).toBe(false);
   });
 });
+
+describe('retention', () => {
+  it('drops the days before the horizon in one commit and removes their folders', async () => {
+    const { pruneBefore, retentionHorizon } = await import('../../server/store/retention.js');
+    const days = stage([0, 1, 2, 3].map((d) => [d, (d0 + d) * DAY, 1, 0, NULL_U32, NULL_U32, NaN] as [number, number, number, number, number, number, number]));
+    commit(dir, emptyManifest('UTC', 'k'), { days, dims: null, meta: {} });
+    expect(retentionHorizon(dir, 2)).toBe('2016-01-03');
+    const r = pruneBefore(dir, '2016-01-03');
+    expect(r).toEqual({ removed: ['2016-01-01', '2016-01-02'], version: 2 });
+    expect(Store.open(dir).days()).toEqual(['2016-01-03', '2016-01-04']);
+    expect(fs.readdirSync(paths.days(dir)).sort()).toEqual(['2016-01-03.g1', '2016-01-04.g1']);
+    expect(Array.from(Store.open(dir).readColumn('2016-01-04', 'sub', { verify: true }))).toEqual([3]);
+    expect(pruneBefore(dir, '2016-01-03')).toEqual({ removed: [], version: 2 });
+  });
+});
