@@ -28,6 +28,8 @@ export interface EngineOptions {
   k?: number;
   /** Results kept for repeated specs (default 256). */
   cacheEntries?: number;
+  /** A partition task running longer is stopped and its query fails (pool only; default 10 minutes). */
+  taskTimeoutMs?: number;
 }
 
 export interface QueryResult {
@@ -77,7 +79,7 @@ export class Engine {
     const loaded = new LoadedStore(store, heap, kernels, opts.partitions ?? 16);
     loaded.loadAll();
     const threads = opts.threads ?? 0;
-    const executor = threads > 0 ? new PoolExecutor(threads) : new InProcessExecutor(kernels);
+    const executor = threads > 0 ? new PoolExecutor({ threads, taskTimeoutMs: opts.taskTimeoutMs }) : new InProcessExecutor(kernels);
     return new Engine(store, loaded, heap, executor, kernels, k, opts.cacheEntries ?? 256);
   }
 

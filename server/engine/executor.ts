@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
-import { reviveError } from '../errors.js';
+import { KernelError, reviveError } from '../errors.js';
 import { runPartition } from './execute.js';
 import type { PartialResult, PartitionTask, TaskFailure } from './protocol.js';
 import { instantiate, kernelPath, type Kernels } from './wasm.js';
@@ -37,22 +37,46 @@ function workerFile(): string {
   return fs.existsSync(beside) ? beside : path.join(here, '..', '..', 'dist', 'server', 'engine', 'worker.js');
 }
 
+export interface PoolOptions {
+  threads?: number;
+  /** A task running longer than this is stopped (its worker is terminated and replaced) and fails. */
+  taskTimeoutMs?: number;
+  /** The worker script (tests substitute one that crashes or hangs). */
+  filename?: string;
+}
+
 export class PoolExecutor implements Executor {
   private readonly pool: Piscina;
   readonly concurrency: number;
+  private readonly taskTimeoutMs: number;
 
-  constructor(threads = Math.max(1, os.availableParallelism())) {
+  constructor(opts: PoolOptions = {}) {
+    const threads = opts.threads ?? Math.max(1, os.availableParallelism());
     this.concurrency = threads;
+    this.taskTimeoutMs = opts.taskTimeoutMs ?? 10 * 60_000;
     this.pool = new Piscina({
-      filename: workerFile(),
+      filename: opts.filename ?? workerFile(),
       minThreads: threads,
       maxThreads: threads,
       workerData: { kernelPath: kernelPath() },
     });
   }
 
+  /**
+   * Runs a task on a worker. A worker that dies mid-task is replaced by the pool
+   * and the task fails with WORKER_DIED; one that runs past the timeout is
+   * terminated (a kernel cannot be interrupted otherwise) and the task fails
+   * with TASK_TIMEOUT. The service stays up either way.
+   */
   async run(task: PartitionTask): Promise<PartialResult | never> {
-    const out = (await this.pool.run(task)) as PartialResult | TaskFailure;
+    const signal = AbortSignal.timeout(this.taskTimeoutMs);
+    let out: PartialResult | TaskFailure;
+    try {
+      out = (await this.pool.run(task, { signal })) as PartialResult | TaskFailure;
+    } catch (e) {
+      if (signal.aborted) throw new KernelError('TASK_TIMEOUT', `partition task: expected to finish within ${this.taskTimeoutMs} ms, found it still running; its worker was stopped`);
+      throw new KernelError('WORKER_DIED', `partition task: expected a result, found its worker gone (${(e as Error).message}); the pool replaced it`);
+    }
     if ('error' in out) throw reviveError(out.error);
     return out;
   }
