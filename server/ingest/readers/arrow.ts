@@ -111,6 +111,7 @@ function columnValues(vector: Vector, convert: Convert): RawValue[] {
  * recognises a file handle by `fd` and `stat`, and only calls stat/read/close.
  */
 function countingHandle(handle: FileHandle, progress: { bytesRead: number }): FileHandle {
+  let emptyReads = 0;
   return {
     fd: handle.fd,
     stat: () => handle.stat(),
@@ -118,6 +119,11 @@ function countingHandle(handle: FileHandle, progress: { bytesRead: number }): Fi
     read: async (...args: Parameters<FileHandle['read']>) => {
       const result = await (handle.read as (...a: unknown[]) => ReturnType<FileHandle['read']>)(...args);
       progress.bytesRead += result.bytesRead;
+      // Regression (fuzz: a corrupt stream's length prefix promised more bytes than the
+      // file holds, and apache-arrow kept asking at the end of the file forever): a
+      // reader that keeps reading nothing is reading a truncated or corrupt file.
+      emptyReads = result.bytesRead === 0 ? emptyReads + 1 : 0;
+      if (emptyReads > 2) throw new Error('truncated or corrupt: a message runs past the end of the file');
       return result;
     },
   } as unknown as FileHandle;
