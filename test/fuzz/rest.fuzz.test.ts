@@ -1,0 +1,49 @@
+/** Hostile REST requests: traversal attempts, garbage ids and bodies get 4xx, never a file or a crash. */
+import fs from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { auth, type Harness, sampleStore, startHarness } from '../service/helpers.js';
+import { rng } from '../util/rng.js';
+
+let h: Harness;
+let token: string;
+beforeAll(async () => {
+  h = await startHarness(await sampleStore());
+  token = await h.token('partner');
+}, 120_000);
+afterAll(async () => {
+  await h.close();
+  fs.rmSync(h.root, { recursive: true, force: true });
+});
+
+describe('REST fuzz', () => {
+  it('refuses path traversal through every parameter', async () => {
+    for (const p of [
+      '/get/..%2F..%2F..%2Fetc%2Fpasswd',
+      '/get/../../store.json',
+      '/poll/%2e%2e%2f%2e%2e%2fstore.json',
+      '/geography/..%2F..%2Fdims',
+      '/geography/%2Fetc%2Fpasswd',
+      '/indicators/..%2F..%2Fpackage.json',
+      '/get/' + 'a'.repeat(64) + '.json%00.csv',
+    ]) {
+      const r = await fetch(`${h.api}${p}`, { headers: auth(token) });
+      const body = await r.text();
+      expect(r.status, p).toBeGreaterThanOrEqual(400);
+      expect(r.status, p).toBeLessThan(500);
+      expect(body, p).not.toMatch(/root:|"format":"opalite-store|BEGIN .*KEY/);
+    }
+  });
+
+  it('answers 300 random bodies at /run with 4xx and keeps serving', async () => {
+    const r = rng(5);
+    for (let i = 0; i < 300; i++) {
+      const len = Math.floor(r() * 2000);
+      const body = r() < 0.5 ? Buffer.from(Array.from({ length: len }, () => Math.floor(r() * 256))) : JSON.stringify({ query_kind: 'x'.repeat(len), locations: [[[[i]]]] });
+      const res = await fetch(`${h.api}/run`, { method: 'POST', headers: { ...auth(token), 'Content-Type': 'application/json' }, body });
+      await res.arrayBuffer();
+      expect(res.status).toBeGreaterThanOrEqual(400);
+      expect(res.status).toBeLessThan(500);
+    }
+    expect((await fetch(`${h.base}/healthz`)).status).toBe(200);
+  }, 60_000);
+});
