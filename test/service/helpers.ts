@@ -120,11 +120,14 @@ export type Frame = Record<string, unknown> & { op: string };
 /** A stream client: every frame decoded in order, with waits bounded in time. */
 export class StreamClient {
   readonly frames: Frame[] = [];
+  /** Bytes of each message as the server sent it (frames[i] decoded from sizes[i] bytes). */
+  readonly sizes: number[] = [];
   closed: { code: number; reason: string } | null = null;
   private waiters: (() => void)[] = [];
 
   private constructor(readonly ws: WebSocket) {
     ws.on('message', (data: Buffer, isBinary: boolean) => {
+      this.sizes.push(data.byteLength);
       this.frames.push((isBinary ? decode(data) : { op: 'text', text: data.toString() }) as Frame);
       this.wake();
     });
