@@ -29,3 +29,6 @@ export {
   keySetBytes, keySetClear, keySetRehash, keySetUsed, keySetConsumed, countEventsAndSubscribersByBucket,
   cellBitsBytes, markCellsByPeriod, orBits, countCellsByPeriod,
 } from './buckets';
+export {
+  meaningfulTableBytes, meaningfulTableClear, meaningfulTableRehash, meaningfulTableUsed, meaningfulTableConsumed, meaningfulAccumulate, meaningfulEntries,
+} from './meaningful';

@@ -115,7 +115,7 @@ export class Engine {
       this.cache.set(id, cached);
       return cached;
     }
-    const p = plan(spec, { units: this.loaded.units, days: [...this.loaded.days.keys()].sort((a, b) => a - b) });
+    const p = plan(spec, { units: this.loaded.units, days: [...this.loaded.days.keys()].sort((a, b) => a - b), regions: this.store.dims().regions });
     const result = await this.execute(id, p, opts);
     this.cache.set(id, result);
     while (this.cache.size > this.cacheEntries) this.cache.delete(this.cache.keys().next().value!);
@@ -313,6 +313,8 @@ function directUnits(step: AggStep): string[] {
       return [step.unit];
     case 'both':
       return [...directUnits(step.a), ...directUnits(step.b)];
+    case 'meaningful':
+      return ['lon-lat'];
     default:
       return [];
   }
@@ -390,6 +392,8 @@ function estimateArena(step: AggStep, nSubs: number, nCells: number): number {
   // Top-up values are gathered per event before their statistic.
   if (metricsOf(step).some((m) => m.op === 'topup' || m.op === 'displacement')) bytes *= 2;
   if (directUnits(step).length > 0) bytes += table + 8 * nSubs;
+  // Meaningful locations: the score table (48-byte slots) with room to double, and its entries.
+  if (step.op === 'meaningful') bytes += (step.b ? 2 : 1) * (3 * 48 * cap + 64 + 32 * cap) + 256;
   if (step.op === 'cell-bits') bytes += (Math.ceil((step.slotsPerDay * Math.max(nCells, 1)) / 128) * 16 + 16) * Math.max(step.filter.days.length, 1);
   return bytes;
 }

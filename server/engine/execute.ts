@@ -6,13 +6,15 @@
 import { SECONDS_PER_DAY } from '../../kernels/shared/constants.js';
 import { Arena } from './arena.js';
 import type { Ptr } from './memory.js';
+import { type ClusterList, clustersOf, labelIndex, ScoreTable } from './meaningful-kernels.js';
 import * as M from './metric-kernels.js';
 import * as OD from './od-kernels.js';
 import type { AggStep, LocStep, MetricStep, PartialResult, PartitionTask, WindowFilter } from './protocol.js';
+import type { MeaningfulParams } from './reference-meaningful.js';
 import { DROP_BYTES, type EventColumns, type Kernels, LocationTable } from './wasm.js';
 
 /** The steps whose partition results are counts to sum. */
-type CountStep = Exclude<AggStep, { op: 'metric-by-location' | 'metric-values' | 'cell-bits' }>;
+type CountStep = Exclude<AggStep, { op: 'metric-by-location' | 'metric-values' | 'cell-bits' | 'meaningful' }>;
 
 class PartitionRun {
   readonly arena: Arena;
@@ -248,6 +250,45 @@ class PartitionRun {
         const zeros = this.zeros(this.task.nSubs);
         return this.pairs(zeros, this.metric(step.metric));
       }
+      case 'meaningful': {
+        const a = this.clusters(step.params, step.a.filter);
+        const la = labelIndex(step.params, step.a.label);
+        const values: number[] = [];
+        if (!step.b) {
+          // Per subscriber (a run of equal subs): its clusters of the label, 1 / n each.
+          for (let i = 0; i < a.count; ) {
+            let j = i;
+            let n = 0;
+            for (; j < a.count && a.sub[j] === a.sub[i]; j++) if (a.label[j] === la) n++;
+            for (let c = i; c < j; c++) if (a.label[c] === la) values.push(a.lon[c]!, a.lat[c]!, 1 / n);
+            i = j;
+          }
+        } else {
+          // Same window on both sides (between labels): cluster once.
+          const b = JSON.stringify(step.b.filter) === JSON.stringify(step.a.filter) ? a : this.clusters(step.params, step.b.filter);
+          const lb = labelIndex(step.params, step.b.label);
+          // Merge join of the two lists by subscriber (both ascending).
+          let j = 0;
+          for (let i = 0; i < a.count; ) {
+            let iEnd = i;
+            while (iEnd < a.count && a.sub[iEnd] === a.sub[i]) iEnd++;
+            while (j < b.count && b.sub[j]! < a.sub[i]!) j++;
+            let jEnd = j;
+            while (jEnd < b.count && b.sub[jEnd] === a.sub[i]) jEnd++;
+            let na = 0;
+            let nb = 0;
+            for (let x = i; x < iEnd; x++) if (a.label[x] === la) na++;
+            for (let y = j; y < jEnd; y++) if (b.label[y] === lb) nb++;
+            for (let x = i; x < iEnd; x++) {
+              if (a.label[x] !== la) continue;
+              for (let y = j; y < jEnd; y++) if (b.label[y] === lb) values.push(a.lon[x]!, a.lat[x]!, b.lon[y]!, b.lat[y]!, 1 / (na * nb));
+            }
+            i = iEnd;
+          }
+        }
+        const stride = step.b ? 5 : 3;
+        return { groups: new Int32Array(values.length / stride), values: Float64Array.from(values) };
+      }
       default:
         return { counts: this.counts(step) };
     }
@@ -329,6 +370,21 @@ class PartitionRun {
         return this.copy(out, step.nLocs);
       }
     }
+  }
+
+  /** Each local subscriber's labelled clusters over the window (kernel pass, then clustering). */
+  clusters(params: MeaningfulParams, f: WindowFilter): ClusterList {
+    const scores = this.arena.alloc(8 * 31);
+    const f64 = new Float64Array(this.task.memory.buffer, scores, 31);
+    f64.set(params.hourScores, 0);
+    f64.set(params.dowScores, 24);
+    const table = new ScoreTable(this.kernels, this.arena, initialCapacity(this.task.nSubs));
+    for (const { ev, table: loc } of this.ranges('lon-lat', f)) {
+      table.accumulate(ev, loc, f, this.task.nSubs, { hour: scores, dow: scores + 8 * 24 }, this.drops);
+    }
+    const { lon, lat, n } = this.task.lonLat;
+    const points = { lon: new Float64Array(this.task.memory.buffer, lon, n), lat: new Float64Array(this.task.memory.buffer, lat, n) };
+    return clustersOf(table.entries(), points, params, this.task.nSubs);
   }
 
   zeros(n: number): Ptr {

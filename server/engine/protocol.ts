@@ -5,6 +5,7 @@
  * tree of per-subscriber location steps feeding one aggregate step.
  */
 import type { Ptr } from './memory.js';
+import type { MeaningfulParams } from './reference-meaningful.js';
 
 /** Which events qualify (kernels' EventFilter), plus the days the window touches. */
 export interface WindowFilter {
@@ -69,7 +70,22 @@ export type AggStep =
   /** (location, metric value) of every subscriber with both: pairs, concatenated across partitions. */
   | { op: 'metric-by-location'; locations: LocStep; metric: MetricStep }
   /** (0, metric value) of every subscriber with a value: pairs, for histograms. */
-  | { op: 'metric-values'; metric: MetricStep };
+  | { op: 'metric-values'; metric: MetricStep }
+  /**
+   * Meaningful locations: each subscriber's labelled Hartigan clusters over window a
+   * (and b), as (group 0, values) records. Without b, one record of 3 values
+   * (lon, lat, 1 / n) per cluster labelled a.label, n = the subscriber's clusters of
+   * that label; with b, one record of 5 values (lon a, lat a, lon b, lat b,
+   * 1 / (n_a * n_b)) per pair of a subscriber's clusters labelled a.label (window a)
+   * and b.label (window b). Centroids are placed in regions on the main thread.
+   */
+  | { op: 'meaningful'; params: MeaningfulParams; a: MeaningfulWindow; b: MeaningfulWindow | null };
+
+/** One side of a meaningful-locations step: the window's events and the label kept. */
+export interface MeaningfulWindow {
+  filter: WindowFilter;
+  label: string;
+}
 
 /** Where one day's share of a partition lives in the shared memory. */
 export interface DayRange {

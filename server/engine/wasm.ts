@@ -188,6 +188,18 @@ export interface RawKernels {
     bits: Ptr, nSlots: number, nCells: number, loc: Ptr, nLocs: number,
     period0: number, nPeriods: number, from: number, set: Ptr, capacity: number, out: Ptr,
   ): number;
+  // kernels/meaningful.ts (typed wrappers: meaningful-kernels.ts)
+  meaningfulTableBytes(capacity: number): number;
+  meaningfulTableClear(table: Ptr, capacity: number): number;
+  meaningfulTableRehash(src: Ptr, srcCapacity: number, dst: Ptr, dstCapacity: number): number;
+  meaningfulTableUsed(table: Ptr): number;
+  meaningfulTableConsumed(table: Ptr): number;
+  meaningfulAccumulate(
+    n: number, sub: Ptr, t: Ptr, cell: Ptr, kind: Ptr, loc: Ptr, nCells: number,
+    typeMask: number, tStart: number, tEnd: number, hourMask: number,
+    nSubs: number, hourScores: Ptr, dowScores: Ptr, table: Ptr, capacity: number, drops: Ptr,
+  ): number;
+  meaningfulEntries(table: Ptr, capacity: number, outSub: Ptr, outLoc: Ptr, outEvents: Ptr, outDays: Ptr, outSumHour: Ptr, outSumDow: Ptr): number;
 }
 
 const EXPORTS: readonly (keyof RawKernels)[] = [
@@ -206,6 +218,8 @@ const EXPORTS: readonly (keyof RawKernels)[] = [
   'countConsecutivePairs', 'countConsecutiveTrips', 'unmovingCounts', 'unmovingAtReferenceCounts', 'activeAtReferenceCounts',
   'keySetBytes', 'keySetClear', 'keySetRehash', 'keySetUsed', 'keySetConsumed', 'countEventsAndSubscribersByBucket',
   'cellBitsBytes', 'markCellsByPeriod', 'orBits', 'countCellsByPeriod',
+  'meaningfulTableBytes', 'meaningfulTableClear', 'meaningfulTableRehash', 'meaningfulTableUsed', 'meaningfulTableConsumed',
+  'meaningfulAccumulate', 'meaningfulEntries',
 ];
 
 /** One (day, partition) range of loaded columns: sub u32 (local), t u32, cell u32, kind u8. */
