@@ -281,6 +281,8 @@ function locSteps(step: AggStep): LocStep[] {
       return [step.input];
     case 'count-pairs':
       return [step.from, step.to];
+    case 'set-pairs':
+      return [step.from, step.to].flatMap((side) => (side.kind === 'location' ? [side.step] : []));
     case 'metric-by-location':
       return step.metric.op === 'displacement' ? [step.locations, step.metric.reference] : [step.locations];
     case 'unique-set':
@@ -313,6 +315,8 @@ function directUnits(step: AggStep): string[] {
       return [step.unit];
     case 'both':
       return [...directUnits(step.a), ...directUnits(step.b)];
+    case 'set-pairs':
+      return [step.from, step.to].flatMap((side) => (side.kind === 'set' ? [side.unit] : []));
     case 'meaningful':
       return ['lon-lat'];
     default:
@@ -360,6 +364,7 @@ function countBytes(step: AggStep): number {
     case 'unique-set':
       return 4 * step.nLocs;
     case 'count-pairs':
+    case 'set-pairs':
       return 4 * step.nFrom * step.nTo;
     case 'trips':
     case 'consecutive-trips':

@@ -9,7 +9,7 @@ import type { Ptr } from './memory.js';
 import { type ClusterList, clustersOf, labelIndex, ScoreTable } from './meaningful-kernels.js';
 import * as M from './metric-kernels.js';
 import * as OD from './od-kernels.js';
-import type { AggStep, LocStep, MetricStep, PartialResult, PartitionTask, WindowFilter } from './protocol.js';
+import type { AggStep, LocStep, MetricStep, PairSide, PartialResult, PartitionTask, WindowFilter } from './protocol.js';
 import type { MeaningfulParams } from './reference-meaningful.js';
 import { DROP_BYTES, type EventColumns, type Kernels, LocationTable } from './wasm.js';
 
@@ -91,6 +91,36 @@ class PartitionRun {
     const at = this.arena.alloc(4 * Math.max(ptrs.length, 1));
     new Uint32Array(this.task.memory.buffer, at, ptrs.length).set(ptrs);
     return at;
+  }
+
+  /** One OD side as per-subscriber location lists (CSR: start has nSubs + 1 offsets into locs). */
+  sideLists(side: PairSide): { start: Uint32Array; locs: Int32Array } {
+    const n = this.task.nSubs;
+    const start = new Uint32Array(n + 1);
+    if (side.kind === 'location') {
+      const vec = new Int32Array(this.task.memory.buffer, this.location(side.step), n).slice();
+      const locs = new Int32Array(n);
+      let at = 0;
+      for (let s = 0; s < n; s++) {
+        start[s] = at;
+        if (vec[s]! >= 0) locs[at++] = vec[s]!;
+      }
+      start[n] = at;
+      return { start, locs: locs.subarray(0, at) };
+    }
+    const table = this.count(side.unit, side.filter);
+    const size = Math.max(table.size, 1);
+    const subsPtr = this.arena.alloc(4 * size);
+    const locsPtr = this.arena.alloc(4 * size);
+    const k = table.keys(subsPtr, locsPtr);
+    const subs = new Uint32Array(this.task.memory.buffer, subsPtr, k);
+    const keyLocs = new Int32Array(this.task.memory.buffer, locsPtr, k);
+    for (let i = 0; i < k; i++) start[subs[i]! + 1]!++;
+    for (let s = 0; s < n; s++) start[s + 1]! += start[s]!;
+    const next = start.slice(0, n);
+    const locs = new Int32Array(k);
+    for (let i = 0; i < k; i++) locs[next[subs[i]!]!++] = keyLocs[i]!;
+    return { start, locs };
   }
 
   /** A (subscriber, location) table over the window's located qualifying events. */
@@ -309,6 +339,19 @@ class PartitionRun {
         const out = this.zeros(cells);
         this.kernels.countPairs(from, to, this.task.nSubs, step.nFrom, step.nTo, out);
         return this.copy(out, cells);
+      }
+      case 'set-pairs': {
+        // Each side as (subscriber -> locations) lists; every combination of a subscriber counts once.
+        const n = this.task.nSubs;
+        const [a, b] = [this.sideLists(step.from), this.sideLists(step.to)];
+        const out = new Uint32Array(step.nFrom * step.nTo);
+        for (let s = 0; s < n; s++) {
+          for (let i = a.start[s]!; i < a.start[s + 1]!; i++) {
+            const row = a.locs[i]! * step.nTo;
+            for (let j = b.start[s]!; j < b.start[s + 1]!; j++) out[row + b.locs[j]!]!++;
+          }
+        }
+        return out;
       }
       case 'trips': {
         const visits = new OD.VisitTable(this.kernels, this.arena, initialCapacity(this.task.nSubs));

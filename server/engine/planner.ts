@@ -11,7 +11,7 @@ import { assignPoints } from '../geo/pip.js';
 import type { RegionLevel } from '../geo/regions.js';
 import type { RedactionRule, Row } from '../privacy/redact.js';
 import { directionMask, nightMaskOf, type StatisticName } from './metric-kernels.js';
-import type { AggStep, LocStep, MetricStep, WindowFilter } from './protocol.js';
+import type { AggStep, LocStep, MetricStep, PairSide, WindowFilter } from './protocol.js';
 import { meaningfulParams } from './reference-meaningful.js';
 import type { DailyLocation, EventFilter, FlowInput, LocationVisits, MetricSpec, QuerySpec, UniqueLocations } from './spec.js';
 import type { UnitSpace, Units } from './units.js';
@@ -188,12 +188,15 @@ export function plan(spec: QuerySpec, ctx: PlanContext): Plan {
       if (spec.join_type !== 'inner') {
         throw new SpecError('NOT_IMPLEMENTED', `join_type: only 'inner' is supported yet, found ${JSON.stringify(spec.join_type)}`, 'join_type');
       }
-      const from = locationStep(ctx, spec.from_location, 'from_location');
-      const to = locationStep(ctx, spec.to_location, 'to_location');
+      const from = pairSide(ctx, spec.from_location, 'from_location');
+      const to = pairSide(ctx, spec.to_location, 'to_location');
       const a = ctx.units.space(from.unit);
       const b = ctx.units.space(to.unit);
       checkOdSize(a, 'from_location');
-      const step: AggStep = { op: 'count-pairs', from: from.step, to: to.step, nFrom: a.size, nTo: b.size };
+      const step: AggStep =
+        from.side.kind === 'location' && to.side.kind === 'location'
+          ? { op: 'count-pairs', from: from.side.step, to: to.side.step, nFrom: a.size, nTo: b.size }
+          : { op: 'set-pairs', from: from.side, to: to.side, nFrom: a.size, nTo: b.size };
       if (spec.query_kind === 'flows') {
         return { kind: spec.query_kind, step, shape: (m) => pairs(a, b, m.counts) };
       }
@@ -580,6 +583,16 @@ function checkOdSize(space: UnitSpace, path: string): void {
   if (space.size > 65535 || space.size * space.size > MAX_PAIR_CELLS) {
     throw new SpecError('NOT_IMPLEMENTED', `${path}: an OD matrix over ${space.size} ${space.unit} locations needs a sparse OD kernel this engine does not have yet; use an admin unit`, path);
   }
+}
+
+/** One end of a flow: a location per subscriber, or (unique_locations) the set they visited. */
+function pairSide(ctx: PlanContext, s: FlowInput, path: string): { side: PairSide; unit: string } {
+  if (s.query_kind === 'unique_locations') {
+    const u = uniqueLocations(ctx, s, path);
+    return { side: { kind: 'set', unit: u.unit, filter: u.filter }, unit: u.unit };
+  }
+  const l = locationStep(ctx, s, path);
+  return { side: { kind: 'location', step: l.step }, unit: l.unit };
 }
 
 /** A unique_locations spec: its unit and event window. */

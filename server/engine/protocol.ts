@@ -43,12 +43,17 @@ export type MetricStep =
   /** A statistic over each subscriber's top-up amounts (statistic code of metric-kernels' STATISTIC). */
   | { op: 'topup'; filter: WindowFilter; statistic: string };
 
+/** One end of an OD count: a location per subscriber, or the set of locations they visited in a window. */
+export type PairSide = { kind: 'location'; step: LocStep } | { kind: 'set'; unit: string; filter: WindowFilter };
+
 /** What a partition returns to be merged with the other partitions. */
 export type AggStep =
   /** Subscribers per location: u32[nLocs]. */
   | { op: 'count-by-location'; input: LocStep; nLocs: number }
   /** Subscribers per (from, to): u32[nFrom * nTo]. */
   | { op: 'count-pairs'; from: LocStep; to: LocStep; nFrom: number; nTo: number }
+  /** As count-pairs where a side is a set of locations per subscriber (unique_locations): every (a, b) of a subscriber counts once. */
+  | { op: 'set-pairs'; from: PairSide; to: PairSide; nFrom: number; nTo: number }
   /** Subscribers per location with at least one qualifying located event: u32[nLocs]. */
   | { op: 'unique-by-location'; unit: string; filter: WindowFilter; nLocs: number }
   /** Subscribers with first time at A before last time at B, A != B: u32[nLocs * nLocs]. */

@@ -173,6 +173,31 @@ function suite(name: string, threads: number) {
       expect(inflows.rows).toEqual(expectedRows(sums).map(({ pcod, value }) => ({ pcod_to: pcod, value })));
     });
 
+    it('flows from unique_locations (a set per subscriber) to a daily location match the reference', async () => {
+      const range = { start: FIRST_DAY * SECONDS_PER_DAY, end: (FIRST_DAY + 2) * SECONDS_PER_DAY, types: CALLS_SMS };
+      const sets = new Map<number, Set<number>>();
+      for (const [sub, loc] of refUniqueLocations(fx.events, range, fx.locator).pairs) sets.set(sub, (sets.get(sub) ?? new Set()).add(loc));
+      const to = refLastLocation(fx.events, dayFilter(3), fx.locator).locations;
+      const counts = new Map<string, number>();
+      for (const [sub, locs] of sets) {
+        const b = to.get(sub);
+        if (b === undefined) continue;
+        for (const a of locs) counts.set(`${a},${b}`, (counts.get(`${a},${b}`) ?? 0) + 1);
+      }
+      const expected = [...counts.entries()]
+        .map(([k, value]) => [...k.split(',').map(Number), value] as [number, number, number])
+        .filter(([, , v]) => v > K)
+        .sort((x, y) => x[0] - y[0] || x[1] - y[1])
+        .map(([a, b, value]) => ({ pcod_from: `R${a}`, pcod_to: `R${b}`, value }));
+      expect(expected.length).toBeGreaterThan(3);
+      const r = await engine.run({
+        query_kind: 'flows',
+        from_location: { query_kind: 'unique_locations', start_date: date(0), end_date: date(2), aggregation_unit: 'admin1' },
+        to_location: daily(3),
+      });
+      expect(r.rows).toEqual(expected);
+    });
+
     it('unique_subscriber_counts matches the reference', async () => {
       const r = await engine.run({ query_kind: 'unique_subscriber_counts', start_date: date(1), end_date: date(3), aggregation_unit: 'admin1' });
       const { pairs } = refUniqueLocations(fx.events, { types: CALLS_SMS, start: (FIRST_DAY + 1) * SECONDS_PER_DAY, end: (FIRST_DAY + 3) * SECONDS_PER_DAY }, fx.locator);
