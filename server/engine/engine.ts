@@ -282,6 +282,7 @@ function locSteps(step: AggStep): LocStep[] {
     case 'count-pairs':
       return [step.from, step.to];
     case 'set-pairs':
+    case 'sparse-pairs':
       return [step.from, step.to].flatMap((side) => (side.kind === 'location' ? [side.step] : []));
     case 'metric-by-location':
       return step.metric.op === 'displacement' ? [step.locations, step.metric.reference] : [step.locations];
@@ -316,6 +317,7 @@ function directUnits(step: AggStep): string[] {
     case 'both':
       return [...directUnits(step.a), ...directUnits(step.b)];
     case 'set-pairs':
+    case 'sparse-pairs':
       return [step.from, step.to].flatMap((side) => (side.kind === 'set' ? [side.unit] : []));
     case 'meaningful':
       return ['lon-lat'];

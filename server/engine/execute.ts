@@ -14,7 +14,7 @@ import type { MeaningfulParams } from './reference-meaningful.js';
 import { DROP_BYTES, type EventColumns, type Kernels, LocationTable } from './wasm.js';
 
 /** The steps whose partition results are counts to sum. */
-type CountStep = Exclude<AggStep, { op: 'metric-by-location' | 'metric-values' | 'cell-bits' | 'meaningful' }>;
+type CountStep = Exclude<AggStep, { op: 'metric-by-location' | 'metric-values' | 'cell-bits' | 'meaningful' | 'sparse-pairs' }>;
 
 class PartitionRun {
   readonly arena: Arena;
@@ -91,6 +91,22 @@ class PartitionRun {
     const at = this.arena.alloc(4 * Math.max(ptrs.length, 1));
     new Uint32Array(this.task.memory.buffer, at, ptrs.length).set(ptrs);
     return at;
+  }
+
+  /** Each subscriber's (from, to) combinations as keys from * nTo + to, for OD at fine units. */
+  sparse(step: Extract<AggStep, { op: 'sparse-pairs' }>): Omit<PartialResult, 'drops'> {
+    const n = this.task.nSubs;
+    const [a, b] = [this.sideLists(step.from), this.sideLists(step.to)];
+    let total = 0;
+    for (let s = 0; s < n; s++) total += (a.start[s + 1]! - a.start[s]!) * (b.start[s + 1]! - b.start[s]!);
+    const keys = new Float64Array(total);
+    let at = 0;
+    for (let s = 0; s < n; s++) {
+      for (let i = a.start[s]!; i < a.start[s + 1]!; i++) {
+        for (let j = b.start[s]!; j < b.start[s + 1]!; j++) keys[at++] = a.locs[i]! * step.nTo + b.locs[j]!;
+      }
+    }
+    return { groups: new Int32Array(total), values: keys };
   }
 
   /** One OD side as per-subscriber location lists (CSR: start has nSubs + 1 offsets into locs). */
@@ -280,6 +296,8 @@ class PartitionRun {
         const zeros = this.zeros(this.task.nSubs);
         return this.pairs(zeros, this.metric(step.metric));
       }
+      case 'sparse-pairs':
+        return this.sparse(step);
       case 'meaningful': {
         const a = this.clusters(step.params, step.a.filter);
         const la = labelIndex(step.params, step.a.label);

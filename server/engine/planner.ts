@@ -192,7 +192,9 @@ export function plan(spec: QuerySpec, ctx: PlanContext): Plan {
       const to = pairSide(ctx, spec.to_location, 'to_location');
       const a = ctx.units.space(from.unit);
       const b = ctx.units.space(to.unit);
-      checkOdSize(a, 'from_location');
+      // Cells and positions are many and an OD among them is sparse: count keys, not a dense matrix.
+      const fine = (u: UnitSpace) => u.unit === 'cell' || u.unit === 'lon-lat';
+      if (fine(a) || fine(b) || a.size * b.size > MAX_PAIR_CELLS) return sparseFlows(spec.query_kind, from.side, to.side, a, b);
       const step: AggStep =
         from.side.kind === 'location' && to.side.kind === 'location'
           ? { op: 'count-pairs', from: from.side.step, to: to.side.step, nFrom: a.size, nTo: b.size }
@@ -583,6 +585,46 @@ function checkOdSize(space: UnitSpace, path: string): void {
   if (space.size > 65535 || space.size * space.size > MAX_PAIR_CELLS) {
     throw new SpecError('NOT_IMPLEMENTED', `${path}: an OD matrix over ${space.size} ${space.unit} locations needs a sparse OD kernel this engine does not have yet; use an admin unit`, path);
   }
+}
+
+/**
+ * Flows at units too fine for a dense matrix (cell, lon-lat): partitions return
+ * their subscribers' (from, to) keys; here they are sorted and counted, and
+ * inflows/outflows sum the unredacted pair counts before their own threshold.
+ */
+function sparseFlows(kind: 'flows' | 'inflows' | 'outflows', from: PairSide, to: PairSide, a: UnitSpace, b: UnitSpace): Plan {
+  return {
+    kind,
+    step: { op: 'sparse-pairs', from, to, nTo: b.size },
+    shape: (m) => {
+      const keys = concat(Float64Array, m.values).sort();
+      const rows: Row[] = [];
+      const support: number[] = [];
+      const add = (n: number, row: Row) => {
+        rows.push({ ...row, value: n });
+        support.push(n);
+      };
+      if (kind === 'flows') {
+        for (let i = 0; i < keys.length; ) {
+          let j = i;
+          while (j < keys.length && keys[j] === keys[i]) j++;
+          const from = Math.floor(keys[i]! / b.size);
+          add(j - i, { ...labelled(a, from, '_from'), ...labelled(b, keys[i]! - from * b.size, '_to') });
+          i = j;
+        }
+        return { columns: [...a.columns.map((c) => `${c}_from`), ...b.columns.map((c) => `${c}_to`), 'value'], rows, support, rule: 'value' };
+      }
+      const inflow = kind === 'inflows';
+      const sums = new Map<number, number>();
+      for (const key of keys) {
+        const loc = inflow ? key % b.size : Math.floor(key / b.size);
+        sums.set(loc, (sums.get(loc) ?? 0) + 1);
+      }
+      const space = inflow ? b : a;
+      for (const loc of [...sums.keys()].sort((x, y) => x - y)) add(sums.get(loc)!, labelled(space, loc, inflow ? '_to' : '_from'));
+      return { columns: [...space.columns.map((c) => c + (inflow ? '_to' : '_from')), 'value'], rows, support, rule: 'value' };
+    },
+  };
 }
 
 /** One end of a flow: a location per subscriber, or (unique_locations) the set they visited. */

@@ -54,6 +54,12 @@ export type AggStep =
   | { op: 'count-pairs'; from: LocStep; to: LocStep; nFrom: number; nTo: number }
   /** As count-pairs where a side is a set of locations per subscriber (unique_locations): every (a, b) of a subscriber counts once. */
   | { op: 'set-pairs'; from: PairSide; to: PairSide; nFrom: number; nTo: number }
+  /**
+   * For units too fine for a dense matrix (cells, positions): each subscriber's
+   * (from, to) combinations as keys from * nTo + to (f64, exact below 2^53),
+   * concatenated across partitions and counted on the main thread.
+   */
+  | { op: 'sparse-pairs'; from: PairSide; to: PairSide; nTo: number }
   /** Subscribers per location with at least one qualifying located event: u32[nLocs]. */
   | { op: 'unique-by-location'; unit: string; filter: WindowFilter; nLocs: number }
   /** Subscribers with first time at A before last time at B, A != B: u32[nLocs * nLocs]. */

@@ -198,6 +198,29 @@ function suite(name: string, threads: number) {
       expect(r.rows).toEqual(expected);
     });
 
+    it('flows and outflows at the cell unit (counted sparsely) match the reference', async () => {
+      const cellLocator = (cell: number, day: number) => (fx.locator(cell, day) === -2 ? -2 : cell);
+      const from = refLastLocation(fx.events, dayFilter(0), cellLocator).locations;
+      // The fixture's subscribers pick a new home each day: pair a day's last location with its most common one.
+      const to = refMostCommon(fx.events, dayFilter(0), cellLocator).locations;
+      const pairsRef = refFlows(from, to);
+      const expected = [...pairsRef.entries()]
+        .map(([k, value]) => [...k.split(',').map(Number), value] as [number, number, number])
+        .filter(([, , v]) => v > K)
+        .sort((x, y) => x[0] - y[0] || x[1] - y[1])
+        .map(([a, b, value]) => ({ location_id_from: `C${a}`, location_id_to: `C${b}`, value }));
+      expect(expected.length).toBeGreaterThan(3);
+      const cellDaily = (d: number) => ({ ...daily(d), aggregation_unit: 'cell' });
+      const toSpec = { ...cellDaily(0), method: 'most-common' };
+      const r = await engine.run({ query_kind: 'flows', from_location: cellDaily(0), to_location: toSpec });
+      expect(r.columns).toEqual(['location_id_from', 'location_id_to', 'value']);
+      expect(r.rows).toEqual(expected);
+      const sums = new Map<number, number>();
+      for (const [k, v] of pairsRef) sums.set(Number(k.split(',')[0]), (sums.get(Number(k.split(',')[0])) ?? 0) + v);
+      const out = await engine.run({ query_kind: 'outflows', from_location: cellDaily(0), to_location: toSpec });
+      expect(out.rows).toEqual([...sums.entries()].filter(([, v]) => v > K).sort(([x], [y]) => x - y).map(([c, value]) => ({ location_id_from: `C${c}`, value })));
+    });
+
     it('unique_subscriber_counts matches the reference', async () => {
       const r = await engine.run({ query_kind: 'unique_subscriber_counts', start_date: date(1), end_date: date(3), aggregation_unit: 'admin1' });
       const { pairs } = refUniqueLocations(fx.events, { types: CALLS_SMS, start: (FIRST_DAY + 1) * SECONDS_PER_DAY, end: (FIRST_DAY + 3) * SECONDS_PER_DAY }, fx.locator);
