@@ -59,3 +59,46 @@ export function countEventsByBucket(
   }
   return STATUS_OK;
 }
+
+// Distinct (subscriber, location) pairs as a bitmap, for unique_subscriber_counts
+// at units with few locations: one bit per pair, sub-major, so a partition of
+// 55k subscribers at 900 regions is 6 MB and each event is one bit set, where a
+// hash table of pairs misses the cache on every probe.
+
+/** bits (nSubs * nLocs bits, zeroed by the host) |= bit sub * nLocs + loc for each located qualifying event. Status. */
+export function markSubLocations(
+  n: u32, subPtr: usize, tPtr: usize, cellPtr: usize, kindPtr: usize,
+  locPtr: usize, nCells: u32,
+  typeMask: u32, tStart: u32, tEnd: u32, hourMask: u32,
+  nSubs: u32, nLocs: u32, bits: usize, dropPtr: usize,
+): i32 {
+  for (let i: u32 = 0; i < n; i++) {
+    const at = <usize>i << 2;
+    if (!qualifies(load<u32>(tPtr + at), load<u8>(kindPtr + i), typeMask, tStart, tEnd, hourMask)) continue;
+    const l = locateCell(load<u32>(cellPtr + at), locPtr, nCells, dropPtr);
+    if (l < 0) continue;
+    const sub = load<u32>(subPtr + at);
+    if (sub >= nSubs || <u32>l >= nLocs) return STATUS_BAD_ARGUMENT;
+    const bit = <u64>sub * <u64>nLocs + <u64>l;
+    const byte = bits + <usize>(bit >> 3);
+    store<u8>(byte, load<u8>(byte) | (<u8>1 << <u8>(bit & 7)));
+  }
+  return STATUS_OK;
+}
+
+/** outCounts[loc] += subscribers whose bit (sub, loc) is set in bits (nSubs * nLocs bits). Status. */
+export function countSubLocations(bits: usize, nSubs: u32, nLocs: u32, outCounts: usize): i32 {
+  const total = <u64>nSubs * <u64>nLocs;
+  const words = <usize>((total + 63) >> 6);
+  for (let w: usize = 0; w < words; w++) {
+    let word = load<u64>(bits + (w << 3));
+    while (word != 0) {
+      const bit = (<u64>w << 6) + ctz<u64>(word);
+      word &= word - 1;
+      const l = <usize>(bit % <u64>nLocs);
+      const out = outCounts + (l << 2);
+      store<u32>(out, load<u32>(out) + 1);
+    }
+  }
+  return STATUS_OK;
+}

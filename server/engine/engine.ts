@@ -7,6 +7,7 @@
 import { type Row, redact, thresholdFrom } from '../privacy/redact.js';
 import { Store } from '../store/reader.js';
 import { ARENA_FULL } from './arena.js';
+import { bitmapBytes, MAX_BITMAP_BYTES } from './execute.js';
 import { type Executor, InProcessExecutor, PoolExecutor } from './executor.js';
 import { LoadedStore, type OptionalColumn } from './loader.js';
 import { Heap } from './memory.js';
@@ -30,6 +31,8 @@ export interface EngineOptions {
   cacheEntries?: number;
   /** A partition task running longer is stopped and its query fails (pool only; default 10 minutes). */
   taskTimeoutMs?: number;
+  /** Largest distinct-pair bitmap per task (default 16 MiB); 0 always uses hash tables. */
+  maxBitmapBytes?: number;
 }
 
 export interface QueryResult {
@@ -54,6 +57,7 @@ export class Engine {
   /** Results by query id, least recently used first, at most `cacheEntries` of them. */
   private readonly cache = new Map<string, QueryResult>();
   private readonly cacheEntries: number;
+  private readonly maxBitmapBytes: number;
   private readonly k: number;
   private readonly tools: ShapeTools;
 
@@ -65,9 +69,11 @@ export class Engine {
     kernels: Kernels,
     k: number,
     cacheEntries: number,
+    maxBitmapBytes: number,
   ) {
     this.k = k;
     this.cacheEntries = cacheEntries;
+    this.maxBitmapBytes = maxBitmapBytes;
     this.tools = shapeTools(kernels, heap, loaded);
   }
 
@@ -80,7 +86,7 @@ export class Engine {
     loaded.loadAll();
     const threads = opts.threads ?? 0;
     const executor = threads > 0 ? new PoolExecutor({ threads, taskTimeoutMs: opts.taskTimeoutMs }) : new InProcessExecutor(kernels);
-    return new Engine(store, loaded, heap, executor, kernels, k, opts.cacheEntries ?? 256);
+    return new Engine(store, loaded, heap, executor, kernels, k, opts.cacheEntries ?? 256, opts.maxBitmapBytes ?? MAX_BITMAP_BYTES);
   }
 
   /** The redaction threshold in force. */
@@ -172,7 +178,7 @@ export class Engine {
     }
     const coords: PartitionTask['coords'] = {};
     if (usesCoordinates(step)) for (const day of this.loaded.days.keys()) coords[day] = this.loaded.coords(day);
-    let arenaBytes = estimateArena(step, nSubs, this.loaded.nCells);
+    let arenaBytes = estimateArena(step, nSubs, this.loaded.nCells, this.maxBitmapBytes);
     for (;;) {
       const arena = this.heap.alloc(arenaBytes);
       try {
@@ -186,6 +192,7 @@ export class Engine {
           nCells: this.loaded.nCells,
           globalOf: this.loaded.globalOf(part),
           lonLat: this.loaded.lonLat(),
+          maxBitmapBytes: this.maxBitmapBytes,
           step,
           arena,
           arenaBytes,
@@ -384,7 +391,7 @@ function countBytes(step: AggStep): number {
  * A first guess of a task's scratch: vectors and outputs exactly, hash tables at
  * their first size with room to double twice. A full arena doubles and retries.
  */
-function estimateArena(step: AggStep, nSubs: number, nCells: number): number {
+function estimateArena(step: AggStep, nSubs: number, nCells: number, maxBitmap: number): number {
   let cap = 1024;
   while (cap < nSubs * 2) cap *= 2;
   const table = 3 * 32 * cap + 64;
@@ -401,6 +408,7 @@ function estimateArena(step: AggStep, nSubs: number, nCells: number): number {
   if (directUnits(step).length > 0) bytes += table + 8 * nSubs;
   // Meaningful locations: the score table (48-byte slots) with room to double, and its entries.
   if (step.op === 'meaningful') bytes += (step.b ? 2 : 1) * (3 * 48 * cap + 64 + 32 * cap) + 256;
+  if (step.op === 'unique-by-location') bytes += bitmapBytes(nSubs, step.nLocs) <= maxBitmap ? bitmapBytes(nSubs, step.nLocs) : 0;
   if (step.op === 'cell-bits') bytes += (Math.ceil((step.slotsPerDay * Math.max(nCells, 1)) / 128) * 16 + 16) * Math.max(step.filter.days.length, 1);
   return bytes;
 }

@@ -13,6 +13,14 @@ import type { AggStep, LocStep, MetricStep, PairSide, PartialResult, PartitionTa
 import type { MeaningfulParams } from './reference-meaningful.js';
 import { DROP_BYTES, type EventColumns, type Kernels, LocationTable } from './wasm.js';
 
+/** Default bound of a task's distinct-pair bitmap; larger ones use the hash table of pairs. */
+export const MAX_BITMAP_BYTES = 16 << 20;
+
+/** Bytes of a (subscriber, location) bitmap, whole 64-bit words. */
+export function bitmapBytes(nSubs: number, nLocs: number): number {
+  return Math.ceil((nSubs * nLocs) / 64) * 8;
+}
+
 /** The steps whose partition results are counts to sum. */
 type CountStep = Exclude<AggStep, { op: 'metric-by-location' | 'metric-values' | 'cell-bits' | 'meaningful' | 'sparse-pairs' }>;
 
@@ -421,6 +429,19 @@ class PartitionRun {
         return out;
       }
       case 'unique-by-location': {
+        const n = this.task.nSubs;
+        if (bitmapBytes(n, step.nLocs) <= this.task.maxBitmapBytes) {
+          // Few locations: one bit per (subscriber, location) beats a hash table of pairs.
+          const bytes = bitmapBytes(n, step.nLocs);
+          const bits = this.arena.alloc(bytes);
+          this.u8(bits, bytes).fill(0);
+          for (const { ev, table } of this.ranges(step.unit, step.filter)) {
+            this.kernels.markSubLocations(ev, table, step.filter, n, step.nLocs, bits, this.drops);
+          }
+          const out = this.zeros(step.nLocs);
+          this.kernels.countSubLocations(bits, n, step.nLocs, out);
+          return this.copy(out, step.nLocs);
+        }
         const table = this.count(step.unit, step.filter);
         const size = table.size;
         const subs = this.arena.alloc(4 * Math.max(size, 1));

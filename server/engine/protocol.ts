@@ -126,6 +126,8 @@ export interface PartitionTask {
   nCells: number;
   /** Positions of the lon-lat unit's locations (f64 each): reference points for distances. */
   lonLat: { lon: Ptr; lat: Ptr; n: number };
+  /** Largest (subscriber, location) bitmap a distinct count may use; beyond it, a hash table of pairs. */
+  maxBitmapBytes: number;
   /** Global subscriber index per partition-local one (u32[nSubs]): self-contact checks. */
   globalOf: Ptr;
   step: AggStep;

@@ -72,6 +72,11 @@ export interface RawKernels {
   pickMostDays(table: Ptr, capacity: number, nSubs: number, outLoc: Ptr): number;
   tableKeys(table: Ptr, capacity: number, outSub: Ptr, outLoc: Ptr): number;
   countByLocation(locVec: Ptr, nSubs: number, nLocs: number, out: Ptr): number;
+  markSubLocations(
+    n: number, sub: Ptr, t: Ptr, cell: Ptr, kind: Ptr, loc: Ptr, nCells: number,
+    typeMask: number, tStart: number, tEnd: number, hourMask: number, nSubs: number, nLocs: number, bits: Ptr, drops: Ptr,
+  ): number;
+  countSubLocations(bits: Ptr, nSubs: number, nLocs: number, out: Ptr): number;
   modalLocation(inputs: Ptr, k: number, nSubs: number, scratch: Ptr, outLoc: Ptr): number;
   majorityLocation(inputs: Ptr, k: number, nSubs: number, minTotal: number, scratch: Ptr, outLoc: Ptr): number;
   coalesceLocation(preferred: Ptr, fallback: Ptr, inputs: Ptr, k: number, nSubs: number, threshold: number, outLoc: Ptr): number;
@@ -206,7 +211,7 @@ const EXPORTS: readonly (keyof RawKernels)[] = [
   'partitionDay', 'partitionHistogramBytes', 'gather8', 'gather32', 'gather64', 'localise',
   'tableBytes', 'tableClear', 'tableRehash', 'tableUsed', 'tableConsumed',
   'lastLocation', 'countLocations', 'pickMostCommon', 'pickMostDays', 'tableKeys',
-  'countByLocation', 'countPairs', 'countEventsByBucket', 'modalLocation', 'majorityLocation', 'coalesceLocation',
+  'countByLocation', 'countPairs', 'countEventsByBucket', 'markSubLocations', 'countSubLocations', 'modalLocation', 'majorityLocation', 'coalesceLocation',
   'eventCountBytes', 'countEvents', 'finishEventCount', 'nocturnalBytes', 'countNocturnal', 'finishNocturnal',
   'activePeriodsBytes', 'countActivePeriods', 'finishActivePeriods',
   'gyrationBytes', 'gyrationSums', 'gyrationCentroids', 'gyrationSpread', 'finishGyration',
@@ -409,6 +414,19 @@ export class Kernels {
   /** outLoc = modal location over k vectors (their pointers as u32[k] at `inputs`); scratch holds 8k bytes. */
   modalLocation(inputs: Ptr, k: number, nSubs: number, scratch: Ptr, outLoc: Ptr): void {
     check('modalLocation', this.raw.modalLocation(inputs, k, nSubs, scratch, outLoc), `1 <= k <= 4096 location vectors, found ${k}`);
+  }
+
+  /** bits |= (sub, loc) for each located qualifying event: distinct pairs as a bitmap of nSubs * nLocs bits. */
+  markSubLocations(ev: EventColumns, loc: LocTable, f: EventFilter, nSubs: number, nLocs: number, bits: Ptr, drops: Ptr): void {
+    checkFilter('markSubLocations', f);
+    const status = this.raw.markSubLocations(ev.n, ev.sub, ev.t, ev.cell, ev.kind, loc.loc, loc.nCells, f.typeMask, f.tStart, f.tEnd, f.hourMask, nSubs, nLocs, bits, drops);
+    check('markSubLocations', status, `every sub < ${nSubs} and location < ${nLocs}`);
+    checkDrops('markSubLocations', this.memory, drops);
+  }
+
+  /** out[loc] += subscribers with the bit (sub, loc) set. */
+  countSubLocations(bits: Ptr, nSubs: number, nLocs: number, out: Ptr): void {
+    check('countSubLocations', this.raw.countSubLocations(bits, nSubs, nLocs, out), 'a bitmap of nSubs * nLocs bits');
   }
 
   /** outLoc = the location with more than half of a sub's visits over k vectors, or -1 (also below minTotal visits). */

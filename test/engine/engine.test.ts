@@ -48,7 +48,7 @@ const daily = (d: number, method = 'last', extra: object = {}) => ({
   ...extra,
 });
 
-function suite(name: string, threads: number) {
+function suite(name: string, threads: number, maxBitmapBytes?: number) {
   describe(`engine (${name})`, () => {
     let dir: string;
     let fx: Fixture;
@@ -56,7 +56,7 @@ function suite(name: string, threads: number) {
     beforeAll(() => {
       dir = fs.mkdtempSync(path.join(os.tmpdir(), 'opalite-engine-'));
       fx = buildFixture(dir, { subs: 600, days: 4, seed: 11 });
-      engine = Engine.open(dir, { partitions: 5, threads });
+      engine = Engine.open(dir, { partitions: 5, threads, maxBitmapBytes });
     });
     afterAll(async () => {
       await engine.close();
@@ -420,6 +420,8 @@ function suite(name: string, threads: number) {
 
 suite('in process', 0);
 suite('worker pool', 2);
+// Distinct counts through hash tables of pairs, as at units too fine for a bitmap.
+suite('in process, no bitmaps', 0, 0);
 
 describe('loading a store', () => {
   it('refuses a corrupt column with an error naming the file', () => {
