@@ -34,6 +34,8 @@ export class HttpError extends Error {
     readonly status: number,
     readonly code: string,
     message: string,
+    /** Headers the response must carry (Allow with a 405). */
+    readonly headers: Headers = {},
   ) {
     super(message);
   }
@@ -162,6 +164,7 @@ export class Exchange {
     const err = e as OpaliteError;
     const body: Record<string, unknown> = { status: 'error', code: err.code, msg: err.message };
     if (e instanceof SpecErrors) body.errors = e.issues;
+    if (e instanceof HttpError) Object.assign(headers, e.headers);
     if (e instanceof HttpError && e.status === 413) headers.Connection = 'close';
     this.json(status, body, headers);
   }

@@ -266,8 +266,18 @@ export function registerRest(app: TemplatedApp, ctx: ServiceContext, inflight: {
   });
   route('get', '/metrics', '/metrics', (ex) => ex.text(200, ctx.metrics.render(), 'text/plain; version=0.0.4; charset=utf-8'), { audit: false });
 
+  // A known route asked with another method is 405 with the method it takes, not 404.
+  const methodOf: [RegExp, string][] = [
+    [new RegExp(`^${API}/run$`), 'POST'],
+    [new RegExp(`^${API}/(poll|get|geography|indicators)(/.*)?$`), 'GET'],
+    [new RegExp(`^(${API}/(available_dates|audit|spec/openapi\\.json)|/healthz|/metrics)$`), 'GET'],
+  ];
   route('any', '/*', 'other', (ex, a) => {
     a.detail = ex.url.slice(0, 200);
+    const allowed = methodOf.find(([re]) => re.test(ex.url))?.[1];
+    if (allowed && allowed !== ex.method.toUpperCase()) {
+      throw new HttpError(405, 'METHOD_NOT_ALLOWED', `${ex.method.toUpperCase()} ${ex.url.slice(0, 200)}: expected ${allowed}`, { Allow: allowed });
+    }
     throw new HttpError(404, 'NOT_FOUND', `${ex.method.toUpperCase()} ${ex.url.slice(0, 200)}: no such route (see ${API}/spec/openapi.json)`);
   });
 }

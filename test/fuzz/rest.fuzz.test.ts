@@ -46,4 +46,20 @@ describe('REST fuzz', () => {
     }
     expect((await fetch(`${h.base}/healthz`)).status).toBe(200);
   }, 60_000);
+
+  it('answers a known route asked with the wrong method with 405 and the method it takes', async () => {
+    const cases: [string, string, string][] = [
+      ['GET', '/api/0/run', 'POST'],
+      ['POST', '/healthz', 'GET'],
+      ['DELETE', '/api/0/get/' + 'a'.repeat(64), 'GET'],
+      ['PUT', '/api/0/geography/admin1', 'GET'],
+    ];
+    for (const [method, p, allow] of cases) {
+      const r = await fetch(`${h.base}${p}`, { method, headers: auth(token) });
+      await r.arrayBuffer();
+      expect(r.status, `${method} ${p}`).toBe(405);
+      expect(r.headers.get('allow')).toBe(allow);
+    }
+    expect((await fetch(`${h.base}/api/0/nothing`, { headers: auth(token) })).status).toBe(404);
+  });
 });
