@@ -145,4 +145,9 @@ export const Errors = {
       `tier '${tier}': expected at most ${perHour} queries an hour, found the limit reached; retry in ${retryAfter} s`,
     ),
   badStreamRequest: (message: string) => new SpecError('BAD_REQUEST', message),
+  busy: (queued: number, retryAfter: number) =>
+    Object.assign(
+      new OpaliteError('KernelError', 'BUSY', `service busy: expected fewer than ${queued} queries waiting, found the queue full; retry in ${retryAfter} s`),
+      { retryAfter },
+    ),
 } as const;

@@ -97,6 +97,8 @@ export interface ServiceConfig {
     maxBodyBytes: number;
     /** Queries executing at once; the rest wait (status "queued"). */
     maxConcurrentQueries: number;
+    /** Queries waiting beyond this are refused with 503 and Retry-After. */
+    maxQueuedQueries: number;
     /** Query jobs remembered for /poll and /get (finished ones are forgotten oldest first). */
     maxJobs: number;
     /** Serialised results (CSV, Arrow, ...) kept for repeated downloads, bytes. */
@@ -153,6 +155,7 @@ const FileSchema = z
       .object({
         maxBodyBytes: z.number().int().min(1024),
         maxConcurrentQueries: z.number().int().min(1),
+        maxQueuedQueries: z.number().int().min(1),
         maxJobs: z.number().int().min(1),
         resultCacheBytes: z.number().int().min(0),
       })
@@ -193,7 +196,7 @@ export function defaultConfig(): ServiceConfig {
     keys: { publicKeys: [] },
     tiers: structuredClone(DEFAULT_TIERS),
     audit: { file: path.join(home, 'audit.jsonl'), fsync: 'interval', fsyncIntervalMs: 1000 },
-    limits: { maxBodyBytes: 64 * 1024, maxConcurrentQueries: 2, maxJobs: 1000, resultCacheBytes: 64 * 1024 * 1024 },
+    limits: { maxBodyBytes: 64 * 1024, maxConcurrentQueries: 2, maxQueuedQueries: 64, maxJobs: 1000, resultCacheBytes: 64 * 1024 * 1024 },
     stream: {
       maxPayloadLength: 64 * 1024,
       maxSubscriptions: 16,

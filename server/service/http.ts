@@ -44,6 +44,7 @@ export class HttpError extends Error {
 /** The HTTP status of an error thrown by a handler. */
 export function statusOf(e: unknown): number {
   if (e instanceof HttpError) return e.status;
+  if (e instanceof OpaliteError && e.code === 'BUSY') return 503;
   if (e instanceof SpecErrors || (e instanceof OpaliteError && e.name === 'SpecError')) return 400;
   if (e instanceof AuthError) {
     if (e.code === 'RATE_LIMITED') return 429;
@@ -156,6 +157,7 @@ export class Exchange {
     if (status === 401) headers['WWW-Authenticate'] = 'Bearer';
     const retry = retryAfterOf(e);
     if (status === 429 && retry !== undefined) headers['Retry-After'] = String(retry);
+    if (status === 503) headers['Retry-After'] = String((e as { retryAfter?: number }).retryAfter ?? 5);
     if (status === 500 && !(e instanceof HttpError)) {
       onInternal?.(e);
       this.json(500, { status: 'error', code: 'INTERNAL', msg: 'internal error; the server log has the details' }, headers);

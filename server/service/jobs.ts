@@ -8,7 +8,7 @@
  */
 import type { Engine, QueryResult } from '../engine/engine.js';
 import type { QuerySpec } from '../engine/spec.js';
-import { OpaliteError } from '../errors.js';
+import { Errors, OpaliteError } from '../errors.js';
 
 export type JobStatus = 'queued' | 'executing' | 'completed' | 'errored';
 
@@ -42,7 +42,8 @@ export class Jobs {
 
   constructor(
     private engine: Engine,
-    private readonly opts: { maxConcurrent: number; maxJobs: number },
+    /** maxQueued: new queries beyond this many waiting are refused (BUSY) rather than queued without bound. */
+    private readonly opts: { maxConcurrent: number; maxJobs: number; maxQueued?: number },
   ) {}
 
   /**
@@ -59,6 +60,8 @@ export class Jobs {
       this.jobs.set(id, existing);
       return existing;
     }
+    const maxQueued = this.opts.maxQueued ?? Infinity;
+    if (this.queue.length >= maxQueued) throw Errors.busy(maxQueued, 5);
     let resolve!: (r: QueryResult | undefined) => void;
     const done = new Promise<QueryResult | undefined>((r) => (resolve = r));
     const job: Pending = { id, spec, json, status: 'queued', fraction: 0, done, listeners: new Set(), resolve };

@@ -51,7 +51,11 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
   if (keys.length === 0) throw new ConfigError('keys.publicKeys: expected at least one public key to verify tokens with, found none');
   const audit = AuditLog.open(config.audit.file, { fsync: config.audit.fsync, fsyncIntervalMs: config.audit.fsyncIntervalMs });
   const metrics = new Metrics();
-  const jobs = new Jobs(opts.engine, { maxConcurrent: config.limits.maxConcurrentQueries, maxJobs: config.limits.maxJobs });
+  const jobs = new Jobs(opts.engine, {
+    maxConcurrent: config.limits.maxConcurrentQueries,
+    maxJobs: config.limits.maxJobs,
+    maxQueued: config.limits.maxQueuedQueries,
+  });
   jobs.onInternalError = (err) => log.error({ err }, 'query failed');
   const ctx: ServiceContext = {
     config,

@@ -404,7 +404,16 @@ export class StreamHub {
     const live = () => !c.closed && c.subs.get(sub.id) === sub;
     for (let i = 0; i < sub.runs.length; i++) {
       const r = sub.runs[i]!;
-      const job = this.ctx.jobs.submit(r.json, r.spec);
+      let job: ReturnType<typeof this.ctx.jobs.submit>;
+      try {
+        job = this.ctx.jobs.submit(r.json, r.spec);
+      } catch (e) {
+        // A full queue (BUSY) is the client's to retry, not an internal error.
+        if (!(e instanceof OpaliteError)) throw e;
+        this.audit(c, 'stream final', e.code, { spec: r.spec, detail: `${String(sub.id)} ${r.unit}` });
+        this.error(ws, sub.id, e.code, e.message);
+        return;
+      }
       let partials = 0;
       const listener = (partial: QueryResult) => {
         if (!live()) return;
