@@ -32,3 +32,4 @@ export {
 export {
   meaningfulTableBytes, meaningfulTableClear, meaningfulTableRehash, meaningfulTableUsed, meaningfulTableConsumed, meaningfulAccumulate, meaningfulEntries,
 } from './meaningful';
+export { gatherLocated, mostCommonScratchBytes, mostCommonBySub } from './mode';

@@ -14,7 +14,7 @@ import { Heap } from './memory.js';
 import { type Merged, type Plan, plan, type ShapeTools } from './planner.js';
 import * as M from './metric-kernels.js';
 import * as OD from './od-kernels.js';
-import type { AggStep, LocStep, MetricStep, PartialResult, PartitionTask } from './protocol.js';
+import type { AggStep, LocStep, MetricStep, PartialResult, PartitionTask, WindowFilter } from './protocol.js';
 import { parseSpec, type QuerySpec, specHash } from './spec.js';
 import type { Dropped } from './units.js';
 import { instantiate, type Kernels } from './wasm.js';
@@ -178,7 +178,9 @@ export class Engine {
     }
     const coords: PartitionTask['coords'] = {};
     if (usesCoordinates(step)) for (const day of this.loaded.days.keys()) coords[day] = this.loaded.coords(day);
-    let arenaBytes = estimateArena(step, nSubs, this.loaded.nCells, this.maxBitmapBytes);
+    // Rows of this partition in a window: what gathering steps need room for.
+    const rowsIn = (f: WindowFilter) => f.days.reduce((n, d) => n + (days[d]?.n ?? 0), 0);
+    let arenaBytes = estimateArena(step, nSubs, this.loaded.nCells, this.maxBitmapBytes, rowsIn);
     for (;;) {
       const arena = this.heap.alloc(arenaBytes);
       try {
@@ -391,14 +393,16 @@ function countBytes(step: AggStep): number {
  * A first guess of a task's scratch: vectors and outputs exactly, hash tables at
  * their first size with room to double twice. A full arena doubles and retries.
  */
-function estimateArena(step: AggStep, nSubs: number, nCells: number, maxBitmap: number): number {
+function estimateArena(step: AggStep, nSubs: number, nCells: number, maxBitmap: number, rowsIn: (f: WindowFilter) => number): number {
   let cap = 1024;
   while (cap < nSubs * 2) cap *= 2;
   const table = 3 * 32 * cap + 64;
   let bytes = (1 << 16) + countBytes(step) + 16 * cap;
   for (const s of locSteps(step).flatMap(flatten)) {
     bytes += 4 * nSubs + 64;
-    if (s.op === 'most-common' || s.op === 'most-days') bytes += table;
+    if (s.op === 'most-days') bytes += table;
+    // most-common gathers (sub, loc) per event, then tallies: 24 bytes an event, 4 a subscriber.
+    if (s.op === 'most-common') bytes += 24 * rowsIn(s.filter) + 4 * (nSubs + 1) + 256;
     if (s.op === 'modal' || s.op === 'majority') bytes += 12 * s.inputs.length + 64;
     if (s.op === 'coalesce') bytes += 4 * s.weights.length + 64;
   }

@@ -67,11 +67,21 @@ class PartitionRun {
           this.kernels.lastLocation(ev, table, step.filter, n, out, this.drops);
         }
         return out;
-      case 'most-common':
+      case 'most-common': {
+        // Gather (sub, loc) in chronological order, then tally per subscriber: no hash table.
+        let rows = 0;
+        for (const { ev } of this.ranges(step.unit, step.filter)) rows += ev.n;
+        const pairs = { sub: this.arena.alloc(4 * Math.max(rows, 1)), loc: this.arena.alloc(4 * Math.max(rows, 1)) };
+        let m = 0;
+        for (const { ev, table } of this.ranges(step.unit, step.filter)) {
+          m += this.kernels.gatherLocated(ev, table, step.filter, n, { sub: pairs.sub + 4 * m, loc: pairs.loc + 4 * m }, this.drops);
+        }
+        const scratch = this.arena.alloc(this.kernels.mostCommonScratchBytes(n, m));
+        this.kernels.mostCommonBySub(m, pairs, n, scratch, out);
+        return out;
+      }
       case 'most-days': {
-        const counts = this.count(step.unit, step.filter);
-        if (step.op === 'most-common') counts.pickMostCommon(n, out);
-        else counts.pickMostDays(n, out);
+        this.count(step.unit, step.filter).pickMostDays(n, out);
         return out;
       }
       case 'modal':

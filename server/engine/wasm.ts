@@ -77,6 +77,12 @@ export interface RawKernels {
     typeMask: number, tStart: number, tEnd: number, hourMask: number, nSubs: number, nLocs: number, bits: Ptr, drops: Ptr,
   ): number;
   countSubLocations(bits: Ptr, nSubs: number, nLocs: number, out: Ptr): number;
+  gatherLocated(
+    n: number, sub: Ptr, t: Ptr, cell: Ptr, kind: Ptr, loc: Ptr, nCells: number,
+    typeMask: number, tStart: number, tEnd: number, hourMask: number, nSubs: number, outSub: Ptr, outLoc: Ptr, drops: Ptr,
+  ): number;
+  mostCommonScratchBytes(nSubs: number, nEvents: number): number;
+  mostCommonBySub(nEvents: number, sub: Ptr, loc: Ptr, nSubs: number, scratch: Ptr, outLoc: Ptr): number;
   modalLocation(inputs: Ptr, k: number, nSubs: number, scratch: Ptr, outLoc: Ptr): number;
   majorityLocation(inputs: Ptr, k: number, nSubs: number, minTotal: number, scratch: Ptr, outLoc: Ptr): number;
   coalesceLocation(preferred: Ptr, fallback: Ptr, inputs: Ptr, k: number, nSubs: number, threshold: number, outLoc: Ptr): number;
@@ -211,7 +217,7 @@ const EXPORTS: readonly (keyof RawKernels)[] = [
   'partitionDay', 'partitionHistogramBytes', 'gather8', 'gather32', 'gather64', 'localise',
   'tableBytes', 'tableClear', 'tableRehash', 'tableUsed', 'tableConsumed',
   'lastLocation', 'countLocations', 'pickMostCommon', 'pickMostDays', 'tableKeys',
-  'countByLocation', 'countPairs', 'countEventsByBucket', 'markSubLocations', 'countSubLocations', 'modalLocation', 'majorityLocation', 'coalesceLocation',
+  'countByLocation', 'countPairs', 'countEventsByBucket', 'markSubLocations', 'countSubLocations', 'gatherLocated', 'mostCommonScratchBytes', 'mostCommonBySub', 'modalLocation', 'majorityLocation', 'coalesceLocation',
   'eventCountBytes', 'countEvents', 'finishEventCount', 'nocturnalBytes', 'countNocturnal', 'finishNocturnal',
   'activePeriodsBytes', 'countActivePeriods', 'finishActivePeriods',
   'gyrationBytes', 'gyrationSums', 'gyrationCentroids', 'gyrationSpread', 'finishGyration',
@@ -427,6 +433,24 @@ export class Kernels {
   /** out[loc] += subscribers with the bit (sub, loc) set. */
   countSubLocations(bits: Ptr, nSubs: number, nLocs: number, out: Ptr): void {
     check('countSubLocations', this.raw.countSubLocations(bits, nSubs, nLocs, out), 'a bitmap of nSubs * nLocs bits');
+  }
+
+  /** Appends the located qualifying events of these rows as (sub, loc) pairs; returns how many. */
+  gatherLocated(ev: EventColumns, loc: LocTable, f: EventFilter, nSubs: number, out: { sub: Ptr; loc: Ptr }, drops: Ptr): number {
+    checkFilter('gatherLocated', f);
+    const m = this.raw.gatherLocated(ev.n, ev.sub, ev.t, ev.cell, ev.kind, loc.loc, loc.nCells, f.typeMask, f.tStart, f.tEnd, f.hourMask, nSubs, out.sub, out.loc, drops);
+    if (m < 0) check('gatherLocated', 2, `every sub < ${nSubs}`);
+    checkDrops('gatherLocated', this.memory, drops);
+    return m;
+  }
+
+  mostCommonScratchBytes(nSubs: number, nEvents: number): number {
+    return this.raw.mostCommonScratchBytes(nSubs, nEvents) >>> 0;
+  }
+
+  /** outLoc[sub] = most common location of the gathered (sub, loc) events (chronological), ties to the latest. */
+  mostCommonBySub(nEvents: number, pairs: { sub: Ptr; loc: Ptr }, nSubs: number, scratch: Ptr, outLoc: Ptr): void {
+    check('mostCommonBySub', this.raw.mostCommonBySub(nEvents, pairs.sub, pairs.loc, nSubs, scratch, outLoc), `every sub < ${nSubs}`);
   }
 
   /** outLoc = the location with more than half of a sub's visits over k vectors, or -1 (also below minTotal visits). */
