@@ -4,7 +4,8 @@
  * (day, partition) range in date order), so the tests can compare kernel output,
  * translated back to global subscribers, with the reference.
  */
-import { NULL_U32, SECONDS_PER_DAY } from '../../kernels/shared/constants.js';
+import { NULL_U32, SECONDS_PER_DAY, TYPE_CALLS, TYPE_MDS, TYPE_SMS, TYPE_TOPUPS } from '../../kernels/shared/constants.js';
+import { KernelError } from '../../server/errors.js';
 import { Heap, type Ptr } from '../../server/engine/memory.js';
 import type { Locator, RefDrops, RefEvent, RefFilter } from '../../server/engine/reference.js';
 import { ALL_HOURS, DROP_BYTES, type EventColumns, type EventFilter, type Kernels, type LocTable, hourMaskOf, typeMaskOf } from '../../server/engine/wasm.js';
@@ -13,6 +14,25 @@ import { rng } from '../util/rng.js';
 export { rng };
 
 export const FIRST_DAY = 16801; // 2016-01-01
+/** Local seconds of the first day's midnight. */
+export const DAY0 = FIRST_DAY * SECONDS_PER_DAY;
+export const ALL_TYPES = [TYPE_CALLS, TYPE_SMS, TYPE_MDS, TYPE_TOPUPS];
+
+/** The whole of an nDays dataset with the given types and, optionally, hours. */
+export function window(nDays: number, types: number[], hours?: { start: number; end: number }): RefFilter {
+  return { types, start: DAY0, end: DAY0 + nDays * SECONDS_PER_DAY, hours };
+}
+
+/** The code of the KernelError `fn` throws (failing the test for any other error), or undefined. */
+export function kernelErrorCode(fn: () => void): string | undefined {
+  try {
+    fn();
+  } catch (e) {
+    if (!(e instanceof KernelError)) throw e;
+    return e.code;
+  }
+  return undefined;
+}
 
 export interface Dataset {
   nSubs: number;

@@ -7,7 +7,6 @@ import fs from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { NULL_U32, SECONDS_PER_DAY, TYPE_CALLS, TYPE_MDS, TYPE_SMS, TYPE_TOPUPS } from '../../kernels/shared/constants.js';
-import { KernelError } from '../../server/errors.js';
 import type { Heap } from '../../server/engine/memory.js';
 import {
   type RefEvent, type RefFilter, refFlows, refLastLocation, refLocationEventCounts, refMostCommon, refPartition, refSpatialAggregate,
@@ -16,17 +15,10 @@ import {
 import { ALL_HOURS, type Kernels, LocationTable, hourMaskOf, instantiate, kernelPath, loadKernelModule } from '../../server/engine/wasm.js';
 import {
   type Dataset, FIRST_DAY, allEvents, kernelFilter, loadDay, locatorOf, makeDataset, newDrops, newHeap, newLocVec, partitioning, range,
-  readDrops, sorted,
+  readDrops, sorted, ALL_TYPES, DAY0, kernelErrorCode, window
 } from './harness.js';
 import { Pipeline } from './pipeline.js';
 
-const ALL_TYPES = [TYPE_CALLS, TYPE_SMS, TYPE_MDS, TYPE_TOPUPS];
-const DAY0 = FIRST_DAY * SECONDS_PER_DAY;
-
-/** The whole of an nDays dataset with the given types and hours. */
-function window(nDays: number, types: number[], hours?: { start: number; end: number }): RefFilter {
-  return { types, start: DAY0, end: DAY0 + nDays * SECONDS_PER_DAY, hours };
-}
 
 /** A spread of filters: the spec's default types, wrap-around hours, partial windows, an empty hour range. */
 function filters(nDays: number): [string, RefFilter][] {
@@ -260,41 +252,32 @@ describe('hand-computed cases', () => {
 });
 
 describe('errors become KernelErrors in the binding', () => {
-  const codeOf = (fn: () => void): string | undefined => {
-    try {
-      fn();
-    } catch (e) {
-      expect(e).toBeInstanceOf(KernelError);
-      return (e as KernelError).code;
-    }
-    return undefined;
-  };
 
   it('partitionDay rejects a row outside its day', () => {
     const ds = tiny([call(0, 0, 10, 1)]);
     const parts = partitioning(1, 1);
-    expect(codeOf(() => loadDay(k, heap, parts, FIRST_DAY + 1, ds.rows[0], ds.locTables[0]))).toBe('BAD_ARGUMENT');
+    expect(kernelErrorCode(() => loadDay(k, heap, parts, FIRST_DAY + 1, ds.rows[0], ds.locTables[0]))).toBe('BAD_ARGUMENT');
   });
 
   it('a malformed location code in the cell table', () => {
     const ds = tiny([call(0, 0, 10, 1)]);
     ds.locTables[0][1] = -7;
     const p = new Pipeline(k, heap, ds, 1);
-    expect(codeOf(() => p.last(window(1, ALL_TYPES)))).toBe('BAD_ARGUMENT');
+    expect(kernelErrorCode(() => p.last(window(1, ALL_TYPES)))).toBe('BAD_ARGUMENT');
   });
 
   it('a location beyond nLocs, a bad capacity, a window beyond u32', () => {
     const vec = heap.put(Int32Array.of(0, 4, -1));
     const out = heap.alloc(16);
-    expect(codeOf(() => k.countByLocation(vec, 3, 4, out))).toBe('BAD_ARGUMENT');
-    expect(codeOf(() => k.countPairs(vec, vec, 3, 5, 4, out))).toBe('BAD_ARGUMENT');
+    expect(kernelErrorCode(() => k.countByLocation(vec, 3, 4, out))).toBe('BAD_ARGUMENT');
+    expect(kernelErrorCode(() => k.countPairs(vec, vec, 3, 5, 4, out))).toBe('BAD_ARGUMENT');
     const table = heap.alloc(k.tableBytes(16));
-    expect(codeOf(() => k.tableClear(table, 12))).toBe('BAD_ARGUMENT');
+    expect(kernelErrorCode(() => k.tableClear(table, 12))).toBe('BAD_ARGUMENT');
     const ds = tiny([call(0, 0, 10, 1)]);
     const p = new Pipeline(k, heap, ds, 1);
     const d = p.loaded[0];
-    expect(codeOf(() => k.lastLocation(range(d, 0), d.loc, { ...kernelFilter(window(1, ALL_TYPES)), tEnd: 2 ** 32 }, 1, vec, newDrops(heap)))).toBe('BAD_ARGUMENT');
-    expect(codeOf(() => k.lastLocation(range(d, 0), d.loc, kernelFilter(window(1, ALL_TYPES)), 0, vec, newDrops(heap)))).toBe('BAD_ARGUMENT');
+    expect(kernelErrorCode(() => k.lastLocation(range(d, 0), d.loc, { ...kernelFilter(window(1, ALL_TYPES)), tEnd: 2 ** 32 }, 1, vec, newDrops(heap)))).toBe('BAD_ARGUMENT');
+    expect(kernelErrorCode(() => k.lastLocation(range(d, 0), d.loc, kernelFilter(window(1, ALL_TYPES)), 0, vec, newDrops(heap)))).toBe('BAD_ARGUMENT');
   });
 });
 

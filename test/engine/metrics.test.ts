@@ -16,16 +16,13 @@ import {
   refSubscriberDegree, refTopupAmount, refTotalActivePeriods, refUniqueLocationCounts,
 } from '../../server/engine/reference-metrics.js';
 import { type RefDrops, type RefFilter, refLastLocation } from '../../server/engine/reference.js';
-import { KernelError } from '../../server/errors.js';
 import { type EventColumns, type Kernels, LocationTable, instantiate } from '../../server/engine/wasm.js';
 import {
   type Dataset, type DatasetOptions, FIRST_DAY, type LoadedDay, type Partitioning, dirMaskOf, kernelFilter, loadDay, locatorOf, makeDataset,
-  newDrops, newHeap, newLocVec, partitioning, range, readDrops, rng, sorted,
+  newDrops, newHeap, newLocVec, partitioning, range, readDrops, rng, sorted, ALL_TYPES, DAY0, kernelErrorCode
 } from './harness.js';
 
-const ALL_TYPES = [TYPE_CALLS, TYPE_SMS, TYPE_MDS, TYPE_TOPUPS];
 const DEFAULT_TYPES = [TYPE_CALLS, TYPE_SMS];
-const DAY0 = FIRST_DAY * SECONDS_PER_DAY;
 const HOUR = 3600;
 
 let heap: Heap;
@@ -709,15 +706,6 @@ describe('group statistics', () => {
 });
 
 describe('errors become KernelErrors', () => {
-  const codeOf = (fn: () => void): string | undefined => {
-    try {
-      fn();
-    } catch (e) {
-      expect(e).toBeInstanceOf(KernelError);
-      return (e as KernelError).code;
-    }
-    return undefined;
-  };
 
   it('a subscriber beyond nSubs, in every per-row kernel', () => {
     const p = new MetricPipeline(tiny([ev(0, 0, 10, { peer: 2, kind: TYPE_TOPUPS, recharge: 5 }), ev(1, 0, 20)], [[0, 0]]), 1);
@@ -727,15 +715,15 @@ describe('errors become KernelErrors', () => {
     const state = p.zeros(64);
     const out = { sub: heap.alloc(16), value: heap.alloc(16) };
     const ref = { lon: heap.put(Float64Array.of(0)), lat: heap.put(Float64Array.of(0)) };
-    expect(codeOf(() => mk.countEvents(k, cols, kf, 0xf, 1, state))).toBe('BAD_ARGUMENT');
-    expect(codeOf(() => mk.countNocturnal(k, cols, kf, 0xf, 0, 1, state))).toBe('BAD_ARGUMENT');
-    expect(codeOf(() => mk.countActivePeriods(k, cols, kf, 60, 1, state))).toBe('BAD_ARGUMENT');
-    expect(codeOf(() => mk.gyrationSums(k, cols, d.coords, kf, 1, p.zeros(80), newDrops(heap)))).toBe('BAD_ARGUMENT');
-    expect(codeOf(() => mk.displacementValues(k, cols, d.coords, kf, ref, 1, out, newDrops(heap)))).toBe('BAD_ARGUMENT');
-    expect(codeOf(() => mk.topupValues(k, cols, kf, 0, out))).toBe('BAD_ARGUMENT');
-    expect(codeOf(() => mk.countPerSub(k, 2, cols.sub, 1, p.nans(1)))).toBe('BAD_ARGUMENT');
+    expect(kernelErrorCode(() => mk.countEvents(k, cols, kf, 0xf, 1, state))).toBe('BAD_ARGUMENT');
+    expect(kernelErrorCode(() => mk.countNocturnal(k, cols, kf, 0xf, 0, 1, state))).toBe('BAD_ARGUMENT');
+    expect(kernelErrorCode(() => mk.countActivePeriods(k, cols, kf, 60, 1, state))).toBe('BAD_ARGUMENT');
+    expect(kernelErrorCode(() => mk.gyrationSums(k, cols, d.coords, kf, 1, p.zeros(80), newDrops(heap)))).toBe('BAD_ARGUMENT');
+    expect(kernelErrorCode(() => mk.displacementValues(k, cols, d.coords, kf, ref, 1, out, newDrops(heap)))).toBe('BAD_ARGUMENT');
+    expect(kernelErrorCode(() => mk.topupValues(k, cols, kf, 0, out))).toBe('BAD_ARGUMENT');
+    expect(kernelErrorCode(() => mk.countPerSub(k, 2, cols.sub, 1, p.nans(1)))).toBe('BAD_ARGUMENT');
     const table = new mk.ContactTable(k, heap, 8);
-    expect(codeOf(() => table.count({ ...cols, n: 1 }, kf, 0xf, true, p.globalOf[0], 0))).toBe('BAD_ARGUMENT');
+    expect(kernelErrorCode(() => table.count({ ...cols, n: 1 }, kf, 0xf, true, p.globalOf[0], 0))).toBe('BAD_ARGUMENT');
   });
 
   it('rows out of time order for total_active_periods; gyration passes out of order; a bad statistic; bad histogram edges', () => {
@@ -743,29 +731,29 @@ describe('errors become KernelErrors', () => {
     const kf = kernelFilter(window(2, ALL_TYPES));
     const state = p.zeros(mk.activePeriodsBytes(k, 1));
     mk.countActivePeriods(k, range(p.days[1], 0), kf, 60, 1, state);
-    expect(codeOf(() => mk.countActivePeriods(k, range(p.days[0], 0), kf, 60, 1, state))).toBe('BAD_ARGUMENT');
-    expect(codeOf(() => mk.countActivePeriods(k, range(p.days[0], 0), kf, 0, 1, p.zeros(8)))).toBe('BAD_ARGUMENT');
+    expect(kernelErrorCode(() => mk.countActivePeriods(k, range(p.days[0], 0), kf, 60, 1, state))).toBe('BAD_ARGUMENT');
+    expect(kernelErrorCode(() => mk.countActivePeriods(k, range(p.days[0], 0), kf, 0, 1, p.zeros(8)))).toBe('BAD_ARGUMENT');
 
     const gy = p.zeros(mk.gyrationBytes(k, 1));
     mk.gyrationSums(k, range(p.days[0], 0), p.days[0].coords, kf, 1, gy, newDrops(heap));
-    expect(codeOf(() => mk.gyrationSpread(k, range(p.days[0], 0), p.days[0].coords, kf, 1, gy))).toBe('BAD_ARGUMENT');
-    expect(codeOf(() => mk.finishGyration(k, gy, 1, p.nans(1)))).toBe('BAD_ARGUMENT');
+    expect(kernelErrorCode(() => mk.gyrationSpread(k, range(p.days[0], 0), p.days[0].coords, kf, 1, gy))).toBe('BAD_ARGUMENT');
+    expect(kernelErrorCode(() => mk.finishGyration(k, gy, 1, p.nans(1)))).toBe('BAD_ARGUMENT');
     mk.gyrationCentroids(k, gy, 1);
-    expect(codeOf(() => mk.gyrationCentroids(k, gy, 1))).toBe('BAD_ARGUMENT');
-    expect(codeOf(() => mk.gyrationSums(k, range(p.days[0], 0), p.days[0].coords, kf, 1, gy, newDrops(heap)))).toBe('BAD_ARGUMENT');
+    expect(kernelErrorCode(() => mk.gyrationCentroids(k, gy, 1))).toBe('BAD_ARGUMENT');
+    expect(kernelErrorCode(() => mk.gyrationSums(k, range(p.days[0], 0), p.days[0].coords, kf, 1, gy, newDrops(heap)))).toBe('BAD_ARGUMENT');
 
     const g = p.zeros(mk.groupStatsBytes(k, 1));
-    expect(codeOf(() => mk.groupFinish(k, g, 1, 'median', p.nans(1)))).toBe('BAD_ARGUMENT');
-    expect(codeOf(() => mk.groupFinishOrdered(k, p.zeros(8), p.zeros(8), 1, 'avg', p.nans(1)))).toBe('BAD_ARGUMENT');
+    expect(kernelErrorCode(() => mk.groupFinish(k, g, 1, 'median', p.nans(1)))).toBe('BAD_ARGUMENT');
+    expect(kernelErrorCode(() => mk.groupFinishOrdered(k, p.zeros(8), p.zeros(8), 1, 'avg', p.nans(1)))).toBe('BAD_ARGUMENT');
     const pairs = { n: 1, group: heap.put(Int32Array.of(3)), value: heap.put(Float64Array.of(1)) };
-    expect(codeOf(() => mk.groupSums(k, pairs, 3, g))).toBe('BAD_ARGUMENT');
-    expect(codeOf(() => mk.groupSpread(k, { ...pairs, group: heap.put(Int32Array.of(0)) }, 1, p.zeros(40)))).toBe('BAD_ARGUMENT'); // pass 2 before pass 1
+    expect(kernelErrorCode(() => mk.groupSums(k, pairs, 3, g))).toBe('BAD_ARGUMENT');
+    expect(kernelErrorCode(() => mk.groupSpread(k, { ...pairs, group: heap.put(Int32Array.of(0)) }, 1, p.zeros(40)))).toBe('BAD_ARGUMENT'); // pass 2 before pass 1
 
     const values = heap.put(Float64Array.of(1));
     for (const edges of [[0, 1, 1], [1, 0], [0, Infinity], [0, NaN]]) {
-      expect(codeOf(() => mk.histogram(k, 1, values, heap.put(Float64Array.from(edges)), edges.length - 1, p.zeros(16)))).toBe('BAD_ARGUMENT');
+      expect(kernelErrorCode(() => mk.histogram(k, 1, values, heap.put(Float64Array.from(edges)), edges.length - 1, p.zeros(16)))).toBe('BAD_ARGUMENT');
     }
-    expect(codeOf(() => mk.histogram(k, 1, values, heap.put(Float64Array.of(0)), 0, p.zeros(16)))).toBe('BAD_ARGUMENT');
+    expect(kernelErrorCode(() => mk.histogram(k, 1, values, heap.put(Float64Array.of(0)), 0, p.zeros(16)))).toBe('BAD_ARGUMENT');
     expect(() => mk.proportionFraction(1.5)).toThrow(RangeError);
     expect(() => mk.nightMaskOf(20, 25)).toThrow(RangeError);
   });

@@ -7,7 +7,6 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { NULL_U32, SECONDS_PER_DAY, TYPE_CALLS, TYPE_MDS, TYPE_SMS, TYPE_TOPUPS } from '../../kernels/shared/constants.js';
-import { KernelError } from '../../server/errors.js';
 import type { Heap, Ptr } from '../../server/engine/memory.js';
 import {
   KeySet, VisitTable, activeAtReferenceCounts, cellBitsBytes, countCellsByPeriod, countConsecutivePairs, countEventsAndSubscribersByBucket,
@@ -21,15 +20,9 @@ import {
 import { type Kernels, LocationTable, instantiate } from '../../server/engine/wasm.js';
 import {
   type Dataset, type DatasetOptions, FIRST_DAY, type LoadedDay, type Partitioning, allEvents, dirMaskOf, kernelFilter, loadDay, locatorOf,
-  makeDataset, newDrops, newHeap, newLocVec, partitioning, range, readDrops, sorted,
+  makeDataset, newDrops, newHeap, newLocVec, partitioning, range, readDrops, sorted, ALL_TYPES, DAY0, kernelErrorCode, window
 } from './harness.js';
 
-const ALL_TYPES = [TYPE_CALLS, TYPE_SMS, TYPE_MDS, TYPE_TOPUPS];
-const DAY0 = FIRST_DAY * SECONDS_PER_DAY;
-
-function window(nDays: number, types: number[], hours?: { start: number; end: number }): RefFilter {
-  return { types, start: DAY0, end: DAY0 + nDays * SECONDS_PER_DAY, hours };
-}
 
 /** The spec's default types, wrap-around hours, a partial window, other types, an empty hour range. */
 function filters(nDays: number): [string, RefFilter][] {
@@ -437,15 +430,6 @@ describe('hand-computed cases', () => {
 });
 
 describe('errors become KernelErrors', () => {
-  const codeOf = (fn: () => void): string | undefined => {
-    try {
-      fn();
-    } catch (e) {
-      expect(e).toBeInstanceOf(KernelError);
-      return (e as KernelError).code;
-    }
-    return undefined;
-  };
 
   it('a bucket earlier than one the set has moved past (ranges out of time order)', () => {
     const p = tiny([call(0, 0, 10, A), call(0, 1, 10, A)]);
@@ -456,7 +440,7 @@ describe('errors become KernelErrors', () => {
     const buckets = { seconds: SECONDS_PER_DAY, base: DAY0, count: 2 };
     const run = (d: LoadedDay) => countEventsAndSubscribersByBucket(k, range(d, 0), d.loc, f, 0xf, buckets, 10, 1, set, 16, outs[0], outs[1], newDrops(heap));
     expect(run(p.loaded[1])).toBe(1);
-    expect(codeOf(() => run(p.loaded[0]))).toBe('BAD_ARGUMENT');
+    expect(kernelErrorCode(() => run(p.loaded[0]))).toBe('BAD_ARGUMENT');
   });
 
   it('consecutive pairs on a set whose floor has moved, more than 65535 locations, a reference location beyond nLocs, a bad bitset size', () => {
@@ -468,15 +452,15 @@ describe('errors become KernelErrors', () => {
     const outs = [zeroed(4 * 10 * 2), zeroed(4 * 10 * 2)];
     countEventsAndSubscribersByBucket(k, range(d, 0), d.loc, f, 0xf, { seconds: SECONDS_PER_DAY, base: DAY0, count: 2 }, 10, 1, set, 16, outs[0], outs[1], newDrops(heap));
     const prev = newLocVec(heap, 1);
-    expect(codeOf(() => countConsecutivePairs(k, range(d, 0), d.loc, f, 1, 10, prev, set, 16, newDrops(heap)))).toBe('BAD_ARGUMENT');
+    expect(kernelErrorCode(() => countConsecutivePairs(k, range(d, 0), d.loc, f, 1, 10, prev, set, 16, newDrops(heap)))).toBe('BAD_ARGUMENT');
     keySetClear(k, set, 16);
-    expect(codeOf(() => countConsecutivePairs(k, range(d, 0), d.loc, f, 1, 70000, prev, set, 16, newDrops(heap)))).toBe('BAD_ARGUMENT');
+    expect(kernelErrorCode(() => countConsecutivePairs(k, range(d, 0), d.loc, f, 1, 70000, prev, set, 16, newDrops(heap)))).toBe('BAD_ARGUMENT');
     const keys = { sub: heap.put(Uint32Array.of(0)), loc: heap.put(Int32Array.of(1)), count: 1 };
     const ref = heap.put(Int32Array.of(12));
-    expect(codeOf(() => activeAtReferenceCounts(k, keys, ref, 1, 10, zeroed(16), zeroed(40)))).toBe('BAD_ARGUMENT');
-    expect(codeOf(() => unmovingCounts(k, { ...keys, loc: heap.put(Int32Array.of(10)) }, 1, 10, zeroed(16), zeroed(40)))).toBe('BAD_ARGUMENT');
-    expect(codeOf(() => orBits(k, zeroed(16), zeroed(16), 12))).toBe('BAD_ARGUMENT');
-    expect(codeOf(() => cellBitsBytes(k, 86400, 100000))).toBe('BAD_ARGUMENT');
+    expect(kernelErrorCode(() => activeAtReferenceCounts(k, keys, ref, 1, 10, zeroed(16), zeroed(40)))).toBe('BAD_ARGUMENT');
+    expect(kernelErrorCode(() => unmovingCounts(k, { ...keys, loc: heap.put(Int32Array.of(10)) }, 1, 10, zeroed(16), zeroed(40)))).toBe('BAD_ARGUMENT');
+    expect(kernelErrorCode(() => orBits(k, zeroed(16), zeroed(16), 12))).toBe('BAD_ARGUMENT');
+    expect(kernelErrorCode(() => cellBitsBytes(k, 86400, 100000))).toBe('BAD_ARGUMENT');
   });
 
   it('a bitset counted with a table in which a marked cell has no location', () => {
@@ -488,6 +472,6 @@ describe('errors become KernelErrors', () => {
     const set = heap.alloc(keySetBytes(k, 16));
     keySetClear(k, set, 16);
     const unknown = { loc: heap.put(new Int32Array(12).fill(-2)), nCells: 12 };
-    expect(codeOf(() => countCellsByPeriod(k, bits, 1, unknown, 10, { first: 0, count: 1 }, 0, set, 16, zeroed(40)))).toBe('BAD_ARGUMENT');
+    expect(kernelErrorCode(() => countCellsByPeriod(k, bits, 1, unknown, 10, { first: 0, count: 1 }, 0, set, 16, zeroed(40)))).toBe('BAD_ARGUMENT');
   });
 });
