@@ -142,19 +142,25 @@ class PartitionRun {
       start[n] = at;
       return { start, locs: locs.subarray(0, at) };
     }
-    const table = this.count(side.unit, side.filter);
-    const size = Math.max(table.size, 1);
-    const subsPtr = this.arena.alloc(4 * size);
-    const locsPtr = this.arena.alloc(4 * size);
-    const k = table.keys(subsPtr, locsPtr);
-    const subs = new Uint32Array(this.task.memory.buffer, subsPtr, k);
-    const keyLocs = new Int32Array(this.task.memory.buffer, locsPtr, k);
+    const pairs = this.uniquePairs(side.unit, side.filter);
+    const k = pairs.count;
+    const subs = new Uint32Array(this.task.memory.buffer, pairs.sub, k);
+    const keyLocs = new Int32Array(this.task.memory.buffer, pairs.loc, k);
     for (let i = 0; i < k; i++) start[subs[i]! + 1]!++;
     for (let s = 0; s < n; s++) start[s + 1]! += start[s]!;
     const next = start.slice(0, n);
     const locs = new Int32Array(k);
     for (let i = 0; i < k; i++) locs[next[subs[i]!]!++] = keyLocs[i]!;
     return { start, locs };
+  }
+
+  /** The distinct (subscriber, location) pairs of a window's located qualifying events, as u32/i32 arrays in the arena. */
+  uniquePairs(unit: string, f: WindowFilter): { sub: Ptr; loc: Ptr; count: number } {
+    const table = this.count(unit, f);
+    const size = Math.max(table.size, 1);
+    const pairs = { sub: this.arena.alloc(4 * size), loc: this.arena.alloc(4 * size), count: 0 };
+    pairs.count = table.keys(pairs.sub, pairs.loc);
+    return pairs;
   }
 
   /** A (subscriber, location) table over the window's located qualifying events. */
@@ -254,12 +260,8 @@ class PartitionRun {
         return out;
       }
       case 'unique-location-count': {
-        const table = this.count(step.unit, f);
-        const size = Math.max(table.size, 1);
-        const subs = this.arena.alloc(4 * size);
-        const locs = this.arena.alloc(4 * size);
-        const keys = table.keys(subs, locs);
-        M.countPerSub(k, keys, subs, n, out);
+        const pairs = this.uniquePairs(step.unit, f);
+        M.countPerSub(k, pairs.count, pairs.sub, n, out);
         return out;
       }
     }
@@ -418,10 +420,7 @@ class PartitionRun {
       }
       case 'unique-set': {
         const reference = step.reference ? this.location(step.reference) : 0;
-        const table = this.count(step.unit, step.filter);
-        const size = Math.max(table.size, 1);
-        const keys = { sub: this.arena.alloc(4 * size), loc: this.arena.alloc(4 * size), count: 0 };
-        keys.count = table.keys(keys.sub, keys.loc);
+        const keys = this.uniquePairs(step.unit, step.filter);
         const scratch = this.arena.alloc(4 * Math.max(this.task.nSubs, 1));
         const out = this.zeros(step.nLocs);
         const n = this.task.nSubs;
@@ -452,13 +451,9 @@ class PartitionRun {
           this.kernels.countSubLocations(bits, n, step.nLocs, out);
           return this.copy(out, step.nLocs);
         }
-        const table = this.count(step.unit, step.filter);
-        const size = table.size;
-        const subs = this.arena.alloc(4 * Math.max(size, 1));
-        const locs = this.arena.alloc(4 * Math.max(size, 1));
-        const keys = table.keys(subs, locs);
+        const pairs = this.uniquePairs(step.unit, step.filter);
         const out = this.zeros(step.nLocs);
-        this.kernels.countByLocation(locs, keys, step.nLocs, out);
+        this.kernels.countByLocation(pairs.loc, pairs.count, step.nLocs, out);
         return this.copy(out, step.nLocs);
       }
     }
