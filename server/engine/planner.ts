@@ -93,6 +93,16 @@ function windowFilter(ctx: PlanContext, f: Pick<EventFilter, 'event_types'> & Pa
   };
 }
 
+/** A spec's [start_date, end_date) window with its event filter; `at` is the spec's path, for errors. */
+function datedWindow(
+  ctx: PlanContext,
+  spec: { start_date: string; end_date: string; event_types: EventFilter['event_types']; hours?: EventFilter['hours'] },
+  at: string,
+): WindowFilter {
+  const p = at ? `${at}.` : '';
+  return windowFilter(ctx, spec, localSeconds(spec.start_date, `${p}start_date`), localSeconds(spec.end_date, `${p}end_date`));
+}
+
 function dailyStep(ctx: PlanContext, s: DailyLocation, path: string): LocStep {
   const t0 = localSeconds(s.date, `${path}.date`);
   const filter = windowFilter(ctx, s, t0, t0 + SECONDS_PER_DAY);
@@ -113,7 +123,7 @@ function locationStep(ctx: PlanContext, s: FlowInput, path: string): { step: Loc
       return { step: dailyStep(ctx, s, path), unit: s.aggregation_unit };
     case 'most_frequent_location':
     case 'visited_most_days': {
-      const filter = windowFilter(ctx, s, localSeconds(s.start_date, `${path}.start_date`), localSeconds(s.end_date, `${path}.end_date`));
+      const filter = datedWindow(ctx, s, path);
       return { step: { op: s.query_kind === 'visited_most_days' ? 'most-days' : 'most-common', unit: s.aggregation_unit, filter }, unit: s.aggregation_unit };
     }
     case 'modal_location': {
@@ -219,7 +229,7 @@ export function plan(spec: QuerySpec, ctx: PlanContext): Plan {
     case 'unique_subscriber_counts': {
       const unit = spec.aggregation_unit;
       const space = ctx.units.space(unit);
-      const filter = windowFilter(ctx, spec, localSeconds(spec.start_date, 'start_date'), localSeconds(spec.end_date, 'end_date'));
+      const filter = datedWindow(ctx, spec, '');
       return {
         kind: spec.query_kind,
         step: { op: 'unique-by-location', unit, filter, nLocs: space.size },
@@ -274,7 +284,7 @@ export function plan(spec: QuerySpec, ctx: PlanContext): Plan {
     case 'consecutive_trips_od_matrix': {
       const space = ctx.units.space(spec.aggregation_unit);
       checkOdSize(space, 'aggregation_unit');
-      const filter = windowFilter(ctx, spec, localSeconds(spec.start_date, 'start_date'), localSeconds(spec.end_date, 'end_date'));
+      const filter = datedWindow(ctx, spec, '');
       const op = spec.query_kind === 'trips_od_matrix' ? 'trips' : 'consecutive-trips';
       return {
         kind: spec.query_kind,
@@ -284,7 +294,7 @@ export function plan(spec: QuerySpec, ctx: PlanContext): Plan {
     }
     case 'location_event_counts': {
       const space = ctx.units.space(spec.aggregation_unit);
-      const filter = windowFilter(ctx, spec, localSeconds(spec.start_date, 'start_date'), localSeconds(spec.end_date, 'end_date'));
+      const filter = datedWindow(ctx, spec, '');
       const bucketSeconds = INTERVAL_SECONDS[spec.interval];
       const bucketBase = Math.floor(filter.tStart / bucketSeconds) * bucketSeconds;
       const nBuckets = Math.max(1, Math.ceil((filter.tEnd - bucketBase) / bucketSeconds));
@@ -342,7 +352,7 @@ export function plan(spec: QuerySpec, ctx: PlanContext): Plan {
       const space = ctx.units.space(usc.aggregation_unit);
       const u = uniqueLocations(ctx, aarlc.unique_locations, 'active_at_reference_location_counts.unique_locations');
       const reference = locationStep(ctx, aarlc.reference_locations, 'active_at_reference_location_counts.reference_locations').step;
-      const uscFilter = windowFilter(ctx, usc, localSeconds(usc.start_date, 'unique_subscriber_counts.start_date'), localSeconds(usc.end_date, 'unique_subscriber_counts.end_date'));
+      const uscFilter = datedWindow(ctx, usc, 'unique_subscriber_counts');
       return {
         kind: spec.query_kind,
         step: {
@@ -557,7 +567,7 @@ function networkObjects(ctx: PlanContext, spec: Extract<QuerySpec, { query_kind:
     throw new SpecError('NOT_IMPLEMENTED', `${path}total_by: periods of one ${spec.total_by} are not supported yet; use minute or coarser`, `${path}total_by`);
   }
   const space = ctx.units.space(spec.aggregation_unit);
-  const filter = windowFilter(ctx, spec, localSeconds(spec.start_date, `${path}start_date`), localSeconds(spec.end_date, `${path}end_date`));
+  const filter = datedWindow(ctx, spec, path.replace(/\.$/, ''));
   const slotSeconds = SECONDS_PER_DAY / slotsPerDay;
   const periods: string[] = [];
   const index = new Map<string, number>();
@@ -642,7 +652,7 @@ function uniqueLocations(ctx: PlanContext, s: UniqueLocations, path: string): { 
   if (s.sampling) throw new SpecError('NOT_IMPLEMENTED', `${path}.sampling: subscriber sampling is not supported; every subscriber is used`, `${path}.sampling`);
   return {
     unit: s.aggregation_unit,
-    filter: windowFilter(ctx, s, localSeconds(s.start_date, `${path}.start_date`), localSeconds(s.end_date, `${path}.end_date`)),
+    filter: datedWindow(ctx, s, path),
   };
 }
 
@@ -690,7 +700,7 @@ function metricStep(ctx: PlanContext, s: MetricSpec, path: string): MetricStep {
   }
   const windowed = () => {
     const w = s as { start_date: string; end_date: string; event_types: EventFilter['event_types']; hours?: EventFilter['hours'] };
-    return windowFilter(ctx, w, localSeconds(w.start_date, `${path}.start_date`), localSeconds(w.end_date, `${path}.end_date`));
+    return datedWindow(ctx, w, path);
   };
   switch (s.query_kind) {
     case 'radius_of_gyration':
@@ -723,7 +733,7 @@ function metricStep(ctx: PlanContext, s: MetricSpec, path: string): MetricStep {
     }
     case 'topup_amount': {
       // Top-ups are their own event type; the spec takes no event_types here.
-      const filter = windowFilter(ctx, { event_types: ['topups'], hours: s.hours }, localSeconds(s.start_date, `${path}.start_date`), localSeconds(s.end_date, `${path}.end_date`));
+      const filter = datedWindow(ctx, { ...s, event_types: ['topups'] }, path);
       return { op: 'topup', filter, statistic: s.statistic };
     }
     default:
