@@ -1,0 +1,133 @@
+/**
+ * How Opalite's engine grows with the data (issue #4): for each size, in a
+ * fresh child process so that peak memory is that size's alone, it opens the
+ * store (the same ds-/store- folders bench/run.ts and bench/duckdb.ts use,
+ * ingested when missing), and runs every main kind cold, once, no result
+ * cache: load time, resident bytes per event, time to the first progressive
+ * estimate and to the final result per kind, and the peak RSS. Writes
+ * bench/SCALE.md.
+ *
+ *   npm run build && node dist/bench/scale.js --sizes 1000000,20000000,100000000 [--threads 2]
+ */
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Command } from 'commander';
+import { Engine } from '../server/engine/engine.js';
+import { Store } from '../server/store/reader.js';
+import { summarise } from '../server/store/summary.js';
+import { BENCH_DIR, ensureStore } from './datasets.js';
+import { mainKinds } from './kinds.js';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+const o = new Command('bench-scale')
+  .option('--sizes <list>', 'approximate event counts, comma-separated', '1000000,20000000,100000000')
+  .option('--threads <n>', 'engine worker threads', (v) => Number(v), 2)
+  .option('--dir <dir>', 'where datasets and stores are kept', BENCH_DIR)
+  .option('--out <file>', 'results file', path.join(ROOT, 'bench', 'SCALE.md'))
+  .option('--child <events>', 'internal: measure one size and print JSON', (v) => Number(v))
+  .parse(process.argv)
+  .opts<{ sizes: string; threads: number; dir: string; out: string; child?: number }>();
+
+interface KindFigures {
+  name: string;
+  ms: number;
+  firstPartialMs: number;
+  rows: number;
+}
+
+interface SizeFigures {
+  events: number;
+  subscribers: number;
+  days: number;
+  loadMs: number;
+  residentBytesPerEvent: number;
+  diskBytesPerEvent: number;
+  rssAfterLoadGiB: number;
+  peakRssGiB: number;
+  kinds: KindFigures[];
+}
+
+const GiB = 2 ** 30;
+
+async function measure(events: number): Promise<SizeFigures> {
+  const storeDir = await ensureStore(events, o.dir);
+  const summary = summarise(Store.open(storeDir));
+  let t0 = performance.now();
+  const engine = Engine.open(storeDir, { threads: o.threads, cacheEntries: 0 });
+  const loadMs = performance.now() - t0;
+  const rssAfterLoad = process.memoryUsage().rss;
+  const kinds: KindFigures[] = [];
+  for (const [name, spec] of mainKinds(engine.store.days(), 'admin3')) {
+    let first = NaN;
+    t0 = performance.now();
+    const result = await engine.run(spec, { onPartial: () => (first = Number.isNaN(first) ? performance.now() - t0 : first) });
+    kinds.push({ name, ms: performance.now() - t0, firstPartialMs: first, rows: result.rows.length });
+  }
+  const residentBytesPerEvent = engine.loaded.residentBytes() / summary.rows;
+  await engine.close();
+  return {
+    events: summary.rows,
+    subscribers: summary.subscribers,
+    days: summary.days.length,
+    loadMs,
+    residentBytesPerEvent,
+    diskBytesPerEvent: summary.bytesPerEvent,
+    rssAfterLoadGiB: rssAfterLoad / GiB,
+    // maxRSS is in KiB on Linux.
+    peakRssGiB: (process.resourceUsage().maxRSS * 1024) / GiB,
+    kinds,
+  };
+}
+
+if (o.child !== undefined) {
+  process.stdout.write(JSON.stringify(await measure(o.child)) + '\n');
+} else {
+  const sizes = o.sizes.split(',').map(Number);
+  const figures: SizeFigures[] = [];
+  for (const size of sizes) {
+    console.error(`measuring ${size.toLocaleString('en-US')} events...`);
+    const out = execFileSync(process.execPath, [fileURLToPath(import.meta.url), '--child', String(size), '--threads', String(o.threads), '--dir', o.dir], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+      maxBuffer: 1 << 24,
+    });
+    figures.push(JSON.parse(out.toString().trim().split('\n').at(-1)!) as SizeFigures);
+  }
+  const text = render(figures);
+  console.log(text);
+  fs.writeFileSync(o.out, text);
+}
+
+function render(figures: SizeFigures[]): string {
+  const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
+  const table = (head: string[], rows: string[][]) => [head, head.map(() => '---'), ...rows].map((r) => `| ${r.join(' | ')} |`).join('\n');
+  const machine = `${os.cpus()[0]?.model ?? 'cpu'} x ${os.availableParallelism()}, ${(os.totalmem() / GiB).toFixed(0)} GiB, Node ${process.version}, load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`;
+  const sizes = table(
+    ['events', 'subscribers', 'load ms', 'resident B/event', 'disk B/event', 'RSS after load GiB', 'peak RSS GiB'],
+    figures.map((f) => [fmt(f.events), fmt(f.subscribers), fmt(f.loadMs), f.residentBytesPerEvent.toFixed(1), f.diskBytesPerEvent.toFixed(1), f.rssAfterLoadGiB.toFixed(2), f.peakRssGiB.toFixed(2)]),
+  );
+  const names = figures[0]?.kinds.map((k) => k.name) ?? [];
+  const perKind = (pick: (k: KindFigures) => string) =>
+    table(['kind', ...figures.map((f) => `${fmt(f.events)} events`)], names.map((name, i) => [name, ...figures.map((f) => pick(f.kinds[i]!))]));
+  return `# Opalite at growing sizes
+
+Written by bench/scale.ts (\`npm run build && node dist/bench/scale.js --sizes ...\`). Each size runs in its own process: the store is opened
+(Engine.open, ${o.threads} worker thread(s)), then every main kind runs once, cold, with no result cache. The generated displacement
+scenario, 7 days, unit admin3. Peak RSS is the child process's maximum resident set, engine and pool included.
+
+Machine: ${machine}. One run on a shared machine; read the growth within the run.
+
+${sizes}
+
+Time to the final result, ms:
+
+${perKind((k) => fmt(k.ms))}
+
+Time to the first progressive estimate, ms (the service streams this as the first partial frame):
+
+${perKind((k) => (Number.isNaN(k.firstPartialMs) ? '-' : fmt(k.firstPartialMs)))}
+`;
+}
