@@ -10,6 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { IngestError } from '../errors.js';
 import { StringIndex } from '../util/string-index.js';
+import { KeyedHash } from './hmac.js';
 
 export const HASH_BYTES = 32;
 
@@ -64,52 +65,95 @@ export function pseudonym(key: Buffer, id: string): Buffer {
  * Dense subscriber indexes: index i is the i-th distinct pseudonym the store has
  * seen, so kernels address per-subscriber state with plain arrays. Persisted as
  * the concatenation of the 32-byte hashes in index order.
+ *
+ * Keyed by the hash itself (open addressing on its first four bytes, which are
+ * already uniform), so parsers on other threads can hand over hashes they
+ * computed, and raw ids never need to cross a thread.
  */
 export class SubscriberDictionary {
-  private readonly byHash = new Map<string, number>();
-  private readonly hashes: Buffer[] = [];
-  /** Raw id -> index, only for this process's lifetime: saves one HMAC per row. */
+  /** The hashes in index order, HASH_BYTES each; grown by doubling. */
+  private hashes: Uint8Array;
+  private count = 0;
+  /** Open-addressing slots: index + 1, 0 = empty. */
+  private slots: Int32Array;
+  private readonly keyed: KeyedHash;
+  /** Raw id -> index, only for this process's lifetime: saves one HMAC per row of typed files. */
   private readonly rawCache = new StringIndex();
   /** rawCache slot -> subscriber index. */
   private readonly rawIndex: number[] = [];
 
-  constructor(private readonly key: Buffer, persisted?: Buffer) {
-    if (persisted) {
-      if (persisted.length % HASH_BYTES !== 0) throw new Error('subscriber dictionary length is not a multiple of 32');
-      for (let i = 0; i < persisted.length; i += HASH_BYTES) {
-        const h = persisted.subarray(i, i + HASH_BYTES);
-        this.byHash.set(h.toString('base64'), this.hashes.length);
-        this.hashes.push(h);
-      }
-    }
+  constructor(key: Buffer, persisted?: Buffer) {
+    this.keyed = new KeyedHash(key);
+    if (persisted && persisted.length % HASH_BYTES !== 0) throw new Error('subscriber dictionary length is not a multiple of 32');
+    const n = persisted ? persisted.length / HASH_BYTES : 0;
+    this.hashes = new Uint8Array(Math.max(1024, n * 2) * HASH_BYTES);
+    this.slots = new Int32Array(slotsFor(n));
+    if (persisted) for (let i = 0; i < n; i++) this.indexOfHash(persisted, i * HASH_BYTES);
   }
 
   get size(): number {
-    return this.hashes.length;
+    return this.count;
   }
 
   /** The index of a raw identifier, adding it when new. */
   indexOf(rawId: string): number {
     const slot = this.rawCache.get(rawId);
     if (slot >= 0) return this.rawIndex[slot]!;
-    const h = pseudonym(this.key, rawId);
-    const k = h.toString('base64');
-    let index = this.byHash.get(k);
-    if (index === undefined) {
-      index = this.hashes.length;
-      this.byHash.set(k, index);
-      this.hashes.push(h);
-    }
+    const index = this.indexOfHash(this.keyed.digest(Buffer.from(rawId.trim(), 'utf8')), 0);
     this.rawIndex[this.rawCache.add(rawId)] = index;
     return index;
   }
 
+  /** The index of the pseudonym at bytes [at, at + 32) of `hash`, adding it when new. */
+  indexOfHash(hash: Uint8Array, at: number): number {
+    const mask = this.slots.length - 1;
+    const hashes = this.hashes;
+    let i = ((hash[at]! << 24) | (hash[at + 1]! << 16) | (hash[at + 2]! << 8) | hash[at + 3]!) & mask;
+    for (; ; i = (i + 1) & mask) {
+      const s = this.slots[i]!;
+      if (s === 0) break;
+      const base = (s - 1) * HASH_BYTES;
+      let same = true;
+      for (let b = 0; b < HASH_BYTES && same; b++) same = hashes[base + b] === hash[at + b];
+      if (same) return s - 1;
+    }
+    const index = this.count++;
+    if (this.count * HASH_BYTES > this.hashes.length) {
+      const grown = new Uint8Array(this.hashes.length * 2);
+      grown.set(this.hashes);
+      this.hashes = grown;
+    }
+    this.hashes.set(hash.subarray(at, at + HASH_BYTES), index * HASH_BYTES);
+    this.slots[i] = index + 1;
+    if (this.count * 2 > this.slots.length) this.rehash();
+    return index;
+  }
+
+  private rehash(): void {
+    this.slots = new Int32Array(this.slots.length * 2);
+    const mask = this.slots.length - 1;
+    const h = this.hashes;
+    for (let index = 0; index < this.count; index++) {
+      const at = index * HASH_BYTES;
+      let i = ((h[at]! << 24) | (h[at + 1]! << 16) | (h[at + 2]! << 8) | h[at + 3]!) & mask;
+      while (this.slots[i] !== 0) i = (i + 1) & mask;
+      this.slots[i] = index + 1;
+    }
+  }
+
   /** The pseudonym of an index, hex, as results that need a stable id would show it. */
   hashOf(index: number): string {
-    return this.hashes[index]!.toString('hex');
+    return Buffer.from(this.hashes.buffer, this.hashes.byteOffset + index * HASH_BYTES, HASH_BYTES).toString('hex');
   }
 
   serialise(): Buffer {
-    return Buffer.concat(this.hashes);
+    return Buffer.from(this.hashes.slice(0, this.count * HASH_BYTES).buffer);
   }
+}
+
+/** A power of two at least twice `n` (load factor <= 1/2). */
+function slotsFor(n: number): number {
+  let cap = 2048;
+  while (cap < n * 2) cap *= 2;
+  return cap;
 }

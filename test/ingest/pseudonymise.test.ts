@@ -29,3 +29,23 @@ describe('SubscriberDictionary', () => {
     expect(again.hashOf(1)).toBe(pseudonym(keyA, 'b').toString('hex'));
   });
 });
+
+describe('SubscriberDictionary by hash', () => {
+  it('agrees with a Map of hex hashes through many growths, and with indexOf on the raw ids', () => {
+    const d = new SubscriberDictionary(keyA);
+    const byRaw = new SubscriberDictionary(keyA);
+    const map = new Map<string, number>();
+    for (let i = 0; i < 20_000; i++) {
+      const id = `2250${(i * 7919) % 9_000}`;
+      const h = pseudonym(keyA, id);
+      const hex = h.toString('hex');
+      if (!map.has(hex)) map.set(hex, map.size);
+      const padded = Buffer.concat([Buffer.alloc(3), h]);
+      expect(d.indexOfHash(padded, 3)).toBe(map.get(hex));
+      expect(byRaw.indexOf(id)).toBe(map.get(hex));
+    }
+    expect(d.size).toBe(map.size);
+    expect(d.serialise().equals(byRaw.serialise())).toBe(true);
+    expect(d.serialise().equals(Buffer.from([...map.keys()].join(''), 'hex'))).toBe(true);
+  });
+});
