@@ -60,7 +60,19 @@ function digits(s: string, from: number, count: number): number {
   return v;
 }
 
+/** The decimal number in bytes [from, from + count), or -1 when one is not a digit. */
+function byteDigits(b: Uint8Array, from: number, count: number): number {
+  let v = 0;
+  for (let i = from; i < from + count; i++) {
+    const c = b[i]! - 48;
+    if (c < 0 || c > 9) return -1;
+    v = v * 10 + c;
+  }
+  return v;
+}
+
 const DAYS_BEFORE_MONTH = [0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334];
+const MONTH_DAYS = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 
 function isLeap(y: number): boolean {
   return (y % 4 === 0 && y % 100 !== 0) || y % 400 === 0;
@@ -69,7 +81,7 @@ function isLeap(y: number): boolean {
 /** Days since 1970-01-01 of a civil date, or -1 when the date does not exist. */
 export function civilDays(y: number, m: number, d: number): number {
   if (m < 1 || m > 12 || d < 1) return -1;
-  const monthDays = m === 2 ? (isLeap(y) ? 29 : 28) : [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][m - 1]!;
+  const monthDays = m === 2 ? (isLeap(y) ? 29 : 28) : MONTH_DAYS[m - 1]!;
   if (d > monthDays) return -1;
   // Days from 1970 to Jan 1 of y, counting leap days (valid for y >= 1970).
   const yy = y - 1;
@@ -94,6 +106,18 @@ export function dateToDay(date: string): number {
   return civilDays(y, m, d);
 }
 
+const D = 0x2d; // -
+const T = 0x54;
+const SPACE = 0x20;
+const COLON = 0x3a;
+const DOT = 0x2e;
+const COMMA = 0x2c;
+const Z = 0x5a;
+const PLUS = 0x2b;
+
+/** Scratch for parseDateTime: event times are ASCII, at most a few dozen characters. */
+let scratch = new Uint8Array(64);
+
 /**
  * Parses an ISO 8601 event time: `YYYY-MM-DD`, then optionally `T` or a space and
  * `HH:MM[:SS[.fff]]`, then optionally `Z` or `+HH[:MM]`/`-HH[:MM]`. Without an
@@ -103,48 +127,64 @@ export function dateToDay(date: string): number {
  */
 export function parseDateTime(s: string, tz: TimezoneOffsets): number {
   const n = s.length;
-  if (n < 10 || s[4] !== '-' || s[7] !== '-') return NaN;
-  const y = digits(s, 0, 4);
-  const mo = digits(s, 5, 2);
-  const d = digits(s, 8, 2);
+  if (n > scratch.length) scratch = new Uint8Array(n * 2);
+  // The grammar is ASCII: any other character makes it not a time (and must not
+  // reach the byte parser as its low byte).
+  for (let i = 0; i < n; i++) {
+    const c = s.charCodeAt(i);
+    if (c > 0x7f) return NaN;
+    scratch[i] = c;
+  }
+  return parseDateTimeBytes(scratch, 0, n, tz);
+}
+
+/**
+ * parseDateTime over the ASCII bytes [start, end) of `b`, as CSV files hold
+ * them: the ingest hot path parses times without making a string.
+ */
+export function parseDateTimeBytes(b: Uint8Array, start: number, end: number, tz: TimezoneOffsets): number {
+  const n = end - start;
+  if (n < 10 || b[start + 4] !== D || b[start + 7] !== D) return NaN;
+  const y = byteDigits(b, start, 4);
+  const mo = byteDigits(b, start + 5, 2);
+  const d = byteDigits(b, start + 8, 2);
   if (y < 1970 || y >= 2106 || mo < 0 || d < 0) return NaN;
   const day = civilDays(y, mo, d);
   if (day < 0) return NaN;
   let secs = day * 86400;
-  let i = 10;
-  if (i < n && (s[i] === 'T' || s[i] === ' ')) {
-    if (i + 6 > n || s[i + 3] !== ':') return NaN;
-    const hh = digits(s, i + 1, 2);
-    const mm = digits(s, i + 4, 2);
+  let i = start + 10;
+  if (i < end && (b[i] === T || b[i] === SPACE)) {
+    if (i + 6 > end || b[i + 3] !== COLON) return NaN;
+    const hh = byteDigits(b, i + 1, 2);
+    const mm = byteDigits(b, i + 4, 2);
     if (hh < 0 || hh > 23 || mm < 0 || mm > 59) return NaN;
     secs += hh * 3600 + mm * 60;
     i += 6;
-    if (i < n && s[i] === ':') {
-      const ss = digits(s, i + 1, 2);
-      if (ss < 0 || ss > 60 || i + 3 > n) return NaN;
+    if (i < end && b[i] === COLON) {
+      if (i + 3 > end) return NaN;
+      const ss = byteDigits(b, i + 1, 2);
+      if (ss < 0 || ss > 60) return NaN;
       secs += Math.min(ss, 59);
       i += 3;
-      if (i < n && (s[i] === '.' || s[i] === ',')) {
+      if (i < end && (b[i] === DOT || b[i] === COMMA)) {
         i++;
-        const start = i;
-        while (i < n && s.charCodeAt(i) >= 48 && s.charCodeAt(i) <= 57) i++;
-        if (i === start) return NaN;
+        const first = i;
+        while (i < end && b[i]! >= 48 && b[i]! <= 57) i++;
+        if (i === first) return NaN;
       }
     }
   }
-  if (i === n) return secs;
+  if (i === end) return secs;
   let offset: number;
-  if (s[i] === 'Z' && i + 1 === n) {
+  if (b[i] === Z && i + 1 === end) {
     offset = 0;
-  } else if (s[i] === '+' || s[i] === '-') {
-    const sign = s[i] === '+' ? 1 : -1;
-    const rest = s.slice(i + 1);
-    const m = /^(\d{2})(?::?(\d{2}))?$/.exec(rest);
-    if (!m) return NaN;
-    const oh = Number(m[1]);
-    const om = Number(m[2] ?? '0');
-    if (oh > 18 || om > 59) return NaN;
-    offset = sign * (oh * 3600 + om * 60);
+  } else if (b[i] === PLUS || b[i] === D) {
+    // +HH, +HHMM or +HH:MM
+    const rest = end - i - 1;
+    const oh = byteDigits(b, i + 1, 2);
+    const om = rest === 2 ? 0 : rest === 4 ? byteDigits(b, i + 3, 2) : rest === 5 && b[i + 3] === COLON ? byteDigits(b, i + 4, 2) : -1;
+    if (oh < 0 || om < 0 || oh > 18 || om > 59) return NaN;
+    offset = (b[i] === PLUS ? 1 : -1) * (oh * 3600 + om * 60);
   } else {
     return NaN;
   }
