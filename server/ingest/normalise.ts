@@ -3,11 +3,12 @@
  * row into typed store values. Every format goes through here, so they all
  * accept and reject exactly the same rows.
  */
-import { DIR_IN, DIR_OUT, DIR_SHIFT, DIR_UNKNOWN, NULL_U32, TYPE_CALLS, TYPE_MDS, TYPE_SMS, TYPE_TOPUPS } from '../../kernels/shared/constants.js';
+import { DIR_SHIFT, NULL_U32 } from '../../kernels/shared/constants.js';
 import { Errors } from '../errors.js';
 import type { FileStats, IngestReport } from './report.js';
 import type { EventColumn, RawBatch, RawValue } from './source.js';
 import { parseDateTime, type TimezoneOffsets } from './datetime.js';
+import { directionOf, durationOf, eventTypeOf, FAILURES, rechargeOf, rowFailure, TIME_INVALID, TIME_MISSING, timeOfDate } from './fields.js';
 
 /** Where good rows go: one call per row, in file order. */
 export interface EventSink {
@@ -18,19 +19,6 @@ export interface EventSink {
 export interface Dictionary {
   indexOf(id: string): number;
 }
-
-/** A Map, not an object literal: `constructor` or `__proto__` must not name an event type. */
-const EVENT_TYPES = new Map<string, number>([
-  ['calls', TYPE_CALLS],
-  ['call', TYPE_CALLS],
-  ['voice', TYPE_CALLS],
-  ['sms', TYPE_SMS],
-  ['mds', TYPE_MDS],
-  ['data', TYPE_MDS],
-  ['topups', TYPE_TOPUPS],
-  ['topup', TYPE_TOPUPS],
-  ['recharge', TYPE_TOPUPS],
-]);
 
 const REQUIRED: readonly EventColumn[] = ['msisdn', 'datetime', 'event_type'];
 
@@ -89,57 +77,26 @@ export class EventNormaliser {
   }
 
   /** Appends row i to the sink, or returns [field, reason] when it is invalid. */
-  private row(cols: RawBatch['columns'], i: number): [string, string] | null {
+  private row(cols: RawBatch['columns'], i: number): readonly [string, string] | null {
     const { tz, subscribers, cells, sink } = this.o;
     const msisdn = text(cols.msisdn![i]);
-    if (msisdn === '') return ['msisdn', 'missing'];
-
     const rawTime = cols.datetime![i];
     let t: number;
     if (rawTime instanceof Date) {
       // A typed timestamp without a zone is taken as local wall-clock time.
-      t = Math.floor(rawTime.getTime() / 1000);
-      if (!(t >= 0 && t < 2 ** 32)) return ['datetime', 'outside [1970, 2106)'];
+      t = timeOfDate(rawTime);
     } else {
       const s = text(rawTime);
-      if (s === '') return ['datetime', 'missing'];
-      t = parseDateTime(s, tz);
-      if (Number.isNaN(t)) return ['datetime', 'expected an ISO 8601 time like 2016-01-01 08:15:02'];
+      t = s === '' ? TIME_MISSING : parseDateTime(s, tz);
+      if (Number.isNaN(t)) t = TIME_INVALID;
     }
-
-    const rawType = text(cols.event_type![i]);
-    // Exact spelling first: lower-casing every row would allocate a string per row.
-    const type = EVENT_TYPES.get(rawType) ?? EVENT_TYPES.get(rawType.toLowerCase());
-    const typeText = rawType;
-    if (type === undefined) {
-      return ['event_type', typeText === '' ? 'missing' : 'expected calls, sms, mds or topups'];
-    }
-
-    let dir = DIR_UNKNOWN;
+    const type = eventTypeOf(text(cols.event_type![i]));
     const out = cols.outgoing ? cols.outgoing[i] : undefined;
-    const outRaw = typeof out === 'boolean' ? (out ? 'true' : 'false') : text(out);
-    const outText = outRaw === 'true' || outRaw === 'false' || outRaw.length <= 1 ? outRaw : outRaw.toLowerCase();
-    if (outText === 'true' || outText === '1' || outText === 't') dir = DIR_OUT;
-    else if (outText === 'false' || outText === '0' || outText === 'f') dir = DIR_IN;
-    else if (outText !== '') return ['outgoing', 'expected true, false, 1 or 0'];
-    else if (type === TYPE_CALLS || type === TYPE_SMS) return ['outgoing', 'missing (required for calls and sms)'];
-
-    let duration = NULL_U32;
-    const durText = cols.duration ? text(cols.duration[i]) : '';
-    if (durText !== '') {
-      const d = Number(durText);
-      if (!Number.isFinite(d) || d < 0 || d >= NULL_U32) return ['duration', 'expected a non-negative number of seconds'];
-      duration = Math.round(d);
-    }
-
-    let recharge = NaN;
-    const amountText = cols.recharge_amount ? text(cols.recharge_amount[i]) : '';
-    if (amountText !== '') {
-      recharge = Number(amountText);
-      if (!Number.isFinite(recharge)) return ['recharge_amount', 'expected a number'];
-    } else if (type === TYPE_TOPUPS) {
-      return ['recharge_amount', 'missing (required for topups)'];
-    }
+    const dir = directionOf(typeof out === 'boolean' ? (out ? 'true' : 'false') : text(out));
+    const duration = durationOf(cols.duration ? text(cols.duration[i]) : '');
+    const recharge = rechargeOf(cols.recharge_amount ? text(cols.recharge_amount[i]) : '');
+    const failure = rowFailure(msisdn === '', t, type, dir, duration, recharge);
+    if (failure !== 0) return FAILURES[failure]!;
 
     const cellText = cols.cell_id ? text(cols.cell_id[i]) : '';
     const cell = cellText === '' ? NULL_U32 : cells.indexOf(cellText);
