@@ -18,10 +18,6 @@
 // the set persists across calls. Subscriber partitions are disjoint, so the
 // per-partition counts sum.
 //
-// Linear probing stays correct with expiring entries: during one bucket slots
-// only go from expired-or-empty to live, so a live key always sits before the
-// first non-live slot of its probe run, where a lookup stops.
-//
 // Distinct cells are not partition-disjoint (every partition sees the same
 // cells), so counts cannot be summed. Instead each partition marks a bitset
 // over (slot, cell) for one day, partitions' bitsets are ORed (orBits), and
@@ -33,131 +29,73 @@
 // across the days of one period. Per-second periods (86400 slots a day) are
 // marked in chunks: the host restricts the window and slotBase to the chunk.
 //
-// Key set layout at `set` (16-byte aligned, keySetBytes(capacity) bytes):
-//   header, 32 bytes:
-//     +0  u32 used       live entries (b >= floor)
-//     +4  u32 capacity   slots, a power of two (written by keySetClear, checked by every kernel)
-//     +8  u32 consumed   rows (or bits) the last call consumed, when it stopped at the load limit
-//     +12 u32 floor      entries with b < floor have expired
-//     +16 .. +31         reserved
-//   slot i at set + 32 + 8 * i: u64 key = a | b << 32; a = 0xFFFFFFFF marks an empty slot.
-// Load is capped at 3/4 of the capacity; a call that would exceed it stops
-// before the row with STATUS_CAPACITY, so the host can grow the set with
-// keySetRehash and resume at keySetConsumed.
+// The key set is table.ts's table with 8-byte slots holding only the key
+// (a | b << 32; a = 0xFFFFFFFF marks an empty slot), and its floor.
 
 import { DIR_SHIFT, STATUS_BAD_ARGUMENT, STATUS_CAPACITY, STATUS_OK } from './shared/constants';
-import { locateCell, qualifies } from './locate';
+import { BAD_SUB, eventLoc, eventSub, locateCell, locatedEvent, nextRun, runEnd, runStart, typeKept } from './scan';
+import { clearTable, consumedOf, finishTable, floorOf, keyOf, loadLimit, probe, rehashTable, slotOf, tableBytesOf, usedOf, validTable } from './table';
 
-const HEADER_BYTES: usize = 32;
-const SLOT_SHIFT: usize = 3; // 8-byte slots
-const EMPTY: u32 = 0xffffffff;
-
-const H_USED: usize = 0;
-const H_CAPACITY: usize = 4;
-const H_CONSUMED: usize = 8;
-const H_FLOOR: usize = 12;
+const SLOT_BYTES: usize = 8;
+const MAX_CAPACITY: u32 = 1 << 28;
 
 /** Largest a * b that a key's b or a bit index may reach: both are u32. */
 const U32_RANGE: u64 = 0x100000000;
 
 /** Bytes a key set of `capacity` slots occupies: 32 + 8 * capacity. */
 export function keySetBytes(capacity: u32): usize {
-  return HEADER_BYTES + (<usize>capacity << SLOT_SHIFT);
+  return tableBytesOf(capacity, SLOT_BYTES);
 }
 
 /** Empties the set at `set` (floor 0); capacity: slots, a power of two in [8, 2^28]. Status. */
 export function keySetClear(set: usize, capacity: u32): i32 {
-  if (capacity < 8 || capacity > (1 << 28) || (capacity & (capacity - 1)) != 0) return STATUS_BAD_ARGUMENT;
-  memory.fill(set, 0, HEADER_BYTES);
-  store<u32>(set + H_CAPACITY, capacity);
-  memory.fill(set + HEADER_BYTES, 0xff, <usize>capacity << SLOT_SHIFT);
-  return STATUS_OK;
+  return clearTable(set, capacity, SLOT_BYTES, MAX_CAPACITY);
 }
 
 /** Live entries of the set, [0, capacity). */
 export function keySetUsed(set: usize): u32 {
-  return load<u32>(set + H_USED);
+  return usedOf(set);
 }
 
 /** Rows (countEventsAndSubscribersByBucket, countConsecutivePairs) or bit index (countCellsByPeriod) the last call consumed. */
 export function keySetConsumed(set: usize): u32 {
-  return load<u32>(set + H_CONSUMED);
+  return consumedOf(set);
 }
 
 /** Copies the live entries of `src` into `dst` (cleared here, same floor); capacities in slots. Status: CAPACITY if dst cannot hold them. */
 export function keySetRehash(src: usize, srcCapacity: u32, dst: usize, dstCapacity: u32): i32 {
-  if (!keySetValid(src, srcCapacity)) return STATUS_BAD_ARGUMENT;
-  const status = keySetClear(dst, dstCapacity);
-  if (status != STATUS_OK) return status;
-  const floor = load<u32>(src + H_FLOOR);
-  let used: u32 = 0;
-  const limit = keySetLimit(dstCapacity);
-  const mask = dstCapacity - 1;
-  for (let i: u32 = 0; i < srcCapacity; i++) {
-    const key = load<u64>(keySlot(src, i));
-    if (!isLive(key, floor)) continue;
-    if (used >= limit) return STATUS_CAPACITY;
-    store<u64>(keyProbe(dst, mask, key, floor), key);
-    used++;
-  }
-  store<u32>(dst + H_USED, used);
-  store<u32>(dst + H_FLOOR, floor);
-  return STATUS_OK;
+  return rehashTable(src, srcCapacity, dst, dstCapacity, SLOT_BYTES, MAX_CAPACITY);
 }
 
 @inline
 export function keySetValid(set: usize, capacity: u32): bool {
-  return capacity >= 8 && (capacity & (capacity - 1)) == 0 && load<u32>(set + H_CAPACITY) == capacity;
+  return validTable(set, capacity);
 }
 
 @inline
 export function keySetLimit(capacity: u32): u32 {
-  return capacity - (capacity >> 2);
+  return loadLimit(capacity);
 }
 
 @inline
 export function keySlot(set: usize, index: u32): usize {
-  return set + HEADER_BYTES + (<usize>index << SLOT_SHIFT);
-}
-
-@inline
-export function keyOf(a: u32, b: u32): u64 {
-  return (<u64>b << 32) | <u64>a;
-}
-
-/** Whether a stored key is an entry of the current floor (not empty, not expired). */
-@inline
-export function isLive(key: u64, floor: u32): bool {
-  return <u32>key != EMPTY && <u32>(key >> 32) >= floor;
+  return slotOf(set, index, SLOT_BYTES);
 }
 
 /** The slot holding live `key`, or the empty or expired slot where it belongs (the load cap keeps one free). */
 @inline
 export function keyProbe(set: usize, mask: u32, key: u64, floor: u32): usize {
-  // see: https://github.com/aappleby/smhasher/blob/master/src/MurmurHash3.cpp (fmix64, first half)
-  let h = key ^ (key >> 33);
-  h *= 0xff51afd7ed558ccd;
-  h ^= h >> 33;
-  let index = <u32>h & mask;
-  while (true) {
-    const slot = keySlot(set, index);
-    const found = load<u64>(slot);
-    if (found == key || !isLive(found, floor)) return slot;
-    index = (index + 1) & mask;
-  }
-  return 0; // unreachable: the loop only exits by returning
+  return probe(set, mask, key, SLOT_BYTES, floor);
 }
 
 @inline
 export function keySetFloor(set: usize): u32 {
-  return load<u32>(set + H_FLOOR);
+  return floorOf(set);
 }
 
 @inline
 export function keySetFinish(set: usize, used: u32, floor: u32, consumed: u32): void {
-  store<u32>(set + H_USED, used);
-  store<u32>(set + H_FLOOR, floor);
-  store<u32>(set + H_CONSUMED, consumed);
+  finishTable(set, used, floor, consumed);
 }
 
 // [tStart, tEnd) must lie within the buckets: checked once, so no row can fall outside.
@@ -184,36 +122,41 @@ export function countEventsAndSubscribersByBucket(
   let floor = keySetFloor(set);
   let status = STATUS_OK;
   let i: u32 = 0;
-  for (; i < n; i++) {
-    const at = <usize>i << 2;
-    const t = load<u32>(tPtr + at);
-    const kind = <u32>load<u8>(kindPtr + i);
-    if (!qualifies(t, kind, typeMask, tStart, tEnd, hourMask)) continue;
-    if (((dirMask >> ((kind >> DIR_SHIFT) & 3)) & 1) == 0) continue;
-    const l = locateCell(load<u32>(cellPtr + at), locPtr, nCells, dropPtr);
-    if (l < 0) continue;
-    const sub = load<u32>(subPtr + at);
-    if (<u32>l >= nLocs || sub >= nSubs) { status = STATUS_BAD_ARGUMENT; break; }
-    const bucket = (t - bucketBase) / bucketSeconds;
-    const first = bucket * nLocs; // bucket's smallest b
-    if (first != floor) {
-      // A later bucket expires every entry; an earlier one means out-of-order calls.
-      if (first < floor) { status = STATUS_BAD_ARGUMENT; break; }
-      floor = first;
-      used = 0;
+  let run = nextRun(tPtr, 0, n, tStart, tEnd, hourMask);
+  while (runStart(run) < n) {
+    const end = runEnd(run);
+    for (i = runStart(run); i < end; i++) {
+      if (((dirMask >> ((<u32>load<u8>(kindPtr + i) >> DIR_SHIFT) & 3)) & 1) == 0) continue;
+      const e = locatedEvent(i, subPtr, cellPtr, kindPtr, typeMask, locPtr, nCells, nSubs, dropPtr);
+      if (e >= BAD_SUB) {
+        if (e == BAD_SUB) { status = STATUS_BAD_ARGUMENT; break; }
+        continue;
+      }
+      const l = <u32>eventLoc(e);
+      if (l >= nLocs) { status = STATUS_BAD_ARGUMENT; break; }
+      const bucket = (load<u32>(tPtr + (<usize>i << 2)) - bucketBase) / bucketSeconds;
+      const first = bucket * nLocs; // bucket's smallest b
+      if (first != floor) {
+        // A later bucket expires every entry; an earlier one means out-of-order calls.
+        if (first < floor) { status = STATUS_BAD_ARGUMENT; break; }
+        floor = first;
+        used = 0;
+      }
+      const key = keyOf(eventSub(e), first + l);
+      const slot = keyProbe(set, mask, key, floor);
+      const out = (<usize>l * <usize>nBuckets + <usize>bucket) << 2;
+      if (load<u64>(slot) != key) {
+        if (used >= limit) { status = STATUS_CAPACITY; break; }
+        store<u64>(slot, key);
+        used++;
+        store<u32>(outSubs + out, load<u32>(outSubs + out) + 1);
+      }
+      store<u32>(outEvents + out, load<u32>(outEvents + out) + 1);
     }
-    const key = keyOf(sub, first + <u32>l);
-    const slot = keyProbe(set, mask, key, floor);
-    const out = (<usize>l * <usize>nBuckets + <usize>bucket) << 2;
-    if (load<u64>(slot) != key) {
-      if (used >= limit) { status = STATUS_CAPACITY; break; }
-      store<u64>(slot, key);
-      used++;
-      store<u32>(outSubs + out, load<u32>(outSubs + out) + 1);
-    }
-    store<u32>(outEvents + out, load<u32>(outEvents + out) + 1);
+    if (status != STATUS_OK) break;
+    run = nextRun(tPtr, end, n, tStart, tEnd, hourMask);
   }
-  keySetFinish(set, used, floor, i);
+  keySetFinish(set, used, floor, status == STATUS_OK ? n : i);
   return status;
 }
 
@@ -236,15 +179,16 @@ export function markCellsByPeriod(
   if (slotSeconds == 0 || cellBitsBytes(nSlots, nCells) == 0) return STATUS_BAD_ARGUMENT;
   const slotEnd = <u64>slotBase + <u64>nSlots * <u64>slotSeconds;
   if (tStart < tEnd && (tStart < slotBase || <u64>tEnd > slotEnd)) return STATUS_BAD_ARGUMENT;
-  for (let i: u32 = 0; i < n; i++) {
-    const at = <usize>i << 2;
-    const t = load<u32>(tPtr + at);
-    if (!qualifies(t, load<u8>(kindPtr + i), typeMask, tStart, tEnd, hourMask)) continue;
-    const cell = load<u32>(cellPtr + at);
-    if (locateCell(cell, locPtr, nCells, dropPtr) < 0) continue;
-    const bit = ((t - slotBase) / slotSeconds) * nCells + cell;
-    const byte = bits + <usize>(bit >> 3);
-    store<u8>(byte, load<u8>(byte) | (<u8>1 << <u8>(bit & 7)));
+  for (let run = nextRun(tPtr, 0, n, tStart, tEnd, hourMask); runStart(run) < n; run = nextRun(tPtr, runEnd(run), n, tStart, tEnd, hourMask)) {
+    for (let i = runStart(run), end = runEnd(run); i < end; i++) {
+      if (!typeKept(<u32>load<u8>(kindPtr + i), typeMask)) continue;
+      const at = <usize>i << 2;
+      const cell = load<u32>(cellPtr + at);
+      if (locateCell(cell, locPtr, nCells, dropPtr) < 0) continue;
+      const bit = ((load<u32>(tPtr + at) - slotBase) / slotSeconds) * nCells + cell;
+      const byte = bits + <usize>(bit >> 3);
+      store<u8>(byte, load<u8>(byte) | (<u8>1 << <u8>(bit & 7)));
+    }
   }
   return STATUS_OK;
 }

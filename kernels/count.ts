@@ -4,7 +4,7 @@
 // host can sum partitions and days into one buffer.
 
 import { DIR_SHIFT, STATUS_BAD_ARGUMENT, STATUS_OK } from './shared/constants';
-import { locateCell, qualifies } from './locate';
+import { BAD_SUB, eventLoc, eventSub, locateCell, locatedEvent, nextRun, runEnd, runStart, typeKept } from './scan';
 
 /** outCounts[loc] += subscribers located at loc (u32[nLocs]); locVec: i32 per sub, -1 = unlocated, else < nLocs. Status. */
 export function countByLocation(locVec: usize, nSubs: u32, nLocs: u32, outCounts: usize): i32 {
@@ -44,18 +44,18 @@ export function countEventsByBucket(
   if (bucketSeconds == 0) return STATUS_BAD_ARGUMENT;
   const bucketEnd = <u64>bucketBase + <u64>nBuckets * <u64>bucketSeconds;
   if (tStart < tEnd && (tStart < bucketBase || <u64>tEnd > bucketEnd)) return STATUS_BAD_ARGUMENT;
-  for (let i: u32 = 0; i < n; i++) {
-    const at = <usize>i << 2;
-    const t = load<u32>(tPtr + at);
-    const kind = <u32>load<u8>(kindPtr + i);
-    if (!qualifies(t, kind, typeMask, tStart, tEnd, hourMask)) continue;
-    if (((dirMask >> ((kind >> DIR_SHIFT) & 3)) & 1) == 0) continue;
-    const l = locateCell(load<u32>(cellPtr + at), locPtr, nCells, dropPtr);
-    if (l < 0) continue;
-    if (<u32>l >= nLocs) return STATUS_BAD_ARGUMENT;
-    const bucket = (t - bucketBase) / bucketSeconds;
-    const out = outCounts + ((<usize>l * <usize>nBuckets + <usize>bucket) << 2);
-    store<u32>(out, load<u32>(out) + 1);
+  for (let run = nextRun(tPtr, 0, n, tStart, tEnd, hourMask); runStart(run) < n; run = nextRun(tPtr, runEnd(run), n, tStart, tEnd, hourMask)) {
+    for (let i = runStart(run), end = runEnd(run); i < end; i++) {
+      const kind = <u32>load<u8>(kindPtr + i);
+      if (!typeKept(kind, typeMask) || ((dirMask >> ((kind >> DIR_SHIFT) & 3)) & 1) == 0) continue;
+      const at = <usize>i << 2;
+      const l = locateCell(load<u32>(cellPtr + at), locPtr, nCells, dropPtr);
+      if (l < 0) continue;
+      if (<u32>l >= nLocs) return STATUS_BAD_ARGUMENT;
+      const bucket = (load<u32>(tPtr + at) - bucketBase) / bucketSeconds;
+      const out = outCounts + ((<usize>l * <usize>nBuckets + <usize>bucket) << 2);
+      store<u32>(out, load<u32>(out) + 1);
+    }
   }
   return STATUS_OK;
 }
@@ -72,16 +72,19 @@ export function markSubLocations(
   typeMask: u32, tStart: u32, tEnd: u32, hourMask: u32,
   nSubs: u32, nLocs: u32, bits: usize, dropPtr: usize,
 ): i32 {
-  for (let i: u32 = 0; i < n; i++) {
-    const at = <usize>i << 2;
-    if (!qualifies(load<u32>(tPtr + at), load<u8>(kindPtr + i), typeMask, tStart, tEnd, hourMask)) continue;
-    const l = locateCell(load<u32>(cellPtr + at), locPtr, nCells, dropPtr);
-    if (l < 0) continue;
-    const sub = load<u32>(subPtr + at);
-    if (sub >= nSubs || <u32>l >= nLocs) return STATUS_BAD_ARGUMENT;
-    const bit = <u64>sub * <u64>nLocs + <u64>l;
-    const byte = bits + <usize>(bit >> 3);
-    store<u8>(byte, load<u8>(byte) | (<u8>1 << <u8>(bit & 7)));
+  for (let run = nextRun(tPtr, 0, n, tStart, tEnd, hourMask); runStart(run) < n; run = nextRun(tPtr, runEnd(run), n, tStart, tEnd, hourMask)) {
+    for (let i = runStart(run), end = runEnd(run); i < end; i++) {
+      const e = locatedEvent(i, subPtr, cellPtr, kindPtr, typeMask, locPtr, nCells, nSubs, dropPtr);
+      if (e >= BAD_SUB) {
+        if (e == BAD_SUB) return STATUS_BAD_ARGUMENT;
+        continue;
+      }
+      const l = <u32>eventLoc(e);
+      if (l >= nLocs) return STATUS_BAD_ARGUMENT;
+      const bit = <u64>eventSub(e) * <u64>nLocs + <u64>l;
+      const byte = bits + <usize>(bit >> 3);
+      store<u8>(byte, load<u8>(byte) | (<u8>1 << <u8>(bit & 7)));
+    }
   }
   return STATUS_OK;
 }

@@ -3,49 +3,14 @@
 //
 // Every kernel here scans one (day, partition) range of rows, which the host
 // has sorted by time with ingest-order ties, so a scan in row order is
-// chronological with the spec's tie rule. An event qualifies when its type is in
-// `typeMask` (bit per type code), tStart <= t < tEnd, and its local hour is in
-// `hourMask` (bit h = hour h). A qualifying event is located through the day's
-// table `loc` (i32 per cell key: location >= 0, or drop code -2 unknown / no valid
-// version, -3 outside every region); a cell >= nCells (0xFFFFFFFF included) is
-// drop code -1. Dropped qualifying events are counted in drops[-code] (u32[4] at
-// `dropPtr`); a malformed code (< -3) is counted in drops[0], which the host
-// checks, so that a bad table can never make a kernel write outside the counters.
+// chronological with the spec's tie rule. Filters, runs and locating: scan.ts.
 
-import { SECONDS_PER_DAY, STATUS_BAD_ARGUMENT, STATUS_CAPACITY, STATUS_OK, TYPE_MASK } from './shared/constants';
-import {
-  S_DAYS, S_EVENTS, S_LAST_DAY, S_LAST_SEQ, S_LOC, S_SUB,
-  isEmpty, tableInsertAt, tableKey, tableLimit, tableProbe, tableSetConsumed, tableSetUsed, tableSlot,
-  tableUsed, tableValid,
-} from './hash';
+import { SECONDS_PER_DAY, STATUS_BAD_ARGUMENT, STATUS_CAPACITY, STATUS_OK } from './shared/constants';
+import { S_DAYS, S_EVENTS, S_LAST_DAY, S_LAST_SEQ, S_LOC, S_SUB, SLOT_BYTES, isEmpty, tableInsertAt, tableKey, tableSlot } from './hash';
+import { BAD_SUB, eventLoc, eventSub, locatedEvent, nextRun, runEnd, runStart } from './scan';
+import { finishTable, floorOf, loadLimit, probe, usedOf, validTable } from './table';
 
 const DAY: u32 = SECONDS_PER_DAY;
-const HOUR: u32 = 3600;
-
-/** Whether an event passes the type, time-window and hour filters. */
-@inline
-export function qualifies(t: u32, kind: u32, typeMask: u32, tStart: u32, tEnd: u32, hourMask: u32): bool {
-  // Bitwise, not short-circuit: the filters' outcomes are data-dependent, and
-  // one combined test mispredicts less than four.
-  const hour = (t % DAY) / HOUR;
-  const inWindow = <u32>(t >= tStart) & <u32>(t < tEnd);
-  return (inWindow & (typeMask >> (kind & TYPE_MASK)) & (hourMask >> hour) & 1) != 0;
-}
-
-/** The location of a cell on the table's day, or -1 after counting the drop. */
-@inline
-export function locateCell(cell: u32, locPtr: usize, nCells: u32, dropPtr: usize): i32 {
-  let code: u32 = 1; // no cell
-  if (cell < nCells) {
-    const l = load<i32>(locPtr + (<usize>cell << 2));
-    if (l >= 0) return l;
-    code = <u32>-l;
-    if (code > 3) code = 0;
-  }
-  const counter = dropPtr + (<usize>code << 2);
-  store<u32>(counter, load<u32>(counter) + 1);
-  return -1;
-}
 
 /** outLoc[sub] (i32 per local sub, < nSubs) = location of the sub's latest located qualifying event of these n rows, if any. Status. */
 export function lastLocation(
@@ -54,15 +19,16 @@ export function lastLocation(
   typeMask: u32, tStart: u32, tEnd: u32, hourMask: u32,
   nSubs: u32, outLoc: usize, dropPtr: usize,
 ): i32 {
-  for (let i: u32 = 0; i < n; i++) {
-    const at = <usize>i << 2;
-    if (!qualifies(load<u32>(tPtr + at), load<u8>(kindPtr + i), typeMask, tStart, tEnd, hourMask)) continue;
-    const l = locateCell(load<u32>(cellPtr + at), locPtr, nCells, dropPtr);
-    if (l < 0) continue;
-    const sub = load<u32>(subPtr + at);
-    if (sub >= nSubs) return STATUS_BAD_ARGUMENT;
-    // Rows are chronological, so the last write wins the spec's tie rule.
-    store<i32>(outLoc + (<usize>sub << 2), l);
+  for (let run = nextRun(tPtr, 0, n, tStart, tEnd, hourMask); runStart(run) < n; run = nextRun(tPtr, runEnd(run), n, tStart, tEnd, hourMask)) {
+    for (let i = runStart(run), end = runEnd(run); i < end; i++) {
+      const e = locatedEvent(i, subPtr, cellPtr, kindPtr, typeMask, locPtr, nCells, nSubs, dropPtr);
+      if (e >= BAD_SUB) {
+        if (e == BAD_SUB) return STATUS_BAD_ARGUMENT;
+        continue;
+      }
+      // Rows are chronological, so the last write wins the spec's tie rule.
+      store<i32>(outLoc + (<usize>eventSub(e) << 2), eventLoc(e));
+    }
   }
   return STATUS_OK;
 }
@@ -77,40 +43,43 @@ export function countLocations(
   typeMask: u32, tStart: u32, tEnd: u32, hourMask: u32,
   nSubs: u32, seqBase: f64, table: usize, capacity: u32, dropPtr: usize,
 ): i32 {
-  if (!tableValid(table, capacity)) return STATUS_BAD_ARGUMENT;
+  if (!validTable(table, capacity)) return STATUS_BAD_ARGUMENT;
   const mask = capacity - 1;
-  const limit = tableLimit(capacity);
+  const limit = loadLimit(capacity);
   const seq0 = <u64>seqBase;
-  let used = tableUsed(table);
+  let used = usedOf(table);
   let status = STATUS_OK;
   let i: u32 = 0;
-  for (; i < n; i++) {
-    const at = <usize>i << 2;
-    const t = load<u32>(tPtr + at);
-    if (!qualifies(t, load<u8>(kindPtr + i), typeMask, tStart, tEnd, hourMask)) continue;
-    const l = locateCell(load<u32>(cellPtr + at), locPtr, nCells, dropPtr);
-    if (l < 0) continue;
-    const sub = load<u32>(subPtr + at);
-    if (sub >= nSubs) { status = STATUS_BAD_ARGUMENT; break; }
-    const key = tableKey(sub, l);
-    const slot = tableProbe(table, mask, key);
-    if (isEmpty(slot)) {
-      // Stop before this row, not inside it, so the host can resume here.
-      if (used >= limit) { status = STATUS_CAPACITY; break; }
-      tableInsertAt(slot, key);
-      used++;
+  let run = nextRun(tPtr, 0, n, tStart, tEnd, hourMask);
+  while (runStart(run) < n) {
+    const end = runEnd(run);
+    for (i = runStart(run); i < end; i++) {
+      const e = locatedEvent(i, subPtr, cellPtr, kindPtr, typeMask, locPtr, nCells, nSubs, dropPtr);
+      if (e >= BAD_SUB) {
+        if (e == BAD_SUB) { status = STATUS_BAD_ARGUMENT; break; }
+        continue;
+      }
+      const key = tableKey(eventSub(e), eventLoc(e));
+      const slot = probe(table, mask, key, SLOT_BYTES, 0);
+      if (isEmpty(slot)) {
+        // Stop before this row, not inside it, so the host can resume here.
+        if (used >= limit) { status = STATUS_CAPACITY; break; }
+        tableInsertAt(slot, key);
+        used++;
+      }
+      store<u32>(slot + S_EVENTS, load<u32>(slot + S_EVENTS) + 1);
+      // Calls come in date order, so a day differing from the last one seen is new.
+      const day = load<u32>(tPtr + (<usize>i << 2)) / DAY;
+      if (load<u32>(slot + S_LAST_DAY) != day) {
+        store<u32>(slot + S_LAST_DAY, day);
+        store<u32>(slot + S_DAYS, load<u32>(slot + S_DAYS) + 1);
+      }
+      store<u64>(slot + S_LAST_SEQ, seq0 + <u64>i);
     }
-    store<u32>(slot + S_EVENTS, load<u32>(slot + S_EVENTS) + 1);
-    // Calls come in date order, so a day differing from the last one seen is new.
-    const day = t / DAY;
-    if (load<u32>(slot + S_LAST_DAY) != day) {
-      store<u32>(slot + S_LAST_DAY, day);
-      store<u32>(slot + S_DAYS, load<u32>(slot + S_DAYS) + 1);
-    }
-    store<u64>(slot + S_LAST_SEQ, seq0 + <u64>i);
+    if (status != STATUS_OK) break;
+    run = nextRun(tPtr, end, n, tStart, tEnd, hourMask);
   }
-  tableSetUsed(table, used);
-  tableSetConsumed(table, i);
+  finishTable(table, used, floorOf(table), status == STATUS_OK ? n : i);
   return status;
 }
 
@@ -123,7 +92,7 @@ export function countLocations(
  */
 @inline
 function pickBest(table: usize, capacity: u32, nSubs: u32, outLoc: usize, byDays: bool): i32 {
-  if (!tableValid(table, capacity)) return STATUS_BAD_ARGUMENT;
+  if (!validTable(table, capacity)) return STATUS_BAD_ARGUMENT;
   for (let i: u32 = 0; i < capacity; i++) {
     const slot = tableSlot(table, i);
     if (isEmpty(slot)) continue;
@@ -167,7 +136,7 @@ export function pickMostDays(table: usize, capacity: u32, nSubs: u32, outLoc: us
 
 /** Writes the table's (sub, loc) pairs, in slot order, to outSub (u32) and outLoc (i32), each tableUsed long; returns the count, or -1 if the table is invalid. */
 export function tableKeys(table: usize, capacity: u32, outSub: usize, outLoc: usize): i32 {
-  if (!tableValid(table, capacity)) return -1;
+  if (!validTable(table, capacity)) return -1;
   let k: usize = 0;
   for (let i: u32 = 0; i < capacity; i++) {
     const slot = tableSlot(table, i);

@@ -5,27 +5,25 @@
 // day-of-week scores. The host then clusters each subscriber's positions
 // (Hartigan leader clustering) from the entries this table dumps.
 //
-// The table is this file's own (its slots are larger than hash.ts's):
-//   header, 32 bytes: +0 u32 used, +4 u32 capacity, +8 u32 consumed
-//   slot i at table + 32 + 48 * i:
-//     +0  u32 sub (0xFFFFFFFF = empty)   +4  i32 loc
-//     +8  u32 events                     +12 u32 days
-//     +16 u32 lastDay (0xFFFFFFFF none)  +20 reserved
-//     +24 f64 sum of hour scores         +32 f64 sum of day-of-week scores
-//     +40 reserved
-// Linear probing, load capped at 3/4: a call that would exceed it stops with
-// STATUS_CAPACITY after recording the rows it consumed; the host rehashes into a
-// table twice the size and resumes there, so no row counts twice.
+// The score table is table.ts's table with 48-byte slots:
+//   +0  u32 sub (0xFFFFFFFF = empty)   +4  i32 loc        ((sub, loc) is the u64 key)
+//   +8  u32 events                     +12 u32 days
+//   +16 u32 lastDay (0xFFFFFFFF none)  +20 reserved
+//   +24 f64 sum of hour scores         +32 f64 sum of day-of-week scores
+//   +40 reserved
+// A call that would pass the load cap stops with STATUS_CAPACITY after
+// recording the rows it consumed; the host rehashes into a table twice the
+// size and resumes there, so no row counts twice.
 //
 // Rows must come day by day in increasing day order (the host scans the window's
 // days ascending), so "a new day for this key" is lastDay != day.
 
 import { SECONDS_PER_DAY, STATUS_BAD_ARGUMENT, STATUS_CAPACITY, STATUS_OK } from './shared/constants';
-import { locateCell, qualifies } from './locate';
+import { BAD_SUB, eventLoc, eventSub, locatedEvent, nextRun, runEnd, runStart } from './scan';
+import { EMPTY, clearTable, consumedOf, finishTable, keyOf, loadLimit, probe, rehashTable, slotOf, tableBytesOf, usedOf, validTable } from './table';
 
-const HEADER: usize = 32;
-const SLOT: usize = 48;
-const EMPTY: u32 = 0xffffffff;
+const SLOT_BYTES: usize = 48;
+const MAX_CAPACITY: u32 = 1 << 26;
 
 const M_SUB: usize = 0;
 const M_LOC: usize = 4;
@@ -35,89 +33,27 @@ const M_LAST_DAY: usize = 16;
 const M_SUM_HOUR: usize = 24;
 const M_SUM_DOW: usize = 32;
 
-@inline
-function slotAt(table: usize, i: u32): usize {
-  return table + HEADER + <usize>i * SLOT;
-}
-
-@inline
-function limitOf(capacity: u32): u32 {
-  return capacity - (capacity >> 2);
-}
-
-@inline
-function hashOf(sub: u32, loc: i32): u32 {
-  const key = (<u64>(<u32>loc) << 32) | <u64>sub;
-  return <u32>((key * 0x9e3779b97f4a7c15) >> 32);
-}
-
-function valid(table: usize, capacity: u32): bool {
-  return capacity >= 8 && (capacity & (capacity - 1)) == 0 && load<u32>(table + 4) == capacity;
-}
-
 /** Bytes of a table of `capacity` slots. */
 export function meaningfulTableBytes(capacity: u32): usize {
-  return HEADER + <usize>capacity * SLOT;
+  return tableBytesOf(capacity, SLOT_BYTES);
 }
 
 /** Empties a table; capacity a power of two in [8, 2^26]. Status. */
 export function meaningfulTableClear(table: usize, capacity: u32): i32 {
-  if (capacity < 8 || capacity > (1 << 26) || (capacity & (capacity - 1)) != 0) return STATUS_BAD_ARGUMENT;
-  memory.fill(table, 0, HEADER);
-  store<u32>(table + 4, capacity);
-  for (let i: u32 = 0; i < capacity; i++) store<u32>(slotAt(table, i) + M_SUB, EMPTY);
-  return STATUS_OK;
+  return clearTable(table, capacity, SLOT_BYTES, MAX_CAPACITY);
 }
 
 export function meaningfulTableUsed(table: usize): u32 {
-  return load<u32>(table);
+  return usedOf(table);
 }
 
 export function meaningfulTableConsumed(table: usize): u32 {
-  return load<u32>(table + 8);
-}
-
-/** The slot of (sub, loc), claimed if new; -1 when a new key would pass the load limit. */
-@inline
-function findOrClaim(table: usize, capacity: u32, sub: u32, loc: i32): i64 {
-  const mask = capacity - 1;
-  let i = hashOf(sub, loc) & mask;
-  for (;;) {
-    const s = slotAt(table, i);
-    const sSub = load<u32>(s + M_SUB);
-    if (sSub == EMPTY) {
-      const used = load<u32>(table);
-      if (used + 1 > limitOf(capacity)) return -1;
-      store<u32>(table, used + 1);
-      store<u32>(s + M_SUB, sub);
-      store<i32>(s + M_LOC, loc);
-      store<u32>(s + M_EVENTS, 0);
-      store<u32>(s + M_DAYS, 0);
-      store<u32>(s + M_LAST_DAY, EMPTY);
-      store<f64>(s + M_SUM_HOUR, 0);
-      store<f64>(s + M_SUM_DOW, 0);
-      return <i64>s;
-    }
-    if (sSub == sub && load<i32>(s + M_LOC) == loc) return <i64>s;
-    i = (i + 1) & mask;
-  }
-  return -1; // unreachable: the load limit keeps an empty slot
+  return consumedOf(table);
 }
 
 /** Copies every entry of src into dst (cleared here). Status: CAPACITY if dst cannot hold them. */
 export function meaningfulTableRehash(src: usize, srcCapacity: u32, dst: usize, dstCapacity: u32): i32 {
-  if (!valid(src, srcCapacity)) return STATUS_BAD_ARGUMENT;
-  const status = meaningfulTableClear(dst, dstCapacity);
-  if (status != STATUS_OK) return status;
-  if (load<u32>(src) > limitOf(dstCapacity)) return STATUS_CAPACITY;
-  for (let i: u32 = 0; i < srcCapacity; i++) {
-    const from = slotAt(src, i);
-    const sub = load<u32>(from + M_SUB);
-    if (sub == EMPTY) continue;
-    const to = <usize>findOrClaim(dst, dstCapacity, sub, load<i32>(from + M_LOC));
-    memory.copy(to, from, SLOT);
-  }
-  return STATUS_OK;
+  return rehashTable(src, srcCapacity, dst, dstCapacity, SLOT_BYTES, MAX_CAPACITY);
 }
 
 /**
@@ -132,36 +68,52 @@ export function meaningfulAccumulate(
   typeMask: u32, tStart: u32, tEnd: u32, hourMask: u32,
   nSubs: u32, hourScores: usize, dowScores: usize, table: usize, capacity: u32, dropPtr: usize,
 ): i32 {
-  if (!valid(table, capacity)) return STATUS_BAD_ARGUMENT;
-  for (let i: u32 = 0; i < n; i++) {
-    const at = <usize>i << 2;
-    const t = load<u32>(tPtr + at);
-    if (!qualifies(t, load<u8>(kindPtr + i), typeMask, tStart, tEnd, hourMask)) continue;
-    const sub = load<u32>(subPtr + at);
-    if (sub >= nSubs) return STATUS_BAD_ARGUMENT;
-    const l = locateCell(load<u32>(cellPtr + at), locPtr, nCells, dropPtr);
-    if (l < 0) continue;
-    const found = findOrClaim(table, capacity, sub, l);
-    if (found < 0) {
-      // Row i is not counted (a located row counts no drop): the host resumes at it.
-      store<u32>(table + 8, i);
-      return STATUS_CAPACITY;
+  if (!validTable(table, capacity)) return STATUS_BAD_ARGUMENT;
+  const mask = capacity - 1;
+  const limit = loadLimit(capacity);
+  let used = usedOf(table);
+  let status = STATUS_OK;
+  let i: u32 = 0;
+  let run = nextRun(tPtr, 0, n, tStart, tEnd, hourMask);
+  while (runStart(run) < n) {
+    const end = runEnd(run);
+    for (i = runStart(run); i < end; i++) {
+      const e = locatedEvent(i, subPtr, cellPtr, kindPtr, typeMask, locPtr, nCells, nSubs, dropPtr);
+      if (e >= BAD_SUB) {
+        if (e == BAD_SUB) { status = STATUS_BAD_ARGUMENT; break; }
+        continue;
+      }
+      const key = keyOf(eventSub(e), <u32>eventLoc(e));
+      const s = probe(table, mask, key, SLOT_BYTES, 0);
+      if (load<u64>(s) != key) {
+        // Row i is not counted (a located row counts no drop): the host resumes at it.
+        if (used >= limit) { status = STATUS_CAPACITY; break; }
+        store<u64>(s, key);
+        store<u32>(s + M_EVENTS, 0);
+        store<u32>(s + M_DAYS, 0);
+        store<u32>(s + M_LAST_DAY, EMPTY);
+        store<f64>(s + M_SUM_HOUR, 0);
+        store<f64>(s + M_SUM_DOW, 0);
+        used++;
+      }
+      const t = load<u32>(tPtr + (<usize>i << 2));
+      const day = t / SECONDS_PER_DAY;
+      const hour = (t % SECONDS_PER_DAY) / 3600;
+      // 1970-01-01 was a Thursday: Monday-first index (day + 3) % 7.
+      const dow = (day + 3) % 7;
+      store<u32>(s + M_EVENTS, load<u32>(s + M_EVENTS) + 1);
+      if (load<u32>(s + M_LAST_DAY) != day) {
+        store<u32>(s + M_LAST_DAY, day);
+        store<u32>(s + M_DAYS, load<u32>(s + M_DAYS) + 1);
+      }
+      store<f64>(s + M_SUM_HOUR, load<f64>(s + M_SUM_HOUR) + load<f64>(hourScores + (<usize>hour << 3)));
+      store<f64>(s + M_SUM_DOW, load<f64>(s + M_SUM_DOW) + load<f64>(dowScores + (<usize>dow << 3)));
     }
-    const s = <usize>found;
-    const day = t / SECONDS_PER_DAY;
-    const hour = (t % SECONDS_PER_DAY) / 3600;
-    // 1970-01-01 was a Thursday: Monday-first index (day + 3) % 7.
-    const dow = (day + 3) % 7;
-    store<u32>(s + M_EVENTS, load<u32>(s + M_EVENTS) + 1);
-    if (load<u32>(s + M_LAST_DAY) != day) {
-      store<u32>(s + M_LAST_DAY, day);
-      store<u32>(s + M_DAYS, load<u32>(s + M_DAYS) + 1);
-    }
-    store<f64>(s + M_SUM_HOUR, load<f64>(s + M_SUM_HOUR) + load<f64>(hourScores + (<usize>hour << 3)));
-    store<f64>(s + M_SUM_DOW, load<f64>(s + M_SUM_DOW) + load<f64>(dowScores + (<usize>dow << 3)));
+    if (status != STATUS_OK) break;
+    run = nextRun(tPtr, end, n, tStart, tEnd, hourMask);
   }
-  store<u32>(table + 8, n);
-  return STATUS_OK;
+  finishTable(table, used, 0, status == STATUS_OK ? n : i);
+  return status;
 }
 
 /**
@@ -171,10 +123,10 @@ export function meaningfulAccumulate(
 export function meaningfulEntries(
   table: usize, capacity: u32, outSub: usize, outLoc: usize, outEvents: usize, outDays: usize, outSumHour: usize, outSumDow: usize,
 ): i32 {
-  if (!valid(table, capacity)) return -1;
+  if (!validTable(table, capacity)) return -1;
   let k: u32 = 0;
   for (let i: u32 = 0; i < capacity; i++) {
-    const s = slotAt(table, i);
+    const s = slotOf(table, i, SLOT_BYTES);
     const sub = load<u32>(s + M_SUB);
     if (sub == EMPTY) continue;
     const a = <usize>k << 2;

@@ -26,7 +26,8 @@
 // value) pairs for the group kernels of stats.ts, with group = sub.
 
 import { DIR_SHIFT, NULL_U32, SECONDS_PER_DAY, STATUS_BAD_ARGUMENT, STATUS_CAPACITY, STATUS_OK } from './shared/constants';
-import { qualifies } from './locate';
+import { nextRun, runEnd, runStart, typeKept } from './scan';
+import { EMPTY, clearTable, consumedOf, finishTable, loadLimit, probe, rehashTable, slotOf, tableBytesOf, usedOf, validTable } from './table';
 import { sortRange } from './stats';
 
 const DAY: u32 = SECONDS_PER_DAY;
@@ -172,15 +173,16 @@ export function countEvents(
   typeMask: u32, tStart: u32, tEnd: u32, hourMask: u32, dirMask: u32,
   nSubs: u32, state: usize,
 ): i32 {
-  for (let i: u32 = 0; i < n; i++) {
-    const at = <usize>i << 2;
-    const kind = <u32>load<u8>(kindPtr + i);
-    if (!qualifies(load<u32>(tPtr + at), kind, typeMask, tStart, tEnd, hourMask)) continue;
-    if (!directionKept(kind, dirMask)) continue;
-    const sub = load<u32>(subPtr + at);
-    if (sub >= nSubs) return STATUS_BAD_ARGUMENT;
-    const s = state + (<usize>sub << 2);
-    store<u32>(s, load<u32>(s) + 1);
+  for (let run = nextRun(tPtr, 0, n, tStart, tEnd, hourMask); runStart(run) < n; run = nextRun(tPtr, runEnd(run), n, tStart, tEnd, hourMask)) {
+    for (let i = runStart(run), end = runEnd(run); i < end; i++) {
+      const at = <usize>i << 2;
+      const kind = <u32>load<u8>(kindPtr + i);
+      if (!typeKept(kind, typeMask) || !directionKept(kind, dirMask)) continue;
+      const sub = load<u32>(subPtr + at);
+      if (sub >= nSubs) return STATUS_BAD_ARGUMENT;
+      const s = state + (<usize>sub << 2);
+      store<u32>(s, load<u32>(s) + 1);
+    }
   }
   return STATUS_OK;
 }
@@ -208,17 +210,18 @@ export function countNocturnal(
   typeMask: u32, tStart: u32, tEnd: u32, hourMask: u32, dirMask: u32, nightMask: u32,
   nSubs: u32, state: usize,
 ): i32 {
-  for (let i: u32 = 0; i < n; i++) {
-    const at = <usize>i << 2;
-    const t = load<u32>(tPtr + at);
-    const kind = <u32>load<u8>(kindPtr + i);
-    if (!qualifies(t, kind, typeMask, tStart, tEnd, hourMask)) continue;
-    if (!directionKept(kind, dirMask)) continue;
-    const sub = load<u32>(subPtr + at);
-    if (sub >= nSubs) return STATUS_BAD_ARGUMENT;
-    const s = state + (<usize>sub << 3);
-    store<u32>(s, load<u32>(s) + 1);
-    store<u32>(s + 4, load<u32>(s + 4) + ((nightMask >> ((t % DAY) / HOUR)) & 1));
+  for (let run = nextRun(tPtr, 0, n, tStart, tEnd, hourMask); runStart(run) < n; run = nextRun(tPtr, runEnd(run), n, tStart, tEnd, hourMask)) {
+    for (let i = runStart(run), end = runEnd(run); i < end; i++) {
+      const at = <usize>i << 2;
+      const t = load<u32>(tPtr + at);
+      const kind = <u32>load<u8>(kindPtr + i);
+      if (!typeKept(kind, typeMask) || !directionKept(kind, dirMask)) continue;
+      const sub = load<u32>(subPtr + at);
+      if (sub >= nSubs) return STATUS_BAD_ARGUMENT;
+      const s = state + (<usize>sub << 3);
+      store<u32>(s, load<u32>(s) + 1);
+      store<u32>(s + 4, load<u32>(s + 4) + ((nightMask >> ((t % DAY) / HOUR)) & 1));
+    }
   }
   return STATUS_OK;
 }
@@ -255,19 +258,21 @@ export function countActivePeriods(
   nSubs: u32, state: usize,
 ): i32 {
   if (periodSeconds == 0) return STATUS_BAD_ARGUMENT;
-  for (let i: u32 = 0; i < n; i++) {
-    const at = <usize>i << 2;
-    const t = load<u32>(tPtr + at);
-    if (!qualifies(t, load<u8>(kindPtr + i), typeMask, tStart, tEnd, hourMask)) continue;
-    const sub = load<u32>(subPtr + at);
-    if (sub >= nSubs) return STATUS_BAD_ARGUMENT;
-    const s = state + (<usize>sub << 3);
-    const period = (t - tStart) / periodSeconds + 1; // t >= tStart, so no wrap; < 2^32
-    const latest = load<u32>(s);
-    if (period == latest) continue;
-    if (period < latest) return STATUS_BAD_ARGUMENT;
-    store<u32>(s, period);
-    store<u32>(s + 4, load<u32>(s + 4) + 1);
+  for (let run = nextRun(tPtr, 0, n, tStart, tEnd, hourMask); runStart(run) < n; run = nextRun(tPtr, runEnd(run), n, tStart, tEnd, hourMask)) {
+    for (let i = runStart(run), end = runEnd(run); i < end; i++) {
+      const at = <usize>i << 2;
+      const t = load<u32>(tPtr + at);
+      if (!typeKept(<u32>load<u8>(kindPtr + i), typeMask)) continue;
+      const sub = load<u32>(subPtr + at);
+      if (sub >= nSubs) return STATUS_BAD_ARGUMENT;
+      const s = state + (<usize>sub << 3);
+      const period = (t - tStart) / periodSeconds + 1; // t >= tStart, so no wrap; < 2^32
+      const latest = load<u32>(s);
+      if (period == latest) continue;
+      if (period < latest) return STATUS_BAD_ARGUMENT;
+      store<u32>(s, period);
+      store<u32>(s + 4, load<u32>(s + 4) + 1);
+    }
   }
   return STATUS_OK;
 }
@@ -313,19 +318,21 @@ export function gyrationSums(
   typeMask: u32, tStart: u32, tEnd: u32, hourMask: u32,
   nSubs: u32, state: usize, dropPtr: usize,
 ): i32 {
-  for (let i: u32 = 0; i < n; i++) {
-    const at = <usize>i << 2;
-    if (!qualifies(load<u32>(tPtr + at), load<u8>(kindPtr + i), typeMask, tStart, tEnd, hourMask)) continue;
-    const cell = load<u32>(cellPtr + at);
-    if (!hasCoords(cell, lonPtr, latPtr, nCells, dropPtr)) continue;
-    const sub = load<u32>(subPtr + at);
-    if (sub >= nSubs) return STATUS_BAD_ARGUMENT;
-    const s = state + <usize>sub * GY_BYTES;
-    if (load<u32>(s + GY_PHASE) != 0) return STATUS_BAD_ARGUMENT;
-    const c = <usize>cell << 3;
-    store<f64>(s + GY_LON, load<f64>(s + GY_LON) + load<f64>(lonPtr + c));
-    store<f64>(s + GY_LAT, load<f64>(s + GY_LAT) + load<f64>(latPtr + c));
-    store<u32>(s + GY_EVENTS, load<u32>(s + GY_EVENTS) + 1);
+  for (let run = nextRun(tPtr, 0, n, tStart, tEnd, hourMask); runStart(run) < n; run = nextRun(tPtr, runEnd(run), n, tStart, tEnd, hourMask)) {
+    for (let i = runStart(run), end = runEnd(run); i < end; i++) {
+      const at = <usize>i << 2;
+      if (!typeKept(<u32>load<u8>(kindPtr + i), typeMask)) continue;
+      const cell = load<u32>(cellPtr + at);
+      if (!hasCoords(cell, lonPtr, latPtr, nCells, dropPtr)) continue;
+      const sub = load<u32>(subPtr + at);
+      if (sub >= nSubs) return STATUS_BAD_ARGUMENT;
+      const s = state + <usize>sub * GY_BYTES;
+      if (load<u32>(s + GY_PHASE) != 0) return STATUS_BAD_ARGUMENT;
+      const c = <usize>cell << 3;
+      store<f64>(s + GY_LON, load<f64>(s + GY_LON) + load<f64>(lonPtr + c));
+      store<f64>(s + GY_LAT, load<f64>(s + GY_LAT) + load<f64>(latPtr + c));
+      store<u32>(s + GY_EVENTS, load<u32>(s + GY_EVENTS) + 1);
+    }
   }
   return STATUS_OK;
 }
@@ -353,21 +360,23 @@ export function gyrationSpread(
   typeMask: u32, tStart: u32, tEnd: u32, hourMask: u32,
   nSubs: u32, state: usize,
 ): i32 {
-  for (let i: u32 = 0; i < n; i++) {
-    const at = <usize>i << 2;
-    if (!qualifies(load<u32>(tPtr + at), load<u8>(kindPtr + i), typeMask, tStart, tEnd, hourMask)) continue;
-    const cell = load<u32>(cellPtr + at);
-    if (cell >= nCells) continue;
-    const c = <usize>cell << 3;
-    const lon = load<f64>(lonPtr + c);
-    const lat = load<f64>(latPtr + c);
-    if (isNaN(lon) || isNaN(lat)) continue;
-    const sub = load<u32>(subPtr + at);
-    if (sub >= nSubs) return STATUS_BAD_ARGUMENT;
-    const s = state + <usize>sub * GY_BYTES;
-    if (load<u32>(s + GY_PHASE) != 1) return STATUS_BAD_ARGUMENT; // no centroid: not the rows of pass 1
-    const d = haversineKm(load<f64>(s + GY_LON), load<f64>(s + GY_LAT), load<f64>(s + GY_COS), lon, lat);
-    store<f64>(s + GY_SUMSQ, load<f64>(s + GY_SUMSQ) + d * d);
+  for (let run = nextRun(tPtr, 0, n, tStart, tEnd, hourMask); runStart(run) < n; run = nextRun(tPtr, runEnd(run), n, tStart, tEnd, hourMask)) {
+    for (let i = runStart(run), end = runEnd(run); i < end; i++) {
+      const at = <usize>i << 2;
+      if (!typeKept(<u32>load<u8>(kindPtr + i), typeMask)) continue;
+      const cell = load<u32>(cellPtr + at);
+      if (cell >= nCells) continue;
+      const c = <usize>cell << 3;
+      const lon = load<f64>(lonPtr + c);
+      const lat = load<f64>(latPtr + c);
+      if (isNaN(lon) || isNaN(lat)) continue;
+      const sub = load<u32>(subPtr + at);
+      if (sub >= nSubs) return STATUS_BAD_ARGUMENT;
+      const s = state + <usize>sub * GY_BYTES;
+      if (load<u32>(s + GY_PHASE) != 1) return STATUS_BAD_ARGUMENT; // no centroid: not the rows of pass 1
+      const d = haversineKm(load<f64>(s + GY_LON), load<f64>(s + GY_LAT), load<f64>(s + GY_COS), lon, lat);
+      store<f64>(s + GY_SUMSQ, load<f64>(s + GY_SUMSQ) + d * d);
+    }
   }
   return STATUS_OK;
 }
@@ -401,21 +410,23 @@ export function displacementValues(
 ): i32 {
   if (nSubs > MAX_GROUP_SUBS) return -1;
   let k: usize = 0;
-  for (let i: u32 = 0; i < n; i++) {
-    const at = <usize>i << 2;
-    if (!qualifies(load<u32>(tPtr + at), load<u8>(kindPtr + i), typeMask, tStart, tEnd, hourMask)) continue;
-    const cell = load<u32>(cellPtr + at);
-    if (!hasCoords(cell, lonPtr, latPtr, nCells, dropPtr)) continue;
-    const sub = load<u32>(subPtr + at);
-    if (sub >= nSubs) return -1;
-    const lon0 = load<f64>(refLon + (<usize>sub << 3));
-    const lat0 = load<f64>(refLat + (<usize>sub << 3));
-    if (isNaN(lon0) || isNaN(lat0)) continue;
-    const c = <usize>cell << 3;
-    const d = haversineKm(lon0, lat0, cos(lat0 * RAD), load<f64>(lonPtr + c), load<f64>(latPtr + c));
-    store<i32>(outSub + (k << 2), <i32>sub);
-    store<f64>(outValue + (k << 3), d);
-    k++;
+  for (let run = nextRun(tPtr, 0, n, tStart, tEnd, hourMask); runStart(run) < n; run = nextRun(tPtr, runEnd(run), n, tStart, tEnd, hourMask)) {
+    for (let i = runStart(run), end = runEnd(run); i < end; i++) {
+      const at = <usize>i << 2;
+      if (!typeKept(<u32>load<u8>(kindPtr + i), typeMask)) continue;
+      const cell = load<u32>(cellPtr + at);
+      if (!hasCoords(cell, lonPtr, latPtr, nCells, dropPtr)) continue;
+      const sub = load<u32>(subPtr + at);
+      if (sub >= nSubs) return -1;
+      const lon0 = load<f64>(refLon + (<usize>sub << 3));
+      const lat0 = load<f64>(refLat + (<usize>sub << 3));
+      if (isNaN(lon0) || isNaN(lat0)) continue;
+      const c = <usize>cell << 3;
+      const d = haversineKm(lon0, lat0, cos(lat0 * RAD), load<f64>(lonPtr + c), load<f64>(latPtr + c));
+      store<i32>(outSub + (k << 2), <i32>sub);
+      store<f64>(outValue + (k << 3), d);
+      k++;
+    }
   }
   return <i32>k;
 }
@@ -432,16 +443,18 @@ export function topupValues(
 ): i32 {
   if (nSubs > MAX_GROUP_SUBS) return -1;
   let k: usize = 0;
-  for (let i: u32 = 0; i < n; i++) {
-    const at = <usize>i << 2;
-    if (!qualifies(load<u32>(tPtr + at), load<u8>(kindPtr + i), typeMask, tStart, tEnd, hourMask)) continue;
-    const amount = load<f64>(rechargePtr + (<usize>i << 3));
-    if (isNaN(amount)) continue;
-    const sub = load<u32>(subPtr + at);
-    if (sub >= nSubs) return -1;
-    store<i32>(outSub + (k << 2), <i32>sub);
-    store<f64>(outValue + (k << 3), amount);
-    k++;
+  for (let run = nextRun(tPtr, 0, n, tStart, tEnd, hourMask); runStart(run) < n; run = nextRun(tPtr, runEnd(run), n, tStart, tEnd, hourMask)) {
+    for (let i = runStart(run), end = runEnd(run); i < end; i++) {
+      const at = <usize>i << 2;
+      if (!typeKept(<u32>load<u8>(kindPtr + i), typeMask)) continue;
+      const amount = load<f64>(rechargePtr + (<usize>i << 3));
+      if (isNaN(amount)) continue;
+      const sub = load<u32>(subPtr + at);
+      if (sub >= nSubs) return -1;
+      store<i32>(outSub + (k << 2), <i32>sub);
+      store<f64>(outValue + (k << 3), amount);
+      k++;
+    }
   }
   return <i32>k;
 }
@@ -464,98 +477,46 @@ export function countPerSub(n: u32, subPtr: usize, nSubs: u32, out: usize): i32 
 
 // ---------------------------------------------------------------------------
 // subscriber_degree and pareto_interactions: an open-addressing table of
-// (local sub, peer) contacts with their event counts, in the style of hash.ts
-// (same header, probing, load cap and CAPACITY / resume protocol).
-//
-// Layout at `table` (16-byte aligned, contactTableBytes(capacity) bytes):
-//   header, 32 bytes: +0 u32 used, +4 u32 capacity (power of two), +8 u32 consumed, rest reserved
-//   slot i at table + 32 + 16 * i:
-//     +0  u32 sub     partition-local subscriber; 0xFFFFFFFF = empty slot
-//     +4  u32 peer    the counterpart's global subscriber index
-//     +8  u32 events  qualifying events between them
-//     +12 u32         reserved
-// (sub, peer) is read as one u64 key.
+// (local sub, peer) contacts with their event counts: table.ts's table with
+// 16-byte slots:
+//   +0  u32 sub     partition-local subscriber; 0xFFFFFFFF = empty slot
+//   +4  u32 peer    the counterpart's global subscriber index   ((sub, peer) is the u64 key)
+//   +8  u32 events  qualifying events between them
+//   +12 u32         reserved
 
-const C_HEADER: usize = 32;
-const C_SLOT_SHIFT: usize = 4;
-const C_EMPTY: u32 = 0xffffffff;
-const CH_USED: usize = 0;
-const CH_CAPACITY: usize = 4;
-const CH_CONSUMED: usize = 8;
+const C_SLOT_BYTES: usize = 16;
+const C_MAX_CAPACITY: u32 = 1 << 26;
 const C_SUB: usize = 0;
 const C_EVENTS: usize = 8;
 
 /** Bytes a contact table of `capacity` slots occupies: 32 + 16 * capacity. */
 export function contactTableBytes(capacity: u32): usize {
-  return C_HEADER + (<usize>capacity << C_SLOT_SHIFT);
+  return tableBytesOf(capacity, C_SLOT_BYTES);
 }
 
 /** Empties the contact table; capacity: slots, a power of two in [8, 2^26]. Status. */
 export function contactTableClear(table: usize, capacity: u32): i32 {
-  if (capacity < 8 || capacity > (1 << 26) || (capacity & (capacity - 1)) != 0) return STATUS_BAD_ARGUMENT;
-  memory.fill(table, 0, C_HEADER);
-  store<u32>(table + CH_CAPACITY, capacity);
-  memory.fill(table + C_HEADER, 0xff, <usize>capacity << C_SLOT_SHIFT);
-  return STATUS_OK;
+  return clearTable(table, capacity, C_SLOT_BYTES, C_MAX_CAPACITY);
 }
 
 /** Occupied slots of the contact table. */
 export function contactTableUsed(table: usize): u32 {
-  return load<u32>(table + CH_USED);
+  return usedOf(table);
 }
 
 /** Rows the last countContacts call consumed, [0, n]. */
 export function contactTableConsumed(table: usize): u32 {
-  return load<u32>(table + CH_CONSUMED);
+  return consumedOf(table);
 }
 
 /** Copies every entry of `src` into `dst` (cleared here). Status: CAPACITY if dst cannot hold them. */
 export function contactTableRehash(src: usize, srcCapacity: u32, dst: usize, dstCapacity: u32): i32 {
-  if (!contactValid(src, srcCapacity)) return STATUS_BAD_ARGUMENT;
-  const status = contactTableClear(dst, dstCapacity);
-  if (status != STATUS_OK) return status;
-  if (load<u32>(src + CH_USED) > contactLimit(dstCapacity)) return STATUS_CAPACITY;
-  const mask = dstCapacity - 1;
-  for (let i: u32 = 0; i < srcCapacity; i++) {
-    const from = contactSlot(src, i);
-    if (load<u32>(from + C_SUB) == C_EMPTY) continue;
-    memory.copy(contactProbe(dst, mask, load<u64>(from)), from, 1 << C_SLOT_SHIFT);
-  }
-  store<u32>(dst + CH_USED, load<u32>(src + CH_USED));
-  return STATUS_OK;
-}
-
-@inline
-function contactValid(table: usize, capacity: u32): bool {
-  return capacity >= 8 && (capacity & (capacity - 1)) == 0 && load<u32>(table + CH_CAPACITY) == capacity;
-}
-
-@inline
-function contactLimit(capacity: u32): u32 {
-  return capacity - (capacity >> 2);
+  return rehashTable(src, srcCapacity, dst, dstCapacity, C_SLOT_BYTES, C_MAX_CAPACITY);
 }
 
 @inline
 function contactSlot(table: usize, index: u32): usize {
-  return table + C_HEADER + (<usize>index << C_SLOT_SHIFT);
-}
-
-/** The slot holding `key`, or the empty slot where it belongs (the load cap leaves one). */
-@inline
-function contactProbe(table: usize, mask: u32, key: u64): usize {
-  // As hash.ts: the first half of murmur3's fmix64.
-  // see: https://github.com/aappleby/smhasher/blob/master/src/MurmurHash3.cpp (fmix64)
-  let h = key ^ (key >> 33);
-  h *= 0xff51afd7ed558ccd;
-  h ^= h >> 33;
-  let index = <u32>h & mask;
-  while (true) {
-    const slot = contactSlot(table, index);
-    const found = load<u64>(slot);
-    if (found == key || <u32>found == C_EMPTY) return slot;
-    index = (index + 1) & mask;
-  }
-  return 0; // unreachable
+  return slotOf(table, index, C_SLOT_BYTES);
 }
 
 /**
@@ -569,44 +530,48 @@ export function countContacts(
   typeMask: u32, tStart: u32, tEnd: u32, hourMask: u32, dirMask: u32,
   excludeSelf: u32, globalOf: usize, nSubs: u32, table: usize, capacity: u32,
 ): i32 {
-  if (!contactValid(table, capacity)) return STATUS_BAD_ARGUMENT;
+  if (!validTable(table, capacity)) return STATUS_BAD_ARGUMENT;
   const mask = capacity - 1;
-  const limit = contactLimit(capacity);
-  let used = load<u32>(table + CH_USED);
+  const limit = loadLimit(capacity);
+  let used = usedOf(table);
   let status = STATUS_OK;
   let i: u32 = 0;
-  for (; i < n; i++) {
-    const at = <usize>i << 2;
-    const kind = <u32>load<u8>(kindPtr + i);
-    if (!qualifies(load<u32>(tPtr + at), kind, typeMask, tStart, tEnd, hourMask)) continue;
-    if (!directionKept(kind, dirMask)) continue;
-    const peer = load<u32>(peerPtr + at);
-    if (peer == NULL_U32) continue;
-    const sub = load<u32>(subPtr + at);
-    if (sub >= nSubs) { status = STATUS_BAD_ARGUMENT; break; }
-    if (excludeSelf != 0 && peer == load<u32>(globalOf + (<usize>sub << 2))) continue;
-    const key = (<u64>peer << 32) | <u64>sub;
-    const slot = contactProbe(table, mask, key);
-    if (load<u32>(slot + C_SUB) == C_EMPTY) {
-      if (used >= limit) { status = STATUS_CAPACITY; break; }
-      store<u64>(slot, key);
-      store<u64>(slot + C_EVENTS, 0);
-      used++;
+  let run = nextRun(tPtr, 0, n, tStart, tEnd, hourMask);
+  while (runStart(run) < n) {
+    const end = runEnd(run);
+    for (i = runStart(run); i < end; i++) {
+      const kind = <u32>load<u8>(kindPtr + i);
+      if (!typeKept(kind, typeMask) || !directionKept(kind, dirMask)) continue;
+      const at = <usize>i << 2;
+      const peer = load<u32>(peerPtr + at);
+      if (peer == NULL_U32) continue;
+      const sub = load<u32>(subPtr + at);
+      if (sub >= nSubs) { status = STATUS_BAD_ARGUMENT; break; }
+      if (excludeSelf != 0 && peer == load<u32>(globalOf + (<usize>sub << 2))) continue;
+      const key = (<u64>peer << 32) | <u64>sub;
+      const slot = probe(table, mask, key, C_SLOT_BYTES, 0);
+      if (load<u32>(slot + C_SUB) == EMPTY) {
+        if (used >= limit) { status = STATUS_CAPACITY; break; }
+        store<u64>(slot, key);
+        store<u64>(slot + C_EVENTS, 0);
+        used++;
+      }
+      store<u32>(slot + C_EVENTS, load<u32>(slot + C_EVENTS) + 1);
     }
-    store<u32>(slot + C_EVENTS, load<u32>(slot + C_EVENTS) + 1);
+    if (status != STATUS_OK) break;
+    run = nextRun(tPtr, end, n, tStart, tEnd, hourMask);
   }
-  store<u32>(table + CH_USED, used);
-  store<u32>(table + CH_CONSUMED, i);
+  finishTable(table, used, 0, status == STATUS_OK ? n : i);
   return status;
 }
 
 /** subscriber_degree: out[sub] (f64, NaN-initialised) = distinct counterparts of each sub (< nSubs) in the contact table. Status. */
 export function finishDegree(table: usize, capacity: u32, nSubs: u32, out: usize): i32 {
-  if (!contactValid(table, capacity)) return STATUS_BAD_ARGUMENT;
+  if (!validTable(table, capacity)) return STATUS_BAD_ARGUMENT;
   for (let i: u32 = 0; i < capacity; i++) {
     const slot = contactSlot(table, i);
     const sub = load<u32>(slot + C_SUB);
-    if (sub == C_EMPTY) continue;
+    if (sub == EMPTY) continue;
     if (sub >= nSubs) return STATUS_BAD_ARGUMENT;
     const o = out + (<usize>sub << 3);
     const v = load<f64>(o);
@@ -628,7 +593,7 @@ export function paretoScratchBytes(nSubs: u32, used: u32): usize {
  * least 1. scratch: paretoScratchBytes(nSubs, used). Status.
  */
 export function finishPareto(table: usize, capacity: u32, nSubs: u32, numerator: u32, denominator: u32, scratch: usize, out: usize): i32 {
-  if (!contactValid(table, capacity)) return STATUS_BAD_ARGUMENT;
+  if (!validTable(table, capacity)) return STATUS_BAD_ARGUMENT;
   if (denominator == 0 || denominator > (1 << 30) || numerator > denominator) return STATUS_BAD_ARGUMENT;
   // Group the contacts' event counts by sub with a counting sort: counts of sub s
   // end up in counts[end(s - 1) .. end(s)), end(s) = offsets[s] after the scatter.
@@ -637,7 +602,7 @@ export function finishPareto(table: usize, capacity: u32, nSubs: u32, numerator:
   memory.fill(offsets, 0, (<usize>nSubs + 1) << 2);
   for (let i: u32 = 0; i < capacity; i++) {
     const sub = load<u32>(contactSlot(table, i) + C_SUB);
-    if (sub == C_EMPTY) continue;
+    if (sub == EMPTY) continue;
     if (sub >= nSubs) return STATUS_BAD_ARGUMENT;
     const o = offsets + ((<usize>sub + 1) << 2);
     store<u32>(o, load<u32>(o) + 1);
@@ -651,7 +616,7 @@ export function finishPareto(table: usize, capacity: u32, nSubs: u32, numerator:
   for (let i: u32 = 0; i < capacity; i++) {
     const slot = contactSlot(table, i);
     const sub = load<u32>(slot + C_SUB);
-    if (sub == C_EMPTY) continue;
+    if (sub == EMPTY) continue;
     const o = offsets + (<usize>sub << 2);
     const at = load<u32>(o);
     store<u32>(o, at + 1);

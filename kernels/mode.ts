@@ -6,7 +6,7 @@
 // stays within one partition's subscribers.
 
 import { STATUS_BAD_ARGUMENT, STATUS_OK } from './shared/constants';
-import { locateCell, qualifies } from './locate';
+import { BAD_SUB, eventLoc, eventSub, locatedEvent, nextRun, runEnd, runStart } from './scan';
 
 /** Appends the rows' located qualifying events as (sub, loc) at outSub/outLoc (room for n); returns how many, or -1 when a sub >= nSubs. */
 export function gatherLocated(
@@ -16,16 +16,17 @@ export function gatherLocated(
   nSubs: u32, outSub: usize, outLoc: usize, dropPtr: usize,
 ): i32 {
   let m: u32 = 0;
-  for (let i: u32 = 0; i < n; i++) {
-    const at = <usize>i << 2;
-    if (!qualifies(load<u32>(tPtr + at), load<u8>(kindPtr + i), typeMask, tStart, tEnd, hourMask)) continue;
-    const l = locateCell(load<u32>(cellPtr + at), locPtr, nCells, dropPtr);
-    if (l < 0) continue;
-    const sub = load<u32>(subPtr + at);
-    if (sub >= nSubs) return -1;
-    store<u32>(outSub + (<usize>m << 2), sub);
-    store<i32>(outLoc + (<usize>m << 2), l);
-    m++;
+  for (let run = nextRun(tPtr, 0, n, tStart, tEnd, hourMask); runStart(run) < n; run = nextRun(tPtr, runEnd(run), n, tStart, tEnd, hourMask)) {
+    for (let i = runStart(run), end = runEnd(run); i < end; i++) {
+      const e = locatedEvent(i, subPtr, cellPtr, kindPtr, typeMask, locPtr, nCells, nSubs, dropPtr);
+      if (e >= BAD_SUB) {
+        if (e == BAD_SUB) return -1;
+        continue;
+      }
+      store<u32>(outSub + (<usize>m << 2), eventSub(e));
+      store<i32>(outLoc + (<usize>m << 2), eventLoc(e));
+      m++;
+    }
   }
   return <i32>m;
 }

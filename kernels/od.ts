@@ -24,29 +24,19 @@
 // disjoint, so the host sums partitions' outputs; instances running at the same
 // time need their own outputs.
 //
-// Visit table layout at `table` (16-byte aligned, visitTableBytes(capacity) bytes):
-//   header, 32 bytes: +0 u32 used, +4 u32 capacity (a power of two), +8 u32 consumed, +12 .. +31 reserved
-//   slot i at table + 32 + 16 * i:
-//     +0  u32 sub     partition-local subscriber; 0xFFFFFFFF = empty slot
-//     +4  i32 loc     location, >= 0
-//     +8  u32 first   earliest second of a located qualifying event there
-//     +12 u32 last    latest such second
-// Linear probing, load capped at 3/4; a counting call that would exceed it stops
-// before the row with STATUS_CAPACITY (rows [0, visitTableConsumed) are in), so
-// the host can grow the table with visitTableRehash and resume.
+// The visit table is table.ts's table with 16-byte slots:
+//   +0  u32 sub     partition-local subscriber; 0xFFFFFFFF = empty slot
+//   +4  i32 loc     location, >= 0                 ((sub, loc) is the u64 key)
+//   +8  u32 first   earliest second of a located qualifying event there
+//   +12 u32 last    latest such second
 
 import { STATUS_BAD_ARGUMENT, STATUS_CAPACITY, STATUS_OK } from './shared/constants';
-import { tableLimit } from './hash';
-import { locateCell, qualifies } from './locate';
-import { isLive, keyOf, keyProbe, keySetFinish, keySetFloor, keySetLimit, keySetUsed, keySetValid, keySlot } from './buckets';
+import { keyProbe, keySetFinish, keySetFloor, keySetLimit, keySetUsed, keySetValid, keySlot } from './buckets';
+import { BAD_SUB, eventLoc, eventSub, locatedEvent, nextRun, runEnd, runStart } from './scan';
+import { EMPTY, clearTable, consumedOf, finishTable, isLive, keyOf, loadLimit, probe, rehashTable, slotOf, tableBytesOf, usedOf, validTable } from './table';
 
-const HEADER_BYTES: usize = 32;
-const SLOT_SHIFT: usize = 4; // 16-byte slots
-const EMPTY_SUB: u32 = 0xffffffff;
-
-const H_USED: usize = 0;
-const H_CAPACITY: usize = 4;
-const H_CONSUMED: usize = 8;
+const SLOT_BYTES: usize = 16;
+const MAX_CAPACITY: u32 = 1 << 27;
 
 const V_FIRST: usize = 8;
 const V_LAST: usize = 12;
@@ -56,70 +46,32 @@ const MAX_OD_LOCS: u32 = 0xffff;
 
 /** Bytes a visit table of `capacity` slots occupies: 32 + 16 * capacity. */
 export function visitTableBytes(capacity: u32): usize {
-  return HEADER_BYTES + (<usize>capacity << SLOT_SHIFT);
+  return tableBytesOf(capacity, SLOT_BYTES);
 }
 
 /** Empties the visit table at `table`; capacity: slots, a power of two in [8, 2^27]. Status. */
 export function visitTableClear(table: usize, capacity: u32): i32 {
-  if (capacity < 8 || capacity > (1 << 27) || (capacity & (capacity - 1)) != 0) return STATUS_BAD_ARGUMENT;
-  memory.fill(table, 0, HEADER_BYTES);
-  store<u32>(table + H_CAPACITY, capacity);
-  memory.fill(table + HEADER_BYTES, 0xff, <usize>capacity << SLOT_SHIFT);
-  return STATUS_OK;
+  return clearTable(table, capacity, SLOT_BYTES, MAX_CAPACITY);
 }
 
 /** Occupied slots of the visit table, [0, capacity). */
 export function visitTableUsed(table: usize): u32 {
-  return load<u32>(table + H_USED);
+  return usedOf(table);
 }
 
 /** Rows the last countVisits call on this table consumed, [0, n]. */
 export function visitTableConsumed(table: usize): u32 {
-  return load<u32>(table + H_CONSUMED);
+  return consumedOf(table);
 }
 
 /** Copies every entry of `src` into `dst` (cleared here); capacities in slots. Status: CAPACITY if dst cannot hold them. */
 export function visitTableRehash(src: usize, srcCapacity: u32, dst: usize, dstCapacity: u32): i32 {
-  if (!visitValid(src, srcCapacity)) return STATUS_BAD_ARGUMENT;
-  const status = visitTableClear(dst, dstCapacity);
-  if (status != STATUS_OK) return status;
-  const used = load<u32>(src + H_USED);
-  if (used > tableLimit(dstCapacity)) return STATUS_CAPACITY;
-  const mask = dstCapacity - 1;
-  for (let i: u32 = 0; i < srcCapacity; i++) {
-    const from = visitSlot(src, i);
-    if (load<u32>(from) == EMPTY_SUB) continue;
-    memory.copy(visitProbe(dst, mask, load<u64>(from)), from, 1 << SLOT_SHIFT);
-  }
-  store<u32>(dst + H_USED, used);
-  return STATUS_OK;
-}
-
-@inline
-function visitValid(table: usize, capacity: u32): bool {
-  return capacity >= 8 && (capacity & (capacity - 1)) == 0 && load<u32>(table + H_CAPACITY) == capacity;
+  return rehashTable(src, srcCapacity, dst, dstCapacity, SLOT_BYTES, MAX_CAPACITY);
 }
 
 @inline
 function visitSlot(table: usize, index: u32): usize {
-  return table + HEADER_BYTES + (<usize>index << SLOT_SHIFT);
-}
-
-/** The slot holding `key` = sub | loc << 32, or the empty slot where it belongs. */
-@inline
-function visitProbe(table: usize, mask: u32, key: u64): usize {
-  // see: https://github.com/aappleby/smhasher/blob/master/src/MurmurHash3.cpp (fmix64, first half)
-  let h = key ^ (key >> 33);
-  h *= 0xff51afd7ed558ccd;
-  h ^= h >> 33;
-  let index = <u32>h & mask;
-  while (true) {
-    const slot = visitSlot(table, index);
-    const found = load<u64>(slot);
-    if (found == key || <u32>found == EMPTY_SUB) return slot;
-    index = (index + 1) & mask;
-  }
-  return 0; // unreachable: the loop only exits by returning
+  return slotOf(table, index, SLOT_BYTES);
 }
 
 /** Adds the rows' located qualifying events to the visit table per (sub < nSubs, loc): first and last second. Status; CAPACITY: rows [0, visitTableConsumed) are in. */
@@ -129,36 +81,40 @@ export function countVisits(
   typeMask: u32, tStart: u32, tEnd: u32, hourMask: u32,
   nSubs: u32, table: usize, capacity: u32, dropPtr: usize,
 ): i32 {
-  if (!visitValid(table, capacity)) return STATUS_BAD_ARGUMENT;
+  if (!validTable(table, capacity)) return STATUS_BAD_ARGUMENT;
   const mask = capacity - 1;
-  const limit = tableLimit(capacity);
-  let used = load<u32>(table + H_USED);
+  const limit = loadLimit(capacity);
+  let used = usedOf(table);
   let status = STATUS_OK;
   let i: u32 = 0;
-  for (; i < n; i++) {
-    const at = <usize>i << 2;
-    const t = load<u32>(tPtr + at);
-    if (!qualifies(t, load<u8>(kindPtr + i), typeMask, tStart, tEnd, hourMask)) continue;
-    const l = locateCell(load<u32>(cellPtr + at), locPtr, nCells, dropPtr);
-    if (l < 0) continue;
-    const sub = load<u32>(subPtr + at);
-    if (sub >= nSubs) { status = STATUS_BAD_ARGUMENT; break; }
-    const key = keyOf(sub, <u32>l);
-    const slot = visitProbe(table, mask, key);
-    if (load<u64>(slot) != key) {
-      if (used >= limit) { status = STATUS_CAPACITY; break; }
-      store<u64>(slot, key);
-      store<u32>(slot + V_FIRST, t);
-      store<u32>(slot + V_LAST, t);
-      used++;
-    } else {
-      // Rows are chronological, but min / max make the result independent of order.
-      store<u32>(slot + V_FIRST, min(load<u32>(slot + V_FIRST), t));
-      store<u32>(slot + V_LAST, max(load<u32>(slot + V_LAST), t));
+  let run = nextRun(tPtr, 0, n, tStart, tEnd, hourMask);
+  while (runStart(run) < n) {
+    const end = runEnd(run);
+    for (i = runStart(run); i < end; i++) {
+      const e = locatedEvent(i, subPtr, cellPtr, kindPtr, typeMask, locPtr, nCells, nSubs, dropPtr);
+      if (e >= BAD_SUB) {
+        if (e == BAD_SUB) { status = STATUS_BAD_ARGUMENT; break; }
+        continue;
+      }
+      const t = load<u32>(tPtr + (<usize>i << 2));
+      const key = keyOf(eventSub(e), <u32>eventLoc(e));
+      const slot = probe(table, mask, key, SLOT_BYTES, 0);
+      if (load<u64>(slot) != key) {
+        if (used >= limit) { status = STATUS_CAPACITY; break; }
+        store<u64>(slot, key);
+        store<u32>(slot + V_FIRST, t);
+        store<u32>(slot + V_LAST, t);
+        used++;
+      } else {
+        // Rows are chronological, but min / max make the result independent of order.
+        store<u32>(slot + V_FIRST, min(load<u32>(slot + V_FIRST), t));
+        store<u32>(slot + V_LAST, max(load<u32>(slot + V_LAST), t));
+      }
     }
+    if (status != STATUS_OK) break;
+    run = nextRun(tPtr, end, n, tStart, tEnd, hourMask);
   }
-  store<u32>(table + H_USED, used);
-  store<u32>(table + H_CONSUMED, i);
+  finishTable(table, used, 0, status == STATUS_OK ? n : i);
   return status;
 }
 
@@ -174,7 +130,7 @@ export function tripsScratchBytes(nSubs: u32, entries: u32): usize {
  * scratch: tripsScratchBytes(nSubs, visitTableUsed). Status.
  */
 export function countTrips(table: usize, capacity: u32, nSubs: u32, nLocs: u32, scratch: usize, out: usize): i32 {
-  if (!visitValid(table, capacity) || nLocs > MAX_OD_LOCS) return STATUS_BAD_ARGUMENT;
+  if (!validTable(table, capacity) || nLocs > MAX_OD_LOCS) return STATUS_BAD_ARGUMENT;
   // Group the entries by subscriber with one counting sort: offsets (u32[nSubs + 1]),
   // then per entry (loc, first, last) at `entries`.
   const offsets = scratch;
@@ -183,7 +139,7 @@ export function countTrips(table: usize, capacity: u32, nSubs: u32, nLocs: u32, 
   for (let i: u32 = 0; i < capacity; i++) {
     const slot = visitSlot(table, i);
     const sub = load<u32>(slot);
-    if (sub == EMPTY_SUB) continue;
+    if (sub == EMPTY) continue;
     if (sub >= nSubs || <u32>load<i32>(slot + 4) >= nLocs) return STATUS_BAD_ARGUMENT;
     const count = offsets + ((<usize>sub + 1) << 2);
     store<u32>(count, load<u32>(count) + 1);
@@ -196,7 +152,7 @@ export function countTrips(table: usize, capacity: u32, nSubs: u32, nLocs: u32, 
   for (let i: u32 = 0; i < capacity; i++) {
     const slot = visitSlot(table, i);
     const sub = load<u32>(slot);
-    if (sub == EMPTY_SUB) continue;
+    if (sub == EMPTY) continue;
     const cursor = offsets + (<usize>sub << 2);
     const position = load<u32>(cursor);
     store<u32>(cursor, position + 1);
@@ -242,29 +198,37 @@ export function countConsecutivePairs(
   let used = keySetUsed(set);
   let status = STATUS_OK;
   let i: u32 = 0;
-  for (; i < n; i++) {
-    const at = <usize>i << 2;
-    if (!qualifies(load<u32>(tPtr + at), load<u8>(kindPtr + i), typeMask, tStart, tEnd, hourMask)) continue;
-    const l = locateCell(load<u32>(cellPtr + at), locPtr, nCells, dropPtr);
-    if (l < 0) continue;
-    const sub = load<u32>(subPtr + at);
-    if (sub >= nSubs || <u32>l >= nLocs) { status = STATUS_BAD_ARGUMENT; break; }
-    const prev = prevLoc + (<usize>sub << 2);
-    const p = load<i32>(prev);
-    if (p >= 0) {
-      if (<u32>p >= nLocs) { status = STATUS_BAD_ARGUMENT; break; }
-      const key = keyOf(sub, <u32>p * nLocs + <u32>l);
-      const slot = keyProbe(set, mask, key, 0);
-      if (load<u64>(slot) != key) {
-        // Stop before the row, prevLoc untouched, so the host can resume here.
-        if (used >= limit) { status = STATUS_CAPACITY; break; }
-        store<u64>(slot, key);
-        used++;
+  let run = nextRun(tPtr, 0, n, tStart, tEnd, hourMask);
+  while (runStart(run) < n) {
+    const end = runEnd(run);
+    for (i = runStart(run); i < end; i++) {
+      const e = locatedEvent(i, subPtr, cellPtr, kindPtr, typeMask, locPtr, nCells, nSubs, dropPtr);
+      if (e >= BAD_SUB) {
+        if (e == BAD_SUB) { status = STATUS_BAD_ARGUMENT; break; }
+        continue;
       }
+      const sub = eventSub(e);
+      const l = eventLoc(e);
+      if (<u32>l >= nLocs) { status = STATUS_BAD_ARGUMENT; break; }
+      const prev = prevLoc + (<usize>sub << 2);
+      const p = load<i32>(prev);
+      if (p >= 0) {
+        if (<u32>p >= nLocs) { status = STATUS_BAD_ARGUMENT; break; }
+        const key = keyOf(sub, <u32>p * nLocs + <u32>l);
+        const slot = keyProbe(set, mask, key, 0);
+        if (load<u64>(slot) != key) {
+          // Stop before the row, prevLoc untouched, so the host can resume here.
+          if (used >= limit) { status = STATUS_CAPACITY; break; }
+          store<u64>(slot, key);
+          used++;
+        }
+      }
+      store<i32>(prev, l);
     }
-    store<i32>(prev, l);
+    if (status != STATUS_OK) break;
+    run = nextRun(tPtr, end, n, tStart, tEnd, hourMask);
   }
-  keySetFinish(set, used, 0, i);
+  keySetFinish(set, used, 0, status == STATUS_OK ? n : i);
   return status;
 }
 
