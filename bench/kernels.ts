@@ -37,7 +37,7 @@ import {
   type RefDrops, type RefFilter, refFlows, refLastLocation, refLocationEventCounts, refModalLocation, refMostCommon, refPartition, refSpatialAggregate,
   refVisitedMostDays,
 } from '../server/engine/reference.js';
-import { ALL_HOURS, DROP_BYTES, type EventFilter, type Kernels, LocationTable, instantiate, typeMaskOf } from '../server/engine/wasm.js';
+import { ALL_HOURS, DROP_BYTES, type EventFilter, type Kernels, LocationTable, instantiate, loadKernelModule, typeMaskOf } from '../server/engine/wasm.js';
 import { FIRST_DAY, HeapSet, subsample, synthesise } from './data.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -55,10 +55,11 @@ const o = new Command('kernels')
   .option('--filter <name>', 'only families whose name contains this (case-insensitive)')
   .option('--max-time <s>', "benchmark.js maxTime per case, seconds", (v) => Number(v), 1)
   .option('--min-samples <n>', 'benchmark.js minSamples per case', (v) => Number(v), 5)
+  .option('--wasm <file>', 'the kernel module to measure (default: the built one); KERNELS.md is left as it was')
   .parse(process.argv)
   .opts<{
     rows: number; days: number; subscribers?: number; cells: number; locations: number; parts: number; refRows: number; seed: string;
-    filter?: string; maxTime: number; minSamples: number;
+    filter?: string; maxTime: number; minSamples: number; wasm?: string;
   }>();
 
 const nSubs = o.subscribers ?? Math.max(100, Math.round(o.rows / 10));
@@ -976,7 +977,7 @@ if (selected.length === 0) {
 
 const started = performance.now();
 const heap = new Heap({ initialPages: 1024 });
-const k: Kernels = instantiate(heap.memory);
+const k: Kernels = instantiate(heap.memory, o.wasm ? loadKernelModule(o.wasm) : undefined);
 const ds = synthesise({ rows: o.rows, days: o.days, subscribers: nSubs, cells: o.cells, locations: o.locations, seed: o.seed });
 const full = new HeapSet(k, heap, ds, o.parts);
 const sample = o.refRows >= o.rows ? full : new HeapSet(k, heap, subsample(ds, Math.max(1, Math.round((nSubs * o.refRows) / o.rows))), o.parts);
@@ -1073,7 +1074,7 @@ ${failures.length ? `\nNot timed: ${failures.map((f) => `${f.family.name} (${f.f
 ${results.map(({ family }) => `- **${family.name}**: ${family.what}.`).join('\n')}
 `;
 console.log(`\n${table}\n\nMachine: ${machine}.`);
-if (o.filter) console.error('--filter given: bench/KERNELS.md left as it was (it holds full runs only)');
+if (o.filter || o.wasm) console.error('--filter or --wasm given: bench/KERNELS.md left as it was (it holds full runs of the built module only)');
 else {
   fs.writeFileSync(path.join(ROOT, 'bench', 'KERNELS.md'), text);
   console.error(`wrote bench/KERNELS.md (${seconds.toFixed(0)} s in all)`);
