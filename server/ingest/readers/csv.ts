@@ -52,11 +52,11 @@ const LF = 0x0a;
 const CR = 0x0d;
 
 /** Field flags. */
-const QUOTED = 1;
+export const QUOTED = 1;
 /** Contains `""`, to be unescaped. */
-const ESCAPED = 2;
+export const ESCAPED = 2;
 /** Contains a byte >= 0x80: decode as UTF-8, not through the row's latin1 text. */
-const WIDE = 4;
+export const WIDE = 4;
 
 /** Fields of at most this many bytes go through the ShortStrings cache. */
 const SHORT_MAX = 6;
@@ -103,77 +103,62 @@ interface Latin1Sliceable {
 }
 
 /**
- * The byte-level parser. Feed it whole buffers with `parse`; it fills one
- * batch at a time and stops when the batch is full or the buffer ends in the
- * middle of a row, returning where to resume.
+ * The byte-level row scanner: splits rows into field offsets (starts, ends,
+ * flags) and counts physical lines; what a row becomes is a subclass's job
+ * (string batches here, typed events in csv-events.ts). Feed it whole buffers
+ * with `parse`; it stops when the consumer is `full`, when the buffer ends in
+ * the middle of a row, or at `stopAt`, returning where to resume.
  */
-export class CsvParser {
+export abstract class CsvScanner {
   header: string[] | null = null;
-  private ncols = 0;
+  protected ncols = 0;
   /** Physical line number of the byte at the resume position. */
-  private line = 1;
+  line = 1;
 
   // Scratch for the row being scanned: reused, grown on demand.
-  private starts = new Int32Array(64);
-  private ends = new Int32Array(64);
-  private flags = new Uint8Array(64);
-  private nfields = 0;
+  protected starts = new Int32Array(64);
+  protected ends = new Int32Array(64);
+  protected flags = new Uint8Array(64);
+  protected nfields = 0;
   /** LFs inside quoted fields of the row being scanned. */
   private newlines = 0;
-  private readonly short = new ShortStrings();
   /** Why the row being scanned cannot be used even with the right field count. */
   private rowProblem: string | null = null;
 
-  private columns: string[][] = [];
-  private lines: Int32Array;
-  private length = 0;
-  private badRows: BadRow[] = [];
+  constructor(protected readonly file: string) {}
 
-  constructor(
-    private readonly file: string,
-    private readonly batchRows = DEFAULT_BATCH_ROWS,
-  ) {
-    if (!(batchRows >= 1)) throw new RangeError(`batchRows must be >= 1, got ${batchRows}`);
-    this.lines = new Int32Array(batchRows);
+  /** True when the consumer wants its output taken before more rows are parsed. */
+  abstract get full(): boolean;
+  /** A row with the header's field count, scanned into starts/ends/flags. */
+  protected abstract onRow(buf: Buffer, rowStart: number, rowLine: number): void;
+  /** A row that cannot be split into the header's columns. */
+  protected abstract onBadRow(line: number, reason: string): void;
+  /** Called once the header row is known. */
+  protected onHeader(): void {}
+
+  /** Sets the header of a file whose first row was read elsewhere (a worker parsing a middle part). */
+  useHeader(header: string[]): void {
+    this.header = header;
+    this.ncols = header.length;
+    this.onHeader();
   }
 
-  /** Physical line number where parsing resumes (the start of the pending row). */
-  get lineNumber(): number {
-    return this.line;
-  }
-
-  /** True when the current batch holds batchRows rows (good and bad) and must be taken. */
-  get full(): boolean {
-    return this.length + this.badRows.length >= this.batchRows;
-  }
-
-  /** Hands the current batch over and starts a new one; null when it is empty. */
-  take(): CsvBatch | null {
-    if (this.length === 0 && this.badRows.length === 0) return null;
-    const batch: CsvBatch = {
-      header: this.header!,
-      columns: this.columns,
-      lines: this.lines.subarray(0, this.length),
-      length: this.length,
-      badRows: this.badRows,
-    };
-    if (this.length < this.batchRows) for (const c of this.columns) c.length = this.length;
-    this.columns = this.newColumns();
-    this.lines = new Int32Array(this.batchRows);
-    this.length = 0;
-    this.badRows = [];
-    return batch;
+  /** Field f of the scanned row as text: UTF-8 when it holds wide bytes, `""` unescaped. */
+  protected fieldText(buf: Buffer, f: number): string {
+    const v = buf.toString(this.flags[f]! & WIDE ? 'utf8' : 'latin1', this.starts[f], this.ends[f]);
+    return this.flags[f]! & ESCAPED ? v.replaceAll('""', '"') : v;
   }
 
   /**
    * Parses rows of `buf` from `pos` and returns the offset to resume from: the
    * start of an incomplete last row, or the end of the row that filled the
    * batch. With `eof`,
-   * the buffer is the end of the file and a last row needs no line end.
+   * the buffer is the end of the file and a last row needs no line end. No row
+   * (or blank line) starting at or after `stopAt` is parsed.
    */
-  parse(buf: Buffer, pos: number, eof: boolean): number {
+  parse(buf: Buffer, pos: number, eof: boolean, stopAt = Infinity): number {
     const end = buf.length;
-    while (pos < end && !this.full) {
+    while (pos < end && pos < stopAt && !this.full) {
       // Blank lines are skipped but still counted.
       const b = buf[pos];
       if (b === LF) {
@@ -289,35 +274,107 @@ export class CsvParser {
     return p < end || eof ? p : -1;
   }
 
-  /** Decodes the scanned row into the batch, or records it as bad. */
+  /** Takes the scanned row as the header, or hands it to the subclass. */
   private commitRow(buf: Buffer, rowStart: number, rowLine: number): void {
     const nf = this.nfields;
     if (this.header === null) {
-      this.header = [];
-      for (let f = 0; f < nf; f++) this.header.push(buf.toString('utf8', this.starts[f], this.ends[f]).replaceAll('""', '"'));
-      if (this.header.length > 0 && this.header[0].charCodeAt(0) === 0xfeff) {
-        this.header[0] = this.header[0].slice(1); // BOM inside a quoted first name
+      const header: string[] = [];
+      for (let f = 0; f < nf; f++) header.push(buf.toString('utf8', this.starts[f], this.ends[f]).replaceAll('""', '"'));
+      if (header.length > 0 && header[0]!.charCodeAt(0) === 0xfeff) {
+        header[0] = header[0]!.slice(1); // BOM inside a quoted first name
       }
-      this.ncols = nf;
-      this.columns = this.newColumns();
+      this.useHeader(header);
       return;
     }
     if (nf !== this.ncols) {
-      this.badRows.push({ line: rowLine, reason: `expected ${this.ncols} fields, found ${nf}` });
+      this.onBadRow(rowLine, `expected ${this.ncols} fields, found ${nf}`);
       return;
     }
     if (this.rowProblem !== null) {
-      this.badRows.push({ line: rowLine, reason: this.rowProblem });
+      this.onBadRow(rowLine, this.rowProblem);
       return;
     }
+    this.onRow(buf, rowStart, rowLine);
+  }
+
+  private grow(): void {
+    const n = this.starts.length * 2;
+    const starts = new Int32Array(n);
+    const ends = new Int32Array(n);
+    const flags = new Uint8Array(n);
+    starts.set(this.starts);
+    ends.set(this.ends);
+    flags.set(this.flags);
+    this.starts = starts;
+    this.ends = ends;
+    this.flags = flags;
+  }
+}
+
+/** The scanner's string consumer: column-major batches of field strings. */
+export class CsvParser extends CsvScanner {
+  private readonly short = new ShortStrings();
+  private columns: string[][] = [];
+  private lines: Int32Array;
+  private length = 0;
+  private badRows: BadRow[] = [];
+
+  constructor(
+    file: string,
+    private readonly batchRows = DEFAULT_BATCH_ROWS,
+  ) {
+    super(file);
+    if (!(batchRows >= 1)) throw new RangeError(`batchRows must be >= 1, got ${batchRows}`);
+    this.lines = new Int32Array(batchRows);
+  }
+
+  /** Physical line number where parsing resumes (the start of the pending row). */
+  get lineNumber(): number {
+    return this.line;
+  }
+
+  /** True when the current batch holds batchRows rows (good and bad) and must be taken. */
+  get full(): boolean {
+    return this.length + this.badRows.length >= this.batchRows;
+  }
+
+  /** Hands the current batch over and starts a new one; null when it is empty. */
+  take(): CsvBatch | null {
+    if (this.length === 0 && this.badRows.length === 0) return null;
+    const batch: CsvBatch = {
+      header: this.header!,
+      columns: this.columns,
+      lines: this.lines.subarray(0, this.length),
+      length: this.length,
+      badRows: this.badRows,
+    };
+    if (this.length < this.batchRows) for (const c of this.columns) c.length = this.length;
+    this.columns = this.newColumns();
+    this.lines = new Int32Array(this.batchRows);
+    this.length = 0;
+    this.badRows = [];
+    return batch;
+  }
+
+  protected override onHeader(): void {
+    this.columns = this.newColumns();
+  }
+
+  protected onBadRow(line: number, reason: string): void {
+    this.badRows.push({ line, reason });
+  }
+
+  /** Decodes the scanned row into the batch. */
+  protected onRow(buf: Buffer, rowStart: number, rowLine: number): void {
+    const nf = this.nfields;
     const columns = this.columns;
     const row = this.length++;
     // One native latin1 decode per row, not per field; fields are slices of it. V8 copies
     // slices under 13 chars and makes longer ones views (SlicedString) of the row text, so
     // a long value the consumer keeps (a cache keyed by raw MSISDN) keeps ~100 bytes of
     // row alive with it - never a whole read chunk, which is why there is no chunk text.
-    const text = (buf as unknown as Latin1Sliceable).latin1Slice(rowStart, this.ends[nf - 1]);
-    for (let f = 0; f < nf; f++) columns[f][row] = this.field(buf, text, rowStart, f);
+    const text = (buf as unknown as Latin1Sliceable).latin1Slice(rowStart, this.ends[nf - 1]!);
+    for (let f = 0; f < nf; f++) columns[f]![row] = this.field(buf, text, rowStart, f);
     this.lines[row] = rowLine;
   }
 
@@ -337,18 +394,6 @@ export class CsvParser {
     return flags & ESCAPED ? v.replaceAll('""', '"') : v;
   }
 
-  private grow(): void {
-    const n = this.starts.length * 2;
-    const starts = new Int32Array(n);
-    const ends = new Int32Array(n);
-    const flags = new Uint8Array(n);
-    starts.set(this.starts);
-    ends.set(this.ends);
-    flags.set(this.flags);
-    this.starts = starts;
-    this.ends = ends;
-    this.flags = flags;
-  }
 }
 
 /** Batches from a stream of byte chunks; `name` is the file named in errors. */
