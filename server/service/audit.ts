@@ -12,6 +12,11 @@
  * `interval` (the default) fdatasyncs at most every fsyncIntervalMs while
  * entries are pending, so a power cut loses at most that much; `never` leaves
  * it to the OS. close() always flushes.
+ *
+ * A full disk fails closed: an entry that cannot be written whole is cut back
+ * off the file (so the chain stays intact and the next entry continues it)
+ * and append throws AUDIT_FAILED, which the REST edge and the stream turn into
+ * a refusal: nothing is served that the log does not record.
  */
 import crypto from 'node:crypto';
 import fs from 'node:fs';
@@ -52,7 +57,20 @@ export function entryHash(prev: string, body: Omit<AuditEntry, 'hash'>): string 
 
 export class AuditError extends SetupError {
   override name = 'AuditError';
+  readonly code = 'AUDIT_FAILED';
 }
+
+/** The file calls the log writes through; tests substitute a disk that fills up. */
+export interface AuditIo {
+  writeSync(fd: number, data: Uint8Array, offset: number): number;
+  fdatasyncSync(fd: number): void;
+  ftruncateSync(fd: number, len: number): void;
+}
+const nodeIo: AuditIo = {
+  writeSync: (fd, data, offset) => fs.writeSync(fd, data, offset),
+  fdatasyncSync: fs.fdatasyncSync,
+  ftruncateSync: fs.ftruncateSync,
+};
 
 export class AuditLog {
   private fd: number;
@@ -60,26 +78,61 @@ export class AuditLog {
   private prev: string;
   private dirty = false;
   private timer: NodeJS.Timeout | null = null;
+  /** Bytes of whole entries in the file: where a failed write is cut back to. */
+  private size: number;
+  /** False from a failed write or flush until the next one succeeds (/healthz reports it). */
+  healthy = true;
+  /** Writes and flushes that failed, since start (/metrics). */
+  failures = 0;
+  /** Called with each failure, for the server log. */
+  onFailure?: (e: unknown) => void;
 
   private constructor(
     readonly file: string,
     private readonly policy: FsyncPolicy,
     private readonly intervalMs: number,
     head: { seq: number; hash: string },
+    private readonly io: AuditIo,
   ) {
     this.seq = head.seq;
     this.prev = head.hash;
     this.fd = fs.openSync(file, 'a', 0o600);
+    this.size = fs.fstatSync(this.fd).size;
   }
 
   /** Opens (or creates) the log and continues its chain; refuses a log whose last line is cut or altered. */
-  static open(file: string, opts: { fsync?: FsyncPolicy; fsyncIntervalMs?: number } = {}): AuditLog {
+  static open(file: string, opts: { fsync?: FsyncPolicy; fsyncIntervalMs?: number; io?: AuditIo } = {}): AuditLog {
     fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
-    return new AuditLog(file, opts.fsync ?? 'interval', opts.fsyncIntervalMs ?? 1000, readHead(file));
+    return new AuditLog(file, opts.fsync ?? 'interval', opts.fsyncIntervalMs ?? 1000, readHead(file), opts.io ?? nodeIo);
   }
 
   get entries(): number {
     return this.seq;
+  }
+
+  private failed(e: unknown, doing: string): AuditError {
+    this.healthy = false;
+    this.failures++;
+    this.onFailure?.(e);
+    const why = (e as NodeJS.ErrnoException).code === 'ENOSPC' ? 'no space left on the device' : ((e as Error).message ?? String(e));
+    return new AuditError(`${this.file}: ${doing}: ${why}; requests are refused until it can be written`);
+  }
+
+  /** Writes the whole line or nothing: a partial write is cut back off, so the chain on disk stays intact. */
+  private writeLine(line: Buffer): void {
+    let off = 0;
+    try {
+      while (off < line.length) off += this.io.writeSync(this.fd, line, off);
+    } catch (e) {
+      // Cut back even when no write reported progress: a failing write may still have stored part of its bytes.
+      try {
+        this.io.ftruncateSync(this.fd, this.size);
+      } catch (cut) {
+        this.onFailure?.(cut);
+      }
+      throw this.failed(e, 'could not append an entry');
+    }
+    this.size += line.length;
   }
 
   append(r: AuditRecord): AuditEntry {
@@ -99,7 +152,7 @@ export class AuditLog {
       prev: this.prev,
     };
     const entry: AuditEntry = { ...body, hash: entryHash(this.prev, body) };
-    fs.writeSync(this.fd, JSON.stringify(entry) + '\n');
+    this.writeLine(Buffer.from(JSON.stringify(entry) + '\n'));
     this.seq = entry.seq;
     this.prev = entry.hash;
     this.dirty = true;
@@ -107,25 +160,39 @@ export class AuditLog {
     else if (this.policy === 'interval' && !this.timer) {
       this.timer = setTimeout(() => {
         this.timer = null;
-        this.flush();
+        try {
+          this.flush();
+        } catch {
+          // Recorded by flush (healthy = false, the log line); a timer must not throw.
+        }
       }, this.intervalMs);
       this.timer.unref();
     }
+    this.healthy = true;
     return entry;
   }
 
   flush(): void {
     if (this.fd >= 0 && this.dirty) {
-      fs.fdatasyncSync(this.fd);
+      try {
+        this.io.fdatasyncSync(this.fd);
+      } catch (e) {
+        throw this.failed(e, 'could not flush to disk');
+      }
       this.dirty = false;
     }
   }
 
+  /** Flushes and closes; a flush that fails is reported (onFailure) but the file is closed all the same. */
   close(): void {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     if (this.fd < 0) return;
-    this.flush();
+    try {
+      this.flush();
+    } catch {
+      // Reported by flush.
+    }
     fs.closeSync(this.fd);
     this.fd = -1;
   }

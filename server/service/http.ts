@@ -183,11 +183,12 @@ export class Exchange {
       try {
         hook(status);
       } catch (e) {
-        // Nothing leaves unrecorded: a failed audit write withholds the response.
+        // Nothing leaves unrecorded: a failed audit write (a full disk) withholds the response, and the
+        // client may try again once the operator has made room.
         this.onHookFailure?.(e);
-        status = 500;
+        status = 503;
         body = Buffer.from(JSON.stringify({ status: 'error', code: 'AUDIT_FAILED', msg: 'the audit log could not be written; nothing was returned' }));
-        headers = { 'Content-Type': 'application/json' };
+        headers = { 'Content-Type': 'application/json', 'Retry-After': '30' };
       }
     }
     this.responded = true;

@@ -261,9 +261,17 @@ export function registerRest(app: TemplatedApp, ctx: ServiceContext, inflight: {
   );
   route('get', `${API}/spec/openapi.json`, '/api/0/spec/openapi.json', (ex) => ex.send(200, openapi, { 'Content-Type': 'application/json' }));
 
-  route('get', '/healthz', '/healthz', (ex) => ex.json(ctx.closing ? 503 : 200, { status: ctx.closing ? 'closing' : 'ok', store_version: ctx.engine.version }), {
-    audit: false,
-  });
+  // Unhealthy while closing, or while the audit log cannot be written (requests are refused then).
+  route(
+    'get',
+    '/healthz',
+    '/healthz',
+    (ex) => {
+      const status = ctx.closing ? 'closing' : ctx.audit.healthy ? 'ok' : 'audit log failing';
+      ex.json(status === 'ok' ? 200 : 503, { status, store_version: ctx.engine.version });
+    },
+    { audit: false },
+  );
   route('get', '/metrics', '/metrics', (ex) => ex.text(200, ctx.metrics.render(), 'text/plain; version=0.0.4; charset=utf-8'), { audit: false });
 
   // A known route asked with another method is 405 with the method it takes, not 404.

@@ -18,6 +18,7 @@ import { Metrics } from './metrics.js';
 import { RateLimiter } from './ratelimit.js';
 import { API, registerRest } from './rest.js';
 import { StreamHub } from './stream.js';
+import { registerDashboard } from './static.js';
 import { closeApp, uWS, type us_listen_socket } from './uws.js';
 import { IndicatorCache } from '../indicators/cache.js';
 
@@ -27,6 +28,8 @@ export interface StartOptions {
   log?: Logger;
   /** Verification keys; default: config.keys.publicKeys. */
   keys?: VerifyKey[];
+  /** The audit log, opened; default: config.audit.file (tests pass one whose disk fills up). */
+  audit?: AuditLog;
 }
 
 export interface RunningServer {
@@ -49,7 +52,8 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
   const log = opts.log ?? pino({ level: config.log.level, name: 'opalite' }, pino.destination(2));
   const keys = opts.keys ?? config.keys.publicKeys.map(loadPublicKey);
   if (keys.length === 0) throw new ConfigError('keys.publicKeys: expected at least one public key to verify tokens with, found none');
-  const audit = AuditLog.open(config.audit.file, { fsync: config.audit.fsync, fsyncIntervalMs: config.audit.fsyncIntervalMs });
+  const audit = opts.audit ?? AuditLog.open(config.audit.file, { fsync: config.audit.fsync, fsyncIntervalMs: config.audit.fsyncIntervalMs });
+  audit.onFailure = (err) => log.error({ err, file: config.audit.file }, 'audit log write failed; requests are refused until it can be written');
   const metrics = new Metrics();
   const jobs = new Jobs(opts.engine, {
     maxConcurrent: config.limits.maxConcurrentQueries,
@@ -75,6 +79,7 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
   metrics.gauge('opalite_cache_entries', 'Finished query results held for /get.', () => jobs.cached);
   metrics.gauge('opalite_cache_bodies', 'Serialised results and geographies held.', () => ctx.bodies.size);
   metrics.gauge('opalite_audit_entries', 'Entries in the audit log.', () => audit.entries);
+  metrics.gauge('opalite_audit_failures', 'Audit log writes and flushes that failed since start (each refused its request).', () => audit.failures);
   metrics.gauge('opalite_store_version', 'Version of the store being served.', () => ctx.engine.version);
 
   const app = uWS.App();
@@ -82,6 +87,7 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
   hub.register(app, `${API}/stream`);
   const inflight: { count: number; idle?: () => void } = { count: 0 };
   registerRest(app, ctx, inflight);
+  registerDashboard(app, { log });
 
   const listenSocket = await new Promise<us_listen_socket>((resolve, reject) => {
     app.listen(config.host, config.port, (s) => (s ? resolve(s) : reject(new ConfigError(`listen: expected to bind ${config.host}:${config.port}, found it taken or not allowed`))));

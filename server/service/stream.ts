@@ -63,12 +63,15 @@ interface Client {
   queuedBytes: number;
   closed: boolean;
   authTimer: NodeJS.Timeout | null;
+  /** An audit entry for this socket could not be written: nothing more is sent, the socket is closed. */
+  auditFailed?: boolean;
 }
 
 const CLOSE_POLICY = 1008;
 const CLOSE_UNSUPPORTED = 1003;
 const CLOSE_TRY_AGAIN = 1013;
 const CLOSE_GOING_AWAY = 1001;
+const CLOSE_SERVER_ERROR = 1011;
 
 export class StreamHub {
   private readonly clients = new Set<WebSocket<Client>>();
@@ -157,7 +160,7 @@ export class StreamHub {
         this.clients.add(ws);
         const c = ws.getUserData();
         if (c.principal) {
-          this.control(ws, { op: 'auth', ok: true, sub: c.principal.sub, tier: c.principal.tierName });
+          this.control(ws, { op: 'auth', ok: true, sub: c.principal.sub, tier: c.principal.tierName, limits: this.limitsOf(c.principal) });
         } else {
           c.authTimer = setTimeout(() => {
             c.authTimer = null;
@@ -222,6 +225,24 @@ export class StreamHub {
     }
   }
 
+  /**
+   * What the token's tier may see, sent with the auth answer so that a client
+   * (the dashboard) offers only that: units of this store (coarse to fine), the
+   * finest time resolution, query kinds, downloads, live refresh, the window.
+   */
+  private limitsOf(p: Principal): object {
+    const t = p.tier;
+    return {
+      units: allowedUnits(t, tierContext(this.ctx).units),
+      temporal: t.temporal,
+      kinds: t.kinds,
+      download: t.download,
+      live: t.live,
+      historyDays: t.historyDays ?? null,
+      freshnessDays: t.freshnessDays ?? null,
+    };
+  }
+
   private async handle(ws: WebSocket<Client>, c: Client, msg: unknown): Promise<void> {
     if (msg === null || typeof msg !== 'object' || Array.isArray(msg)) {
       this.error(ws, null, 'BAD_MESSAGE', 'expected a map {op, ...}, found another value');
@@ -272,7 +293,7 @@ export class StreamHub {
       if (c.authTimer) clearTimeout(c.authTimer);
       c.authTimer = null;
       this.audit(c, 'stream auth', 'ok');
-      this.control(ws, { op: 'auth', ok: true, sub: p.sub, tier: p.tierName });
+      this.control(ws, { op: 'auth', ok: true, sub: p.sub, tier: p.tierName, limits: this.limitsOf(p) });
     } catch (e) {
       this.audit(c, 'stream auth', (e as OpaliteError).code ?? 'error');
       if (c.closed) return;
@@ -319,7 +340,7 @@ export class StreamHub {
    */
   private async indicator(ws: WebSocket<Client>, c: Client, id: SubId, req: unknown): Promise<void> {
     const p = c.principal!;
-    const r = (req ?? {}) as { id?: unknown; unit?: unknown; resolution?: unknown; period?: unknown };
+    const r = (req ?? {}) as { id?: unknown; unit?: unknown; resolution?: unknown; period?: unknown; scale?: unknown };
     try {
       const def = CATALOG.find((d) => d.id === r.id);
       if (!def) throw Errors.badStreamRequest(`indicator.id: expected one of ${CATALOG.map((d) => d.id).join(', ')}, found ${JSON.stringify(r.id)?.slice(0, 80)}`);
@@ -342,7 +363,7 @@ export class StreamHub {
       this.ctx.limiter.take(p);
       this.audit(c, 'stream indicator', 'accepted', { detail: `${String(id)}: ${def.id} ${per.key} ${units.join(' > ')}` });
       for (const [i, unit] of units.entries()) {
-        const result = await this.ctx.indicators.get(this.ctx.engine, def.id, per, unit);
+        const result = await this.ctx.indicators.get(this.ctx.engine, def.id, per, unit, r.scale === true ? { scale: true } : {});
         if (c.closed) return;
         this.frame(ws, id, false, { op: 'final', id, tier: unit, indicator: result, last: i === units.length - 1 });
       }
@@ -386,10 +407,15 @@ export class StreamHub {
       if (!refresh) this.ctx.limiter.take(p);
       sub = { id, json, runs, window: specWindow(spec) };
       c.subs.set(id, sub);
-      this.audit(c, refresh ? 'stream refresh' : 'stream subscribe', 'accepted', {
+      const recorded = this.audit(c, refresh ? 'stream refresh' : 'stream subscribe', 'accepted', {
         spec,
         detail: `${String(id)}: ${runs.map((r) => r.unit ?? 'none').join(' > ')}`,
       });
+      if (!recorded) {
+        c.subs.delete(id);
+        this.error(ws, id, 'AUDIT_FAILED', 'the audit log could not be written'); // closes the socket instead (frame)
+        return;
+      }
     } catch (e) {
       const code = e instanceof OpaliteError ? e.code : 'INTERNAL';
       this.audit(c, 'stream subscribe', code, { detail: String(id) });
@@ -462,6 +488,11 @@ export class StreamHub {
   private frame(ws: WebSocket<Client>, sub: SubId | null, partial: boolean, frame: object): void {
     const c = ws.getUserData();
     if (c.closed) return;
+    if (c.auditFailed) {
+      // Fail closed: what the audit log could not record is not sent.
+      this.end(ws, CLOSE_SERVER_ERROR, 'the audit log could not be written; nothing more is served');
+      return;
+    }
     const bytes: Uint8Array = packr.pack(frame);
     this.ctx.metrics.frames.inc({ op: String((frame as { op?: unknown }).op) });
     if (!c.choked) {
@@ -534,8 +565,16 @@ export class StreamHub {
     ws.end(code, reason.slice(0, 120));
   }
 
-  private audit(c: Client, op: string, status: number | string, extra: { spec?: unknown; query_id?: string; rows?: number; withheld?: number; detail?: string } = {}): void {
-    this.ctx.audit.append({ sub: c.principal?.sub ?? null, tier: c.principal?.tierName ?? null, op, status, ...extra });
+  /** Appends the entry; when it cannot be written the client is marked and its next frame closes it instead (see frame). */
+  private audit(c: Client, op: string, status: number | string, extra: { spec?: unknown; query_id?: string; rows?: number; withheld?: number; detail?: string } = {}): boolean {
+    try {
+      this.ctx.audit.append({ sub: c.principal?.sub ?? null, tier: c.principal?.tierName ?? null, op, status, ...extra });
+      return true;
+    } catch {
+      // AuditLog reported it (server log, metrics); refuse rather than serve unaudited.
+      c.auditFailed = true;
+      return false;
+    }
   }
 }
 
