@@ -8,12 +8,12 @@
 import { STATUS_BAD_ARGUMENT, STATUS_OK } from './shared/constants';
 import { BAD_SUB, eventLoc, eventSub, locatedEvent, nextRun, runEnd, runStart } from './scan';
 
-/** Appends the rows' located qualifying events as (sub, loc) at outSub/outLoc (room for n); returns how many, or -1 when a sub >= nSubs. */
+/** Appends the rows' located qualifying events as (sub, loc) at outSub/outLoc, and their time at outT unless it is 0 (room for n each); returns how many, or -1 when a sub >= nSubs. */
 export function gatherLocated(
   n: u32, subPtr: usize, tPtr: usize, cellPtr: usize, kindPtr: usize,
   locPtr: usize, nCells: u32,
   typeMask: u32, tStart: u32, tEnd: u32, hourMask: u32,
-  nSubs: u32, outSub: usize, outLoc: usize, dropPtr: usize,
+  nSubs: u32, outSub: usize, outLoc: usize, outT: usize, dropPtr: usize,
 ): i32 {
   let m: u32 = 0;
   for (let run = nextRun(tPtr, 0, n, tStart, tEnd, hourMask); runStart(run) < n; run = nextRun(tPtr, runEnd(run), n, tStart, tEnd, hourMask)) {
@@ -25,6 +25,7 @@ export function gatherLocated(
       }
       store<u32>(outSub + (<usize>m << 2), eventSub(e));
       store<i32>(outLoc + (<usize>m << 2), eventLoc(e));
+      if (outT != 0) store<u32>(outT + (<usize>m << 2), load<u32>(tPtr + (<usize>i << 2)));
       m++;
     }
   }

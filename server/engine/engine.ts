@@ -319,6 +319,7 @@ function directUnits(step: AggStep): string[] {
     case 'unique-by-location':
     case 'trips':
     case 'consecutive-trips':
+    case 'sparse-trips':
     case 'events-by-bucket':
     case 'unique-set':
     case 'cell-bits':
@@ -412,6 +413,8 @@ function estimateArena(step: AggStep, nSubs: number, nCells: number, maxBitmap: 
   if (directUnits(step).length > 0) bytes += table + 8 * nSubs;
   // Meaningful locations: the score table (48-byte slots) with room to double, and its entries.
   if (step.op === 'meaningful') bytes += (step.b ? 2 : 1) * (3 * 48 * cap + 64 + 32 * cap) + 256;
+  // Sparse trips gather (sub, loc, t) per event of the window.
+  if (step.op === 'sparse-trips') bytes += 12 * rowsIn(step.filter) + 64;
   if (step.op === 'unique-by-location') bytes += bitmapBytes(nSubs, step.nLocs) <= maxBitmap ? bitmapBytes(nSubs, step.nLocs) : 0;
   if (step.op === 'cell-bits') bytes += (Math.ceil((step.slotsPerDay * Math.max(nCells, 1)) / 128) * 16 + 16) * Math.max(step.filter.days.length, 1);
   return bytes;

@@ -22,7 +22,7 @@ export function bitmapBytes(nSubs: number, nLocs: number): number {
 }
 
 /** The steps whose partition results are counts to sum. */
-type CountStep = Exclude<AggStep, { op: 'metric-by-location' | 'metric-values' | 'cell-bits' | 'meaningful' | 'sparse-pairs' }>;
+type CountStep = Exclude<AggStep, { op: 'metric-by-location' | 'metric-values' | 'cell-bits' | 'meaningful' | 'sparse-pairs' | 'sparse-trips' }>;
 
 class PartitionRun {
   readonly arena: Arena;
@@ -125,6 +125,57 @@ class PartitionRun {
       }
     }
     return { groups: new Int32Array(total), values: keys };
+  }
+
+  /**
+   * Trips at fine units: the window's located events gathered as (sub, loc, t), grouped by
+   * subscriber in chronological order, and each subscriber's distinct (from, to) pairs
+   * emitted as keys from * nLocs + to (trips_od_matrix: first time at from before last time
+   * at to, from != to; consecutive: one event at from directly followed by one at to).
+   */
+  sparseTrips(step: Extract<AggStep, { op: 'sparse-trips' }>): Omit<PartialResult, 'drops'> {
+    const n = this.task.nSubs;
+    let rows = 0;
+    for (const { ev } of this.ranges(step.unit, step.filter)) rows += ev.n;
+    const room = 4 * Math.max(rows, 1);
+    const out = { sub: this.arena.alloc(room), loc: this.arena.alloc(room), t: this.arena.alloc(room) };
+    let m = 0;
+    for (const { ev, table } of this.ranges(step.unit, step.filter)) {
+      m += this.kernels.gatherLocated(ev, table, step.filter, n, { sub: out.sub + 4 * m, loc: out.loc + 4 * m, t: out.t + 4 * m }, this.drops);
+    }
+    const buffer = this.task.memory.buffer;
+    const subs = new Uint32Array(buffer, out.sub, m);
+    const locs = new Int32Array(buffer, out.loc, m);
+    const times = new Uint32Array(buffer, out.t, m);
+    // Stable counting sort by subscriber: each subscriber's events stay chronological.
+    const start = new Uint32Array(n + 1);
+    for (let i = 0; i < m; i++) start[subs[i]! + 1]!++;
+    for (let s = 0; s < n; s++) start[s + 1]! += start[s]!;
+    const next = start.slice(0, n);
+    const order = new Uint32Array(m);
+    for (let i = 0; i < m; i++) order[next[subs[i]!]!++] = i;
+    const keys: number[] = [];
+    const pairs = new Set<number>();
+    const visits = new Map<number, { first: number; last: number }>();
+    for (let s = 0; s < n; s++) {
+      if (step.trips === 'consecutive') {
+        pairs.clear();
+        for (let j = start[s]! + 1; j < start[s + 1]!; j++) pairs.add(locs[order[j - 1]!]! * step.nLocs + locs[order[j]!]!);
+        for (const key of pairs) keys.push(key);
+        continue;
+      }
+      visits.clear();
+      for (let j = start[s]!; j < start[s + 1]!; j++) {
+        const e = order[j]!;
+        const v = visits.get(locs[e]!);
+        if (v) v.last = times[e]!; // chronological: the latest so far
+        else visits.set(locs[e]!, { first: times[e]!, last: times[e]! });
+      }
+      for (const [a, va] of visits) {
+        for (const [b, vb] of visits) if (a !== b && va.first < vb.last) keys.push(a * step.nLocs + b);
+      }
+    }
+    return { groups: new Int32Array(keys.length), values: Float64Array.from(keys) };
   }
 
   /** One OD side as per-subscriber location lists (CSR: start has nSubs + 1 offsets into locs). */
@@ -318,6 +369,8 @@ class PartitionRun {
       }
       case 'sparse-pairs':
         return this.sparse(step);
+      case 'sparse-trips':
+        return this.sparseTrips(step);
       case 'meaningful': {
         const a = this.clusters(step.params, step.a.filter);
         const la = labelIndex(step.params, step.a.label);

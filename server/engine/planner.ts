@@ -203,8 +203,7 @@ export function plan(spec: QuerySpec, ctx: PlanContext): Plan {
       const a = ctx.units.space(from.unit);
       const b = ctx.units.space(to.unit);
       // Cells and positions are many and an OD among them is sparse: count keys, not a dense matrix.
-      const fine = (u: UnitSpace) => u.unit === 'cell' || u.unit === 'lon-lat';
-      if (fine(a) || fine(b) || a.size * b.size > MAX_PAIR_CELLS) return sparseFlows(spec.query_kind, from.side, to.side, a, b);
+      if (!denseOd(a, b)) return sparseFlows(spec.query_kind, from.side, to.side, a, b);
       const step: AggStep =
         from.side.kind === 'location' && to.side.kind === 'location'
           ? { op: 'count-pairs', from: from.side.step, to: to.side.step, nFrom: a.size, nTo: b.size }
@@ -283,8 +282,16 @@ export function plan(spec: QuerySpec, ctx: PlanContext): Plan {
     case 'trips_od_matrix':
     case 'consecutive_trips_od_matrix': {
       const space = ctx.units.space(spec.aggregation_unit);
-      checkOdSize(space, 'aggregation_unit');
       const filter = datedWindow(ctx, spec, '');
+      if (!denseOd(space, space)) {
+        // Cells and positions are many and trips among them are sparse: count keys, as flows do.
+        const trips = spec.query_kind === 'trips_od_matrix' ? 'trips' : 'consecutive';
+        return {
+          kind: spec.query_kind,
+          step: { op: 'sparse-trips', trips, unit: spec.aggregation_unit, filter, nLocs: space.size },
+          shape: (m) => keyedPairs(space, space, concat(Float64Array, m.values)),
+        };
+      }
       const op = spec.query_kind === 'trips_od_matrix' ? 'trips' : 'consecutive-trips';
       return {
         kind: spec.query_kind,
@@ -590,6 +597,32 @@ function networkObjects(ctx: PlanContext, spec: Extract<QuerySpec, { query_kind:
   };
 }
 
+/**
+ * Whether an OD between these units is counted as a dense matrix (admin units) rather
+ * than as sorted (from, to) keys: the kernels' dense matrices need u16 location ids and
+ * at most MAX_PAIR_CELLS cells, and at the cell and lon-lat units an OD is sparse.
+ */
+function denseOd(a: UnitSpace, b: UnitSpace): boolean {
+  const fine = (u: UnitSpace) => u.unit === 'cell' || u.unit === 'lon-lat';
+  return !fine(a) && !fine(b) && a.size <= 65535 && b.size <= 65535 && a.size * b.size <= MAX_PAIR_CELLS;
+}
+
+/** Rows of an OD counted as keys from * b.size + to (one key per subscriber and pair): each distinct key's count. */
+function keyedPairs(a: UnitSpace, b: UnitSpace, keys: Float64Array): Shaped {
+  keys.sort();
+  const rows: Row[] = [];
+  const support: number[] = [];
+  for (let i = 0; i < keys.length; ) {
+    let j = i;
+    while (j < keys.length && keys[j] === keys[i]) j++;
+    const from = Math.floor(keys[i]! / b.size);
+    rows.push({ ...labelled(a, from, '_from'), ...labelled(b, keys[i]! - from * b.size, '_to'), value: j - i });
+    support.push(j - i);
+    i = j;
+  }
+  return { columns: [...a.columns.map((c) => `${c}_from`), ...b.columns.map((c) => `${c}_to`), 'value'], rows, support, rule: 'value' };
+}
+
 /** Dense OD matrices need nLocs^2 cells and u16 location ids in the kernels. */
 function checkOdSize(space: UnitSpace, path: string): void {
   if (space.size > 65535 || space.size * space.size > MAX_PAIR_CELLS) {
@@ -607,32 +640,13 @@ function sparseFlows(kind: 'flows' | 'inflows' | 'outflows', from: PairSide, to:
     kind,
     step: { op: 'sparse-pairs', from, to, nTo: b.size },
     shape: (m) => {
-      const keys = concat(Float64Array, m.values).sort();
-      const rows: Row[] = [];
-      const support: number[] = [];
-      const add = (n: number, row: Row) => {
-        rows.push({ ...row, value: n });
-        support.push(n);
-      };
-      if (kind === 'flows') {
-        for (let i = 0; i < keys.length; ) {
-          let j = i;
-          while (j < keys.length && keys[j] === keys[i]) j++;
-          const from = Math.floor(keys[i]! / b.size);
-          add(j - i, { ...labelled(a, from, '_from'), ...labelled(b, keys[i]! - from * b.size, '_to') });
-          i = j;
-        }
-        return { columns: [...a.columns.map((c) => `${c}_from`), ...b.columns.map((c) => `${c}_to`), 'value'], rows, support, rule: 'value' };
-      }
+      const keys = concat(Float64Array, m.values);
+      if (kind === 'flows') return keyedPairs(a, b, keys);
+      // In/outflows sum the unredacted pair counts, then redact the sums (QUERIES.md).
       const inflow = kind === 'inflows';
-      const sums = new Map<number, number>();
-      for (const key of keys) {
-        const loc = inflow ? key % b.size : Math.floor(key / b.size);
-        sums.set(loc, (sums.get(loc) ?? 0) + 1);
-      }
-      const space = inflow ? b : a;
-      for (const loc of [...sums.keys()].sort((x, y) => x - y)) add(sums.get(loc)!, labelled(space, loc, inflow ? '_to' : '_from'));
-      return { columns: [...space.columns.map((c) => c + (inflow ? '_to' : '_from')), 'value'], rows, support, rule: 'value' };
+      const sums = new Float64Array(inflow ? b.size : a.size);
+      for (const key of keys) sums[inflow ? key % b.size : Math.floor(key / b.size)]++;
+      return byLocation(inflow ? b : a, sums, inflow ? '_to' : '_from');
     },
   };
 }

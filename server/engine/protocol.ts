@@ -66,6 +66,12 @@ export type AggStep =
   | { op: 'trips'; unit: string; filter: WindowFilter; nLocs: number }
   /** Distinct subscribers with a consecutive event pair (A then B): u32[nLocs * nLocs]. */
   | { op: 'consecutive-trips'; unit: string; filter: WindowFilter; nLocs: number }
+  /**
+   * trips or consecutive-trips at units too fine for a dense matrix (cells, positions):
+   * each subscriber's distinct (from, to) pairs as keys from * nLocs + to (f64, exact
+   * below 2^53), concatenated across partitions and counted on the main thread.
+   */
+  | { op: 'sparse-trips'; trips: 'trips' | 'consecutive'; unit: string; filter: WindowFilter; nLocs: number }
   /** Events, then distinct subscribers, per (location, bucket): u32[2 * nLocs * nBuckets]. */
   | { op: 'events-by-bucket'; unit: string; filter: WindowFilter; dirMask: number; bucketSeconds: number; bucketBase: number; nBuckets: number; nLocs: number }
   /** Counts over each subscriber's set of unique locations, optionally against a reference location: u32[nLocs]. */

@@ -79,7 +79,7 @@ export interface RawKernels {
   countSubLocations(bits: Ptr, nSubs: number, nLocs: number, out: Ptr): number;
   gatherLocated(
     n: number, sub: Ptr, t: Ptr, cell: Ptr, kind: Ptr, loc: Ptr, nCells: number,
-    typeMask: number, tStart: number, tEnd: number, hourMask: number, nSubs: number, outSub: Ptr, outLoc: Ptr, drops: Ptr,
+    typeMask: number, tStart: number, tEnd: number, hourMask: number, nSubs: number, outSub: Ptr, outLoc: Ptr, outT: Ptr, drops: Ptr,
   ): number;
   mostCommonScratchBytes(nSubs: number, nEvents: number): number;
   mostCommonBySub(nEvents: number, sub: Ptr, loc: Ptr, nSubs: number, scratch: Ptr, outLoc: Ptr): number;
@@ -436,9 +436,10 @@ export class Kernels {
   }
 
   /** Appends the located qualifying events of these rows as (sub, loc) pairs; returns how many. */
-  gatherLocated(ev: EventColumns, loc: LocTable, f: EventFilter, nSubs: number, out: { sub: Ptr; loc: Ptr }, drops: Ptr): number {
+  /** Appends the located qualifying events as (sub, loc), and their times if `out.t` is given; returns how many. */
+  gatherLocated(ev: EventColumns, loc: LocTable, f: EventFilter, nSubs: number, out: { sub: Ptr; loc: Ptr; t?: Ptr }, drops: Ptr): number {
     checkFilter('gatherLocated', f);
-    const m = this.raw.gatherLocated(ev.n, ev.sub, ev.t, ev.cell, ev.kind, loc.loc, loc.nCells, f.typeMask, f.tStart, f.tEnd, f.hourMask, nSubs, out.sub, out.loc, drops);
+    const m = this.raw.gatherLocated(ev.n, ev.sub, ev.t, ev.cell, ev.kind, loc.loc, loc.nCells, f.typeMask, f.tStart, f.tEnd, f.hourMask, nSubs, out.sub, out.loc, out.t ?? 0, drops);
     if (m < 0) check('gatherLocated', 2, `every sub < ${nSubs}`);
     checkDrops('gatherLocated', this.memory, drops);
     return m;

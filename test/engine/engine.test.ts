@@ -322,6 +322,27 @@ function suite(name: string, threads: number, maxBitmapBytes?: number) {
       }
     });
 
+    it('trips_od_matrix and consecutive_trips_od_matrix at the cell unit (counted sparsely) match the reference', async () => {
+      const cellLocator = (cell: number, day: number) => (fx.locator(cell, day) === -2 ? -2 : cell);
+      const range = { start: FIRST_DAY * SECONDS_PER_DAY, end: (FIRST_DAY + 3) * SECONDS_PER_DAY, types: CALLS_SMS };
+      for (const [kind, ref] of [
+        ['trips_od_matrix', refTripsOD],
+        ['consecutive_trips_od_matrix', refConsecutiveTripsOD],
+      ] as const) {
+        const r = await engine.run({ query_kind: kind, start_date: date(0), end_date: date(3), aggregation_unit: 'cell' });
+        const counts = ref(fx.events, range, cellLocator).counts;
+        const expected = [...counts.entries()]
+          .map(([k, value]) => [...k.split(',').map(Number), value] as [number, number, number])
+          .filter(([, , v]) => v > K)
+          .sort((x, y) => x[0] - y[0] || x[1] - y[1])
+          .map(([a, b, value]) => ({ location_id_from: `C${a}`, location_id_to: `C${b}`, value }));
+        expect(expected.length, kind).toBeGreaterThan(3);
+        expect(r.columns, kind).toEqual(['location_id_from', 'location_id_to', 'value']);
+        expect(r.rows, kind).toEqual(expected);
+        expect(r.withheld, kind).toBe([...counts.values()].filter((v) => v <= K).length);
+      }
+    });
+
     it('location_event_counts by day keeps whole series above k, and by hour withholds series with a thin bucket', async () => {
       const range = { start: FIRST_DAY * SECONDS_PER_DAY, end: (FIRST_DAY + 3) * SECONDS_PER_DAY, types: CALLS_SMS, directions: [1] };
       for (const interval of ['day', 'hour'] as const) {
@@ -504,6 +525,11 @@ describe('redaction at the boundary', () => {
       [{ pcod_from: 'R1', pcod_to: 'R2', value: 16 }, { pcod_from: 'R2', pcod_to: 'R1', value: 16 }], 2],
     ['consecutive_trips_od_matrix', { query_kind: 'consecutive_trips_od_matrix', ...window(0, 2), aggregation_unit: 'admin1' },
       [{ pcod_from: 'R1', pcod_to: 'R1', value: 16 }, { pcod_from: 'R1', pcod_to: 'R2', value: 16 }, { pcod_from: 'R2', pcod_to: 'R1', value: 16 }], 2],
+    ['trips_od_matrix at the cell unit', { query_kind: 'trips_od_matrix', ...window(0, 2), aggregation_unit: 'cell' },
+      [{ location_id_from: 'C2', location_id_to: 'C4', value: 16 }, { location_id_from: 'C4', location_id_to: 'C2', value: 16 }], 2],
+    ['consecutive_trips_od_matrix at the cell unit', { query_kind: 'consecutive_trips_od_matrix', ...window(0, 2), aggregation_unit: 'cell' },
+      [{ location_id_from: 'C2', location_id_to: 'C2', value: 16 }, { location_id_from: 'C2', location_id_to: 'C4', value: 16 },
+        { location_id_from: 'C4', location_id_to: 'C2', value: 16 }], 2],
     ['location_event_counts', { query_kind: 'location_event_counts', ...window(0, 1), aggregation_unit: 'admin1', interval: 'day', direction: 'both' },
       [{ pcod: 'R1', date: date(0), value: 16 }, { pcod: 'R2', date: date(0), value: 16 }], 2],
     ['unmoving_counts', { query_kind: 'unmoving_counts', locations: unique(1, 2) }, [{ pcod: 'R1', value: 16 }], 1],
