@@ -1,6 +1,7 @@
 /** `opalite ingest DATASET --store DIR` */
 import { Command } from 'commander';
 import { ingest, type IngestSummary } from '../ingest/ingest.js';
+import { diskFullError } from '../store/fsutil.js';
 import { bytes, count, rate } from './format.js';
 import { progressBar } from './progress.js';
 
@@ -43,6 +44,8 @@ export async function runIngest(dataset: string, store: string, keyFile?: string
         });
       },
     });
+  } catch (e) {
+    throw diskFullError(e, store); // a full disk anywhere in the ingest, said as such
   } finally {
     (bar as ReturnType<typeof progressBar> | null)?.stop();
     process.off('SIGINT', onSignal);

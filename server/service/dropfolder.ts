@@ -11,6 +11,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import { ingest } from '../ingest/ingest.js';
+import { diskFullError } from '../store/fsutil.js';
 
 export interface DropFolderOptions {
   dir: string;
@@ -61,9 +62,15 @@ export function watchDropFolder(opts: DropFolderOptions): DropFolder {
           const s = await ingest({ dataset, store: opts.store, keyFile: opts.keyFile });
           moveTo(name, done);
           opts.log.info({ delivery: name, version: s.version, days: s.days, rows: s.kept, rejected: s.rejected, report: s.report }, 'delivery ingested');
-        } catch (e) {
+        } catch (caught) {
+          const e = diskFullError(caught, opts.store) as Error;
           const target = moveTo(name, failed);
-          fs.writeFileSync(path.join(target, 'error.txt'), `${(e as Error).message}\n`);
+          try {
+            fs.writeFileSync(path.join(target, 'error.txt'), `${e.message}\n`);
+          } catch (err) {
+            // The disk that refused the ingest may refuse this too; the log still has it.
+            opts.log.error({ delivery: name, err }, 'could not write error.txt');
+          }
           opts.log.error({ delivery: name, err: e }, 'delivery failed; the store is unchanged');
         }
       }

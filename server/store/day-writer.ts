@@ -10,6 +10,7 @@ import path from 'node:path';
 import { NULL_U32, SECONDS_PER_DAY, TYPE_MASK } from '../../kernels/shared/constants.js';
 import { dayToDate } from '../ingest/datetime.js';
 import type { EventSink } from '../ingest/normalise.js';
+import { diskFullError, storeFs, withPath } from './fsutil.js';
 import { COLUMNS, columnFile, type ColumnName } from './layout.js';
 import type { DayEntry } from './manifest.js';
 
@@ -64,17 +65,22 @@ class StagedDay {
   private flush(): void {
     if (this.n === 0) return;
     for (const col of COLUMNS) {
+      const file = path.join(this.dir, columnFile(col));
       let fd = this.fds.get(col.name);
-      if (fd === undefined) {
-        fd = fs.openSync(path.join(this.dir, columnFile(col)), 'w');
-        this.fds.set(col.name, fd);
-        this.hashes.set(col.name, crypto.createHash('sha256'));
-        this.bytes.set(col.name, 0);
-      }
       const chunk = this.chunks[col.name];
       const view = new Uint8Array(chunk.buffer, 0, this.n * col.bytes);
-      let off = 0;
-      while (off < view.length) off += fs.writeSync(fd, view, off);
+      try {
+        if (fd === undefined) {
+          fd = storeFs.openSync(file, 'w');
+          this.fds.set(col.name, fd);
+          this.hashes.set(col.name, crypto.createHash('sha256'));
+          this.bytes.set(col.name, 0);
+        }
+        let off = 0;
+        while (off < view.length) off += storeFs.writeSync(fd, view, off);
+      } catch (e) {
+        throw diskFullError(withPath(e, file), 'ingest');
+      }
       this.hashes.get(col.name)!.update(view);
       this.bytes.set(col.name, this.bytes.get(col.name)! + view.length);
     }
@@ -87,21 +93,26 @@ class StagedDay {
     const columns: DayEntry['columns'] = {};
     for (const col of COLUMNS) {
       const fd = this.fds.get(col.name)!;
-      fs.fsyncSync(fd);
-      fs.closeSync(fd);
       const file = path.join(this.dir, columnFile(col));
+      try {
+        // A delayed-allocation filesystem may only find out at fsync that the disk is full.
+        storeFs.fsyncSync(fd);
+      } catch (e) {
+        throw diskFullError(withPath(e, file), 'ingest');
+      }
+      this.fds.delete(col.name);
+      storeFs.closeSync(fd);
       if (!col.required && !this.present.has(col.name)) {
         fs.rmSync(file);
         continue;
       }
       columns[col.name] = { bytes: this.bytes.get(col.name)!, sha256: this.hashes.get(col.name)!.digest('hex') };
     }
-    this.fds.clear();
     return { rows: this.rows, columns, types: [...this.types], unlocated: this.unlocated };
   }
 
   abort(): void {
-    for (const fd of this.fds.values()) fs.closeSync(fd);
+    for (const fd of this.fds.values()) storeFs.closeSync(fd);
     this.fds.clear();
   }
 }
@@ -130,12 +141,17 @@ export class DayStaging implements EventSink {
     return n;
   }
 
-  /** Finishes every day: date -> (staging folder, entry without its final dir). */
+  /** Finishes every day: date -> (staging folder, entry without its final dir). On failure nothing stays open. */
   finish(): Map<string, { staged: string; entry: Omit<DayEntry, 'dir'> }> {
     const out = new Map<string, { staged: string; entry: Omit<DayEntry, 'dir'> }>();
-    for (const day of [...this.days.keys()].sort((a, b) => a - b)) {
-      const staged = this.days.get(day)!;
-      out.set(staged.date, { staged: staged.dir, entry: staged.finish() });
+    try {
+      for (const day of [...this.days.keys()].sort((a, b) => a - b)) {
+        const staged = this.days.get(day)!;
+        out.set(staged.date, { staged: staged.dir, entry: staged.finish() });
+      }
+    } catch (e) {
+      this.abort();
+      throw e;
     }
     return out;
   }
