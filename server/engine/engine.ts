@@ -11,14 +11,14 @@ import { bitmapBytes, MAX_BITMAP_BYTES } from './execute.js';
 import { type Executor, InProcessExecutor, PoolExecutor } from './executor.js';
 import { LoadedStore, type OptionalColumn } from './loader.js';
 import { Heap } from './memory.js';
-import { type Merged, type Plan, plan, type ShapeTools } from './planner.js';
+import { type Merged, odSumPlans, odSumShapes, type Plan, plan, type PlanContext, type ShapeTools } from './planner.js';
 import * as M from './metric-kernels.js';
 import * as OD from './od-kernels.js';
 import type { AggStep, LocStep, MetricStep, PartialResult, PartitionTask, WindowFilter } from './protocol.js';
 import { parseSpec, type QuerySpec, specHash } from './spec.js';
 import type { Dropped } from './units.js';
 import { instantiate, type Kernels } from './wasm.js';
-import { KernelError } from '../errors.js';
+import { KernelError, SpecError } from '../errors.js';
 
 export interface EngineOptions {
   /** Subscriber partitions: tasks per query and steps of a progressive result (1..256). */
@@ -48,6 +48,30 @@ export interface QueryResult {
   fraction: number;
 }
 
+/** "Sum then redact" results: each sum published only above the threshold it was redacted at. */
+export interface OdSumsResult {
+  /** Off-diagonal (from, to) sums > k: FlowKit's pcod_from, pcod_to, value. */
+  pairs: Row[];
+  /** Off-diagonal sums by destination > k: pcod_to, value. */
+  inflows: Row[];
+  /** Off-diagonal sums by origin > k: pcod_from, value. */
+  outflows: Row[];
+  /** Rows with a positive sum that were withheld, per aggregate (which ones, never their values). */
+  withheld: { pairs: Row[]; inflows: Row[]; outflows: Row[] };
+  /** The threshold applied: a sum is published only if greater. */
+  k: number;
+}
+
+export interface SumThenRedactOptions {
+  /** Threshold, at least the engine's (default: the engine's). */
+  k?: number;
+  /**
+   * Require every sum to exceed k x (number of specs): sum / specs, a lower bound on the
+   * distinct subscribers behind a sum of per-spec subscriber counts, must itself exceed k.
+   */
+  perSpecBound?: boolean;
+}
+
 export interface RunOptions {
   /** Called after each partition but the last with the redacted running estimate. */
   onPartial?: (partial: QueryResult) => void;
@@ -56,6 +80,8 @@ export interface RunOptions {
 export class Engine {
   /** Results by query id, least recently used first, at most `cacheEntries` of them. */
   private readonly cache = new Map<string, QueryResult>();
+  /** Unredacted flows counts by query id, for sumThenRedact only; never returned. */
+  private readonly pairCache = new Map<string, Float64Array>();
   private readonly cacheEntries: number;
   private readonly maxBitmapBytes: number;
   private readonly k: number;
@@ -121,16 +147,81 @@ export class Engine {
       this.cache.set(id, cached);
       return cached;
     }
-    const p = plan(spec, { units: this.loaded.units, days: [...this.loaded.days.keys()].sort((a, b) => a - b), regions: this.store.dims().regions });
+    const p = plan(spec, this.planContext());
     const result = await this.execute(id, p, opts);
     this.cache.set(id, result);
     while (this.cache.size > this.cacheEntries) this.cache.delete(this.cache.keys().next().value!);
     return result;
   }
 
+  private planContext(): PlanContext {
+    return { units: this.loaded.units, days: [...this.loaded.days.keys()].sort((a, b) => a - b), regions: this.store.dims().regions };
+  }
+
+  /**
+   * "Sum then redact" as one engine step: runs each flows spec (all dense, at one unit),
+   * sums their UNREDACTED (from, to) counts, and only then redacts the off-diagonal pair
+   * sums and their sums by destination and by origin, each at k. FlowKit's issue #4866
+   * summed redacted flows, which undercounts and makes a sum depend on the threshold.
+   * Unredacted counts stay inside the engine: only sums above k leave it.
+   */
+  async sumThenRedact(specs: readonly unknown[], opts: SumThenRedactOptions = {}): Promise<OdSumsResult> {
+    const base = opts.k ?? this.k;
+    if (!(base >= this.k)) throw new SpecError('BAD_THRESHOLD', `k: expected at least the engine's threshold ${this.k}, found ${base}`, 'k');
+    const k = opts.perSpecBound ? base * Math.max(1, specs.length) : base;
+    const parsed = specs.map((s) => this.parse(s));
+    const { plans, space } = odSumPlans(parsed, this.planContext());
+    const sums = new Float64Array(space.size * space.size);
+    for (let i = 0; i < plans.length; i++) {
+      const counts = await this.pairCounts(this.queryId(parsed[i]!), plans[i]!.step!);
+      for (let c = 0; c < sums.length; c++) sums[c] += counts[c]!;
+    }
+    const shapes = odSumShapes(space, sums);
+    sums.fill(0);
+    const published = (which: keyof typeof shapes) => {
+      const kept = redact(shapes[which], k).rows;
+      const keptSet = new Set(kept);
+      return { kept, withheld: shapes[which].rows.filter((r) => !keptSet.has(r)).map((r) => ({ ...r, value: null })) };
+    };
+    const pairs = published('pairs');
+    const inflows = published('inflows');
+    const outflows = published('outflows');
+    return {
+      pairs: pairs.kept,
+      inflows: inflows.kept,
+      outflows: outflows.kept,
+      withheld: { pairs: pairs.withheld, inflows: inflows.withheld, outflows: outflows.withheld },
+      k,
+    };
+  }
+
+  /** A flows step's merged (from, to) counts, UNREDACTED: engine-private, cached by query id (bounded). */
+  private async pairCounts(id: string, step: AggStep): Promise<Float64Array> {
+    let counts = this.pairCache.get(id);
+    if (!counts) {
+      counts = (await this.collect(step)).merged.counts;
+      if (step.op === 'count-pairs' && counts.length === 0) counts = new Float64Array(step.nFrom * step.nTo); // no partitions
+      this.pairCache.set(id, counts);
+      while (this.pairCache.size > this.cacheEntries) this.pairCache.delete(this.pairCache.keys().next().value!);
+    }
+    return counts;
+  }
+
   private async execute(id: string, p: Plan, opts: RunOptions): Promise<QueryResult> {
     const step = p.step;
     if (!step) return this.finish(id, p, { counts: new Float64Array(0), groups: [], values: [] }, [0, 0, 0, 0], 1);
+    const P = this.loaded.nParts;
+    const { merged, drops } = await this.collect(step, (merged, drops, fraction, done) => {
+      if (opts.onPartial && done < P) opts.onPartial(this.finish(id, p, merged, drops, fraction));
+    });
+    return this.finish(id, p, merged, drops, 1);
+  }
+
+  /** Runs a step on every partition and merges the results; `onMerge` sees the running total after each. */
+  private async collect(
+    step: AggStep,
+    onMerge?: (merged: Merged, drops: number[], fraction: number, done: number) => void,
+  ): Promise<{ merged: Merged; drops: number[] }> {
     this.loaded.ensureColumns(optionalColumns(step));
     const P = this.loaded.nParts;
     const totalSubs = Math.max(1, this.loaded.nSubs);
@@ -154,7 +245,7 @@ export class Engine {
       for (let i = 0; i < 4; i++) drops[i] += r.drops[i]!;
       subsDone += this.loaded.partSizes[part]!;
       done++;
-      if (opts.onPartial && done < P) opts.onPartial(this.finish(id, p, merged, drops, subsDone / totalSubs));
+      onMerge?.(merged, drops, subsDone / totalSubs, done);
     };
     // Keep a bounded number of tasks in flight: each holds an arena of scratch.
     const queue = [...Array(P).keys()];
@@ -164,7 +255,7 @@ export class Engine {
       }
     });
     await Promise.all(lanes);
-    return this.finish(id, p, merged, drops, 1);
+    return { merged, drops };
   }
 
   /** Runs one partition, retrying with twice the scratch while the arena is too small. */

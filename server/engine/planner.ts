@@ -623,6 +623,52 @@ function keyedPairs(a: UnitSpace, b: UnitSpace, keys: Float64Array): Shaped {
   return { columns: [...a.columns.map((c) => `${c}_from`), ...b.columns.map((c) => `${c}_to`), 'value'], rows, support, rule: 'value' };
 }
 
+/** The three aggregates "sum then redact" publishes from summed (from, to) counts. */
+export interface OdSumShapes {
+  /** Off-diagonal (from, to) sums. */
+  pairs: Shaped;
+  /** Off-diagonal sums by destination. */
+  inflows: Shaped;
+  /** Off-diagonal sums by origin. */
+  outflows: Shaped;
+}
+
+/**
+ * The flows plans whose unredacted (from, to) counts "sum then redact" adds up: every spec
+ * must be a flows spec counted densely, all at the one unit. Throws a SpecError naming
+ * the spec otherwise.
+ */
+export function odSumPlans(specs: readonly QuerySpec[], ctx: PlanContext): { plans: Plan[]; space: UnitSpace } {
+  let space: UnitSpace | undefined;
+  const plans = specs.map((spec, i) => {
+    const p = plan(spec, ctx);
+    if (p.kind !== 'flows' || p.step?.op !== 'count-pairs' || p.step.nFrom !== p.step.nTo) {
+      throw new SpecError('BAD_VALUE', `specs.${i}: expected a flows spec between locations of one admin unit, found ${spec.query_kind}`, `specs.${i}`);
+    }
+    const unit = ctx.units.space(pairSide(ctx, (spec as Extract<QuerySpec, { query_kind: 'flows' }>).from_location, 'from_location').unit);
+    if (space && space.unit !== unit.unit) {
+      throw new SpecError('BAD_VALUE', `specs.${i}: expected the unit of the first spec (${space.unit}), found ${unit.unit}`, `specs.${i}`);
+    }
+    space = unit;
+    return p;
+  });
+  if (!space) throw new SpecError('BAD_VALUE', 'specs: expected at least one flows spec, found none', 'specs');
+  return { plans, space };
+}
+
+/** Rows of summed (from, to) counts (space.size^2, row-major): off-diagonal pairs and their sums by destination and origin, each with its own support. */
+export function odSumShapes(space: UnitSpace, sums: Float64Array): OdSumShapes {
+  const n = space.size;
+  const offDiagonal = Float64Array.from(sums, (v, c) => (Math.floor(c / n) === c % n ? 0 : v));
+  const inSum = new Float64Array(n);
+  const outSum = new Float64Array(n);
+  for (let c = 0; c < n * n; c++) {
+    inSum[c % n] += offDiagonal[c]!;
+    outSum[Math.floor(c / n)] += offDiagonal[c]!;
+  }
+  return { pairs: pairs(space, space, offDiagonal), inflows: byLocation(space, inSum, '_to'), outflows: byLocation(space, outSum, '_from') };
+}
+
 /** Dense OD matrices need nLocs^2 cells and u16 location ids in the kernels. */
 function checkOdSize(space: UnitSpace, path: string): void {
   if (space.size > 65535 || space.size * space.size > MAX_PAIR_CELLS) {

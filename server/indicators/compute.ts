@@ -23,12 +23,10 @@
  *   subscriber-days (a subscriber travelling A -> B on two days counts twice).
  *
  * Every value then passes disclosure.ts (threshold, resident floor, differencing,
- * rounding). Unredacted counts exist only inside `thresholdedOdSums`, which sums
- * them and returns only sums that pass the threshold.
+ * rounding). Unredacted counts never leave the engine: `thresholdedOdSums` asks it
+ * to sum then redact (Engine.sumThenRedact) and gets only sums that pass the threshold.
  */
 import type { Engine } from '../engine/engine.js';
-import { plan } from '../engine/planner.js';
-import type { AggStep, PartialResult } from '../engine/protocol.js';
 import type { Region } from '../geo/regions.js';
 import {
   type IndicatorDefinition,
@@ -101,41 +99,7 @@ export interface IndicatorResult {
   };
 }
 
-// ---------------------------------------------------------------- engine access
-
-/** The engine's partition runner, private to it: used only by thresholdedOdSums. */
-interface EngineInternals {
-  runPartition(part: number, step: AggStep): Promise<PartialResult>;
-}
-
-/** Unredacted OD matrices by spec, per engine (module-private, never returned). */
-const odCache = new WeakMap<Engine, Map<string, Float64Array>>();
-
-/**
- * Runs a `flows` spec on every partition and returns its UNREDACTED summed
- * matrix. Module-private: only thresholdedOdSums calls it, and nothing it
- * returns leaves this module unthresholded.
- */
-async function unredactedOd(engine: Engine, json: Record<string, unknown>): Promise<{ counts: Float64Array; nFrom: number; nTo: number }> {
-  const spec = engine.parse(json);
-  const p = plan(spec, { units: engine.loaded.units, days: [...engine.loaded.days.keys()].sort((a, b) => a - b) });
-  const step = p.step;
-  if (!step || step.op !== 'count-pairs') throw new Error(`unredactedOd: expected a flows spec, found ${spec.query_kind}`);
-  let cache = odCache.get(engine);
-  if (!cache) odCache.set(engine, (cache = new Map()));
-  const id = engine.queryId(spec);
-  let counts = cache.get(id);
-  if (!counts) {
-    counts = new Float64Array(step.nFrom * step.nTo);
-    const internals = engine as unknown as EngineInternals;
-    for (let part = 0; part < engine.loaded.nParts; part++) {
-      const r = await internals.runPartition(part, step);
-      if (r.counts) for (let i = 0; i < r.counts.length; i++) counts[i] += r.counts[i]!;
-    }
-    cache.set(id, counts);
-  }
-  return { counts, nFrom: step.nFrom, nTo: step.nTo };
-}
+// ---------------------------------------------------------------- OD sums
 
 /** Sums of OD counts that passed the threshold k (every value returned is > k). */
 export interface ThresholdedOdSums {
@@ -153,44 +117,25 @@ export interface ThresholdedOdSums {
 }
 
 /**
- * Sums the UNREDACTED off-diagonal counts of one or more flows specs (all of
- * one unit) per pair, by destination and by origin, and thresholds the SUMS:
- * only sums greater than k are returned. This is the one place the indicator
- * layer sees unredacted counts; it never returns one.
+ * The off-diagonal sums of one or more flows specs (all of one unit) per pair, by
+ * destination and by origin, summed by the engine from the UNREDACTED counts and only
+ * then thresholded (Engine.sumThenRedact): every value returned is > k.
  */
 export async function thresholdedOdSums(engine: Engine, specs: readonly Record<string, unknown>[], unit: string, k: number, opts: { perSpecBound?: boolean } = {}): Promise<ThresholdedOdSums> {
   if (!(k >= engine.threshold)) throw new RangeError(`thresholdedOdSums: k ${k} is below the engine's threshold ${engine.threshold}`);
-  // With perSpecBound, a sum must exceed k x (number of specs): sum / specs, a lower
-  // bound on the distinct subscribers behind it, must itself exceed k.
-  if (opts.perSpecBound) k = k * Math.max(1, specs.length);
-  const space = regionsOf(engine, unit);
-  const n = space.length;
-  const pairSum = new Float64Array(n * n);
-  for (const s of specs) {
-    const od = await unredactedOd(engine, s);
-    if (od.nFrom !== n || od.nTo !== n) throw new Error(`thresholdedOdSums: spec unit is not ${unit}`);
-    for (let i = 0; i < n * n; i++) pairSum[i] += od.counts[i]!;
-  }
   const out: ThresholdedOdSums = { pairs: new Map(), inflow: new Map(), outflow: new Map(), withheldPairs: 0, withheldIn: new Set(), withheldOut: new Set() };
-  const inSum = new Float64Array(n);
-  const outSum = new Float64Array(n);
-  for (let i = 0; i < n; i++) {
-    for (let j = 0; j < n; j++) {
-      if (i === j) continue;
-      const v = pairSum[i * n + j]!;
-      inSum[j] += v;
-      outSum[i] += v;
-      if (v > k) out.pairs.set(`${space[i]!.pcod}\t${space[j]!.pcod}`, v);
-      else if (v > 0) out.withheldPairs++;
-    }
+  if (specs.length === 0) return out;
+  const r = await engine.sumThenRedact(specs, { k, perSpecBound: opts.perSpecBound });
+  const regions = new Set(regionsOf(engine, unit).map((x) => x.pcod));
+  for (const row of [...r.pairs, ...r.withheld.pairs]) {
+    if (!regions.has(String(row.pcod_from))) throw new Error(`thresholdedOdSums: spec unit is not ${unit}`);
   }
-  for (let i = 0; i < n; i++) {
-    if (inSum[i]! > k) out.inflow.set(space[i]!.pcod, inSum[i]!);
-    else if (inSum[i]! > 0) out.withheldIn.add(space[i]!.pcod);
-    if (outSum[i]! > k) out.outflow.set(space[i]!.pcod, outSum[i]!);
-    else if (outSum[i]! > 0) out.withheldOut.add(space[i]!.pcod);
-  }
-  pairSum.fill(0);
+  for (const row of r.pairs) out.pairs.set(`${row.pcod_from}\t${row.pcod_to}`, Number(row.value));
+  for (const row of r.inflows) out.inflow.set(String(row.pcod_to), Number(row.value));
+  for (const row of r.outflows) out.outflow.set(String(row.pcod_from), Number(row.value));
+  out.withheldPairs = r.withheld.pairs.length;
+  for (const row of r.withheld.inflows) out.withheldIn.add(String(row.pcod_to));
+  for (const row of r.withheld.outflows) out.withheldOut.add(String(row.pcod_from));
   return out;
 }
 

@@ -221,6 +221,31 @@ function suite(name: string, threads: number, maxBitmapBytes?: number) {
       expect(out.rows).toEqual([...sums.entries()].filter(([, v]) => v > K).sort(([x], [y]) => x - y).map(([c, value]) => ({ location_id_from: `C${c}`, value })));
     });
 
+    it('sumThenRedact sums unredacted flows of several specs, then redacts the off-diagonal pairs and their in/out sums', async () => {
+      const lasts = [0, 1, 2].map((d) => refLastLocation(fx.events, dayFilter(d), fx.locator).locations);
+      const sums = new Map<string, number>();
+      for (const [from, to] of [[0, 1], [1, 2]] as const) {
+        for (const [k, v] of refFlows(lasts[from]!, lasts[to]!)) sums.set(k, (sums.get(k) ?? 0) + v);
+      }
+      const pairsRef = [...sums.entries()].map(([k, v]) => [...k.split(',').map(Number), v] as [number, number, number]).filter(([a, b]) => a !== b);
+      const bySide = (side: 0 | 1) => {
+        const m = new Map<number, number>();
+        for (const p of pairsRef) m.set(p[side], (m.get(p[side]) ?? 0) + p[2]);
+        return [...m.entries()].sort(([x], [y]) => x - y);
+      };
+      const flows = (a: number, b: number) => ({ query_kind: 'flows', from_location: daily(a), to_location: daily(b) });
+      const r = await engine.sumThenRedact([flows(0, 1), flows(1, 2)]);
+      const kept = pairsRef.filter(([, , v]) => v > K).sort((x, y) => x[0] - y[0] || x[1] - y[1]);
+      expect(kept.length).toBeGreaterThan(3);
+      expect(r.pairs).toEqual(kept.map(([a, b, value]) => ({ pcod_from: `R${a}`, pcod_to: `R${b}`, value })));
+      expect(r.inflows).toEqual(bySide(1).filter(([, v]) => v > K).map(([l, value]) => ({ pcod_to: `R${l}`, value })));
+      expect(r.outflows).toEqual(bySide(0).filter(([, v]) => v > K).map(([l, value]) => ({ pcod_from: `R${l}`, value })));
+      expect(r.withheld.pairs.length).toBe(pairsRef.filter(([, , v]) => v > 0 && v <= K).length);
+      expect(r.withheld.pairs.every((row) => row.value === null)).toBe(true);
+      await expect(engine.sumThenRedact([flows(0, 1)], { k: 10 })).rejects.toThrow(/threshold/);
+      await expect(engine.sumThenRedact([{ query_kind: 'spatial_aggregate', locations: daily(0) }])).rejects.toThrow(/flows/);
+    });
+
     it('unique_subscriber_counts matches the reference', async () => {
       const r = await engine.run({ query_kind: 'unique_subscriber_counts', start_date: date(1), end_date: date(3), aggregation_unit: 'admin1' });
       const { pairs } = refUniqueLocations(fx.events, { types: CALLS_SMS, start: (FIRST_DAY + 1) * SECONDS_PER_DAY, end: (FIRST_DAY + 3) * SECONDS_PER_DAY }, fx.locator);
@@ -544,6 +569,21 @@ describe('redaction at the boundary', () => {
       [{ value: 16, lower_edge: 3.5, upper_edge: 10 }], 0],
     ['histogram_aggregate (15 withheld)', { query_kind: 'histogram_aggregate', metric: eventCount(0, 2), bins: { bin_list: [0, 3.5] } }, [], 1],
   ];
+  it('sumThenRedact: a pair of 15 is withheld and one of 16 kept; summed over two specs both pass, unless each spec must pass', async () => {
+    const flows = { query_kind: 'flows', from_location: daily(0), to_location: daily(1) };
+    const one = await engine.sumThenRedact([flows]);
+    expect(one.pairs).toEqual([{ pcod_from: 'R2', pcod_to: 'R1', value: 16 }]);
+    expect(one.withheld.pairs).toEqual([{ pcod_from: 'R3', pcod_to: 'R0', value: null }]);
+    expect(one.inflows).toEqual([{ pcod_to: 'R1', value: 16 }]);
+    expect(one.withheld.inflows).toEqual([{ pcod_to: 'R0', value: null }]);
+    expect(one.outflows).toEqual([{ pcod_from: 'R2', value: 16 }]);
+    // Summing before redacting: 15 + 15 = 30 is published (FlowKit's #4866 would lose it).
+    const two = await engine.sumThenRedact([flows, flows]);
+    expect(two.pairs).toEqual([{ pcod_from: 'R2', pcod_to: 'R1', value: 32 }, { pcod_from: 'R3', pcod_to: 'R0', value: 30 }]);
+    const bound = await engine.sumThenRedact([flows, flows], { perSpecBound: true });
+    expect(bound.k).toBe(30);
+    expect(bound.pairs).toEqual([{ pcod_from: 'R2', pcod_to: 'R1', value: 32 }]);
+  });
   for (const [name, spec, rows, withheld] of cases) {
     it(`${name}: a row of 15 subscribers is withheld, one of 16 kept`, async () => {
       const r = await engine.run(spec);
