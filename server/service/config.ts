@@ -119,6 +119,16 @@ export interface ServiceConfig {
     authTimeoutMs: number;
   };
   log: { level: string };
+  cors: {
+    /** Browser origins (scheme://host[:port]) whose pages may call the REST API; '*' = any. Default: none. */
+    origins: string[];
+  };
+  cache: {
+    /** Finished query results kept on disk across restarts; '' = <store>/cache/results. */
+    dir: string;
+    /** Bytes the folder may hold; the least recently written results go first. 0 turns it off. */
+    maxBytes: number;
+  };
 }
 
 const Temporal = z.enum(TEMPORAL_RESOLUTIONS);
@@ -173,6 +183,11 @@ const FileSchema = z
       .partial()
       .strict(),
     log: z.object({ level: z.string() }).partial().strict(),
+    cors: z
+      .object({ origins: z.array(z.string().regex(/^(\*|https?:\/\/[^/\s]+)$/, 'expected "*" or an origin such as https://dashboard.example.org (no path)')) })
+      .partial()
+      .strict(),
+    cache: z.object({ dir: z.string(), maxBytes: z.number().int().min(0) }).partial().strict(),
   })
   .partial()
   .strict();
@@ -206,6 +221,8 @@ export function defaultConfig(): ServiceConfig {
       authTimeoutMs: 10_000,
     },
     log: { level: 'info' },
+    cors: { origins: [] },
+    cache: { dir: '', maxBytes: 256 * 1024 * 1024 },
   };
 }
 
@@ -247,6 +264,7 @@ export function readConfigFile(file: string): ConfigFile {
   if (cfg.audit?.file) cfg.audit.file = rel(cfg.audit.file);
   if (cfg.keys?.publicKeys) cfg.keys.publicKeys = cfg.keys.publicKeys.map(rel);
   if (cfg.keys?.signingKey) cfg.keys.signingKey = rel(cfg.keys.signingKey);
+  if (cfg.cache?.dir) cfg.cache.dir = rel(cfg.cache.dir);
   return cfg;
 }
 
@@ -270,6 +288,8 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): ConfigFile 
   if (env.OPALITE_SIGNING_KEY) keys.signingKey = path.resolve(env.OPALITE_SIGNING_KEY);
   if (Object.keys(keys).length) out.keys = keys;
   if (env.OPALITE_LOG_LEVEL) out.log = { level: env.OPALITE_LOG_LEVEL };
+  if (env.OPALITE_CORS_ORIGINS) out.cors = { origins: env.OPALITE_CORS_ORIGINS.split(',').map((o) => o.trim()).filter(Boolean) };
+  if (env.OPALITE_CACHE_DIR) out.cache = { dir: path.resolve(env.OPALITE_CACHE_DIR) };
   return parseConfigFile(out, 'environment');
 }
 
@@ -286,6 +306,8 @@ export function mergeConfig(base: ServiceConfig, ...layers: ConfigFile[]): Servi
     Object.assign(cfg.limits, l.limits ?? {});
     Object.assign(cfg.stream, l.stream ?? {});
     Object.assign(cfg.log, l.log ?? {});
+    Object.assign(cfg.cors, l.cors ?? {});
+    Object.assign(cfg.cache, l.cache ?? {});
   }
   if (Object.keys(cfg.tiers).length === 0) throw new ConfigError('tiers: expected at least one tier, found none');
   return cfg;
@@ -311,5 +333,12 @@ export function describeConfig(cfg: ServiceConfig): Record<string, unknown> {
     tiers: Object.keys(cfg.tiers),
     audit: cfg.audit.file,
     fsync: cfg.audit.fsync,
+    corsOrigins: cfg.cors.origins,
+    resultCache: cfg.cache.maxBytes > 0 ? resultCacheDir(cfg) : 'off',
   };
+}
+
+/** Where finished query results are kept across restarts: cache.dir, else beside the store's days. */
+export function resultCacheDir(cfg: Pick<ServiceConfig, 'store' | 'cache'>): string {
+  return cfg.cache.dir || path.join(cfg.store, 'cache', 'results');
 }

@@ -16,6 +16,7 @@ import type { HttpRequest, HttpResponse } from './uws.js';
 const STATUS_TEXT: Record<number, string> = {
   200: 'OK',
   202: 'Accepted',
+  204: 'No Content',
   303: 'See Other',
   400: 'Bad Request',
   401: 'Unauthorized',
@@ -64,6 +65,12 @@ export class Exchange {
   readonly query: string;
   readonly authorization: string;
   readonly contentLength: number | undefined;
+  /** The Origin header ('' when absent) and a preflight's Access-Control-Request-* headers. */
+  readonly origin: string;
+  readonly requestMethod: string;
+  readonly requestHeaders: string;
+  /** Headers every response carries (CORS), set by the route before the handler runs. */
+  common: Headers = {};
   private abortHooks: (() => void)[] = [];
   /** Runs once, just before the response is written (the audit entry); a throw turns the response into a 500. */
   beforeSend?: (status: number) => void;
@@ -84,6 +91,9 @@ export class Exchange {
     this.url = req.getUrl();
     this.query = req.getQuery() ?? '';
     this.authorization = req.getHeader('authorization');
+    this.origin = req.getHeader('origin');
+    this.requestMethod = req.getHeader('access-control-request-method');
+    this.requestHeaders = req.getHeader('access-control-request-headers');
     const cl = req.getHeader('content-length');
     this.contentLength = cl === '' ? undefined : Number(cl);
   }
@@ -192,6 +202,7 @@ export class Exchange {
       }
     }
     this.responded = true;
+    headers = { ...this.common, ...headers };
     this.metrics.requests.inc({ route: this.route, status: String(status) });
     const res = this.res;
     const close = headers.Connection === 'close';

@@ -18,6 +18,7 @@ import { summarise } from '../store/summary.js';
 import { bearerOf, requireScopes, type Principal } from './auth.js';
 import { tierContext, type ServiceContext } from './context.js';
 import { geographyOf, resultGeoJson } from './geojson.js';
+import { corsHeaders, preflight } from './cors.js';
 import { Exchange, HttpError } from './http.js';
 import type { Job } from './jobs.js';
 import { openApiDocument } from './openapi.js';
@@ -52,10 +53,11 @@ interface Audited {
 type Handler = (ex: Exchange, a: Audited) => Promise<void> | void;
 
 export function registerRest(app: TemplatedApp, ctx: ServiceContext, inflight: { count: number; idle?: () => void }): void {
-  const route = (method: 'get' | 'post' | 'any', pattern: string, name: string, handler: Handler, opts: { audit?: boolean; params?: number } = {}) => {
+  const route = (method: 'get' | 'post' | 'options' | 'any', pattern: string, name: string, handler: Handler, opts: { audit?: boolean; params?: number } = {}) => {
     app[method](pattern, (res, req) => {
       const params = Array.from({ length: opts.params ?? 0 }, (_, i) => req.getParameter(i));
       const ex = new Exchange(res, req, name, ctx.metrics, params);
+      ex.common = corsHeaders(ex.origin, ctx.config.cors.origins);
       if (method === 'post') ex.readBody(ctx.config.limits.maxBodyBytes);
       const a: Audited = {};
       const record = (status: number | string) => {
@@ -273,6 +275,19 @@ export function registerRest(app: TemplatedApp, ctx: ServiceContext, inflight: {
     { audit: false },
   );
   route('get', '/metrics', '/metrics', (ex) => ex.text(200, ctx.metrics.render(), 'text/plain; version=0.0.4; charset=utf-8'), { audit: false });
+
+  // CORS preflights: not audited, as they carry no token and return nothing but what a page may send.
+  route(
+    'options',
+    '/*',
+    'preflight',
+    (ex) => {
+      const answer = preflight(ex.origin, ex.requestMethod, ex.requestHeaders, ctx.config.cors.origins);
+      if (!answer.ok) throw new HttpError(403, 'CORS_REFUSED', `preflight: ${answer.why}`);
+      ex.send(204, new Uint8Array(0), answer.headers);
+    },
+    { audit: false },
+  );
 
   // A known route asked with another method is 405 with the method it takes, not 404.
   const methodOf: [RegExp, string][] = [
