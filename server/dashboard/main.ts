@@ -1,0 +1,419 @@
+/**
+ * The dashboard: connects with the token (pasted, or #token=... in the URL),
+ * offers what the token's tier may see, subscribes to the stream for the
+ * selection and draws each frame as it arrives: coarse units first, partial
+ * estimates sharpening, the fraction done in the progress bar. Comparisons and
+ * the graph read the series of earlier periods over REST.
+ *
+ * State for tests and scripts sits in data attributes: #app[data-status]
+ * (connecting, loading, partial, final, error), #app[data-unit, -period,
+ * -comparison, -source] (what the map shows), each region path's data-value / data-shown / data-state, and
+ * #legend[data-min][data-max].
+ */
+import './style.css';
+import { Api } from './api.js';
+import { Chart } from './chart.js';
+import { colourScale } from './colour.js';
+import { save, toCsv, toGeoJson } from './download.js';
+import { renderLegend } from './legend.js';
+import { MapView } from './map.js';
+import { type Frame, type Geography, type Limits, unitRank } from './protocol.js';
+import { type Period, periodsFor, resolutionsFor, type Source, sourcesFor, unitsFor } from './sources.js';
+import { StreamConnection } from './stream.js';
+import { renderTable } from './table.js';
+import { type ComparisonKind, compareRegions, type Picture, pictureOfIndicator, pictureOfRows, type SeriesPoint, type Shown } from './values.js';
+
+const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
+const select = (id: string) => $<HTMLSelectElement>(id);
+
+type View = 'map' | 'graph' | 'table';
+
+/** Fills a select with options, keeping the current choice when it is still offered. */
+function options(el: HTMLSelectElement, items: readonly { value: string; label: string }[], preferred?: string): void {
+  const keep = el.value;
+  el.replaceChildren(...items.map((i) => new Option(i.label, i.value)));
+  const want = [keep, preferred].find((v) => v !== undefined && items.some((i) => i.value === v));
+  el.value = want ?? items.at(-1)?.value ?? '';
+}
+
+class Dashboard {
+  private readonly map = new MapView($<HTMLElement>('map') as unknown as SVGSVGElement);
+  private readonly chart = new Chart($('chart'));
+  private readonly app = $('app');
+  private readonly geographies = new Map<string, Promise<Geography>>();
+  private readonly series = new Map<string, Promise<SeriesPoint[]>>();
+  private readonly loadedSeries = new Map<string, SeriesPoint[]>();
+  private sources: Source[] = [];
+  private days: string[] = [];
+  /** The current subscription: its id, the units its frames come in, the latest picture per unit. */
+  private sub: { id: string; units: string[]; pictures: Map<string, Picture>; fraction: number; final: boolean; spec: unknown } | null = null;
+  private subCount = 0;
+  private view: View = 'map';
+  private region: string | null = null;
+  private renderQueued = false;
+  private lastShown: { unit: string; shown: Map<string, Shown>; picture: Picture } | null = null;
+
+  private constructor(
+    private readonly conn: StreamConnection,
+    private readonly api: Api,
+    private readonly limits: Limits,
+  ) {}
+
+  static async connect(token: string): Promise<Dashboard> {
+    const conn = await StreamConnection.open(token);
+    const d = new Dashboard(conn, new Api(token), conn.limits);
+    conn.onClose = (reason) => d.fail(`the stream closed: ${reason}`);
+    $('who').textContent = `${conn.sub} · ${conn.tier} tier · ${conn.limits.units.join(', ')} · ${conn.limits.temporal} or coarser${conn.limits.download ? ' · downloads' : ''}${conn.limits.live ? ' · live' : ''}`;
+    const [catalog, days] = await Promise.all([d.api.catalog(), d.api.days()]);
+    d.sources = sourcesFor(catalog, d.limits);
+    d.days = days;
+    d.wire();
+    d.fillCategories();
+    d.subscribe();
+    if (d.limits.live) setInterval(() => void d.followNewDays(), 30_000);
+    return d;
+  }
+
+  private get source(): Source {
+    return this.sources.find((s) => s.id === select('source').value) ?? this.sources[0]!;
+  }
+
+  private get unit(): string {
+    return select('unit').value;
+  }
+
+  private get comparison(): ComparisonKind {
+    return select('comparison').value as ComparisonKind;
+  }
+
+  private get scale(): boolean {
+    return this.source.scalable && $<HTMLInputElement>('scale').checked;
+  }
+
+  private periods(): Period[] {
+    return periodsFor(this.days, select('resolution').value, this.limits);
+  }
+
+  private get period(): Period | undefined {
+    return this.periods().find((p) => p.key === select('period').value);
+  }
+
+  // ------------------------------------------------------------ controls
+
+  private wire(): void {
+    select('category').onchange = () => this.fillSources();
+    select('source').onchange = () => this.fillUnits();
+    select('unit').onchange = () => this.subscribe();
+    select('resolution').onchange = () => this.fillPeriods();
+    select('period').onchange = () => this.subscribe();
+    select('comparison').onchange = () => this.scheduleRender();
+    $<HTMLInputElement>('scale').onchange = () => this.subscribe();
+    $<HTMLInputElement>('threshold').oninput = () => this.scheduleRender();
+    select('region').onchange = () => this.selectRegion(select('region').value);
+    this.map.onSelect = (pcod) => this.selectRegion(pcod);
+    for (const b of document.querySelectorAll<HTMLButtonElement>('#views button')) b.onclick = () => this.showView(b.dataset.view as View);
+    $('downloads').hidden = !this.limits.download;
+    $('dl-csv').onclick = () => this.download('csv');
+    $('dl-geojson').onclick = () => this.download('geojson');
+    $('dl-spec').onclick = () => this.download('spec');
+  }
+
+  private fillCategories(): void {
+    const cats = [...new Set(this.sources.map((s) => s.category))];
+    options(select('category'), cats.map((c) => ({ value: c, label: c })), 'residents');
+    this.fillSources();
+  }
+
+  private fillSources(): void {
+    const cat = select('category').value;
+    const items = this.sources.filter((s) => s.category === cat).map((s) => ({ value: s.id, label: s.label }));
+    options(select('source'), items, items[0]?.value);
+    this.fillUnits();
+  }
+
+  private fillUnits(): void {
+    const s = this.source;
+    $('source-description').textContent = s.description;
+    $('scale-row').hidden = !s.scalable;
+    $('flow-controls').hidden = s.shape !== 'od';
+    const units = unitsFor(s, this.limits);
+    options(select('unit'), units.map((u) => ({ value: u, label: u })), units.includes('admin2') ? 'admin2' : undefined);
+    const res = resolutionsFor(s, this.limits);
+    options(select('resolution'), res.map((r) => ({ value: r, label: r })), res.includes('week') ? 'week' : res[0]);
+    this.fillPeriods();
+  }
+
+  private fillPeriods(): void {
+    const ps = this.periods();
+    options(select('period'), ps.map((p) => ({ value: p.key, label: `${p.key} (${p.days[0]} to ${p.days.at(-1)})` })));
+    this.subscribe();
+  }
+
+  private showView(v: View): void {
+    this.view = v;
+    for (const b of document.querySelectorAll<HTMLButtonElement>('#views button')) b.setAttribute('aria-selected', String(b.dataset.view === v));
+    for (const name of ['map', 'graph', 'table']) $(`view-${name}`).hidden = name !== v;
+    this.scheduleRender();
+  }
+
+  private selectRegion(pcod: string): void {
+    this.region = pcod;
+    this.map.select(pcod);
+    select('region').value = pcod;
+    this.scheduleRender();
+  }
+
+  // ------------------------------------------------------------ data
+
+  private geography(unit: string): Promise<Geography> {
+    let g = this.geographies.get(unit);
+    if (!g) {
+      g = this.api.geography(unit);
+      this.geographies.set(unit, g);
+      g.then((geo) => this.map.addGeography(unit, geo)).then(
+        () => this.scheduleRender(),
+        (e: unknown) => this.fail((e as Error).message),
+      );
+    }
+    return g;
+  }
+
+  /** (Re)subscribes for the selection: every unit from the coarsest up to the chosen one. */
+  private subscribe(): void {
+    const s = this.source;
+    const p = this.period;
+    const unit = this.unit;
+    if (this.sub) this.conn.unsubscribe(this.sub.id);
+    this.sub = null;
+    this.showError(null);
+    if (!p || !unit) {
+      this.setStatus('error', 'nothing to show: the tier allows no period or unit for this indicator');
+      return;
+    }
+    const units = this.limits.units.filter((u) => u.startsWith('admin') && unitRank(u) <= unitRank(unit));
+    units.forEach((u) => void this.geography(u));
+    const id = `s${++this.subCount}`;
+    const body = s.kind === 'indicator' ? { indicator: { id: s.id, unit, resolution: p.resolution, period: p.start, scale: this.scale } } : { spec: s.spec!(p, unit) };
+    this.sub = { id, units, pictures: new Map(), fraction: 0, final: false, spec: 'spec' in body ? body.spec : body.indicator };
+    this.conn.subscribe(id, body, (f) => this.onFrame(id, f));
+    this.setStatus('loading', `waiting for the first frame of ${s.label} at ${unit}, ${p.key}`);
+  }
+
+  private onFrame(id: string, f: Frame): void {
+    const sub = this.sub;
+    if (!sub || sub.id !== id) return;
+    if (f.op === 'error') {
+      this.fail(`${f.code}: ${f.message}`);
+      return;
+    }
+    if (f.op !== 'partial' && f.op !== 'final') return;
+    const unit = f.tier ?? this.unit;
+    const picture = f.op === 'final' && f.indicator ? pictureOfIndicator(f.indicator) : pictureOfRows(unit, f.rows ?? []);
+    sub.pictures.set(unit, picture);
+    const i = Math.max(0, sub.units.indexOf(unit));
+    sub.fraction = (i + (f.op === 'final' ? 1 : f.fraction)) / sub.units.length;
+    if (f.op === 'final' && f.last) {
+      sub.final = true;
+      sub.fraction = 1;
+    }
+    this.scheduleRender();
+  }
+
+  /** Every allowed period of the selection at `unit`, fetched over REST (3 at a time), cached. */
+  private seriesFor(unit: string): SeriesPoint[] | null {
+    const s = this.source;
+    const resolution = select('resolution').value;
+    const key = JSON.stringify([s.id, unit, resolution, this.scale, this.days.length]);
+    const done = this.loadedSeries.get(key);
+    if (done) return done;
+    if (!this.series.has(key)) {
+      const periods = this.periods();
+      const scale = this.scale;
+      const fetchOne = async (p: Period): Promise<SeriesPoint> => {
+        if (s.kind === 'indicator') return { start: p.start, key: p.key, picture: pictureOfIndicator(await this.api.indicator(s.id, unit, resolution, p.start, scale)) };
+        const spec = s.spec!(p, unit);
+        return { start: p.start, key: p.key, picture: spec ? pictureOfRows(unit, (await this.api.run(spec)).rows) : pictureOfRows(unit, []) };
+      };
+      const out: SeriesPoint[] = new Array(periods.length);
+      let next = 0;
+      let fetched = 0;
+      const worker = async () => {
+        while (next < periods.length) {
+          const i = next++;
+          out[i] = await fetchOne(periods[i]!);
+          fetched++;
+          if (!this.sub?.final) continue;
+          $('progress-text').textContent = `comparisons: ${fetched} of ${periods.length} periods`;
+        }
+      };
+      const all = Promise.all([worker(), worker(), worker()]).then(() => out);
+      this.series.set(key, all);
+      all.then(
+        (pts) => {
+          this.loadedSeries.set(key, pts);
+          this.scheduleRender();
+        },
+        (e: unknown) => {
+          this.series.delete(key);
+          this.fail(`series: ${(e as Error).message}`);
+        },
+      );
+    }
+    return null;
+  }
+
+  private async followNewDays(): Promise<void> {
+    const days = await this.api.days();
+    if (days.length === this.days.length) return;
+    const wasLatest = select('period').selectedIndex === select('period').options.length - 1;
+    this.days = days;
+    const keep = select('period').value;
+    options(select('period'), this.periods().map((p) => ({ value: p.key, label: `${p.key} (${p.days[0]} to ${p.days.at(-1)})` })), keep);
+    if ($<HTMLInputElement>('follow').checked && wasLatest) select('period').selectedIndex = select('period').options.length - 1;
+    this.subscribe();
+  }
+
+  // ------------------------------------------------------------ rendering
+
+  /** Coalesces frames: at most one render per animation frame, of the latest state. */
+  private scheduleRender(): void {
+    if (this.renderQueued) return;
+    this.renderQueued = true;
+    requestAnimationFrame(() => {
+      this.renderQueued = false;
+      this.render();
+    });
+  }
+
+  private render(): void {
+    const sub = this.sub;
+    const p = this.period;
+    if (!sub || !p) return;
+    // The finest unit that has a picture and whose outlines are ready.
+    const unit = [...sub.units].reverse().find((u) => sub.pictures.has(u) && this.map.has(u));
+    if (!unit) return;
+    const picture = sub.pictures.get(unit)!;
+    const kind = picture.flows ? 'value' : this.comparison;
+    const needsSeries = kind !== 'value' || this.view === 'graph';
+    const series = needsSeries ? this.seriesFor(unit) : null;
+    const history = series ? series.filter((h) => h.start < p.start) : [];
+    const previous = series?.find((h) => h.key === p.previous?.key)?.picture;
+    const regions = this.map.regions(unit);
+    const pending = kind !== 'value' && !series;
+    const shown = pending ? new Map<string, Shown>() : compareRegions(regions, picture, p.start, kind, previous, history);
+    const values = [...shown.values()].map((s) => s.shown).filter((v): v is number => v !== null);
+    const scale = pending ? null : colourScale(values, kind !== 'value');
+    this.map.paint(unit, shown, scale);
+    const withheld = [...shown.values()].filter((s) => s.shown === null).length;
+    const title = `${this.source.label} · ${unit} · ${p.key}${kind === 'value' ? '' : ` · ${kind.replace('_', ' ')}`}${pending ? ' (computing…)' : ''}`;
+    renderLegend($('legend'), picture.flows ? `${title} · total in (off-diagonal flows)` : title, scale, withheld);
+    this.drawFlows(unit, picture);
+    this.lastShown = { unit, shown, picture };
+    this.renderRegionInfo(unit, shown, picture);
+    if (this.view === 'table') renderTable($<HTMLTableElement>('table'), kind, this.map.names(unit), shown, picture);
+    if (this.view === 'graph') this.renderGraph(unit, series, p);
+    const final = sub.final && unit === sub.units.at(-1) && !pending && !(this.view === 'graph' && !series);
+    this.app.dataset.unit = unit;
+    this.app.dataset.period = p.key;
+    this.app.dataset.comparison = kind;
+    this.app.dataset.source = this.source.id;
+    this.setStatus(
+      final ? 'final' : 'partial',
+      final ? `final · ${unit} · ${p.key}` : `${unit} · ${Math.round(sub.fraction * 100)}% done${pending ? ' · computing comparisons' : ''}`,
+      sub.fraction,
+    );
+  }
+
+  private drawFlows(unit: string, picture: Picture): void {
+    const t = $<HTMLInputElement>('threshold');
+    const max = Math.max(0, ...(picture.flows ?? []).map((f) => f.value));
+    t.max = String(max);
+    const threshold = Math.min(Number(t.value), max);
+    const n = this.map.drawFlows(unit, picture.flows, threshold);
+    $('threshold-out').textContent = `${threshold.toLocaleString('en')} (${n} drawn)`;
+  }
+
+  private renderRegionInfo(unit: string, shown: Map<string, Shown>, picture: Picture): void {
+    const pcod = this.region;
+    const names = this.map.names(unit);
+    options(select('region'), [...names].map(([value, name]) => ({ value, label: `${name} (${value})` })), pcod ?? undefined);
+    const info = $('region-info');
+    if (!pcod || !names.has(pcod)) {
+      info.textContent = 'Click a region for its values; the graph view shows its series.';
+      return;
+    }
+    const s = shown.get(pcod);
+    const t = picture.totals?.get(pcod);
+    const fmt = (v: number | null | undefined) => (v === null || v === undefined ? 'withheld' : v.toLocaleString('en'));
+    info.textContent =
+      `${names.get(pcod)} (${pcod}): value ${fmt(s?.value)}` +
+      (s && s.shown !== s.value ? ` · ${this.comparison.replace('_', ' ')} ${s.shown === null ? `– (${s.why})` : fmt(s.shown)}` : '') +
+      (t ? ` · in ${fmt(t.in)} · out ${fmt(t.out)}` : '');
+  }
+
+  private renderGraph(unit: string, series: SeriesPoint[] | null, p: Period): void {
+    const pcod = this.region && this.map.names(unit).has(this.region) ? this.region : select('region').value;
+    if (!series) this.chart.clear('loading the series…');
+    else if (pcod) this.chart.show(`${this.source.label} · ${this.map.names(unit).get(pcod)} (${pcod})`, series, pcod, p.start);
+  }
+
+  private download(what: 'csv' | 'geojson' | 'spec'): void {
+    const last = this.lastShown;
+    const p = this.period;
+    if (!last || !p || !this.limits.download) return;
+    const base = `${this.source.id}_${last.unit}_${p.key}`;
+    if (what === 'csv') save(`${base}.csv`, 'text/csv', toCsv(this.comparison, this.map.names(last.unit), last.shown, last.picture));
+    if (what === 'geojson') {
+      void this.geography(last.unit).then((g) => save(`${base}.geojson`, 'application/geo+json', toGeoJson(g.features, this.comparison, last.shown, last.picture)));
+    }
+    if (what === 'spec') {
+      const s = this.source;
+      const rerun =
+        s.kind === 'indicator'
+          ? { rest: `GET /api/0/indicators/${s.id}?unit=${last.unit}&resolution=${p.resolution}&period=${p.start}${this.scale ? '&scale=true' : ''}`, stream: { op: 'subscribe', indicator: this.sub?.spec } }
+          : { rest: 'POST /api/0/run', spec: this.sub?.spec, stream: { op: 'subscribe', spec: this.sub?.spec } };
+      save(`${base}.spec.json`, 'application/json', JSON.stringify({ source: s.id, unit: last.unit, period: p.key, comparison: this.comparison, ...rerun }, null, 2));
+    }
+  }
+
+  private setStatus(status: string, text: string, fraction = 0): void {
+    this.app.dataset.status = status;
+    $('progress-text').textContent = text;
+    $('progress-bar').style.width = `${Math.round(fraction * 100)}%`;
+  }
+
+  private showError(message: string | null): void {
+    $('error').hidden = message === null;
+    $('error').textContent = message ?? '';
+  }
+
+  fail(message: string): void {
+    this.showError(message);
+    this.setStatus('error', 'error');
+  }
+}
+
+let current: Dashboard | null = null;
+
+async function start(token: string): Promise<void> {
+  if (!token) return;
+  $('app').dataset.status = 'connecting';
+  try {
+    current = await Dashboard.connect(token);
+  } catch (e) {
+    $('app').dataset.status = 'error';
+    $('error').hidden = false;
+    $('error').textContent = (e as Error).message;
+  }
+}
+
+$('token-form').addEventListener('submit', (e) => {
+  e.preventDefault();
+  const token = $<HTMLInputElement>('token').value.trim();
+  if (!current) return void start(token);
+  // Another token: start afresh (the fragment never reaches the server).
+  location.hash = new URLSearchParams({ token }).toString();
+  location.reload();
+});
+const fromFragment = new URLSearchParams(location.hash.slice(1)).get('token');
+if (fromFragment) void start(fromFragment);

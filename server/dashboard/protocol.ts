@@ -1,0 +1,81 @@
+/**
+ * What the page exchanges with the service (SERVICE.md): the stream's frames,
+ * the tier limits sent with the auth answer, and the REST bodies it reads.
+ * Written out here rather than imported from the server, whose types pull in
+ * Node modules; the e2e test checks both sides agree.
+ */
+
+/** What the token's tier may see: `limits` of the stream's auth answer. */
+export interface Limits {
+  /** Units of this store the tier may see, coarse to fine. */
+  units: string[];
+  /** The finest time resolution it may see (second ... year). */
+  temporal: string;
+  kinds: string[];
+  download: boolean;
+  live: boolean;
+  historyDays: number | null;
+  freshnessDays: number | null;
+}
+
+export type Row = Record<string, string | number | null>;
+
+export interface RegionValue {
+  pcod: string;
+  name?: string;
+  value: number | null;
+  withheld?: string;
+}
+
+export interface FlowValue {
+  pcod_from: string;
+  pcod_to: string;
+  value: number;
+}
+
+/** An OPAL indicator for one unit and period (GET /indicators/<id>, or a stream final's `indicator`). */
+export interface IndicatorResult {
+  indicator: string;
+  unit: string;
+  aggregation_unit: string;
+  period: { resolution: string; key: string; start: string; end: string; first_day: string; last_day: string };
+  values?: RegionValue[];
+  flows?: FlowValue[];
+  withheld: Record<string, number>;
+  metadata: { definition: string; specs: { role: string; spec: unknown }[]; notes: string[] };
+}
+
+export type Frame =
+  | { op: 'auth'; ok: boolean; sub: string; tier: string; limits: Limits }
+  | { op: 'partial'; id: string; tier: string | null; fraction: number; rows: Row[] }
+  | { op: 'final'; id: string; tier: string | null; rows?: Row[]; withheld?: number; query_id?: string; indicator?: IndicatorResult; last: boolean }
+  | { op: 'error'; id: string | null; code: string; message: string }
+  | { op: 'unsubscribed'; id: string };
+
+/** One entry of GET /indicators. */
+export interface CatalogEntry {
+  id: string;
+  category: string;
+  unit: string;
+  shape: 'region' | 'od';
+  description: string;
+  spatial: string[];
+  temporal: string[];
+}
+
+export interface GeoFeature {
+  type: 'Feature';
+  geometry: { type: 'MultiPolygon' | 'Polygon'; coordinates: unknown } | null;
+  properties: { pcod: string; name: string; centroid_lon: number; centroid_lat: number };
+}
+
+export interface Geography {
+  type: 'FeatureCollection';
+  features: GeoFeature[];
+}
+
+/** Coarse to fine, as the service orders units: admin1 < admin2 < ... */
+export function unitRank(unit: string): number {
+  const m = /^admin(\d+)$/.exec(unit);
+  return m ? Number(m[1]) : 1000;
+}

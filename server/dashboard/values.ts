@@ -1,0 +1,108 @@
+/**
+ * From what the service sent to what the page shows. A "picture" is one
+ * unit's published values (a withheld region has null, never zero; a region
+ * absent from a redacted FlowKit result is withheld too) and, for
+ * origin-destination results, the published flows with each region's total
+ * in and out. Comparisons are computed from published values only, with the
+ * indicator layer's own functions (server/indicators/compare.ts, bundled).
+ */
+import { abnormality, diff, percentChange, type Abnormality } from '../indicators/compare.js';
+import type { FlowValue, IndicatorResult, Row } from './protocol.js';
+
+export type ComparisonKind = 'value' | 'diff' | 'percent_change' | 'abnormality';
+
+export interface Picture {
+  unit: string;
+  /** Published values by region; null or absent = withheld. For OD results: each region's total inflow. */
+  values: Map<string, number | null>;
+  /** Why a region is withheld, when the service said. */
+  reasons: Map<string, string>;
+  /** OD results: the published pairs (off-diagonal), and totals per region. */
+  flows: FlowValue[] | null;
+  totals: Map<string, { in: number; out: number }> | null;
+}
+
+function odPicture(unit: string, pairs: FlowValue[]): Picture {
+  const flows = pairs.filter((f) => f.pcod_from !== f.pcod_to);
+  const totals = new Map<string, { in: number; out: number }>();
+  const at = (p: string) => totals.get(p) ?? (totals.set(p, { in: 0, out: 0 }), totals.get(p)!);
+  for (const f of flows) {
+    at(f.pcod_from).out += f.value;
+    at(f.pcod_to).in += f.value;
+  }
+  return { unit, values: new Map([...totals].map(([p, t]) => [p, t.in])), reasons: new Map(), flows, totals };
+}
+
+export function pictureOfIndicator(r: IndicatorResult): Picture {
+  if (r.flows) return odPicture(r.aggregation_unit, r.flows);
+  const values = new Map<string, number | null>();
+  const reasons = new Map<string, string>();
+  for (const v of r.values ?? []) {
+    values.set(v.pcod, v.value);
+    if (v.value === null) reasons.set(v.pcod, v.withheld ?? 'withheld');
+  }
+  return { unit: r.aggregation_unit, values, reasons, flows: null, totals: null };
+}
+
+/** A FlowKit result's rows ({pcod, value} or {pcod_from, pcod_to, value}) at `unit`. */
+export function pictureOfRows(unit: string, rows: readonly Row[]): Picture {
+  if (rows.length > 0 && 'pcod_from' in rows[0]!) {
+    return odPicture(unit, rows.map((r) => ({ pcod_from: String(r.pcod_from), pcod_to: String(r.pcod_to), value: Number(r.value) })));
+  }
+  const values = new Map<string, number | null>();
+  for (const r of rows) if (typeof r.pcod === 'string') values.set(r.pcod, r.value === null ? null : Number(r.value));
+  return { unit, values, reasons: new Map(), flows: null, totals: null };
+}
+
+/** A picture of an earlier period, for comparisons. */
+export interface SeriesPoint {
+  /** First day of the calendar period. */
+  start: string;
+  key: string;
+  picture: Picture;
+}
+
+/** One region as shown: its published value, what the comparison makes of it, and why it is not shown. */
+export interface Shown {
+  value: number | null;
+  shown: number | null;
+  reference: number | null;
+  abnormality: Abnormality | null;
+  /** Why `shown` is null ("withheld", or the comparison's reason: no reference, short history...). */
+  why: string | null;
+}
+
+const valueOf = (p: Picture | undefined, pcod: string) => p?.values.get(pcod) ?? null;
+
+/**
+ * The comparison for each region of `pcods` at the period starting `start`:
+ * the reference of diff and percent change is the previous period; the
+ * abnormality is scored against the `history` (earlier periods of the series).
+ */
+export function compareRegions(
+  pcods: readonly string[],
+  current: Picture,
+  start: string,
+  kind: ComparisonKind,
+  previous: Picture | undefined,
+  history: readonly SeriesPoint[],
+): Map<string, Shown> {
+  const out = new Map<string, Shown>();
+  for (const pcod of pcods) {
+    const value = valueOf(current, pcod);
+    const withheld = value === null ? current.reasons.get(pcod) ?? 'withheld' : null;
+    if (kind === 'value') {
+      out.set(pcod, { value, shown: value, reference: null, abnormality: null, why: withheld });
+      continue;
+    }
+    if (kind === 'abnormality') {
+      const a = abnormality(value, start, history.map((h) => ({ start: h.start, value: valueOf(h.picture, pcod) })));
+      out.set(pcod, { value, shown: a.score, reference: a.median ?? null, abnormality: a, why: withheld ?? (a.score === null ? a.withheld : null) });
+      continue;
+    }
+    const reference = valueOf(previous, pcod);
+    const shown = kind === 'diff' ? diff(value, reference) : percentChange(value, reference);
+    out.set(pcod, { value, shown, reference, abnormality: null, why: withheld ?? (shown === null ? (previous ? 'no published reference' : 'no previous period') : null) });
+  }
+  return out;
+}
