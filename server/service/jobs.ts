@@ -4,11 +4,14 @@
  * normalised spec and the store version), so identical specs share one run
  * and one result, however they arrive. At most maxConcurrent jobs execute at
  * once, the rest wait in order ("queued"); each job fans its progressive
- * estimates out to whoever listens.
+ * estimates out to whoever listens. With a ResultStore, finished results are
+ * also kept on disk: an id not in memory (after a restart, or forgotten) is
+ * looked up there, and a hit is a completed job without running anything.
  */
 import type { Engine, QueryResult } from '../engine/engine.js';
 import type { QuerySpec } from '../engine/spec.js';
 import { Errors, OpaliteError } from '../errors.js';
+import type { ResultStore } from './result-store.js';
 
 export type JobStatus = 'queued' | 'executing' | 'completed' | 'errored';
 
@@ -38,13 +41,41 @@ interface Pending extends Job {
 export class Jobs {
   private readonly jobs = new Map<string, Pending>();
   private readonly queue: Pending[] = [];
+  /** Results being written to the ResultStore (graceful shutdown waits for them). */
+  private readonly writes = new Set<Promise<void>>();
   private executing = 0;
 
   constructor(
     private engine: Engine,
-    /** maxQueued: new queries beyond this many waiting are refused (BUSY) rather than queued without bound. */
-    private readonly opts: { maxConcurrent: number; maxJobs: number; maxQueued?: number },
+    /**
+     * maxQueued: new queries beyond this many waiting are refused (BUSY) rather than queued without bound.
+     * results: where finished results are kept across restarts.
+     */
+    private readonly opts: { maxConcurrent: number; maxJobs: number; maxQueued?: number; results?: ResultStore },
   ) {}
+
+  /** Which store a kept result belongs to: its version, and when that version was written (a rebuilt store restarts at 1). */
+  private static stampOf(engine: Engine): string {
+    return `${engine.version}:${engine.store.manifest.updated}`;
+  }
+
+  /** A completed job from the result kept on disk for `id`, if there is one for the store in use. */
+  private restore(id: string): Pending | undefined {
+    const kept = this.opts.results?.get(id, Jobs.stampOf(this.engine));
+    if (!kept) return undefined;
+    let spec: QuerySpec;
+    try {
+      spec = this.engine.parse(kept.json);
+    } catch {
+      return undefined; // a spec this engine no longer accepts
+    }
+    if (this.engine.queryId(spec) !== id) return undefined;
+    const result = kept.result;
+    const job: Pending = { id, spec, json: kept.json, status: 'completed', fraction: 1, result, done: Promise.resolve(result), listeners: new Set(), resolve: () => {} };
+    this.jobs.set(id, job);
+    this.evict();
+    return job;
+  }
 
   /**
    * The job of this spec: the existing one when the same spec was submitted
@@ -60,6 +91,10 @@ export class Jobs {
       this.jobs.set(id, existing);
       return existing;
     }
+    if (!existing) {
+      const kept = this.restore(id);
+      if (kept) return kept;
+    }
     const maxQueued = this.opts.maxQueued ?? Infinity;
     if (this.queue.length >= maxQueued) throw Errors.busy(maxQueued, 5);
     let resolve!: (r: QueryResult | undefined) => void;
@@ -74,7 +109,7 @@ export class Jobs {
   }
 
   get(id: string): Job | undefined {
-    return this.jobs.get(id);
+    return this.jobs.get(id) ?? this.restore(id);
   }
 
   get running(): number {
@@ -92,11 +127,12 @@ export class Jobs {
     return n;
   }
 
-  /** Resolves when nothing is queued or executing (graceful shutdown). */
+  /** Resolves when nothing is queued or executing and finished results are on disk (graceful shutdown). */
   async idle(): Promise<void> {
     while (this.executing > 0 || this.queue.length > 0) {
       await Promise.all([...this.jobs.values()].filter((j) => j.status === 'queued' || j.status === 'executing').map((j) => j.done));
     }
+    await Promise.all(this.writes);
   }
 
   /** A new store version: new specs run on `engine`; jobs of the old version are forgotten once finished. */
@@ -115,8 +151,9 @@ export class Jobs {
   }
 
   private async execute(job: Pending): Promise<void> {
+    const engine = this.engine;
     try {
-      const result = await this.engine.run(job.json, {
+      const result = await engine.run(job.json, {
         onPartial: (partial) => {
           job.fraction = partial.fraction;
           for (const l of job.listeners) l(partial);
@@ -126,6 +163,11 @@ export class Jobs {
       job.fraction = 1;
       job.status = 'completed';
       job.resolve(result);
+      const kept = this.opts.results?.put(job.id, Jobs.stampOf(engine), job.json, result);
+      if (kept) {
+        this.writes.add(kept);
+        void kept.finally(() => this.writes.delete(kept));
+      }
     } catch (e) {
       job.status = 'errored';
       job.error =

@@ -10,12 +10,13 @@ import type { Engine } from '../engine/engine.js';
 import { AuditLog } from './audit.js';
 import { Verifier } from './auth.js';
 import { BodyCache } from './cache.js';
-import { ConfigError, describeConfig, type ServiceConfig } from './config.js';
+import { ConfigError, describeConfig, resultCacheDir, type ServiceConfig } from './config.js';
 import type { ServiceContext } from './context.js';
 import { Jobs } from './jobs.js';
 import { loadPublicKey, type VerifyKey } from './keys.js';
 import { Metrics } from './metrics.js';
 import { RateLimiter } from './ratelimit.js';
+import { ResultStore } from './result-store.js';
 import { API, registerRest } from './rest.js';
 import { StreamHub } from './stream.js';
 import { registerDashboard } from './static.js';
@@ -55,10 +56,15 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
   const audit = opts.audit ?? AuditLog.open(config.audit.file, { fsync: config.audit.fsync, fsyncIntervalMs: config.audit.fsyncIntervalMs });
   audit.onFailure = (err) => log.error({ err, file: config.audit.file }, 'audit log write failed; requests are refused until it can be written');
   const metrics = new Metrics();
+  const results =
+    config.cache.maxBytes > 0
+      ? new ResultStore(resultCacheDir(config), config.cache.maxBytes, (message, err) => log.warn({ err }, message))
+      : undefined;
   const jobs = new Jobs(opts.engine, {
     maxConcurrent: config.limits.maxConcurrentQueries,
     maxJobs: config.limits.maxJobs,
     maxQueued: config.limits.maxQueuedQueries,
+    results,
   });
   jobs.onInternalError = (err) => log.error({ err }, 'query failed');
   const ctx: ServiceContext = {
