@@ -155,7 +155,7 @@ export class Engine {
   }
 
   private planContext(): PlanContext {
-    return { units: this.loaded.units, days: [...this.loaded.days.keys()].sort((a, b) => a - b), regions: this.store.dims().regions };
+    return { units: this.loaded.units, nSubs: this.loaded.nSubs, days: [...this.loaded.days.keys()].sort((a, b) => a - b), regions: this.store.dims().regions };
   }
 
   /**
@@ -211,6 +211,8 @@ export class Engine {
     const step = p.step;
     if (!step) return this.finish(id, p, { counts: new Float64Array(0), groups: [], values: [] }, [0, 0, 0, 0], 1);
     const P = this.loaded.nParts;
+    // Samples that need their population's keys settle their rule first.
+    for (const prep of p.prepare ?? []) prep.settle((await this.collect(prep.step)).merged);
     const { merged, drops } = await this.collect(step, (merged, drops, fraction, done) => {
       if (opts.onPartial && done < P) opts.onPartial(this.finish(id, p, merged, drops, fraction));
     });
@@ -385,21 +387,35 @@ function locSteps(step: AggStep): LocStep[] {
     case 'sparse-pairs':
       return [step.from, step.to].flatMap((side) => (side.kind === 'location' ? [side.step] : []));
     case 'metric-by-location':
-      return step.metric.op === 'displacement' ? [step.locations, step.metric.reference] : [step.locations];
+      return [step.locations, ...metricLocSteps(step.metric)];
     case 'unique-set':
       return step.reference ? [step.reference] : [];
     case 'both':
       return [...locSteps(step.a), ...locSteps(step.b)];
     case 'metric-values':
-      return step.metric.op === 'displacement' ? [step.metric.reference] : [];
+      return metricLocSteps(step.metric);
+    case 'sample-keys':
+      return 'loc' in step.of ? [step.of.loc] : metricLocSteps(step.of.metric);
     default:
       return [];
   }
 }
 
+/** A metric without its sample wrappers. */
+function unsampled(m: MetricStep): Exclude<MetricStep, { op: 'sample' }> {
+  return m.op === 'sample' ? unsampled(m.input) : m;
+}
+
+/** The location steps a metric evaluates (displacement's reference). */
+function metricLocSteps(m: MetricStep): LocStep[] {
+  const inner = unsampled(m);
+  return inner.op === 'displacement' ? [inner.reference] : [];
+}
+
 /** Every metric step of an aggregate step. */
-function metricsOf(step: AggStep): MetricStep[] {
-  if (step.op === 'metric-by-location' || step.op === 'metric-values') return [step.metric];
+function metricsOf(step: AggStep): Exclude<MetricStep, { op: 'sample' }>[] {
+  if (step.op === 'metric-by-location' || step.op === 'metric-values') return [unsampled(step.metric)];
+  if (step.op === 'sample-keys') return 'metric' in step.of ? [unsampled(step.of.metric)] : [];
   if (step.op === 'both') return [...metricsOf(step.a), ...metricsOf(step.b)];
   return [];
 }
@@ -434,6 +450,8 @@ function flatten(s: LocStep): LocStep[] {
       return [s, ...s.inputs.flatMap(flatten)];
     case 'coalesce':
       return [s, ...[s.preferred, s.fallback, ...s.weights].flatMap(flatten)];
+    case 'sample':
+      return [s, ...flatten(s.input)];
     default:
       return [s];
   }

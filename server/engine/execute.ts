@@ -11,6 +11,7 @@ import * as M from './metric-kernels.js';
 import * as OD from './od-kernels.js';
 import type { AggStep, LocStep, MetricStep, PairSide, PartialResult, PartitionTask, WindowFilter } from './protocol.js';
 import type { MeaningfulParams } from './reference-meaningful.js';
+import { type SampleRule, sampleKey } from './sample.js';
 import { DROP_BYTES, type EventColumns, type Kernels, LocationTable } from './wasm.js';
 
 /** Default bound of a task's distinct-pair bitmap; larger ones use the hash table of pairs. */
@@ -22,7 +23,7 @@ export function bitmapBytes(nSubs: number, nLocs: number): number {
 }
 
 /** The steps whose partition results are counts to sum. */
-type CountStep = Exclude<AggStep, { op: 'metric-by-location' | 'metric-values' | 'cell-bits' | 'meaningful' | 'sparse-pairs' | 'sparse-trips' }>;
+type CountStep = Exclude<AggStep, { op: 'metric-by-location' | 'metric-values' | 'cell-bits' | 'meaningful' | 'sparse-pairs' | 'sparse-trips' | 'sample-keys' }>;
 
 class PartitionRun {
   readonly arena: Arena;
@@ -93,6 +94,13 @@ class PartitionRun {
         else this.kernels.majorityLocation(inputs, k, n, step.minTotal, scratch, out);
         return out;
       }
+      case 'sample': {
+        const input = this.location(step.input);
+        const vec = new Int32Array(this.task.memory.buffer, input, n);
+        const kept = this.sampleKept(step.rule);
+        for (let s = 0; s < n; s++) if (!kept[s]) vec[s] = -1;
+        return input;
+      }
       case 'coalesce': {
         const preferred = this.location(step.preferred);
         const fallback = this.location(step.fallback);
@@ -101,6 +109,27 @@ class PartitionRun {
         return out;
       }
     }
+  }
+
+  /** Per local subscriber: whether the sample keeps it (its key below the rule's maxKey). */
+  sampleKept(rule: SampleRule): Uint8Array {
+    if (Number.isNaN(rule.maxKey)) throw new Error('sample rule not settled: its population pass did not run');
+    const n = this.task.nSubs;
+    const globalOf = new Uint32Array(this.task.memory.buffer, this.task.globalOf, n);
+    return Uint8Array.from({ length: n }, (_, s) => (sampleKey(rule, globalOf[s]!) < rule.maxKey ? 1 : 0));
+  }
+
+  /** The sample keys of the subscribers present in a location (>= 0) or metric (not NaN) vector. */
+  sampleKeys(step: Extract<AggStep, { op: 'sample-keys' }>): Omit<PartialResult, 'drops'> {
+    const n = this.task.nSubs;
+    const globalOf = new Uint32Array(this.task.memory.buffer, this.task.globalOf, n).slice();
+    const present: (s: number) => boolean =
+      'loc' in step.of
+        ? ((vec) => (s: number) => vec[s]! >= 0)(new Int32Array(this.task.memory.buffer, this.location(step.of.loc), n))
+        : ((vec) => (s: number) => !Number.isNaN(vec[s]!))(new Float64Array(this.task.memory.buffer, this.metric(step.of.metric), n));
+    const keys: number[] = [];
+    for (let s = 0; s < n; s++) if (present(s)) keys.push(sampleKey(step.rule, globalOf[s]!));
+    return { groups: new Int32Array(keys.length), values: Float64Array.from(keys) };
   }
 
   /** Evaluates location steps and returns a u32 array of their vectors' pointers, as the dwell kernels take them. */
@@ -235,6 +264,13 @@ class PartitionRun {
   metric(step: MetricStep): Ptr {
     const k = this.kernels;
     const n = this.task.nSubs;
+    if (step.op === 'sample') {
+      const input = this.metric(step.input);
+      const vec = new Float64Array(this.task.memory.buffer, input, n);
+      const kept = this.sampleKept(step.rule);
+      for (let s = 0; s < n; s++) if (!kept[s]) vec[s] = NaN;
+      return input;
+    }
     const out = this.arena.alloc(8 * n);
     new Float64Array(this.task.memory.buffer, out, n).fill(NaN);
     const f = step.filter;
@@ -371,6 +407,8 @@ class PartitionRun {
         return this.sparse(step);
       case 'sparse-trips':
         return this.sparseTrips(step);
+      case 'sample-keys':
+        return this.sampleKeys(step);
       case 'meaningful': {
         const a = this.clusters(step.params, step.a.filter);
         const la = labelIndex(step.params, step.a.label);

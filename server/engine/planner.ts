@@ -14,6 +14,8 @@ import { directionMask, nightMaskOf, type StatisticName } from './metric-kernels
 import type { AggStep, LocStep, MetricStep, PairSide, WindowFilter } from './protocol.js';
 import { meaningfulParams } from './reference-meaningful.js';
 import type { DailyLocation, EventFilter, FlowInput, LocationVisits, MetricSpec, QuerySpec, UniqueLocations } from './spec.js';
+import { MAX_SAMPLED_SUBS, type SampleRule, sampleRule } from './sample.js';
+import type { Sampling } from './spec/common.js';
 import type { UnitSpace, Units } from './units.js';
 import { ALL_HOURS, hourMaskOf } from './wasm.js';
 
@@ -59,9 +61,21 @@ export interface Plan {
   step: AggStep | null;
   /** Builds the rows from the unscaled merged results (the support redaction decides on). */
   shape(merged: Merged, tools: ShapeTools): Shaped;
+  /** Passes to run, in order, before `step` (subscriber samples that need their population). */
+  prepare?: Preparation[];
+}
+
+/** A pass over every partition that must run before the plan's step: it settles a sample's rule. */
+export interface Preparation {
+  step: AggStep;
+  settle(merged: Merged): void;
 }
 
 export interface PlanContext {
+  /** Where nested steps register passes that must run first (plan() collects them into Plan.prepare). */
+  pending?: Preparation[];
+  /** Subscribers in the store (global indices are below it). */
+  nSubs?: number;
   units: Units;
   /** Day numbers the store holds. */
   days: readonly number[];
@@ -109,6 +123,27 @@ function dailyStep(ctx: PlanContext, s: DailyLocation, path: string): LocStep {
   return { op: s.method === 'last' ? 'last' : 'most-common', unit: s.aggregation_unit, filter };
 }
 
+/**
+ * The rule of a sampling spec over a per-subscriber step's subscribers; a rule that
+ * needs their number (or their keys) registers a pass over every partition first.
+ */
+function sampled(ctx: PlanContext, sampling: Sampling, of: { loc: LocStep } | { metric: MetricStep }, path: string): SampleRule {
+  if (!ctx.pending) throw new SpecError('NOT_IMPLEMENTED', `${path}: sampling is not supported here`, path);
+  if (ctx.nSubs !== undefined && ctx.nSubs > MAX_SAMPLED_SUBS) {
+    throw new SpecError('NOT_IMPLEMENTED', `${path}: sampling supports stores of up to ${MAX_SAMPLED_SUBS} subscribers, found ${ctx.nSubs}`, path);
+  }
+  const { rule, settle } = sampleRule(sampling);
+  if (settle) ctx.pending.push({ step: { op: 'sample-keys', of, rule }, settle: (m) => settle(concat(Float64Array, m.values)) });
+  return rule;
+}
+
+/** Where sampling is refused: sets of locations per subscriber (FlowKit samples their rows, not subscribers). */
+function noSampling(sampling: Sampling | null, path: string, kind: string): void {
+  if (sampling) {
+    throw new SpecError('NOT_IMPLEMENTED', `${path}.sampling: sampling is supported on reference locations and metrics, not yet on ${kind}`, `${path}.sampling`);
+  }
+}
+
 function notYet(kind: string, path: string): SpecError {
   return new SpecError('NOT_IMPLEMENTED', `${path || 'query_kind'}: ${kind} is valid but this engine cannot compute it yet`, path);
 }
@@ -116,7 +151,9 @@ function notYet(kind: string, path: string): SpecError {
 /** A per-subscriber location step and its unit. */
 function locationStep(ctx: PlanContext, s: FlowInput, path: string): { step: LocStep; unit: string } {
   if ('sampling' in s && s.sampling) {
-    throw new SpecError('NOT_IMPLEMENTED', `${path}.sampling: subscriber sampling is not supported; every subscriber is used`, `${path}.sampling`);
+    const inner = locationStep(ctx, { ...s, sampling: null } as FlowInput, path);
+    const rule = sampled(ctx, s.sampling, { loc: inner.step }, `${path}.sampling`);
+    return { step: { op: 'sample', input: inner.step, rule }, unit: inner.unit };
   }
   switch (s.query_kind) {
     case 'daily_location':
@@ -155,7 +192,7 @@ function locationStep(ctx: PlanContext, s: FlowInput, path: string): { step: Loc
 
 /** location_visits: one vote per input location (daily or modal) per subscriber, inputs in date order. */
 function visitSteps(ctx: PlanContext, s: LocationVisits, path: string): { inputs: LocStep[]; unit: string } {
-  if (s.sampling) throw new SpecError('NOT_IMPLEMENTED', `${path}.sampling: subscriber sampling is not supported; every subscriber is used`, `${path}.sampling`);
+  noSampling(s.sampling, path, s.query_kind);
   const located = s.locations.map((l, i) => ({ ...locationStep(ctx, l, `${path}.locations.${i}`), key: l.query_kind === 'daily_location' ? l.date : l.locations.map((d) => d.date).sort().at(-1)!, i }));
   located.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : a.i - b.i));
   return { inputs: located.map((l) => l.step), unit: located[0]!.unit };
@@ -182,6 +219,12 @@ function byLocation(space: UnitSpace, counts: ArrayLike<number>, suffix = ''): S
 }
 
 export function plan(spec: QuerySpec, ctx: PlanContext): Plan {
+  const pending: Preparation[] = [];
+  const p = planKind(spec, { ...ctx, pending });
+  return pending.length ? { ...p, prepare: pending } : p;
+}
+
+function planKind(spec: QuerySpec, ctx: PlanContext): Plan {
   switch (spec.query_kind) {
     case 'spatial_aggregate': {
       const { step, unit } = locationStep(ctx, spec.locations, 'locations');
@@ -709,7 +752,7 @@ function pairSide(ctx: PlanContext, s: FlowInput, path: string): { side: PairSid
 
 /** A unique_locations spec: its unit and event window. */
 function uniqueLocations(ctx: PlanContext, s: UniqueLocations, path: string): { unit: string; filter: WindowFilter } {
-  if (s.sampling) throw new SpecError('NOT_IMPLEMENTED', `${path}.sampling: subscriber sampling is not supported; every subscriber is used`, `${path}.sampling`);
+  noSampling(s.sampling, path, s.query_kind);
   return {
     unit: s.aggregation_unit,
     filter: datedWindow(ctx, s, path),
@@ -756,7 +799,8 @@ const PERIOD_SECONDS = { days: 86400, hours: 3600, minutes: 60 } as const;
 /** A per-subscriber metric step; kinds without a kernel yet are refused. */
 function metricStep(ctx: PlanContext, s: MetricSpec, path: string): MetricStep {
   if ('sampling' in s && s.sampling) {
-    throw new SpecError('NOT_IMPLEMENTED', `${path}.sampling: subscriber sampling is not supported; every subscriber is used`, `${path}.sampling`);
+    const input = metricStep(ctx, { ...s, sampling: null } as MetricSpec, path);
+    return { op: 'sample', input, rule: sampled(ctx, s.sampling, { metric: input }, `${path}.sampling`) };
   }
   const windowed = () => {
     const w = s as { start_date: string; end_date: string; event_types: EventFilter['event_types']; hours?: EventFilter['hours'] };

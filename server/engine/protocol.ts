@@ -6,6 +6,7 @@
  */
 import type { Ptr } from './memory.js';
 import type { MeaningfulParams } from './reference-meaningful.js';
+import type { SampleRule } from './sample.js';
 
 /** Which events qualify (kernels' EventFilter), plus the days the window touches. */
 export interface WindowFilter {
@@ -27,7 +28,9 @@ export type LocStep =
   /** The location with more than half of the visits over the inputs (FlowKit's majority_location). */
   | { op: 'majority'; inputs: LocStep[]; minTotal: number }
   /** preferred, else fallback if visited on at least `threshold` of the weight inputs (coalesced_location). */
-  | { op: 'coalesce'; preferred: LocStep; fallback: LocStep; weights: LocStep[]; threshold: number };
+  | { op: 'coalesce'; preferred: LocStep; fallback: LocStep; weights: LocStep[]; threshold: number }
+  /** The input's subscribers that the sample keeps (sample.ts); the others become absent. */
+  | { op: 'sample'; input: LocStep; rule: SampleRule };
 
 /** A per-subscriber metric: f64 per partition-local subscriber, NaN = absent. */
 export type MetricStep =
@@ -41,7 +44,9 @@ export type MetricStep =
   /** A statistic over events of the km from the subscriber's reference location (a lon-lat step) to the event's cell. */
   | { op: 'displacement'; filter: WindowFilter; statistic: string; reference: LocStep }
   /** A statistic over each subscriber's top-up amounts (statistic code of metric-kernels' STATISTIC). */
-  | { op: 'topup'; filter: WindowFilter; statistic: string };
+  | { op: 'topup'; filter: WindowFilter; statistic: string }
+  /** The input's subscribers that the sample keeps (sample.ts); the others become absent. */
+  | { op: 'sample'; input: MetricStep; rule: SampleRule };
 
 /** One end of an OD count: a location per subscriber, or the set of locations they visited in a window. */
 export type PairSide = { kind: 'location'; step: LocStep } | { kind: 'set'; unit: string; filter: WindowFilter };
@@ -82,6 +87,8 @@ export type AggStep =
    * merged across partitions by OR (distinct cells are not per subscriber).
    */
   | { op: 'cell-bits'; unit: string; filter: WindowFilter; slotsPerDay: number }
+  /** The sample keys (sample.ts) of the subscribers present in a location or metric vector: values, concatenated. */
+  | { op: 'sample-keys'; of: { loc: LocStep } | { metric: MetricStep }; rule: SampleRule }
   /** Two count steps side by side: their counts concatenated (a, then b). */
   | { op: 'both'; a: AggStep; b: AggStep }
   /** (location, metric value) of every subscriber with both: pairs, concatenated across partitions. */

@@ -19,6 +19,8 @@ import {
 import { type CoordLocator, refDisplacement, refParetoInteractions, refSubscriberDegree, refTopupAmount, refEventCount, refHistogram, refJoinedAggregate, refRadiusOfGyration, refStatistic, refUniqueLocationCounts } from '../../server/engine/reference-metrics.js';
 import { refCellsByPeriod, refActiveAtReferenceCounts, refConsecutiveTripsOD, refEventsAndSubscribersByBucket, refTripsOD, refUnmovingAtReferenceCounts, refUnmovingCounts } from '../../server/engine/reference-od.js';
 import { SpecError } from '../../server/errors.js';
+import { refSample } from '../../server/engine/reference-sample.js';
+import type { Sampling } from '../../server/engine/spec/common.js';
 import { buildFixture, FIRST_DAY, type Fixture } from './fixtures.js';
 
 const K = 15;
@@ -244,6 +246,47 @@ function suite(name: string, threads: number, maxBitmapBytes?: number) {
       expect(r.withheld.pairs.every((row) => row.value === null)).toBe(true);
       await expect(engine.sumThenRedact([flows(0, 1)], { k: 10 })).rejects.toThrow(/threshold/);
       await expect(engine.sumThenRedact([{ query_kind: 'spatial_aggregate', locations: daily(0) }])).rejects.toThrow(/flows/);
+    });
+
+    it('sampling: spatial_aggregate of sampled daily locations and a joined aggregate of a sampled metric match the reference, for every method', async () => {
+      const located = refLastLocation(fx.events, dayFilter(0), fx.locator).locations;
+      const samplings: Sampling[] = [
+        { sampling_method: 'random_ids', size: 300, seed: 0.25, estimate_count: true },
+        { sampling_method: 'random_ids', fraction: 0.5, seed: -0.5, estimate_count: true },
+        { sampling_method: 'bernoulli', fraction: 0.4, seed: 7, estimate_count: true },
+        { sampling_method: 'bernoulli', size: 200, seed: 7, estimate_count: false },
+        { sampling_method: 'system', fraction: 0.5, seed: 3, estimate_count: true },
+        { sampling_method: 'system_rows', size: 250, estimate_count: true },
+      ];
+      for (const sampling of samplings) {
+        const kept = refSample(located.keys(), sampling);
+        const counts = new Map<number, number>();
+        for (const [g, loc] of located) if (kept.has(g)) counts.set(loc, (counts.get(loc) ?? 0) + 1);
+        const r = await engine.run({ query_kind: 'spatial_aggregate', locations: daily(0, 'last', { sampling }) });
+        expect({ sampling, rows: r.rows }).toEqual({ sampling, rows: expectedRows(counts) });
+        expect(kept.size, JSON.stringify(sampling)).toBeLessThan(located.size);
+        if (sampling.size && sampling.sampling_method !== 'bernoulli') expect(kept.size).toBe(sampling.size);
+      }
+      // A sampled metric: only kept subscribers contribute their event counts.
+      const sampling: Sampling = { sampling_method: 'random_ids', size: 250, seed: 0.75, estimate_count: true };
+      const range = { start: FIRST_DAY * SECONDS_PER_DAY, end: (FIRST_DAY + 2) * SECONDS_PER_DAY, types: CALLS_SMS };
+      const events = refEventCount(fx.events, range);
+      const keptEvents = new Map([...events].filter(([g]) => refSample(events.keys(), sampling).has(g)));
+      const expected = refJoinedAggregate(located, keptEvents, 'avg');
+      const support = new Map<number, number>();
+      for (const [g, loc] of located) if (keptEvents.has(g)) support.set(loc, (support.get(loc) ?? 0) + 1);
+      const r = await engine.run({
+        query_kind: 'joined_spatial_aggregate', locations: daily(0), method: 'avg',
+        metric: { query_kind: 'event_count', start_date: date(0), end_date: date(2), direction: 'both', sampling },
+      });
+      const rows = [...expected].filter(([loc]) => support.get(loc)! > K).sort(([a], [b]) => a - b);
+      expect(r.rows.map((x) => x.pcod)).toEqual(rows.map(([loc]) => `R${loc}`));
+      r.rows.forEach((x, i) => expect(x.value as number).toBeCloseTo(rows[i]![1], 9));
+      // Sets of locations (unique_locations) refuse sampling, naming the field.
+      await expect(engine.run({
+        query_kind: 'unmoving_counts',
+        locations: { query_kind: 'unique_locations', start_date: date(0), end_date: date(1), aggregation_unit: 'admin1', sampling },
+      })).rejects.toThrow(/locations\.sampling.*not yet on unique_locations/);
     });
 
     it('unique_subscriber_counts matches the reference', async () => {
