@@ -103,8 +103,14 @@ export function rowFailure(msisdnEmpty: boolean, t: number, type: number, dir: n
   return 0;
 }
 
+/** A parsed time as the row check wants it: NaN -> TIME_INVALID, before 1970 or from 2106 on -> TIME_OUT_OF_RANGE. */
+export function timeCode(t: number): number {
+  if (t !== t) return TIME_INVALID;
+  return t >= 0 && t < 2 ** 32 ? t : TIME_OUT_OF_RANGE;
+}
+
 /** Local seconds of a typed timestamp (wall-clock time in its UTC fields), or TIME_OUT_OF_RANGE. */
 export function timeOfDate(d: Date): number {
   const t = Math.floor(d.getTime() / 1000);
-  return t >= 0 && t < 2 ** 32 ? t : TIME_OUT_OF_RANGE;
+  return t === t ? timeCode(t) : TIME_OUT_OF_RANGE;
 }

@@ -8,7 +8,7 @@ import { Errors } from '../errors.js';
 import type { FileStats, IngestReport } from './report.js';
 import type { EventColumn, RawBatch, RawValue } from './source.js';
 import { parseDateTime, type TimezoneOffsets } from './datetime.js';
-import { directionOf, durationOf, eventTypeOf, FAILURES, rechargeOf, rowFailure, TIME_INVALID, TIME_MISSING, timeOfDate } from './fields.js';
+import { directionOf, durationOf, eventTypeOf, FAILURES, rechargeOf, rowFailure, timeCode, TIME_MISSING, timeOfDate } from './fields.js';
 
 /** Where good rows go: one call per row, in file order. */
 export interface EventSink {
@@ -87,8 +87,7 @@ export class EventNormaliser {
       t = timeOfDate(rawTime);
     } else {
       const s = text(rawTime);
-      t = s === '' ? TIME_MISSING : parseDateTime(s, tz);
-      if (Number.isNaN(t)) t = TIME_INVALID;
+      t = s === '' ? TIME_MISSING : timeCode(parseDateTime(s, tz));
     }
     const type = eventTypeOf(text(cols.event_type![i]));
     const out = cols.outgoing ? cols.outgoing[i] : undefined;

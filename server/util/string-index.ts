@@ -1,4 +1,7 @@
 /**
+ * Id -> dense index maps for the ingest hot path: StringIndex (strings),
+ * ByteStringIndex (bytes in a file buffer) and NumberIndex (numeric ids).
+ *
  * A string -> dense index map for the ingest hot path (raw subscriber and cell
  * ids). Open addressing over an Int32Array with the strings kept in insertion
  * order: measured about twice as fast as a Map<string, number> once it holds
@@ -76,5 +79,172 @@ function hash(s: string): number {
   h ^= h >>> 16;
   h = Math.imul(h, 0x85ebca6b);
   h ^= h >>> 13;
+  return h;
+}
+
+/**
+ * The same map keyed by byte strings: ids straight from a file's bytes, with
+ * no string made per row. Keys are copied into one growing arena; index i is
+ * the i-th distinct key added.
+ */
+export class ByteStringIndex {
+  private slots: Int32Array;
+  private hashes: Int32Array;
+  private mask: number;
+  private arena = new Uint8Array(1 << 16);
+  private used = 0;
+  /** Key i is arena[offsets[i], offsets[i + 1]). */
+  private offsets = new Int32Array(1025);
+  private count = 0;
+
+  constructor(capacity = 1024) {
+    let cap = 16;
+    while (cap < capacity * 2) cap *= 2;
+    this.slots = new Int32Array(cap).fill(-1);
+    this.hashes = new Int32Array(cap);
+    this.mask = cap - 1;
+  }
+
+  get size(): number {
+    return this.count;
+  }
+
+  /** The index of bytes [start, end) of `buf`, or -1. */
+  get(buf: Uint8Array, start: number, end: number): number {
+    const h = hashBytes(buf, start, end);
+    for (let i = h & this.mask; ; i = (i + 1) & this.mask) {
+      const slot = this.slots[i]!;
+      if (slot === -1) return -1;
+      if (this.hashes[i] === h && this.equals(slot, buf, start, end)) return slot;
+    }
+  }
+
+  /** The index of bytes [start, end) of `buf`, adding them (as the next index) when absent. */
+  add(buf: Uint8Array, start: number, end: number): number {
+    const h = hashBytes(buf, start, end);
+    let i = h & this.mask;
+    for (; ; i = (i + 1) & this.mask) {
+      const slot = this.slots[i]!;
+      if (slot === -1) break;
+      if (this.hashes[i] === h && this.equals(slot, buf, start, end)) return slot;
+    }
+    const n = end - start;
+    if (this.used + n > this.arena.length) {
+      const arena = new Uint8Array(Math.max(this.arena.length * 2, this.used + n));
+      arena.set(this.arena.subarray(0, this.used));
+      this.arena = arena;
+    }
+    if (this.count + 2 > this.offsets.length) {
+      const offsets = new Int32Array(this.offsets.length * 2);
+      offsets.set(this.offsets);
+      this.offsets = offsets;
+    }
+    this.arena.set(buf.subarray(start, end), this.used);
+    this.used += n;
+    const index = this.count++;
+    this.offsets[this.count] = this.used;
+    this.slots[i] = index;
+    this.hashes[i] = h;
+    if (this.count * 2 > this.slots.length) this.grow();
+    return index;
+  }
+
+  /** The bytes of key `index` (a view into the arena, valid until the next add). */
+  key(index: number): Uint8Array {
+    return this.arena.subarray(this.offsets[index]!, this.offsets[index + 1]!);
+  }
+
+  private equals(slot: number, buf: Uint8Array, start: number, end: number): boolean {
+    const s = this.offsets[slot]!;
+    if (this.offsets[slot + 1]! - s !== end - start) return false;
+    const arena = this.arena;
+    for (let i = start; i < end; i++) if (arena[s + i - start] !== buf[i]) return false;
+    return true;
+  }
+
+  private grow(): void {
+    const cap = this.slots.length * 2;
+    const slots = new Int32Array(cap).fill(-1);
+    const hashes = new Int32Array(cap);
+    const mask = cap - 1;
+    for (let i = 0; i < this.slots.length; i++) {
+      const slot = this.slots[i]!;
+      if (slot === -1) continue;
+      let j = this.hashes[i]! & mask;
+      while (slots[j] !== -1) j = (j + 1) & mask;
+      slots[j] = slot;
+      hashes[j] = this.hashes[i]!;
+    }
+    this.slots = slots;
+    this.hashes = hashes;
+    this.mask = mask;
+  }
+}
+
+/** FNV-1a over bytes, then the same finaliser as hash(). */
+function hashBytes(b: Uint8Array, start: number, end: number): number {
+  let h = 0x811c9dc5;
+  for (let i = start; i < end; i++) h = Math.imul(h ^ b[i]!, 0x01000193);
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  return h;
+}
+
+/**
+ * Non-negative integer keys (below 2^53) -> values, for ids that are numbers
+ * in disguise (MSISDNs): one probe reads one key and its value side by side,
+ * with no bytes to compare.
+ */
+export class NumberIndex {
+  /** Pairs [key, value + 1]; value + 1 = 0 marks an empty slot. */
+  private table: Float64Array;
+  private mask: number;
+  private count = 0;
+
+  constructor(capacity = 1024) {
+    let cap = 16;
+    while (cap < capacity * 2) cap *= 2;
+    this.table = new Float64Array(cap * 2);
+    this.mask = cap - 1;
+  }
+
+  get size(): number {
+    return this.count;
+  }
+
+  /** The value of `key`, or `ifNew` (then stored as its value) when absent. */
+  getOrAdd(key: number, ifNew: number): number {
+    const table = this.table;
+    for (let i = hashNumber(key) & this.mask; ; i = (i + 1) & this.mask) {
+      const v = table[2 * i + 1]!;
+      if (v === 0) {
+        table[2 * i] = key;
+        table[2 * i + 1] = ifNew + 1;
+        if (++this.count * 2 > this.mask + 1) this.grow();
+        return ifNew;
+      }
+      if (table[2 * i] === key) return v - 1;
+    }
+  }
+
+  private grow(): void {
+    const old = this.table;
+    const cap = (this.mask + 1) * 2;
+    this.table = new Float64Array(cap * 2);
+    this.mask = cap - 1;
+    for (let j = 0; j < old.length; j += 2) {
+      if (old[j + 1] === 0) continue;
+      let i = hashNumber(old[j]!) & this.mask;
+      while (this.table[2 * i + 1] !== 0) i = (i + 1) & this.mask;
+      this.table[2 * i] = old[j]!;
+      this.table[2 * i + 1] = old[j + 1]!;
+    }
+  }
+}
+
+function hashNumber(key: number): number {
+  let h = Math.imul((key >>> 0) ^ Math.imul((key / 4294967296) >>> 0, 0x9e3779b1), 0x85ebca6b);
+  h ^= h >>> 15;
   return h;
 }

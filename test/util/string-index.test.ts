@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { StringIndex } from '../../server/util/string-index.js';
+import { ByteStringIndex, StringIndex } from '../../server/util/string-index.js';
 
 describe('StringIndex', () => {
   it('agrees with a Map on 200k ids, through many growths, with colliding-looking keys', () => {
@@ -15,5 +15,25 @@ describe('StringIndex', () => {
     expect(index.get('not there')).toBe(-1);
     expect(index.get('')).toBe(-1);
     expect(index.add('')).toBe(map.size);
+  });
+});
+
+describe('ByteStringIndex', () => {
+  it('agrees with a Map on 50k byte keys read from the middle of buffers, through many growths', () => {
+    const index = new ByteStringIndex(4);
+    const map = new Map<string, number>();
+    for (let i = 0; i < 50_000; i++) {
+      const key = `2250${(i * 7919) % 40_000}`.slice(0, 1 + (i % 14));
+      if (!map.has(key)) map.set(key, map.size);
+      const buf = Buffer.from(`,,${key},`);
+      expect(index.add(buf, 2, 2 + key.length)).toBe(map.get(key));
+    }
+    expect(index.size).toBe(map.size);
+    for (const [key, value] of map) {
+      expect(index.get(Buffer.from(key), 0, key.length)).toBe(value);
+      expect(Buffer.from(index.key(value)).toString()).toBe(key);
+    }
+    expect(index.get(Buffer.from('x'), 0, 1)).toBe(-1);
+    expect(index.get(Buffer.from('x'), 0, 0)).toBe(-1);
   });
 });

@@ -397,14 +397,25 @@ export class CsvParser extends CsvScanner {
 }
 
 /** Batches from a stream of byte chunks; `name` is the file named in errors. */
-export async function* csvBatchesFromChunks(
+export function csvBatchesFromChunks(chunks: AsyncIterable<Buffer | Uint8Array>, name: string, opts: CsvOptions = {}): AsyncGenerator<CsvBatch> {
+  const parser = new CsvParser(name, opts.batchRows);
+  return scanChunks(chunks, name, parser, () => parser.take());
+}
+
+/**
+ * Feeds a stream of byte chunks through `scanner`, yielding `take()` each time
+ * the scanner is full and once at the end. A UTF-8 BOM is skipped when `atStart`
+ * (the chunks begin at the start of the file).
+ */
+export async function* scanChunks<T>(
   chunks: AsyncIterable<Buffer | Uint8Array>,
   name: string,
-  opts: CsvOptions = {},
-): AsyncGenerator<CsvBatch> {
-  const parser = new CsvParser(name, opts.batchRows);
+  scanner: CsvScanner,
+  take: () => T | null,
+  atStart = true,
+): AsyncGenerator<T> {
   let rest: Buffer | null = null;
-  let first = true;
+  let first = atStart;
   for await (const chunk of chunks) {
     let buf: Buffer = rest ? Buffer.concat([rest, chunk]) : Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
     if (first) {
@@ -417,23 +428,23 @@ export async function* csvBatchesFromChunks(
     }
     let pos = 0;
     for (;;) {
-      pos = parser.parse(buf, pos, false);
-      if (!parser.full) break;
-      yield parser.take()!;
+      pos = scanner.parse(buf, pos, false);
+      if (!scanner.full) break;
+      yield take()!;
     }
     rest = pos < buf.length ? buf.subarray(pos) : null;
-    if (rest && rest.length > MAX_ROW_BYTES) throw Errors.rowTooLong(name, parser.lineNumber, MAX_ROW_BYTES);
+    if (rest && rest.length > MAX_ROW_BYTES) throw Errors.rowTooLong(name, scanner.line, MAX_ROW_BYTES);
   }
   if (rest) {
     if (first && rest.length >= 3 && rest[0] === 0xef && rest[1] === 0xbb && rest[2] === 0xbf) rest = rest.subarray(3);
     let pos = 0;
     for (;;) {
-      pos = parser.parse(rest, pos, true);
-      if (!parser.full) break;
-      yield parser.take()!;
+      pos = scanner.parse(rest, pos, true);
+      if (!scanner.full) break;
+      yield take()!;
     }
   }
-  const last = parser.take();
+  const last = take();
   if (last) yield last;
 }
 

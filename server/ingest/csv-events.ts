@@ -1,0 +1,448 @@
+/**
+ * CSV event rows straight from bytes to typed store values: the ingest hot
+ * path. The scanner (readers/csv.ts) splits a row into field offsets; this
+ * validates it in the same pass, with no string per field: times and numbers
+ * are parsed from bytes, event types and directions are looked up by their
+ * bytes, and subscriber and cell ids go to byte-keyed dictionaries. Anything
+ * unusual (quoted with `""`, non-ASCII, not a plain number) falls back to the
+ * shared string rules of fields.ts, so the result is exactly that of the
+ * typed-file path.
+ *
+ * Ids get parser-local numbers (ParserIds), first-seen order among good rows;
+ * a subscriber is HMAC'd once, when its id is first seen by this parser. A
+ * parser's output (ParsedEvents) names only the ids new since its last output,
+ * so the main thread maps them to store indexes in one pass per batch
+ * (merge.ts) - the same code whether the parser ran on a worker or not.
+ */
+import { NULL_U32, DIR_SHIFT } from '../../kernels/shared/constants.js';
+import { ByteStringIndex, NumberIndex } from '../util/string-index.js';
+import { parseDateTime, parseDateTimeBytes, type TimezoneOffsets } from './datetime.js';
+import { directionOf, durationOf, eventTypeOf, FAILURES, rechargeOf, rowFailure, timeCode, TIME_MISSING, TYPE_EMPTY } from './fields.js';
+import type { KeyedHash } from './hmac.js';
+import { CsvScanner, ESCAPED, WIDE } from './readers/csv.js';
+import { mapHeader, type EventColumn } from './source.js';
+
+export const HASH_BYTES = 32;
+
+/** A rejected row: its line in the parser's numbering (a worker's chunk counts from 0), the field and why. */
+export interface Reject {
+  line: number;
+  field: string;
+  reason: string;
+}
+
+/** One batch of parsed rows, all typed arrays (transferable between threads). */
+export interface ParsedEvents {
+  /** Rows read, good and rejected. */
+  rows: number;
+  /** Good rows: the length of every column below. */
+  length: number;
+  /** Parser-local subscriber ids (see ParserIds); peer NULL_U32 when none. */
+  sub: Uint32Array;
+  peer: Uint32Array;
+  /** Parser-local cell ids, NULL_U32 when the row has no cell. */
+  cell: Uint32Array;
+  t: Uint32Array;
+  kind: Uint8Array;
+  duration: Uint32Array;
+  recharge: Float64Array;
+  /** Pseudonyms of the subscriber ids first seen in this batch, in id order, HASH_BYTES each. */
+  newSubscribers: Uint8Array;
+  /** Cell ids (trimmed text) first seen in this batch, in id order. */
+  newCells: string[];
+  /** Rejected rows in line order. */
+  rejects: Reject[];
+}
+
+/**
+ * The ids one parser has seen, across all the files of an ingest: its
+ * subscribers (raw bytes -> local id, with their pseudonyms) and cells.
+ */
+export class ParserIds {
+  /** All-digit ids of at most MAX_NUMERIC_DIGITS, keyed by length * 10^14 + value (so leading zeros count). */
+  private readonly numeric = new NumberIndex(1 << 16);
+  /** Any other id, by its bytes; byteIds maps its index to the subscriber id. */
+  private readonly bytes = new ByteStringIndex(1 << 10);
+  private readonly byteIds: number[] = [];
+  private subscriberCount = 0;
+  hashes = new Uint8Array(HASH_BYTES << 16);
+  private readonly cells = new ByteStringIndex(1 << 12);
+  private readonly cellText: string[] = [];
+  /** Ids below these were already handed over in an earlier batch. */
+  private subscribersSent = 0;
+  private cellsSent = 0;
+
+  constructor(private readonly keyed: KeyedHash) {}
+
+  /** The local id of a subscriber whose canonical bytes are [start, end) of `buf`; hashes it when new. */
+  subscriber(buf: Uint8Array, start: number, end: number): number {
+    const next = this.subscriberCount;
+    let id: number;
+    const key = end - start <= MAX_NUMERIC_DIGITS ? numericKey(buf, start, end) : -1;
+    if (key >= 0) {
+      id = this.numeric.getOrAdd(key, next);
+    } else {
+      const b = this.bytes.add(buf, start, end);
+      if (b === this.byteIds.length) this.byteIds.push(next);
+      id = this.byteIds[b]!;
+    }
+    if (id === next) {
+      this.subscriberCount++;
+      if ((id + 1) * HASH_BYTES > this.hashes.length) {
+        const grown = new Uint8Array(this.hashes.length * 2);
+        grown.set(this.hashes);
+        this.hashes = grown;
+      }
+      this.keyed.digestInto(buf, start, end, this.hashes, id * HASH_BYTES);
+    }
+    return id;
+  }
+
+  /** The local id of a cell whose canonical bytes (ASCII, or UTF-8 of the decoded text) are [start, end) of `buf`. */
+  cell(buf: Buffer, start: number, end: number): number {
+    const before = this.cells.size;
+    const id = this.cells.add(buf, start, end);
+    if (id === before) this.cellText.push(buf.toString('utf8', start, end));
+    return id;
+  }
+
+  /** The pseudonyms and cells first seen since the last call. */
+  takeNew(): { newSubscribers: Uint8Array; newCells: string[] } {
+    const newSubscribers = this.hashes.slice(this.subscribersSent * HASH_BYTES, this.subscriberCount * HASH_BYTES);
+    const newCells = this.cellText.slice(this.cellsSent);
+    this.subscribersSent = this.subscriberCount;
+    this.cellsSent = this.cells.size;
+    return { newSubscribers, newCells };
+  }
+}
+
+/** E.164 numbers have at most 15 digits; 14 keeps length * 10^14 + value below 2^53. */
+const MAX_NUMERIC_DIGITS = 14;
+
+/** length * 10^14 + the value of all-digit bytes [s, e), or -1 when one is not a digit (or there are none). */
+function numericKey(b: Uint8Array, s: number, e: number): number {
+  if (s === e) return -1;
+  let v = 0;
+  for (let i = s; i < e; i++) {
+    const c = b[i]! - 48;
+    if (c < 0 || c > 9) return -1;
+    v = v * 10 + c;
+  }
+  return (e - s) * 1e14 + v;
+}
+
+/** A small direct-mapped memo of field bytes (at most 8) -> a parsed code, for low-cardinality fields. */
+class ShortFieldMemo {
+  private static readonly SLOTS = 256;
+  private readonly lo = new Int32Array(ShortFieldMemo.SLOTS);
+  private readonly hi = new Int32Array(ShortFieldMemo.SLOTS).fill(-1);
+  private readonly values = new Float64Array(ShortFieldMemo.SLOTS);
+
+  constructor(private readonly parse: (text: string) => number) {}
+
+  /** The code of plain ASCII bytes [s, e), e - s <= 8. */
+  get(buf: Buffer, s: number, e: number): number {
+    // Eight bytes and the length, packed into two int32s (length in lo's low bits, bytes shifted above).
+    let lo = e - s;
+    let hi = 0;
+    for (let i = s; i < e; i++) {
+      const k = i - s;
+      if (k < 3) lo |= buf[i]! << (8 * k + 4);
+      else hi |= buf[i]! << (8 * (k - 3));
+    }
+    const slot = Math.imul(lo ^ Math.imul(hi, 0x9e3779b1), 0x85ebca6b) >>> 24;
+    if (this.lo[slot] === lo && this.hi[slot] === hi) return this.values[slot]!;
+    const v = this.parse(buf.toString('latin1', s, e));
+    this.lo[slot] = lo;
+    this.hi[slot] = hi;
+    this.values[slot] = v;
+    return v;
+  }
+}
+
+/** Up to this many bytes go through a ShortFieldMemo (3 bytes in lo above the length, 4 in hi). */
+const MEMO_MAX = 7;
+const PLAIN_MASK = WIDE | ESCAPED;
+const POW10 = [1, 10, 100, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15];
+
+function isSpace(b: number): boolean {
+  return b === 0x20 || (b >= 0x09 && b <= 0x0d);
+}
+
+/**
+ * `Number(text)` for plain decimals ([-]digits[.digits], at most 15 digits),
+ * exactly: both the digits and the power of ten are exact doubles, and one
+ * division rounds correctly. NaN for anything else (the caller falls back).
+ */
+function decimalBytes(b: Uint8Array, s: number, e: number): number {
+  let i = s;
+  const neg = b[i] === 0x2d;
+  if (neg) i++;
+  let m = 0;
+  let digits = 0;
+  let scale = -1;
+  for (; i < e; i++) {
+    const c = b[i]!;
+    if (c >= 48 && c <= 57) {
+      m = m * 10 + (c - 48);
+      digits++;
+      if (scale >= 0) scale++;
+    } else if (c === 0x2e && scale < 0) {
+      scale = 0;
+    } else {
+      return NaN;
+    }
+  }
+  if (digits === 0 || digits > 15 || scale === 0) return NaN;
+  const v = scale > 0 ? m / POW10[scale]! : m;
+  return neg ? -v : v;
+}
+
+/** The canonical columns the event parser reads, in the contract's order. */
+const PARSED: readonly EventColumn[] = ['msisdn', 'datetime', 'cell_id', 'event_type', 'outgoing', 'duration', 'msisdn_counterpart', 'recharge_amount'];
+
+/** The canonical columns a header provides, in header order. */
+export function presentColumns(header: readonly string[]): EventColumn[] {
+  return mapHeader(header).filter((c): c is EventColumn => c !== undefined);
+}
+
+/** CSV rows to ParsedEvents batches. One per file; `ids` is shared by the files one thread parses. */
+export class CsvEventParser extends CsvScanner {
+  /** Field index of each PARSED column, -1 when the file lacks it. */
+  private col = new Int32Array(PARSED.length).fill(-1);
+  /** The canonical columns present, in header order (for the missing-column message). */
+  present: EventColumn[] = [];
+  private readonly types = new ShortFieldMemo(eventTypeOf);
+  private readonly directions = new ShortFieldMemo(directionOf);
+  private cap: number;
+  private n = 0;
+  private rows = 0;
+  private sub!: Uint32Array;
+  private peer!: Uint32Array;
+  private cell!: Uint32Array;
+  private t!: Uint32Array;
+  private kind!: Uint8Array;
+  private duration!: Uint32Array;
+  private recharge!: Float64Array;
+  private rejects: Reject[] = [];
+  /** Canonical bytes of the row's subscriber, cell and peer ids when they had to be decoded (quoted, non-ASCII). */
+  private readonly scratch = [Buffer.alloc(256), Buffer.alloc(256), Buffer.alloc(256)];
+
+  constructor(
+    file: string,
+    private readonly tz: TimezoneOffsets,
+    private readonly ids: ParserIds,
+    /** Good rows per batch before `full`; Infinity for one batch per call (a worker's chunk). */
+    private readonly batchRows = 1 << 16,
+    /** Initial column capacity. */
+    capacity = Math.min(batchRows, 1 << 16),
+  ) {
+    super(file);
+    this.cap = capacity;
+    this.allocate();
+  }
+
+  get full(): boolean {
+    return this.rows >= this.batchRows;
+  }
+
+  protected override onHeader(): void {
+    const mapping = mapHeader(this.header!);
+    this.present = presentColumns(this.header!);
+    mapping.forEach((c, i) => {
+      if (c) this.col[PARSED.indexOf(c)] = i;
+    });
+  }
+
+  /** Hands over the rows parsed so far (and the ids they introduced); null when there are none. */
+  take(): ParsedEvents | null {
+    if (this.rows === 0) return null;
+    const n = this.n;
+    const out: ParsedEvents = {
+      rows: this.rows,
+      length: n,
+      sub: this.sub.slice(0, n),
+      peer: this.peer.slice(0, n),
+      cell: this.cell.slice(0, n),
+      t: this.t.slice(0, n),
+      kind: this.kind.slice(0, n),
+      duration: this.duration.slice(0, n),
+      recharge: this.recharge.slice(0, n),
+      ...this.ids.takeNew(),
+      rejects: this.rejects,
+    };
+    this.n = 0;
+    this.rows = 0;
+    this.rejects = [];
+    return out;
+  }
+
+  private allocate(): void {
+    const cap = this.cap;
+    const grow = <T extends Uint32Array | Uint8Array | Float64Array>(old: T | undefined, make: (n: number) => T): T => {
+      const a = make(cap);
+      if (old) a.set(old.subarray(0, this.n) as never);
+      return a;
+    };
+    this.sub = grow(this.sub, (k) => new Uint32Array(k));
+    this.peer = grow(this.peer, (k) => new Uint32Array(k));
+    this.cell = grow(this.cell, (k) => new Uint32Array(k));
+    this.t = grow(this.t, (k) => new Uint32Array(k));
+    this.kind = grow(this.kind, (k) => new Uint8Array(k));
+    this.duration = grow(this.duration, (k) => new Uint32Array(k));
+    this.recharge = grow(this.recharge, (k) => new Float64Array(k));
+  }
+
+  protected onBadRow(line: number, reason: string): void {
+    this.rows++;
+    this.rejects.push({ line, field: 'row', reason });
+  }
+
+  /**
+   * Trimmed, decoded text of field f; '' when the column is absent. Only for
+   * the unusual fields: plain ones are read from bytes.
+   */
+  private text(buf: Buffer, f: number): string {
+    return f < 0 ? '' : this.fieldText(buf, f).trim();
+  }
+
+  /**
+   * The canonical bytes of an id field, left in keyBuf[keyStart, keyEnd): the
+   * trimmed bytes themselves when plain, else the UTF-8 of the decoded,
+   * trimmed text in a scratch buffer (what pseudonym() would hash). Empty
+   * when the column is absent. Fields, not a returned tuple: no allocation per row.
+   */
+  private keyBuf: Buffer = Buffer.alloc(0);
+  private keyStart = 0;
+  private keyEnd = 0;
+
+  private idBytes(buf: Buffer, f: number, scratch: 0 | 1 | 2): void {
+    if (f < 0) {
+      this.keyStart = this.keyEnd = 0;
+      return;
+    }
+    let s = this.starts[f]!;
+    let e = this.ends[f]!;
+    if ((this.flags[f]! & PLAIN_MASK) === 0) {
+      while (s < e && isSpace(buf[s]!)) s++;
+      while (e > s && isSpace(buf[e - 1]!)) e--;
+      this.keyBuf = buf;
+      this.keyStart = s;
+      this.keyEnd = e;
+      return;
+    }
+    const text = this.text(buf, f);
+    if (this.scratch[scratch]!.length < text.length * 3) this.scratch[scratch] = Buffer.alloc(text.length * 3);
+    this.keyBuf = this.scratch[scratch]!;
+    this.keyStart = 0;
+    this.keyEnd = this.keyBuf.write(text, 0, 'utf8');
+  }
+
+  protected onRow(buf: Buffer, _rowStart: number, rowLine: number): void {
+    const col = this.col;
+    const flags = this.flags;
+    const starts = this.starts;
+    const ends = this.ends;
+
+    this.idBytes(buf, col[0]!, 0);
+    const mb = this.keyBuf;
+    const ms = this.keyStart;
+    const me = this.keyEnd;
+
+    // datetime
+    let t: number;
+    let f = col[1]!;
+    if (f >= 0 && (flags[f]! & PLAIN_MASK) === 0) {
+      let s = starts[f]!;
+      let e = ends[f]!;
+      while (s < e && isSpace(buf[s]!)) s++;
+      while (e > s && isSpace(buf[e - 1]!)) e--;
+      t = s === e ? TIME_MISSING : parseDateTimeBytes(buf, s, e, this.tz);
+    } else {
+      const text = this.text(buf, f);
+      t = text === '' ? TIME_MISSING : parseDateTime(text, this.tz);
+    }
+    t = timeCode(t);
+
+    const type = this.memoField(buf, col[3]!, this.types, TYPE_EMPTY, eventTypeOf);
+    const dir = this.memoField(buf, col[4]!, this.directions, directionOf(''), directionOf);
+
+    // duration: whole seconds when plain digits
+    let duration: number;
+    f = col[5]!;
+    if (f >= 0 && (flags[f]! & PLAIN_MASK) === 0) {
+      let s = starts[f]!;
+      let e = ends[f]!;
+      while (s < e && isSpace(buf[s]!)) s++;
+      while (e > s && isSpace(buf[e - 1]!)) e--;
+      duration = s === e ? NULL_U32 : e - s <= 9 ? digitsBytes(buf, s, e) : -1;
+      if (duration < 0) duration = durationOf(buf.toString('latin1', s, e));
+    } else {
+      duration = f < 0 ? NULL_U32 : durationOf(this.text(buf, f));
+    }
+
+    let recharge: number;
+    f = col[7]!;
+    if (f >= 0 && (flags[f]! & PLAIN_MASK) === 0) {
+      let s = starts[f]!;
+      let e = ends[f]!;
+      while (s < e && isSpace(buf[s]!)) s++;
+      while (e > s && isSpace(buf[e - 1]!)) e--;
+      recharge = s === e ? NaN : decimalBytes(buf, s, e);
+      if (recharge !== recharge && s !== e) recharge = rechargeOf(buf.toString('latin1', s, e));
+    } else {
+      recharge = f < 0 ? NaN : rechargeOf(this.text(buf, f));
+    }
+
+    this.rows++;
+    const failure = rowFailure(ms === me, t, type, dir, duration, recharge);
+    if (failure !== 0) {
+      const [field, reason] = FAILURES[failure]!;
+      this.rejects.push({ line: rowLine, field, reason });
+      return;
+    }
+
+    // Ids last: a rejected row must not add subscribers (or cells).
+    this.idBytes(buf, col[2]!, 1);
+    const cell = this.keyStart === this.keyEnd ? NULL_U32 : this.ids.cell(this.keyBuf, this.keyStart, this.keyEnd);
+    const sub = this.ids.subscriber(mb, ms, me);
+    this.idBytes(buf, col[6]!, 2);
+    const peer = this.keyStart === this.keyEnd ? NULL_U32 : this.ids.subscriber(this.keyBuf, this.keyStart, this.keyEnd);
+
+    if (this.n === this.cap) {
+      this.cap *= 2;
+      this.allocate();
+    }
+    const i = this.n++;
+    this.sub[i] = sub;
+    this.peer[i] = peer;
+    this.cell[i] = cell;
+    this.t[i] = t;
+    this.kind[i] = type | (dir << DIR_SHIFT);
+    this.duration[i] = duration;
+    this.recharge[i] = recharge;
+  }
+
+  /** A low-cardinality field's code: from the memo when plain and short, else by `parse` on its text. */
+  private memoField(buf: Buffer, f: number, memo: ShortFieldMemo, empty: number, parse: (text: string) => number): number {
+    if (f < 0) return empty;
+    if ((this.flags[f]! & PLAIN_MASK) !== 0) return parse(this.text(buf, f));
+    let s = this.starts[f]!;
+    let e = this.ends[f]!;
+    while (s < e && isSpace(buf[s]!)) s++;
+    while (e > s && isSpace(buf[e - 1]!)) e--;
+    return e - s <= MEMO_MAX ? memo.get(buf, s, e) : parse(buf.toString('latin1', s, e));
+  }
+}
+
+/** The value of ASCII digits [s, e) (at most 9), or -1 when one is not a digit. */
+function digitsBytes(b: Uint8Array, s: number, e: number): number {
+  let v = 0;
+  for (let i = s; i < e; i++) {
+    const c = b[i]! - 48;
+    if (c < 0 || c > 9) return -1;
+    v = v * 10 + c;
+  }
+  return v;
+}
+

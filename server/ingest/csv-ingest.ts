@@ -1,0 +1,223 @@
+/**
+ * CSV event files into the store. A plain .csv is cut into byte ranges that
+ * worker threads parse at the same time (each finds its first line start
+ * itself); the main thread merges their batches in file order, so the store
+ * is byte for byte what one sequential pass gives. A range boundary that
+ * falls inside a quoted field with a line break shows up as a worker that
+ * started somewhere other than where the previous range ended; from there,
+ * as after any worker failure, the main thread reads the rest of the file
+ * itself, which also reports errors with their exact line. A .csv.gz cannot
+ * be cut, so it is parsed on the main thread, with the same parser.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { pipeline } from 'node:stream';
+import { createGunzip } from 'node:zlib';
+import { IngestError } from '../errors.js';
+import { CsvEventParser, ParserIds, presentColumns, type ParsedEvents } from './csv-events.js';
+import type { ChunkResult, ChunkTask, CsvWorkerInit } from './csv-protocol.js';
+import type { TimezoneOffsets } from './datetime.js';
+import { KeyedHash } from './hmac.js';
+import { EventMerger, IdMap, type MergeTarget } from './merge.js';
+import { CsvScanner, MAX_ROW_BYTES, scanChunks } from './readers/csv.js';
+import { readError } from './readers/io.js';
+
+export interface CsvIngestOptions {
+  /** Parse workers for plain .csv files; 0 or 1 parses on the main thread. Default: the machine's parallelism. */
+  threads?: number;
+  /** Bytes per range a worker parses; default 8 MiB. Small values exist for tests. */
+  chunkBytes?: number;
+}
+
+export interface CsvFileTarget extends Omit<MergeTarget, 'file'> {
+  /** Called after each merged batch with the bytes of the file read so far. */
+  onBytes?: (bytesRead: number) => void;
+  signal?: AbortSignal;
+}
+
+const DEFAULT_CHUNK_BYTES = 8 << 20;
+/** Rows per batch on the main thread: small enough to merge while the batch is in cache. */
+const MAIN_BATCH_ROWS = 1 << 14;
+
+function workerFile(): string {
+  const here = path.dirname(fileURLToPath(import.meta.url));
+  const beside = path.join(here, 'csv-worker.js');
+  return fs.existsSync(beside) ? beside : path.join(here, '..', '..', 'dist', 'server', 'ingest', 'csv-worker.js');
+}
+
+/** Parses the header row only. */
+class HeaderScanner extends CsvScanner {
+  get full(): boolean {
+    return this.header !== null;
+  }
+  protected onRow(): void {}
+  protected onBadRow(): void {}
+}
+
+/** The pool of parse workers, each with the map of its local ids. */
+class CsvWorkers {
+  readonly workers: Worker[];
+  readonly maps: IdMap[];
+  private readonly waiting = new Map<number, { resolve: (r: ChunkResult) => void; reject: (e: Error) => void }>();
+  private failure: Error | null = null;
+
+  constructor(threads: number, init: CsvWorkerInit) {
+    this.workers = Array.from({ length: threads }, () => new Worker(workerFile(), { workerData: init }));
+    this.maps = this.workers.map(() => new IdMap());
+    for (const w of this.workers) {
+      w.on('message', (r: ChunkResult) => {
+        const waiter = this.waiting.get(r.id);
+        this.waiting.delete(r.id);
+        waiter?.resolve(r);
+      });
+      w.on('error', (e) => this.fail(e));
+      w.on('exit', (code) => code !== 0 && this.fail(new Error(`a CSV parse worker exited with code ${code}`)));
+    }
+  }
+
+  private fail(e: Error): void {
+    this.failure ??= e;
+    for (const w of this.waiting.values()) w.reject(e);
+    this.waiting.clear();
+  }
+
+  /** Runs a chunk on worker `task.id % threads`; worker by worker, tasks run in the order given. */
+  run(task: ChunkTask): Promise<ChunkResult> {
+    if (this.failure) return Promise.reject(this.failure);
+    return new Promise((resolve, reject) => {
+      this.waiting.set(task.id, { resolve, reject });
+      this.workers[task.id % this.workers.length]!.postMessage(task);
+    });
+  }
+
+  async close(): Promise<void> {
+    this.failure ??= new Error('closed');
+    await Promise.all(this.workers.map((w) => w.terminate()));
+  }
+}
+
+/** CSV ingest for one dataset: the main thread's parser ids and the worker pool outlive a file. */
+export class CsvIngest {
+  private readonly mainIds: ParserIds;
+  private readonly mainMap = new IdMap();
+  private pool: CsvWorkers | null = null;
+  private readonly threads: number;
+  private readonly chunkBytes: number;
+
+  constructor(
+    private readonly key: Buffer,
+    private readonly tz: TimezoneOffsets,
+    opts: CsvIngestOptions = {},
+  ) {
+    this.mainIds = new ParserIds(new KeyedHash(key));
+    this.threads = opts.threads ?? os.availableParallelism();
+    this.chunkBytes = opts.chunkBytes ?? DEFAULT_CHUNK_BYTES;
+  }
+
+  async file(file: string, target: CsvFileTarget): Promise<void> {
+    const size = fs.statSync(file).size;
+    if (this.threads >= 2 && !/\.gz$/i.test(file) && size > this.chunkBytes) {
+      await this.parallel(file, size, target);
+    } else {
+      await this.sequential(file, target, 0, null, 1);
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.pool?.close();
+    this.pool = null;
+  }
+
+  /**
+   * Parses `file` on the main thread from byte `from`: the whole file (header
+   * included) when `header` is null, else the rows after it, lines counted from `line`.
+   */
+  private async sequential(file: string, target: CsvFileTarget, from: number, header: string[] | null, line: number): Promise<void> {
+    const parser = new CsvEventParser(file, this.tz, this.mainIds, MAIN_BATCH_ROWS);
+    if (header) parser.useHeader(header);
+    parser.line = line;
+    const src = fs.createReadStream(file, { start: from, highWaterMark: 1 << 20 });
+    const bytes: AsyncIterable<Buffer> = /\.gz$/i.test(file) ? pipeline(src, createGunzip(), () => {}) : src;
+    let merger: EventMerger | null = null;
+    try {
+      for await (const batch of scanChunks(bytes, file, parser, () => parser.take(), from === 0)) {
+        if (target.signal?.aborted) throw abortError();
+        merger ??= new EventMerger({ file, ...target }, parser.present);
+        merger.merge(batch, this.mainMap, 0);
+        target.onBytes?.(from + src.bytesRead);
+      }
+    } catch (e) {
+      throw readError(file, e);
+    } finally {
+      src.destroy();
+    }
+  }
+
+  private async parallel(file: string, size: number, target: CsvFileTarget): Promise<void> {
+    const { header, dataStart, line: firstLine } = readHeader(file, size);
+    if (!header || dataStart >= size) return this.sequential(file, target, 0, null, 1);
+    const merger = new EventMerger({ file, ...target }, presentColumns(header));
+    this.pool ??= new CsvWorkers(this.threads, { key: this.key, timezone: this.tz.timezone });
+    const pool = this.pool;
+    const count = Math.ceil((size - dataStart) / this.chunkBytes);
+    const inFlight = 2 * pool.workers.length;
+    const pending: Promise<ChunkResult>[] = [];
+    const dispatch = (k: number) => {
+      const start = dataStart + k * this.chunkBytes;
+      const task: ChunkTask = { kind: 'chunk', id: k, file, header, dataStart, start, stop: Math.min(size, start + this.chunkBytes), size };
+      pending[k] = pool.run(task);
+      pending[k]!.catch(() => {}); // awaited in order below; a rejection before then is not unhandled
+    };
+    for (let k = 0; k < Math.min(count, inFlight); k++) dispatch(k);
+
+    let expected = dataStart;
+    let line = firstLine;
+    for (let k = 0; k < count; k++) {
+      if (target.signal?.aborted) throw abortError();
+      let r: ChunkResult;
+      try {
+        r = await pending[k]!;
+      } catch {
+        r = { kind: 'failed', id: k, message: 'worker failed' };
+      }
+      delete pending[k];
+      if (r.kind === 'failed' || r.p0 !== expected) {
+        // Not where the previous range ended (a quoted line break), or not parsed: read on here, in order.
+        await this.close();
+        return this.sequential(file, target, expected, header, line);
+      }
+      if (k + inFlight < count) dispatch(k + inFlight);
+      if (r.parsed) merger.merge(r.parsed as ParsedEvents, pool.maps[k % pool.workers.length]!, line);
+      line += r.lines;
+      expected = r.end;
+      target.onBytes?.(expected);
+    }
+  }
+}
+
+function abortError(): IngestError {
+  return new IngestError('ABORTED', 'ingest interrupted; the store is unchanged');
+}
+
+/** The header row of a CSV file, the byte offset after it, and the line number there. */
+function readHeader(file: string, size: number): { header: string[] | null; dataStart: number; line: number } {
+  const fd = fs.openSync(file, 'r');
+  try {
+    const scanner = new HeaderScanner(file);
+    for (let length = 1 << 16; ; length *= 2) {
+      const buf = Buffer.allocUnsafe(Math.min(length, size));
+      const n = fs.readSync(fd, buf, 0, buf.length, 0);
+      const bom = n >= 3 && buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf ? 3 : 0;
+      const eof = n >= size;
+      const pos = scanner.parse(buf.subarray(bom, n), 0, eof);
+      if (scanner.header) return { header: scanner.header, dataStart: bom + pos, line: scanner.line };
+      if (eof || length > MAX_ROW_BYTES) return { header: null, dataStart: 0, line: 1 };
+      scanner.line = 1;
+    }
+  } finally {
+    fs.closeSync(fd);
+  }
+}

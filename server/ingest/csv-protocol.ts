@@ -1,0 +1,44 @@
+/** The messages between the CSV ingest (main thread) and its parse workers (csv-worker.ts). */
+import type { ParsedEvents } from './csv-events.js';
+
+/** Given once, as workerData. */
+export interface CsvWorkerInit {
+  key: Uint8Array;
+  timezone: string;
+}
+
+/**
+ * Parse the rows of `file` that start in [start, stop): from the first line
+ * start at or after `start` (or `start` itself when it is `dataStart`, the
+ * byte after the header), to the first line start at or after `stop`.
+ */
+export interface ChunkTask {
+  kind: 'chunk';
+  id: number;
+  file: string;
+  header: string[];
+  dataStart: number;
+  start: number;
+  stop: number;
+  size: number;
+}
+
+export type ChunkResult =
+  | {
+      kind: 'parsed';
+      id: number;
+      /** Where the worker started (the first line start it found) and stopped. */
+      p0: number;
+      end: number;
+      /** Line ends consumed between p0 and end; reject lines count from 0 at p0. */
+      lines: number;
+      parsed: ParsedEvents | null;
+    }
+  /** Anything the worker could not parse (a bad quote, a read error): the main thread re-reads from there and reports it. */
+  | { kind: 'failed'; id: number; message: string };
+
+/** The transferable buffers of a batch, moved rather than copied. */
+export function transferList(p: ParsedEvents | null): ArrayBuffer[] {
+  if (!p) return [];
+  return [p.sub, p.peer, p.cell, p.t, p.kind, p.duration, p.recharge, p.newSubscribers].map((a) => a.buffer as ArrayBuffer);
+}

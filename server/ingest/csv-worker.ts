@@ -1,0 +1,79 @@
+/**
+ * A CSV parse worker: reads its own byte ranges of a file (nothing large
+ * crosses threads on the way in) and returns typed batches. Its ParserIds live
+ * as long as the worker, so each subscriber is hashed once per worker.
+ */
+import fs from 'node:fs';
+import { parentPort, workerData } from 'node:worker_threads';
+import { CsvEventParser, ParserIds } from './csv-events.js';
+import type { ChunkResult, ChunkTask, CsvWorkerInit } from './csv-protocol.js';
+import { transferList } from './csv-protocol.js';
+import { TimezoneOffsets } from './datetime.js';
+import { KeyedHash } from './hmac.js';
+import { MAX_ROW_BYTES } from './readers/csv.js';
+
+const LF = 0x0a;
+const READ_AHEAD = 1 << 16;
+
+const init = workerData as CsvWorkerInit;
+const tz = new TimezoneOffsets(init.timezone);
+const ids = new ParserIds(new KeyedHash(init.key));
+
+function read(fd: number, position: number, length: number): Buffer {
+  const buf = Buffer.allocUnsafe(length);
+  let got = 0;
+  while (got < length) {
+    const n = fs.readSync(fd, buf, got, length - got, position + got);
+    if (n === 0) break;
+    got += n;
+  }
+  return buf.subarray(0, got);
+}
+
+/** The first byte after an LF at or after `from`, or `size` when there is none. */
+function nextLineStart(fd: number, from: number, size: number): number {
+  for (let at = from; at < size; at += READ_AHEAD) {
+    const lf = read(fd, at, READ_AHEAD).indexOf(LF);
+    if (lf >= 0) return at + lf + 1;
+  }
+  return size;
+}
+
+function parseChunk(task: ChunkTask): ChunkResult {
+  const { id, file, start, stop, size } = task;
+  const fd = fs.openSync(file, 'r');
+  try {
+    const p0 = start === task.dataStart ? start : nextLineStart(fd, start - 1, size);
+    if (p0 >= stop) return { kind: 'parsed', id, p0, end: p0, lines: 0, parsed: null };
+    const parser = new CsvEventParser(file, tz, ids, Infinity, Math.ceil((stop - p0) / 48));
+    parser.useHeader(task.header);
+    parser.line = 0;
+    let base = p0;
+    let buf = read(fd, p0, Math.min(size, stop + READ_AHEAD) - p0);
+    let pos = 0;
+    for (;;) {
+      const eof = base + buf.length >= size;
+      pos = parser.parse(buf, pos, eof, stop - base);
+      if (eof || base + pos >= stop) break;
+      // The row at pos runs past what was read: read on.
+      const rest = buf.subarray(pos);
+      if (rest.length > MAX_ROW_BYTES) throw new Error('row too long');
+      buf = Buffer.concat([rest, read(fd, base + buf.length, Math.max(READ_AHEAD, rest.length))]);
+      base += pos;
+      pos = 0;
+    }
+    return { kind: 'parsed', id, p0, end: base + pos, lines: parser.line, parsed: parser.take() };
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+parentPort!.on('message', (task: ChunkTask) => {
+  let result: ChunkResult;
+  try {
+    result = parseChunk(task);
+  } catch (e) {
+    result = { kind: 'failed', id: task.id, message: e instanceof Error ? e.message : String(e) };
+  }
+  parentPort!.postMessage(result, result.kind === 'parsed' ? transferList(result.parsed) : []);
+});

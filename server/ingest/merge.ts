@@ -1,0 +1,78 @@
+/**
+ * The main thread's half of CSV ingest: batches parsed on any thread
+ * (ParsedEvents, with parser-local ids) become store rows. Batches are merged
+ * in file order, so store indexes are handed out in first-seen order exactly
+ * as a single sequential pass would, whatever thread parsed which part.
+ */
+import { NULL_U32 } from '../../kernels/shared/constants.js';
+import { Errors } from '../errors.js';
+import type { CellTable } from '../store/cells.js';
+import { HASH_BYTES, type ParsedEvents } from './csv-events.js';
+import type { EventSink } from './normalise.js';
+import type { SubscriberDictionary } from './pseudonymise.js';
+import type { FileStats, IngestReport } from './report.js';
+import type { EventColumn } from './source.js';
+
+const REQUIRED: readonly EventColumn[] = ['msisdn', 'datetime', 'event_type'];
+
+/** One parser's local ids -> store indexes, grown as its batches introduce ids. */
+export class IdMap {
+  subscribers: Uint32Array = new Uint32Array(1 << 12);
+  subscriberCount = 0;
+  cells: Uint32Array = new Uint32Array(1 << 10);
+  cellCount = 0;
+}
+
+function ensure(a: Uint32Array, n: number): Uint32Array {
+  if (n <= a.length) return a;
+  const grown = new Uint32Array(Math.max(n, a.length * 2));
+  grown.set(a);
+  return grown;
+}
+
+export interface MergeTarget {
+  file: string;
+  subscribers: SubscriberDictionary;
+  cells: Pick<CellTable, 'indexOf'>;
+  sink: EventSink;
+  report: IngestReport;
+  stats: FileStats;
+}
+
+/** Merges one file's batches, in order. */
+export class EventMerger {
+  private checkedColumns = false;
+
+  /** `present`: the canonical columns of the file's header, in header order. */
+  constructor(
+    private readonly o: MergeTarget,
+    private readonly present: readonly EventColumn[],
+  ) {}
+
+  /** Appends a batch's good rows to the sink and its rejects to the report; `lineOffset` turns its lines into the file's. */
+  merge(p: ParsedEvents, ids: IdMap, lineOffset: number): void {
+    const { file, subscribers, cells, sink, report, stats } = this.o;
+    if (!this.checkedColumns && p.rows > 0) {
+      for (const c of REQUIRED) if (!this.present.includes(c)) throw Errors.missingColumn(file, c, this.present);
+      this.checkedColumns = true;
+    }
+    const newSubs = p.newSubscribers.length / HASH_BYTES;
+    ids.subscribers = ensure(ids.subscribers, ids.subscriberCount + newSubs);
+    for (let j = 0; j < newSubs; j++) ids.subscribers[ids.subscriberCount++] = subscribers.indexOfHash(p.newSubscribers, j * HASH_BYTES);
+    ids.cells = ensure(ids.cells, ids.cellCount + p.newCells.length);
+    for (const cell of p.newCells) ids.cells[ids.cellCount++] = cells.indexOf(cell);
+
+    stats.rows += p.rows;
+    stats.kept += p.length;
+    for (const r of p.rejects) report.reject(stats, r.line + lineOffset, r.field, r.reason);
+
+    const subMap = ids.subscribers;
+    const cellMap = ids.cells;
+    const { sub, peer, cell, t, kind, duration, recharge } = p;
+    for (let i = 0; i < p.length; i++) {
+      const c = cell[i]!;
+      const q = peer[i]!;
+      sink.append(subMap[sub[i]!]!, t[i]!, c === NULL_U32 ? NULL_U32 : cellMap[c]!, kind[i]!, duration[i]!, q === NULL_U32 ? NULL_U32 : subMap[q]!, recharge[i]!);
+    }
+  }
+}

@@ -1,0 +1,109 @@
+/**
+ * CSV ingest from bytes, on the main thread and cut across worker threads,
+ * against the string path that typed files take (the same rows written as an
+ * Arrow file of strings): the same store bytes, and between the two CSV paths
+ * the same report, line for line. The files are hostile on purpose: odd
+ * spellings, quotes, CRLF, blank lines, bad rows, non-ASCII and long ids, and
+ * (in one of them) quoted line breaks that range boundaries fall into.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { tableFromArrays, tableToIPC } from 'apache-arrow';
+import { afterAll, describe, expect, it } from 'vitest';
+import { ingest } from '../../server/ingest/ingest.js';
+import { csvBatches } from '../../server/ingest/readers/csv.js';
+import { COLUMNS } from '../../server/store/layout.js';
+import { Store } from '../../server/store/reader.js';
+import { rng } from '../util/rng.js';
+
+const root = fs.mkdtempSync(path.join(os.tmpdir(), 'opalite-csv-parallel-'));
+afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
+const keyFile = path.join(root, 'key');
+fs.writeFileSync(keyFile, 'ab'.repeat(32));
+
+const pick = <T>(r: () => number, xs: readonly T[]): T => xs[Math.floor(r() * xs.length)]!;
+
+function hostileCsv(seed: number, rows: number, quotedBreaks: boolean): string {
+  const r = rng(seed);
+  const ids = Array.from({ length: 300 }, (_, i) =>
+    pick(r, [`2250${7000000 + i}`, `0${i}`, `${i}`, `9${'1'.repeat(14)}${i}`, ` 2250${7000000 + i} `, `sub-${i}`, `"q""${i}"`, `é${i}`]),
+  );
+  const times = ['2016-01-01 08:00:00', '2016-01-02T23:59:59Z', '2016-01-03T01:00:00+01:00', ' 2016-01-04 12:00 ', '2016-01-05', 'yesterday', '', '2016-02-30 00:00:00', '"2016-01-06 10:00:00"', '1970-01-01T00:00:00+05:00'];
+  const types = ['calls', 'sms', 'mds', 'topups', 'CALLS', ' Sms ', 'voice', 'data', 'recharge', 'fax', '', 'constructor', '"calls"'];
+  const outs = ['true', 'false', '1', '0', 't', 'F', 'TRUE', 'T', 'maybe', '', ' true '];
+  const durations = ['60', '', '0', '12.6', '1e3', '-1', 'long', ' 7 ', '4294967295', '999999999', '0x10'];
+  const amounts = ['', '5.5', '10', '-0', '1e3', 'NaN', 'abc', '0.125', '123456789012345678', '.5', '5.'];
+  const cells = ['C1', 'C2', ' C3', '', 'C"4', '"C,5"', 'ü6', 'C1'];
+  const lines = ['\uFEFFmsisdn,datetime,cell_id,event_type,outgoing,duration,msisdn_counterpart,recharge_amount'];
+  for (let i = 0; i < rows; i++) {
+    const roll = r();
+    if (roll < 0.02) lines.push('');
+    else if (roll < 0.04) lines.push('only,three,fields');
+    else if (quotedBreaks && roll < 0.07) lines.push(`${pick(r, ids)},2016-01-01 09:00:00,"C\n7",calls,true,5,,`);
+    else {
+      lines.push([pick(r, ids), pick(r, times), pick(r, cells), pick(r, types), pick(r, outs), pick(r, durations), r() < 0.5 ? pick(r, ids) : '', pick(r, amounts)].join(','));
+    }
+  }
+  return lines.map((l) => l + (r() < 0.2 ? '\r\n' : '\n')).join('');
+}
+
+function writeDataset(dir: string, name: string, body: string | Uint8Array): void {
+  fs.mkdirSync(path.join(dir, 'events'), { recursive: true });
+  fs.writeFileSync(path.join(dir, 'dataset.json'), JSON.stringify({ timezone: 'Europe/Paris' }));
+  fs.writeFileSync(path.join(dir, 'cells.csv'), 'cell_id,lon,lat\nC1,0.1,0.1\nC2,0.2,0.2\n');
+  fs.writeFileSync(path.join(dir, 'events', name), body);
+}
+
+function storeBytes(store: string): Record<string, string> {
+  const s = Store.open(store);
+  const out: Record<string, string> = { subscribers: s.subscriberHashes().toString('hex'), cells: JSON.stringify(s.dims().cells.ids) };
+  for (const date of s.days()) {
+    for (const c of COLUMNS) out[`${date}/${c.name}`] = Buffer.from(s.readColumn(date, c.name, { verify: true }).buffer).toString('hex');
+  }
+  return out;
+}
+
+/** The same rows as an Arrow file of strings: ingest then takes the typed-file path (normalise.ts). */
+async function asArrow(csvFile: string, out: string): Promise<void> {
+  const reader = csvBatches(csvFile);
+  let columns: string[][] | null = null;
+  for await (const b of reader) {
+    columns ??= b.header.map(() => []);
+    b.columns.forEach((c, i) => columns![i]!.push(...c));
+  }
+  const cols = Object.fromEntries(reader.header!.map((h, i) => [h, columns![i]!]));
+  fs.writeFileSync(out, tableToIPC(tableFromArrays(cols as never), 'file'));
+}
+
+async function run(dataset: string, name: string, csv: { threads: number; chunkBytes?: number }) {
+  const store = path.join(root, `store-${name}`);
+  const summary = await ingest({ dataset, store, keyFile, csv });
+  const report = summary.report ? fs.readFileSync(summary.report, 'utf8') : '';
+  return { summary, report, bytes: storeBytes(store) };
+}
+
+describe('CSV ingest from bytes, sequential and parallel', () => {
+  for (const quotedBreaks of [false, true]) {
+    it(`gives the string path's store, and the same store and report on 1 or 2 threads${quotedBreaks ? ', with quoted line breaks across range boundaries' : ''}`, async () => {
+      const text = hostileCsv(quotedBreaks ? 2 : 1, 3000, quotedBreaks);
+      const dataset = path.join(root, `ds-${quotedBreaks}`);
+      writeDataset(dataset, 'events.csv', text);
+      const main = await run(dataset, `main-${quotedBreaks}`, { threads: 0 });
+      expect(main.summary.kept).toBeGreaterThan(300);
+      expect(main.summary.rejected).toBeGreaterThan(300);
+      for (const chunkBytes of [300, 4096]) {
+        const parallel = await run(dataset, `parallel-${quotedBreaks}-${chunkBytes}`, { threads: 2, chunkBytes });
+        expect(parallel.bytes).toEqual(main.bytes);
+        expect(parallel.report.replaceAll(`store-parallel-${quotedBreaks}-${chunkBytes}`, 'S')).toEqual(main.report.replaceAll(`store-main-${quotedBreaks}`, 'S'));
+        expect(parallel.summary.kept).toBe(main.summary.kept);
+      }
+      const arrowSet = path.join(root, `ds-arrow-${quotedBreaks}`);
+      writeDataset(arrowSet, 'events.arrow', new Uint8Array());
+      await asArrow(path.join(dataset, 'events', 'events.csv'), path.join(arrowSet, 'events', 'events.arrow'));
+      const typed = await run(arrowSet, `arrow-${quotedBreaks}`, { threads: 0 });
+      expect(typed.bytes).toEqual(main.bytes);
+      expect(typed.summary.rejected + main.report.split('\n').filter((l) => l.includes(',row,')).length).toBe(main.summary.rejected);
+    }, 60_000);
+  }
+});
