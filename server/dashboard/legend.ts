@@ -3,7 +3,8 @@ import type { ColourScale } from './colour.js';
 
 const fmt = (v: number) => (Math.abs(v) >= 100 ? Math.round(v).toLocaleString('en') : String(Math.round(v * 100) / 100));
 
-export function renderLegend(el: HTMLElement, title: string, scale: ColourScale | null, withheld: number): void {
+/** `hatched` names what a hatched region means: withheld values, or (flows) no published flow. */
+export function renderLegend(el: HTMLElement, title: string, scale: ColourScale | null, withheld: number, hatched = 'withheld'): void {
   el.replaceChildren();
   const head = document.createElement('strong');
   head.textContent = title;
@@ -27,7 +28,7 @@ export function renderLegend(el: HTMLElement, title: string, scale: ColourScale 
   }
   const w = document.createElement('span');
   w.innerHTML = '<span class="swatch withheld"></span>';
-  w.append(`withheld (${withheld})`);
+  w.append(`${hatched} (${withheld})`);
   el.append(w);
   el.dataset.withheld = String(withheld);
 }

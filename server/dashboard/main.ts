@@ -43,10 +43,12 @@ class Dashboard {
   private readonly geographies = new Map<string, Promise<Geography>>();
   private readonly series = new Map<string, Promise<SeriesPoint[]>>();
   private readonly loadedSeries = new Map<string, SeriesPoint[]>();
+  /** Periods fetched so far per series being loaded, for the progress text. */
+  private readonly seriesFetched = new Map<string, number>();
   private sources: Source[] = [];
   private days: string[] = [];
   /** The current subscription: its id, the units its frames come in, the latest picture per unit. */
-  private sub: { id: string; units: string[]; pictures: Map<string, Picture>; fraction: number; final: boolean; spec: unknown } | null = null;
+  private sub: { id: string; units: string[]; pictures: Map<string, Picture>; frames: number; fraction: number; final: boolean; spec: unknown } | null = null;
   private subCount = 0;
   private view: View = 'map';
   private region: string | null = null;
@@ -136,6 +138,8 @@ class Dashboard {
     $('source-description').textContent = s.description;
     $('scale-row').hidden = !s.scalable;
     $('flow-controls').hidden = s.shape !== 'od';
+    // Flows are shown as published; comparisons are for region values.
+    select('comparison').disabled = s.shape === 'od';
     const units = unitsFor(s, this.limits);
     options(select('unit'), units.map((u) => ({ value: u, label: u })), units.includes('admin2') ? 'admin2' : undefined);
     const res = resolutionsFor(s, this.limits);
@@ -194,7 +198,7 @@ class Dashboard {
     units.forEach((u) => void this.geography(u));
     const id = `s${++this.subCount}`;
     const body = s.kind === 'indicator' ? { indicator: { id: s.id, unit, resolution: p.resolution, period: p.start, scale: this.scale } } : { spec: s.spec!(p, unit) };
-    this.sub = { id, units, pictures: new Map(), fraction: 0, final: false, spec: 'spec' in body ? body.spec : body.indicator };
+    this.sub = { id, units, pictures: new Map(), frames: 0, fraction: 0, final: false, spec: 'spec' in body ? body.spec : body.indicator };
     this.conn.subscribe(id, body, (f) => this.onFrame(id, f));
     this.setStatus('loading', `waiting for the first frame of ${s.label} at ${unit}, ${p.key}`);
   }
@@ -210,6 +214,7 @@ class Dashboard {
     const unit = f.tier ?? this.unit;
     const picture = f.op === 'final' && f.indicator ? pictureOfIndicator(f.indicator) : pictureOfRows(unit, f.rows ?? []);
     sub.pictures.set(unit, picture);
+    this.app.dataset.frames = String(++sub.frames);
     const i = Math.max(0, sub.units.indexOf(unit));
     sub.fraction = (i + (f.op === 'final' ? 1 : f.fraction)) / sub.units.length;
     if (f.op === 'final' && f.last) {
@@ -223,7 +228,7 @@ class Dashboard {
   private seriesFor(unit: string): SeriesPoint[] | null {
     const s = this.source;
     const resolution = select('resolution').value;
-    const key = JSON.stringify([s.id, unit, resolution, this.scale, this.days.length]);
+    const key = JSON.stringify([s.id, unit, resolution, this.scale, this.days.length]); // as seriesProgress
     const done = this.loadedSeries.get(key);
     if (done) return done;
     if (!this.series.has(key)) {
@@ -236,14 +241,12 @@ class Dashboard {
       };
       const out: SeriesPoint[] = new Array(periods.length);
       let next = 0;
-      let fetched = 0;
       const worker = async () => {
         while (next < periods.length) {
           const i = next++;
           out[i] = await fetchOne(periods[i]!);
-          fetched++;
-          if (!this.sub?.final) continue;
-          $('progress-text').textContent = `comparisons: ${fetched} of ${periods.length} periods`;
+          this.seriesFetched.set(key, (this.seriesFetched.get(key) ?? 0) + 1);
+          this.scheduleRender();
         }
       };
       const all = Promise.all([worker(), worker(), worker()]).then(() => out);
@@ -260,6 +263,11 @@ class Dashboard {
       );
     }
     return null;
+  }
+
+  private seriesProgress(unit: string): string {
+    const key = JSON.stringify([this.source.id, unit, select('resolution').value, this.scale, this.days.length]);
+    return `${this.seriesFetched.get(key) ?? 0} of ${this.periods().length} periods`;
   }
 
   private async followNewDays(): Promise<void> {
@@ -306,7 +314,8 @@ class Dashboard {
     this.map.paint(unit, shown, scale);
     const withheld = [...shown.values()].filter((s) => s.shown === null).length;
     const title = `${this.source.label} · ${unit} · ${p.key}${kind === 'value' ? '' : ` · ${kind.replace('_', ' ')}`}${pending ? ' (computing…)' : ''}`;
-    renderLegend($('legend'), picture.flows ? `${title} · total in (off-diagonal flows)` : title, scale, withheld);
+    if (picture.flows) renderLegend($('legend'), `${title} · total in (flows between regions)`, scale, withheld, 'no published flow in');
+    else renderLegend($('legend'), title, scale, withheld);
     this.drawFlows(unit, picture);
     this.lastShown = { unit, shown, picture };
     this.renderRegionInfo(unit, shown, picture);
@@ -319,7 +328,7 @@ class Dashboard {
     this.app.dataset.source = this.source.id;
     this.setStatus(
       final ? 'final' : 'partial',
-      final ? `final · ${unit} · ${p.key}` : `${unit} · ${Math.round(sub.fraction * 100)}% done${pending ? ' · computing comparisons' : ''}`,
+      final ? `final · ${unit} · ${p.key}` : `${unit} · ${Math.round(sub.fraction * 100)}% done${needsSeries && !series ? ` · comparisons: ${this.seriesProgress(unit)}` : ''}`,
       sub.fraction,
     );
   }

@@ -48,7 +48,9 @@ export class MapView {
   constructor(private readonly svg: SVGSVGElement) {
     svg.innerHTML =
       '<defs><pattern id="hatch" patternUnits="userSpaceOnUse" width="6" height="6" patternTransform="rotate(45)">' +
-      '<rect width="6" height="6" fill="#e4e7ec"/><line x1="0" y1="0" x2="0" y2="6" stroke="#9aa3b0" stroke-width="2"/></pattern></defs>';
+      '<rect width="6" height="6" fill="#e4e7ec"/><line x1="0" y1="0" x2="0" y2="6" stroke="#9aa3b0" stroke-width="2"/></pattern>' +
+      '<marker id="arrow" viewBox="0 0 10 10" refX="8" refY="5" markerWidth="2.5" markerHeight="2.5" orient="auto" markerUnits="strokeWidth">' +
+      '<path d="M0,0L10,5L0,10z" fill="#c0392b"/></marker></defs>';
     this.flowLayer = document.createElementNS(SVG, 'g');
     this.flowLayer.setAttribute('class', 'flows');
     svg.append(this.flowLayer);
@@ -167,6 +169,7 @@ export class MapView {
       const c = [mx + dy * 0.2, my - dx * 0.2];
       const p = document.createElementNS(SVG, 'path');
       p.setAttribute('class', 'flow');
+      p.setAttribute('marker-end', 'url(#arrow)');
       p.setAttribute('d', `M${a[0].toFixed(1)},${a[1].toFixed(1)}Q${c[0]!.toFixed(1)},${c[1]!.toFixed(1)} ${b[0].toFixed(1)},${b[1].toFixed(1)}`);
       p.setAttribute('stroke-width', (1 + 11 * Math.sqrt(f.value / max)).toFixed(2));
       p.setAttribute('data-from', f.pcod_from);

@@ -20,6 +20,8 @@ export interface Picture {
   /** OD results: the published pairs (off-diagonal), and totals per region. */
   flows: FlowValue[] | null;
   totals: Map<string, { in: number; out: number }> | null;
+  /** What a region absent from `values` means: withheld (redacted), or for flows none published into it. */
+  missing: string;
 }
 
 function odPicture(unit: string, pairs: FlowValue[]): Picture {
@@ -30,7 +32,7 @@ function odPicture(unit: string, pairs: FlowValue[]): Picture {
     at(f.pcod_from).out += f.value;
     at(f.pcod_to).in += f.value;
   }
-  return { unit, values: new Map([...totals].map(([p, t]) => [p, t.in])), reasons: new Map(), flows, totals };
+  return { unit, values: new Map([...totals].map(([p, t]) => [p, t.in])), reasons: new Map(), flows, totals, missing: 'no published flow in' };
 }
 
 export function pictureOfIndicator(r: IndicatorResult): Picture {
@@ -41,7 +43,7 @@ export function pictureOfIndicator(r: IndicatorResult): Picture {
     values.set(v.pcod, v.value);
     if (v.value === null) reasons.set(v.pcod, v.withheld ?? 'withheld');
   }
-  return { unit: r.aggregation_unit, values, reasons, flows: null, totals: null };
+  return { unit: r.aggregation_unit, values, reasons, flows: null, totals: null, missing: 'withheld' };
 }
 
 /** A FlowKit result's rows ({pcod, value} or {pcod_from, pcod_to, value}) at `unit`. */
@@ -51,7 +53,7 @@ export function pictureOfRows(unit: string, rows: readonly Row[]): Picture {
   }
   const values = new Map<string, number | null>();
   for (const r of rows) if (typeof r.pcod === 'string') values.set(r.pcod, r.value === null ? null : Number(r.value));
-  return { unit, values, reasons: new Map(), flows: null, totals: null };
+  return { unit, values, reasons: new Map(), flows: null, totals: null, missing: 'withheld' };
 }
 
 /** A picture of an earlier period, for comparisons. */
@@ -90,7 +92,7 @@ export function compareRegions(
   const out = new Map<string, Shown>();
   for (const pcod of pcods) {
     const value = valueOf(current, pcod);
-    const withheld = value === null ? current.reasons.get(pcod) ?? 'withheld' : null;
+    const withheld = value === null ? current.reasons.get(pcod) ?? current.missing : null;
     if (kind === 'value') {
       out.set(pcod, { value, shown: value, reference: null, abnormality: null, why: withheld });
       continue;
