@@ -279,7 +279,10 @@ function planKind(spec: QuerySpec, ctx: PlanContext): Plan {
       };
     }
     case 'joined_spatial_aggregate': {
-      if (spec.method === 'distr') throw notYet(`joined_spatial_aggregate with method 'distr'`, 'method');
+      if (spec.method === 'distr') {
+        // distr is FlowKit's method for categorical metrics only (handset), and DATA.md has no device column.
+        throw new SpecError('NOT_IMPLEMENTED', `method: 'distr' applies to the categorical handset metric, which needs device (TAC) data the data contract (DATA.md) does not carry`, 'method');
+      }
       const { step: locations, unit } = locationStep(ctx, spec.locations, 'locations');
       const space = ctx.units.space(unit);
       const metric = metricStep(ctx, spec.metric, 'metric');
@@ -840,6 +843,8 @@ function metricStep(ctx: PlanContext, s: MetricSpec, path: string): MetricStep {
       const filter = datedWindow(ctx, { ...s, event_types: ['topups'] }, path);
       return { op: 'topup', filter, statistic: s.statistic };
     }
+    case 'handset':
+      throw new SpecError('NOT_IMPLEMENTED', `${path}.query_kind: handset needs device (TAC) data, which the data contract (DATA.md) does not carry`, `${path}.query_kind`);
     default:
       throw notYet(s.query_kind, `${path}.query_kind`);
   }

@@ -501,6 +501,12 @@ function suite(name: string, threads: number, maxBitmapBytes?: number) {
       const a = await engine.run({ query_kind: 'spatial_aggregate', locations: daily(0) });
       const b = await engine.run({ query_kind: 'spatial_aggregate', locations: { ...daily(0), event_types: ['sms', 'calls'] } });
       expect(b).toBe(a);
+      // distr is for the categorical handset metric only, and the data contract has no device data.
+      const handset = { query_kind: 'handset', start_date: date(0), end_date: date(1), characteristic: 'brand', method: 'last' };
+      await expect(engine.run({ query_kind: 'joined_spatial_aggregate', locations: daily(0), metric: handset, method: 'distr' }))
+        .rejects.toThrow(/distr.*handset.*DATA\.md/);
+      await expect(engine.run({ query_kind: 'joined_spatial_aggregate', locations: daily(0), metric: handset, method: 'mode' }))
+        .rejects.toThrow(/metric\.query_kind: handset needs device \(TAC\) data/);
       await expect(engine.run({ query_kind: 'spatial_aggregate', locations: { ...daily(0), aggregation_unit: 'admin9' } })).rejects.toThrow(/admin9/);
       await expect(engine.run({ query_kind: 'daily_location', date: date(0), method: 'last', aggregation_unit: 'admin1' })).rejects.toBeInstanceOf(SpecError);
     });
