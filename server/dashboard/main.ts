@@ -425,4 +425,8 @@ $('token-form').addEventListener('submit', (e) => {
   location.reload();
 });
 const fromFragment = new URLSearchParams(location.hash.slice(1)).get('token');
-if (fromFragment) void start(fromFragment);
+if (fromFragment) {
+  // Out of the address bar (and so out of bookmarks and screen shares) once read.
+  history.replaceState(null, '', location.pathname + location.search);
+  void start(fromFragment);
+}

@@ -45,7 +45,7 @@ interface Shown {
 }
 
 /** Waits until the page shows the final frame of what it was asked for. */
-async function waitShown(page: Page, want: Partial<Shown>, timeout = 20_000): Promise<void> {
+async function waitShown(page: Page, want: Partial<Shown>, timeout = 40_000): Promise<void> {
   await page.waitForFunction(
     (w) => {
       const d = document.getElementById('app')!.dataset;
