@@ -13,6 +13,16 @@
 // where a dependency or our own code finds files relative to itself; each one
 // fails the build loudly if its pattern is gone, rather than shipping a bundle
 // that breaks on the operator's machine.
+//
+// Node's single executable application (node --experimental-sea-config +
+// postject) was tried on Node 20 and is not used: its main script must be
+// CommonJS and its require loads built-in modules only. A CommonJS build of
+// main.js injected into a copy of node (100 MB) ingested the sample and
+// listened, but the pool failed (Piscina's worker is a file on disk, looked up
+// beside the executable) and the addon and the kernels still have to sit beside
+// it, so it would ship the same folder plus a 100 MB binary. Making it work means
+// createRequire(process.execPath) for the addon and the workers' files.
+
 import fs from 'node:fs';
 import path from 'node:path';
 import { build } from 'esbuild';

@@ -92,6 +92,12 @@ describe('the deliverable', () => {
     const parquet = Buffer.from(await (await fetch(`${url}/api/0/get/${query_id}.parquet`, { headers: auth })).arrayBuffer());
     expect(parquet.subarray(0, 4).toString()).toBe('PAR1');
     expect(stderr).not.toMatch(/Falling back to a NodeJS implementation/); // the native addon loaded
+    if (fs.existsSync('dist/dashboard/index.html')) {
+      // The bundled server finds the dashboard's assets the package carries.
+      const page = await fetch(`${url}/`);
+      expect(page.status).toBe(200);
+      expect(await page.text()).toBe(fs.readFileSync(path.join(dir, 'dist', 'dashboard', 'index.html'), 'utf8'));
+    }
 
     const exited = new Promise<number | null>((resolve) => server!.on('exit', resolve));
     server.kill('SIGTERM');
