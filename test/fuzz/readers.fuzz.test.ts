@@ -7,6 +7,10 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { tableFromArrays, tableToIPC } from 'apache-arrow';
+import { Message as FbMessage } from 'apache-arrow/fb/message';
+import { MessageHeader as FbMessageHeader } from 'apache-arrow/fb/message-header';
+import { RecordBatch as FbRecordBatch } from 'apache-arrow/fb/record-batch';
+import { ByteBuffer } from 'flatbuffers';
 import { afterAll, describe, expect, it } from 'vitest';
 import { IngestError } from '../../server/errors.js';
 import { parseRegionLevel } from '../../server/geo/regions.js';
@@ -61,9 +65,7 @@ describe('reader fuzz', () => {
     expect(seen.ok).toBeGreaterThan(100);
   }, 60_000);
 
-  // Known cost (issue #8): apache-arrow trusts a corrupt record batch's node count, so one crafted
-  // 1.5 KB file here takes seconds and ~1 GB before it is refused. Decoding in a worker with
-  // resource limits would bound it.
+  // Seed 11's file 133 used to cost 8 s and ~1 GB before it was refused (issue #8): see the regressions below.
   it('Parquet, Arrow and gzip files of random or mutated bytes are refused with an IngestError', async () => {
     const r = rng(11);
     for (let i = 0; i < 150; i++) {
@@ -84,6 +86,53 @@ describe('reader fuzz', () => {
     const t0 = performance.now();
     expect(await drain(file)).toBe('refused');
     expect(performance.now() - t0).toBeLessThan(5000);
+  });
+
+  /** A stream of one record batch (3 dictionary-encoded string columns, 2 rows) and where its metadata lies. */
+  function craftedStream(): { bytes: Buffer; nodes: number; rowCount: number } {
+    const bytes = Buffer.from(tableToIPC(tableFromArrays({ msisdn: ['a', 'b'], datetime: ['2016-01-01 00:00:00', 'x'], event_type: ['calls', 'sms'] }), 'stream'));
+    let nodes = -1;
+    let rowCount = -1;
+    for (let pos = 0; bytes.readInt32LE(pos + 4) !== 0; ) {
+      const length = bytes.readInt32LE(pos + 4);
+      const message = FbMessage.getRootAsMessage(new ByteBuffer(bytes.subarray(pos + 8, pos + 8 + length)));
+      if (message.headerType() === FbMessageHeader.RecordBatch) {
+        const batch = message.header(new FbRecordBatch()) as FbRecordBatch;
+        rowCount = pos + 8 + batch.bb_pos + batch.bb!.__offset(batch.bb_pos, 4);
+        nodes = pos + 8 + batch.bb!.__vector(batch.bb_pos + batch.bb!.__offset(batch.bb_pos, 6)) - 4;
+      }
+      pos += 8 + length + Number(message.bodyLength());
+    }
+    expect(bytes.readBigInt64LE(rowCount)).toBe(2n);
+    expect(bytes.readInt32LE(nodes)).toBe(3);
+    return { bytes, nodes, rowCount };
+  }
+
+  async function refusedQuickly(name: string, bytes: Buffer, reason: RegExp): Promise<void> {
+    const file = path.join(dir, name);
+    fs.writeFileSync(file, bytes);
+    const t0 = performance.now();
+    await expect(drain(file)).resolves.toBe('refused');
+    await expect((async () => { for await (const _ of openEventSource(file)); })()).rejects.toThrow(reason);
+    expect(performance.now() - t0).toBeLessThan(5000); // a bound for a hang, not a benchmark: it was 8 s (or forever)
+  }
+
+  it('regression (#8): a record batch whose node count claims 16M entries is refused before apache-arrow builds them (was ~1 GB and 8 s)', async () => {
+    const { bytes, nodes } = craftedStream();
+    bytes.writeInt32LE(1 << 24, nodes);
+    await refusedQuickly('node-count.arrows', bytes, /corrupt metadata: a list of 16777216 entries/);
+  });
+
+  it('regression (#8): a record batch claiming 2^40 rows in buffers of 2 is refused, not looped over', async () => {
+    const { bytes, rowCount } = craftedStream();
+    bytes.writeBigInt64LE(1n << 40n, rowCount);
+    await refusedQuickly('row-count.arrows', bytes, /claims 1099511627776 rows/);
+  });
+
+  it('regression (#8): an IPC file whose footer claims 2 GiB is refused before that is allocated', async () => {
+    const bytes = Buffer.from(tableToIPC(tableFromArrays({ msisdn: ['a', 'b'] }), 'file'));
+    bytes.writeInt32LE(0x7fffffff, bytes.length - 10);
+    await refusedQuickly('footer.arrow', bytes, /corrupt footer: it claims 2147483647 bytes/);
   });
 
   it('GeoJSON: mutated boundaries parse or are refused with an IngestError naming the file', () => {

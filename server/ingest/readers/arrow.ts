@@ -9,6 +9,7 @@ import { DataType, Precision, RecordBatchReader, Vector, type Data, type Diction
 import { Errors } from '../../errors.js';
 import { mapHeader, type EventColumn, type RawBatch, type RawValue } from '../source.js';
 import { DEFAULT_BATCH_ROWS, readError, type BinaryReaderOptions, type Progress } from './io.js';
+import { checkArrowFooter, checkBatchColumns, guardFlatbufferVectors } from './arrow-guard.js';
 import { registerArrowCodecs } from './lz4.js';
 import { binaryText, int64, timestamp } from './values.js';
 
@@ -140,6 +141,7 @@ export class ArrowReader implements AsyncIterable<RawBatch>, Progress {
 
   async *[Symbol.asyncIterator](): AsyncGenerator<RawBatch> {
     registerArrowCodecs();
+    guardFlatbufferVectors();
     const file = this.file;
     const batchRows = this.opts.batchRows ?? DEFAULT_BATCH_ROWS;
     let handle: FileHandle;
@@ -151,10 +153,12 @@ export class ArrowReader implements AsyncIterable<RawBatch>, Progress {
     }
     let rows = 0;
     try {
+      await checkArrowFooter(handle, this.bytesTotal);
       const reader = await RecordBatchReader.from(countingHandle(handle, this));
       let plan: { column: EventColumn; index: number; convert: Convert }[] | null = null;
       for await (const batch of reader) {
         plan ??= planColumns(file, batch);
+        checkBatchColumns(batch.numRows, plan.flatMap(({ index }) => batch.getChildAt(index)!.data));
         for (let begin = 0; begin < batch.numRows; begin += batchRows) {
           const piece = batch.slice(begin, Math.min(batch.numRows, begin + batchRows));
           const columns: RawBatch['columns'] = {};
