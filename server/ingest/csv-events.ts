@@ -15,7 +15,7 @@
  * (merge.ts) - the same code whether the parser ran on a worker or not.
  */
 import { NULL_U32, DIR_SHIFT } from '../../kernels/shared/constants.js';
-import { ByteStringIndex, NumberIndex } from '../util/string-index.js';
+import { ByteStringIndex, IntPairIndex } from '../util/string-index.js';
 import { parseDateTime, parseDateTimeBytes, type TimezoneOffsets } from './datetime.js';
 import { directionOf, durationOf, eventTypeOf, FAILURES, rechargeOf, rowFailure, timeCode, TIME_MISSING, TYPE_EMPTY } from './fields.js';
 import type { KeyedHash } from './hmac.js';
@@ -59,8 +59,8 @@ export interface ParsedEvents {
  * subscribers (raw bytes -> local id, with their pseudonyms) and cells.
  */
 export class ParserIds {
-  /** All-digit ids of at most MAX_NUMERIC_DIGITS, keyed by length * 10^14 + value (so leading zeros count). */
-  private readonly numeric = new NumberIndex(1 << 16);
+  /** All-digit ids of at most MAX_NUMERIC_DIGITS, keyed by (length and leading digits, last 9 digits): leading zeros count. */
+  private readonly numeric = new IntPairIndex(1 << 16);
   /** Any other id, by its bytes; byteIds maps its index to the subscriber id. */
   private readonly bytes = new ByteStringIndex(1 << 10);
   private readonly byteIds: number[] = [];
@@ -74,13 +74,40 @@ export class ParserIds {
 
   constructor(private readonly keyed: KeyedHash) {}
 
+  /** The last two numeric keys looked up and their ids: a call's two party rows often sit side by side. */
+  private lastHi0 = -1;
+  private lastLo0 = -1;
+  private lastId0 = 0;
+  private lastHi1 = -1;
+  private lastLo1 = -1;
+  private lastId1 = 0;
+
   /** The local id of a subscriber whose canonical bytes are [start, end) of `buf`; hashes it when new. */
   subscriber(buf: Uint8Array, start: number, end: number): number {
     const next = this.subscriberCount;
     let id: number;
-    const key = end - start <= MAX_NUMERIC_DIGITS ? numericKey(buf, start, end) : -1;
-    if (key >= 0) {
-      id = this.numeric.getOrAdd(key, next);
+    const n = end - start;
+    // All digits, at most 14: hi = length and the leading (up to 5) digits, lo = the last 9 digits.
+    let numeric = n > 0 && n <= MAX_NUMERIC_DIGITS;
+    let lead = 0;
+    let lo = 0;
+    for (let i = start; i < end && numeric; i++) {
+      const c = buf[i]! - 48;
+      if (c < 0 || c > 9) numeric = false;
+      else if (end - i > 9) lead = lead * 10 + c;
+      else lo = lo * 10 + c;
+    }
+    if (numeric) {
+      const hi = (n << 20) | lead;
+      if (lo === this.lastLo0 && hi === this.lastHi0) return this.lastId0;
+      if (lo === this.lastLo1 && hi === this.lastHi1) return this.lastId1;
+      id = this.numeric.getOrAdd(hi, lo, next);
+      this.lastHi1 = this.lastHi0;
+      this.lastLo1 = this.lastLo0;
+      this.lastId1 = this.lastId0;
+      this.lastHi0 = hi;
+      this.lastLo0 = lo;
+      this.lastId0 = id;
     } else {
       const b = this.bytes.add(buf, start, end);
       if (b === this.byteIds.length) this.byteIds.push(next);
@@ -116,52 +143,56 @@ export class ParserIds {
   }
 }
 
-/** E.164 numbers have at most 15 digits; 14 keeps length * 10^14 + value below 2^53. */
+/** E.164 numbers have at most 15 digits; up to 14 pack exactly into the key (5 leading digits < 2^17 beside the length). */
 const MAX_NUMERIC_DIGITS = 14;
 
-/** length * 10^14 + the value of all-digit bytes [s, e), or -1 when one is not a digit (or there are none). */
-function numericKey(b: Uint8Array, s: number, e: number): number {
-  if (s === e) return -1;
-  let v = 0;
-  for (let i = s; i < e; i++) {
-    const c = b[i]! - 48;
-    if (c < 0 || c > 9) return -1;
-    v = v * 10 + c;
-  }
-  return (e - s) * 1e14 + v;
-}
-
-/** A small direct-mapped memo of field bytes (at most 8) -> a parsed code, for low-cardinality fields. */
+/**
+ * A direct-mapped memo of short plain fields (at most MEMO_MAX bytes) -> a
+ * number, for fields with few distinct values: event types, directions, cell
+ * ids. The key is the bytes and length packed exactly into three int32s, so a
+ * hit needs no byte comparison; a miss asks `miss` and overwrites the slot.
+ */
 class ShortFieldMemo {
-  private static readonly SLOTS = 256;
-  private readonly lo = new Int32Array(ShortFieldMemo.SLOTS);
-  private readonly hi = new Int32Array(ShortFieldMemo.SLOTS).fill(-1);
-  private readonly values = new Float64Array(ShortFieldMemo.SLOTS);
+  private readonly keys: Int32Array;
+  private readonly values: Float64Array;
+  private readonly shift: number;
 
-  constructor(private readonly parse: (text: string) => number) {}
+  constructor(
+    bits: number,
+    private readonly miss: (buf: Buffer, s: number, e: number) => number,
+  ) {
+    this.keys = new Int32Array(3 << bits).fill(-1);
+    this.values = new Float64Array(1 << bits);
+    this.shift = 32 - bits;
+  }
 
-  /** The code of plain ASCII bytes [s, e), e - s <= 8. */
+  /** The value of plain ASCII bytes [s, e), e - s <= MEMO_MAX. */
   get(buf: Buffer, s: number, e: number): number {
-    // Eight bytes and the length, packed into two int32s (length in lo's low bits, bytes shifted above).
-    let lo = e - s;
-    let hi = 0;
-    for (let i = s; i < e; i++) {
-      const k = i - s;
-      if (k < 3) lo |= buf[i]! << (8 * k + 4);
-      else hi |= buf[i]! << (8 * (k - 3));
+    const n = e - s;
+    let w0 = n;
+    let w1 = 0;
+    let w2 = 0;
+    for (let i = 0; i < n; i++) {
+      const b = buf[s + i]!;
+      if (i < 3) w0 |= b << (8 * i + 8);
+      else if (i < 7) w1 |= b << (8 * (i - 3));
+      else w2 |= b << (8 * (i - 7));
     }
-    const slot = Math.imul(lo ^ Math.imul(hi, 0x9e3779b1), 0x85ebca6b) >>> 24;
-    if (this.lo[slot] === lo && this.hi[slot] === hi) return this.values[slot]!;
-    const v = this.parse(buf.toString('latin1', s, e));
-    this.lo[slot] = lo;
-    this.hi[slot] = hi;
+    const slot = Math.imul(w0 ^ Math.imul(w1, 0x9e3779b1) ^ Math.imul(w2, 0x85ebca6b), 0xc2b2ae35) >>> this.shift;
+    const k = 3 * slot;
+    const keys = this.keys;
+    if (keys[k] === w0 && keys[k + 1] === w1 && keys[k + 2] === w2) return this.values[slot]!;
+    const v = this.miss(buf, s, e);
+    keys[k] = w0;
+    keys[k + 1] = w1;
+    keys[k + 2] = w2;
     this.values[slot] = v;
     return v;
   }
 }
 
-/** Up to this many bytes go through a ShortFieldMemo (3 bytes in lo above the length, 4 in hi). */
-const MEMO_MAX = 7;
+/** Up to this many bytes go through a ShortFieldMemo (3 bytes above the length in the first word, 4 in each other). */
+const MEMO_MAX = 11;
 const PLAIN_MASK = WIDE | ESCAPED;
 const POW10 = [1, 10, 100, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15];
 
@@ -212,8 +243,10 @@ export class CsvEventParser extends CsvScanner {
   private col = new Int32Array(PARSED.length).fill(-1);
   /** The canonical columns present, in header order (for the missing-column message). */
   present: EventColumn[] = [];
-  private readonly types = new ShortFieldMemo(eventTypeOf);
-  private readonly directions = new ShortFieldMemo(directionOf);
+  private readonly types = new ShortFieldMemo(8, (b, s, e) => eventTypeOf(b.toString('latin1', s, e)));
+  private readonly directions = new ShortFieldMemo(8, (b, s, e) => directionOf(b.toString('latin1', s, e)));
+  /** Cell ids repeat row after row; the memo answers most without touching the dictionary. */
+  private readonly cellMemo = new ShortFieldMemo(14, (b, s, e) => this.ids.cell(b, s, e));
   private cap: number;
   private n = 0;
   private rows = 0;
@@ -404,7 +437,9 @@ export class CsvEventParser extends CsvScanner {
 
     // Ids last: a rejected row must not add subscribers (or cells).
     this.idBytes(buf, col[2]!, 1);
-    const cell = this.keyStart === this.keyEnd ? NULL_U32 : this.ids.cell(this.keyBuf, this.keyStart, this.keyEnd);
+    const { keyBuf, keyStart, keyEnd } = this;
+    const cell =
+      keyStart === keyEnd ? NULL_U32 : keyBuf === buf && keyEnd - keyStart <= MEMO_MAX ? this.cellMemo.get(buf, keyStart, keyEnd) : this.ids.cell(keyBuf, keyStart, keyEnd);
     const sub = this.ids.subscriber(mb, ms, me);
     this.idBytes(buf, col[6]!, 2);
     const peer = this.keyStart === this.keyEnd ? NULL_U32 : this.ids.subscriber(this.keyBuf, this.keyStart, this.keyEnd);
@@ -431,7 +466,7 @@ export class CsvEventParser extends CsvScanner {
     let e = this.ends[f]!;
     while (s < e && isSpace(buf[s]!)) s++;
     while (e > s && isSpace(buf[e - 1]!)) e--;
-    return e - s <= MEMO_MAX ? memo.get(buf, s, e) : parse(buf.toString('latin1', s, e));
+    return e - s <= MEMO_MAX && e > s ? memo.get(buf, s, e) : parse(buf.toString('latin1', s, e));
   }
 }
 

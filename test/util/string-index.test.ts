@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ByteStringIndex, StringIndex } from '../../server/util/string-index.js';
+import { ByteStringIndex, IntPairIndex, StringIndex } from '../../server/util/string-index.js';
 
 describe('StringIndex', () => {
   it('agrees with a Map on 200k ids, through many growths, with colliding-looking keys', () => {
@@ -22,18 +22,39 @@ describe('ByteStringIndex', () => {
   it('agrees with a Map on 50k byte keys read from the middle of buffers, through many growths', () => {
     const index = new ByteStringIndex(4);
     const map = new Map<string, number>();
+    const got: number[] = [];
+    const want: number[] = [];
     for (let i = 0; i < 50_000; i++) {
       const key = `2250${(i * 7919) % 40_000}`.slice(0, 1 + (i % 14));
       if (!map.has(key)) map.set(key, map.size);
       const buf = Buffer.from(`,,${key},`);
-      expect(index.add(buf, 2, 2 + key.length)).toBe(map.get(key));
+      got.push(index.add(buf, 2, 2 + key.length));
+      want.push(map.get(key)!);
     }
+    expect(got).toEqual(want);
     expect(index.size).toBe(map.size);
-    for (const [key, value] of map) {
-      expect(index.get(Buffer.from(key), 0, key.length)).toBe(value);
-      expect(Buffer.from(index.key(value)).toString()).toBe(key);
-    }
+    const back = [...map.keys()].map((key) => [index.get(Buffer.from(key), 0, key.length), Buffer.from(index.key(map.get(key)!)).toString()]);
+    expect(back).toEqual([...map.entries()].map(([key, value]) => [value, key]));
     expect(index.get(Buffer.from('x'), 0, 1)).toBe(-1);
     expect(index.get(Buffer.from('x'), 0, 0)).toBe(-1);
+  });
+});
+
+describe('IntPairIndex', () => {
+  it('agrees with a Map on 50k pairs, through many growths, including negative and zero halves', () => {
+    const index = new IntPairIndex(4);
+    const map = new Map<string, number>();
+    const got: number[] = [];
+    const want: number[] = [];
+    for (let i = 0; i < 50_000; i++) {
+      const hi = ((i * 7919) % 3000) - 1500;
+      const lo = (i * 104729) % 7000;
+      const key = `${hi}:${lo}`;
+      if (!map.has(key)) map.set(key, map.size);
+      got.push(index.getOrAdd(hi, lo, index.size));
+      want.push(map.get(key)!);
+    }
+    expect(got).toEqual(want);
+    expect(index.size).toBe(map.size);
   });
 });
