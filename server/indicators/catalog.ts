@@ -110,6 +110,19 @@ export function calendarPeriod(date: string, resolution: TemporalResolution): { 
   }
 }
 
+/**
+ * The calendar days [from, to) that an indicator of the period holding `date`
+ * reads: the period and the one before it (arrivals, departures and
+ * relocations compare homes with the previous period; trips start from the day
+ * before the first), or, when scaled, every day before the period's end (the
+ * scaling baseline is the store's first period): from is then null. A live
+ * subscription is refreshed when a stored day in this range changes.
+ */
+export function daysRead(resolution: TemporalResolution, date: string, scaled: boolean): { from: string | null; to: string } {
+  const cal = calendarPeriod(date, resolution);
+  return { from: scaled ? null : calendarPeriod(addDays(cal.start, -1), resolution).start, to: cal.end };
+}
+
 /** Every period of a resolution that holds at least one of the store's days, in order, clipped. */
 export function periodsOf(storeDays: readonly string[], resolution: TemporalResolution): Period[] {
   const days = [...storeDays].sort();

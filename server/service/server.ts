@@ -18,6 +18,7 @@ import { Metrics } from './metrics.js';
 import { RateLimiter } from './ratelimit.js';
 import { ResultStore } from './result-store.js';
 import { API, registerRest } from './rest.js';
+import { storeChange } from './live.js';
 import { StreamHub } from './stream.js';
 import { registerDashboard } from './static.js';
 import { closeApp, uWS, type us_listen_socket } from './uws.js';
@@ -41,8 +42,8 @@ export interface RunningServer {
   close(opts?: { graceMs?: number; reason?: string }): Promise<void>;
   /**
    * Takes up a new store version: new queries run on `engine`, cached bodies
-   * are dropped, live subscriptions are re-run. Not wired to anything yet:
-   * no watcher notices new ingests; the caller closes the old engine.
+   * are dropped, live subscriptions the change touches are re-run
+   * (live.ts's followStore calls it); the caller closes the old engine.
    */
   onStoreVersion(engine: Engine): void;
   readonly context: ServiceContext;
@@ -123,11 +124,11 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
     url: `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`,
     close,
     onStoreVersion(engine: Engine) {
-      const previousLast = ctx.engine.store.days().at(-1);
+      const previous = ctx.engine.store.manifest;
       ctx.engine = engine;
       jobs.setEngine(engine);
       ctx.bodies.clear();
-      hub.onStoreVersion(previousLast);
+      hub.onStoreVersion(storeChange(previous, engine.store.manifest));
     },
     context: ctx,
   };

@@ -9,7 +9,18 @@
  * store has up to the spec's own (capped at the finest the token's tier
  * allows): {op: "partial", id, tier, fraction, rows, dropped} frames, then
  * {op: "final", id, tier, rows, withheld, dropped, query_id, last}; or
- * {op: "error", id, code, message}; {op: "unsubscribed", id}.
+ * {op: "error", id, code, message}; {op: "unsubscribed", id}. An indicator
+ * subscription ({op: "subscribe", id, indicator}) gets {op: "final", id, tier,
+ * indicator, last} frames only.
+ *
+ * Live. A subscription stays open until unsubscribed. For a tier with `live`,
+ * a new store version that adds, replaces or removes a day the subscription
+ * reads (a raw spec: a day of its window; an indicator: a day of its period or
+ * the period before, see daysRead) re-sends it under the same id, re-checked
+ * against the tier (not counted against the rate limit) and audited as a
+ * refresh; its frames carry `refresh: true`. An indicator subscription without
+ * a `period` follows the latest period: its refresh is for the period holding
+ * the store's new last day, which may be a new one (`indicator.period` says).
  *
  * Backpressure. A socket is "choked" from the moment ws.send() returns
  * anything but success (uWS buffered part of a frame) until `drain` empties
@@ -28,8 +39,9 @@ import { type QuerySpec, SpecErrors, unitsOf } from '../engine/spec.js';
 import { Errors, OpaliteError } from '../errors.js';
 import { type Principal, bearerOf } from './auth.js';
 import { tierContext, type ServiceContext } from './context.js';
+import { changeTouches, type StoreChange } from './live.js';
 import { allowedUnits, checkIndicator, checkSpec, frameUnits, specWindow, unitRank } from './tiers.js';
-import { CATALOG, period as indicatorPeriod, type TemporalResolution } from '../indicators/index.js';
+import { CATALOG, daysRead, period as indicatorPeriod, type TemporalResolution } from '../indicators/index.js';
 import type { Temporal } from '../engine/spec.js';
 import type { TemplatedApp, WebSocket } from './uws.js';
 import { uWS } from './uws.js';
@@ -40,13 +52,31 @@ const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true });
 
 type SubId = string | number;
 
-interface Subscription {
+/** A raw FlowKit spec: the spec as the client sent it, and per frame unit the spec to run. */
+interface SpecSubscription {
+  kind: 'spec';
   id: SubId;
-  /** The spec as the client sent it, and per frame unit the spec to run. */
   json: unknown;
   runs: { unit: string | null; json: unknown; spec: QuerySpec }[];
   window: [number, number] | undefined;
 }
+
+/** An OPAL indicator request, validated; `period` null = the latest period (followed live). */
+interface IndicatorAsk {
+  id: string;
+  unit: string;
+  resolution: TemporalResolution;
+  period: string | null;
+  scale: boolean;
+}
+
+interface IndicatorSubscription {
+  kind: 'indicator';
+  id: SubId;
+  ask: IndicatorAsk;
+}
+
+type Subscription = SpecSubscription | IndicatorSubscription;
 
 interface Queued {
   sub: SubId | null;
@@ -208,21 +238,29 @@ export class StreamHub {
   }
 
   /**
-   * Live frames: a new store version (a new day ingested) re-runs, on the
-   * new engine, every subscription of a live tier whose window reaches past
-   * the previous last day. NOT WIRED YET: nothing watches the store for new
-   * versions; server.onStoreVersion(newEngine) is the one caller.
+   * Live frames: a new store version (ctx.engine is already the new one)
+   * re-sends every subscription of a live tier that the change touches.
    */
-  onStoreVersion(previousLastDay: string | undefined): void {
-    const since = previousLastDay ? Date.parse(`${previousLastDay}T00:00:00Z`) + 86_400_000 : -Infinity;
+  onStoreVersion(change: StoreChange): void {
+    if (!change.all && change.days.length === 0) return;
     for (const ws of this.clients) {
       const c = ws.getUserData();
       if (c.closed || !c.principal?.tier.live) continue;
-      for (const s of c.subs.values()) {
-        if (s.window && s.window[1] <= since) continue;
-        this.launch(ws, c, s.id, s.json, true);
+      for (const s of [...c.subs.values()]) {
+        if (!this.touched(s, change)) continue;
+        if (s.kind === 'spec') this.launch(ws, c, s.id, s.json, true);
+        else this.launchIndicator(ws, c, s.id, s.ask, true);
       }
     }
+  }
+
+  private touched(s: Subscription, change: StoreChange): boolean {
+    if (s.kind === 'spec') return s.window === undefined || changeTouches(change, s.window);
+    // The period as of the new store: a latest-following subscription moves to the new last day's period.
+    const date = s.ask.period ?? this.ctx.engine.store.days().at(-1);
+    if (date === undefined) return change.all;
+    const r = daysRead(s.ask.resolution, date, s.ask.scale);
+    return changeTouches(change, [r.from === null ? -Infinity : Date.parse(`${r.from}T00:00:00Z`), Date.parse(`${r.to}T00:00:00Z`)]);
   }
 
   /**
@@ -322,56 +360,88 @@ export class StreamHub {
       return;
     }
     if (m.indicator !== undefined) {
-      this.indicator(ws, c, id, m.indicator).catch((e: unknown) => {
-        this.ctx.log.error({ err: e }, 'stream indicator failed');
-        if (!c.closed) this.error(ws, id, 'INTERNAL', 'internal error; the server log has the details');
-      });
+      let ask: IndicatorAsk;
+      try {
+        ask = this.indicatorAsk(m.indicator);
+      } catch (e) {
+        const code = (e as OpaliteError).code;
+        this.audit(c, 'stream indicator', code, { detail: String(id) });
+        this.error(ws, id, code, (e as Error).message);
+        return;
+      }
+      this.launchIndicator(ws, c, id, ask, false);
       return;
     }
     this.launch(ws, c, id, m.spec, false);
   }
 
-  /**
-   * `{op: "subscribe", id, indicator: {id, unit, resolution, period?}}`: an OPAL
-   * indicator, one final frame per unit from the coarsest up to the one asked
-   * (capped by the tier), each disclosure-controlled. Indicators are computed
-   * whole, so there are no partial frames; a subscription ends with its last
-   * final (it is not refreshed live yet).
-   */
-  private async indicator(ws: WebSocket<Client>, c: Client, id: SubId, req: unknown): Promise<void> {
-    const p = c.principal!;
+  /** Validates `{id, unit, resolution, period?, scale?}` of an indicator subscription; throws naming the field. */
+  private indicatorAsk(req: unknown): IndicatorAsk {
     const r = (req ?? {}) as { id?: unknown; unit?: unknown; resolution?: unknown; period?: unknown; scale?: unknown };
+    const def = CATALOG.find((d) => d.id === r.id);
+    if (!def) throw Errors.badStreamRequest(`indicator.id: expected one of ${CATALOG.map((d) => d.id).join(', ')}, found ${JSON.stringify(r.id)?.slice(0, 80)}`);
+    const resolution = (r.resolution ?? 'month') as TemporalResolution;
+    if (!(def.temporal as readonly unknown[]).includes(resolution)) {
+      throw Errors.badStreamRequest(`indicator.resolution: expected one of ${def.temporal.join(', ')}, found ${JSON.stringify(r.resolution)}`);
+    }
+    const unit = r.unit === undefined ? 'admin1' : r.unit;
+    if (typeof unit !== 'string' || !tierContext(this.ctx).units.includes(unit) || !(def.spatial as readonly string[]).includes(unit)) {
+      throw Errors.badStreamRequest(`indicator.unit: expected one of ${def.spatial.join(', ')}, found ${JSON.stringify(r.unit)}`);
+    }
+    if (r.period !== undefined && r.period !== null && (typeof r.period !== 'string' || !/^\d{4}-\d{2}-\d{2}$/.test(r.period))) {
+      throw Errors.badStreamRequest(`indicator.period: expected a date YYYY-MM-DD in the period (or none: the latest period), found ${JSON.stringify(r.period)?.slice(0, 40)}`);
+    }
+    return { id: def.id, unit, resolution, period: typeof r.period === 'string' ? r.period : null, scale: r.scale === true };
+  }
+
+  private launchIndicator(ws: WebSocket<Client>, c: Client, id: SubId, ask: IndicatorAsk, refresh: boolean): void {
+    this.indicator(ws, c, id, ask, refresh).catch((e: unknown) => {
+      this.ctx.log.error({ err: e }, 'stream indicator failed');
+      if (!c.closed) this.error(ws, id, 'INTERNAL', 'internal error; the server log has the details');
+    });
+  }
+
+  /**
+   * An OPAL indicator: one final frame per unit from the coarsest up to the
+   * one asked (capped by the tier), each disclosure-controlled. Indicators are
+   * computed whole, so there are no partial frames. `refresh` re-sends an open
+   * subscription (live) for the period as of the new store.
+   */
+  private async indicator(ws: WebSocket<Client>, c: Client, id: SubId, ask: IndicatorAsk, refresh: boolean): Promise<void> {
+    const p = c.principal!;
+    const op = refresh ? 'stream refresh' : 'stream indicator';
+    let per: ReturnType<typeof indicatorPeriod>;
+    let units: string[];
     try {
-      const def = CATALOG.find((d) => d.id === r.id);
-      if (!def) throw Errors.badStreamRequest(`indicator.id: expected one of ${CATALOG.map((d) => d.id).join(', ')}, found ${JSON.stringify(r.id)?.slice(0, 80)}`);
-      const resolution = (r.resolution ?? 'month') as TemporalResolution;
-      if (!(def.temporal as readonly unknown[]).includes(resolution)) {
-        throw Errors.badStreamRequest(`indicator.resolution: expected one of ${def.temporal.join(', ')}, found ${JSON.stringify(r.resolution)}`);
-      }
       const tc = tierContext(this.ctx);
-      const asked = typeof r.unit === 'string' ? r.unit : 'admin1';
-      if (!tc.units.includes(asked) || !(def.spatial as readonly string[]).includes(asked)) {
-        throw Errors.badStreamRequest(`indicator.unit: expected one of ${def.spatial.join(', ')}, found ${JSON.stringify(r.unit)}`);
-      }
-      const date = typeof r.period === 'string' ? r.period : this.ctx.engine.store.days().at(-1) ?? '';
-      const per = indicatorPeriod(this.ctx.engine, resolution, date);
+      const date = ask.period ?? this.ctx.engine.store.days().at(-1) ?? '';
+      per = indicatorPeriod(this.ctx.engine, ask.resolution, date);
       const window: [number, number] = [Date.parse(`${per.start}T00:00:00Z`), Date.parse(`${per.end}T00:00:00Z`)];
-      const units = allowedUnits(p.tier, tc.units).filter((u) => u.startsWith('admin') && unitRank(u) <= unitRank(asked));
+      units = allowedUnits(p.tier, tc.units).filter((u) => u.startsWith('admin') && unitRank(u) <= unitRank(ask.unit));
       // No unit allowed at all: the check of the unit asked says why.
-      if (units.length === 0) checkIndicator(asked, resolution as Temporal, window, p, tc);
-      for (const u of units) checkIndicator(u, resolution as Temporal, window, p, tc);
-      this.ctx.limiter.take(p);
-      this.audit(c, 'stream indicator', 'accepted', { detail: `${String(id)}: ${def.id} ${per.key} ${units.join(' > ')}` });
-      for (const [i, unit] of units.entries()) {
-        const result = await this.ctx.indicators.get(this.ctx.engine, def.id, per, unit, r.scale === true ? { scale: true } : {});
-        if (c.closed) return;
-        this.frame(ws, id, false, { op: 'final', id, tier: unit, indicator: result, last: i === units.length - 1 });
-      }
+      if (units.length === 0) checkIndicator(ask.unit, ask.resolution as Temporal, window, p, tc);
+      for (const u of units) checkIndicator(u, ask.resolution as Temporal, window, p, tc);
+      if (!refresh) this.ctx.limiter.take(p);
     } catch (e) {
       const code = e instanceof OpaliteError ? e.code : e instanceof RangeError ? 'BAD_PERIOD' : 'INTERNAL';
-      this.audit(c, 'stream indicator', code, { detail: String(id) });
+      this.audit(c, op, code, { detail: String(id) });
       if (!(e instanceof OpaliteError || e instanceof RangeError)) throw e;
-      this.error(ws, id, code, (e as Error).message);
+      this.error(ws, id, code, e instanceof RangeError ? `indicator.period: ${e.message}` : (e as Error).message);
+      return;
+    }
+    // Registered before the first await, so an unsubscribe or a newer refresh supersedes this run.
+    const sub: IndicatorSubscription = { kind: 'indicator', id, ask };
+    c.subs.set(id, sub);
+    if (!this.audit(c, op, 'accepted', { detail: `${String(id)}: ${ask.id} ${per.key} ${units.join(' > ')}` })) {
+      c.subs.delete(id);
+      this.error(ws, id, 'AUDIT_FAILED', 'the audit log could not be written'); // closes the socket instead (frame)
+      return;
+    }
+    const engine = this.ctx.engine;
+    for (const [i, unit] of units.entries()) {
+      const result = await this.ctx.indicators.get(engine, ask.id, per, unit, ask.scale ? { scale: true } : {});
+      if (c.closed || c.subs.get(id) !== sub) return;
+      this.frame(ws, id, false, { op: 'final', id, tier: unit, indicator: result, last: i === units.length - 1, ...(refresh ? { refresh: true } : {}) });
     }
   }
 
@@ -386,12 +456,12 @@ export class StreamHub {
   /** Checks and plans a subscription, then runs its frames; `refresh` re-runs an open one (live). */
   private async start(ws: WebSocket<Client>, c: Client, id: SubId, json: unknown, refresh: boolean): Promise<void> {
     const p = c.principal!;
-    let sub: Subscription;
+    let sub: SpecSubscription;
     try {
       const spec = this.ctx.engine.parse(json);
       const tc = tierContext(this.ctx);
       const units = frameUnits(spec, p, tc);
-      const runs: Subscription['runs'] = [];
+      const runs: SpecSubscription['runs'] = [];
       if (units.length === 0) {
         // No unit: one run of the spec itself (the tier check refuses what it must).
         checkSpec(spec, p, tc);
@@ -405,7 +475,7 @@ export class StreamHub {
         runs.push({ unit, json: uJson, spec: uSpec });
       }
       if (!refresh) this.ctx.limiter.take(p);
-      sub = { id, json, runs, window: specWindow(spec) };
+      sub = { kind: 'spec', id, json, runs, window: specWindow(spec) };
       c.subs.set(id, sub);
       const recorded = this.audit(c, refresh ? 'stream refresh' : 'stream subscribe', 'accepted', {
         spec,
@@ -418,15 +488,16 @@ export class StreamHub {
       }
     } catch (e) {
       const code = e instanceof OpaliteError ? e.code : 'INTERNAL';
-      this.audit(c, 'stream subscribe', code, { detail: String(id) });
+      this.audit(c, refresh ? 'stream refresh' : 'stream subscribe', code, { detail: String(id) });
       if (!(e instanceof OpaliteError)) throw e;
       this.error(ws, id, code, e.message, e instanceof SpecErrors ? e.issues : undefined);
       return;
     }
-    await this.run(ws, c, sub);
+    await this.run(ws, c, sub, refresh);
   }
 
-  private async run(ws: WebSocket<Client>, c: Client, sub: Subscription): Promise<void> {
+  private async run(ws: WebSocket<Client>, c: Client, sub: SpecSubscription, refresh: boolean): Promise<void> {
+    const again = refresh ? { refresh: true } : {};
     const live = () => !c.closed && c.subs.get(sub.id) === sub;
     for (let i = 0; i < sub.runs.length; i++) {
       const r = sub.runs[i]!;
@@ -444,7 +515,7 @@ export class StreamHub {
       const listener = (partial: QueryResult) => {
         if (!live()) return;
         partials++;
-        this.frame(ws, sub.id, true, { op: 'partial', id: sub.id, tier: r.unit, fraction: partial.fraction, rows: partial.rows, dropped: partial.dropped });
+        this.frame(ws, sub.id, true, { op: 'partial', id: sub.id, tier: r.unit, fraction: partial.fraction, rows: partial.rows, dropped: partial.dropped, ...again });
       };
       if (job.status === 'queued' || job.status === 'executing') job.listeners.add(listener);
       const result = await job.done;
@@ -472,6 +543,7 @@ export class StreamHub {
         dropped: result.dropped,
         query_id: result.query_id,
         last,
+        ...again,
       });
     }
   }

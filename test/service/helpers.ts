@@ -20,18 +20,38 @@ import { type RunningServer, startServer } from '../../server/service/server.js'
 export const SAMPLE = path.resolve('data/sample');
 export const AUDIENCE = 'opalite-test';
 
-/** Ingests the embedded sample into a fresh temporary folder; returns the folder (store at root/store). */
-export async function sampleStore(): Promise<string> {
-  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'opalite-service-'));
+/** Ingests a dataset into a store with the test pseudonymisation key (every test store uses the same one). */
+export async function ingestWithTestKey(dataset: string, store: string): Promise<void> {
   const saved = process.env.OPALITE_PSEUDONYM_KEY;
   process.env.OPALITE_PSEUDONYM_KEY = '5a'.repeat(32);
   try {
-    await ingest({ dataset: SAMPLE, store: path.join(root, 'store') });
+    await ingest({ dataset, store });
   } finally {
     if (saved === undefined) delete process.env.OPALITE_PSEUDONYM_KEY;
     else process.env.OPALITE_PSEUDONYM_KEY = saved;
   }
+}
+
+/** Ingests the embedded sample into a fresh temporary folder; returns the folder (store at root/store). */
+export async function sampleStore(): Promise<string> {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'opalite-service-'));
+  await ingestWithTestKey(SAMPLE, path.join(root, 'store'));
   return root;
+}
+
+/**
+ * A delivery of one day of the sample's country: `subscribers` subscribers
+ * (numbered from `first`, outside the sample's own) each making one call from
+ * the sample's first cell, C00001-1, at 10:00.
+ */
+export function oneDayDelivery(dir: string, date: string, subscribers = 40, first = 0): void {
+  fs.mkdirSync(path.join(dir, 'events'), { recursive: true });
+  fs.cpSync(path.join(SAMPLE, 'regions'), path.join(dir, 'regions'), { recursive: true });
+  fs.copyFileSync(path.join(SAMPLE, 'cells.csv'), path.join(dir, 'cells.csv'));
+  fs.copyFileSync(path.join(SAMPLE, 'dataset.json'), path.join(dir, 'dataset.json'));
+  const rows = ['msisdn,datetime,cell_id,event_type,outgoing'];
+  for (let i = first; i < first + subscribers; i++) rows.push(`22599${String(i).padStart(8, '0')},${date} 10:00:00,C00001-1,calls,true`);
+  fs.writeFileSync(path.join(dir, 'events', 'day.csv'), rows.join('\n') + '\n');
 }
 
 /**

@@ -6,10 +6,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ingest } from '../../server/ingest/ingest.js';
 import { READY_MARKER, watchDropFolder } from '../../server/service/dropfolder.js';
 import { followStore, type LiveStore } from '../../server/service/live.js';
-import { type Frame, type Harness, SAMPLE, sampleStore, startHarness, StreamClient } from './helpers.js';
+import { type Frame, type Harness, ingestWithTestKey, oneDayDelivery, sampleStore, startHarness, StreamClient } from './helpers.js';
 
 let h: Harness;
 let live: LiveStore;
@@ -24,15 +23,7 @@ afterAll(async () => {
 });
 
 /** A delivery of one new day: 40 new subscribers calling from the sample's first cell. */
-function newDay(dir: string, date = '2016-01-15'): void {
-  fs.mkdirSync(path.join(dir, 'events'), { recursive: true });
-  fs.cpSync(path.join(SAMPLE, 'regions'), path.join(dir, 'regions'), { recursive: true });
-  fs.copyFileSync(path.join(SAMPLE, 'cells.csv'), path.join(dir, 'cells.csv'));
-  fs.copyFileSync(path.join(SAMPLE, 'dataset.json'), path.join(dir, 'dataset.json'));
-  const rows = ['msisdn,datetime,cell_id,event_type,outgoing'];
-  for (let i = 0; i < 40; i++) rows.push(`22599${String(i).padStart(8, '0')},${date} 10:00:00,C00001-1,calls,true`);
-  fs.writeFileSync(path.join(dir, 'events', 'day.csv'), rows.join('\n') + '\n');
-}
+const newDay = (dir: string, date = '2016-01-15') => oneDayDelivery(dir, date);
 
 const finals = (frames: Frame[]) => frames.filter((f) => f.op === 'final' && f.id === 'u');
 
@@ -48,14 +39,7 @@ describe('live frames', () => {
 
       const dataset = path.join(h.root, 'delivery');
       newDay(dataset);
-      const saved = process.env.OPALITE_PSEUDONYM_KEY;
-      process.env.OPALITE_PSEUDONYM_KEY = '5a'.repeat(32); // the key sampleStore() used
-      try {
-        await ingest({ dataset, store: h.config.store });
-      } finally {
-        if (saved === undefined) delete process.env.OPALITE_PSEUDONYM_KEY;
-        else process.env.OPALITE_PSEUDONYM_KEY = saved;
-      }
+      await ingestWithTestKey(dataset, h.config.store);
 
       const after = finals(await c.until((f) => finals(f).length === 2, 20_000))[1]!;
       expect(h.server.context.engine.store.days().at(-1)).toBe('2016-01-15');
