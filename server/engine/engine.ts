@@ -8,6 +8,7 @@ import { type Row, redact, thresholdFrom } from '../privacy/redact.js';
 import { Store } from '../store/reader.js';
 import { ARENA_FULL } from './arena.js';
 import { bitmapBytes, MAX_BITMAP_BYTES } from './execute.js';
+import { labelledLocSteps } from './labelled.js';
 import { type Executor, InProcessExecutor, PoolExecutor } from './executor.js';
 import { LoadedStore, type OptionalColumn } from './loader.js';
 import { Heap } from './memory.js';
@@ -396,6 +397,8 @@ function locSteps(step: AggStep): LocStep[] {
       return metricLocSteps(step.metric);
     case 'sample-keys':
       return 'loc' in step.of ? [step.of.loc] : metricLocSteps(step.of.metric);
+    case 'labelled':
+      return labelledLocSteps(step);
     default:
       return [];
   }

@@ -5,6 +5,7 @@
  */
 import { SECONDS_PER_DAY } from '../../kernels/shared/constants.js';
 import { Arena } from './arena.js';
+import { countLabelled } from './labelled.js';
 import type { Ptr } from './memory.js';
 import { type ClusterList, clustersOf, labelIndex, ScoreTable } from './meaningful-kernels.js';
 import * as M from './metric-kernels.js';
@@ -23,7 +24,7 @@ export function bitmapBytes(nSubs: number, nLocs: number): number {
 }
 
 /** The steps whose partition results are counts to sum. */
-type CountStep = Exclude<AggStep, { op: 'metric-by-location' | 'metric-values' | 'cell-bits' | 'meaningful' | 'sparse-pairs' | 'sparse-trips' | 'sample-keys' }>;
+type CountStep = Exclude<AggStep, { op: 'metric-by-location' | 'metric-values' | 'cell-bits' | 'meaningful' | 'sparse-pairs' | 'sparse-trips' | 'sample-keys' | 'labelled' }>;
 
 class PartitionRun {
   readonly arena: Arena;
@@ -409,6 +410,8 @@ class PartitionRun {
         return this.sparseTrips(step);
       case 'sample-keys':
         return this.sampleKeys(step);
+      case 'labelled':
+        return countLabelled(step, (s) => new Int32Array(this.task.memory.buffer, this.location(s), this.task.nSubs).slice(), this.task.nSubs);
       case 'meaningful': {
         const a = this.clusters(step.params, step.a.filter);
         const la = labelIndex(step.params, step.a.label);

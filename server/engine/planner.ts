@@ -10,10 +10,11 @@ import { dayToDate, parseDateTime, TimezoneOffsets } from '../ingest/datetime.js
 import { assignPoints } from '../geo/pip.js';
 import type { RegionLevel } from '../geo/regions.js';
 import type { RedactionRule, Row } from '../privacy/redact.js';
+import { LABEL_SLOTS, labelledCells, slotLabel } from './labelled.js';
 import { directionMask, nightMaskOf, type StatisticName } from './metric-kernels.js';
-import type { AggStep, LocStep, MetricStep, PairSide, WindowFilter } from './protocol.js';
+import type { AggStep, LocStep, MetricStep, MobilityStep, PairSide, WindowFilter } from './protocol.js';
 import { meaningfulParams } from './reference-meaningful.js';
-import type { DailyLocation, EventFilter, FlowInput, LocationVisits, MetricSpec, QuerySpec, UniqueLocations } from './spec.js';
+import type { DailyLocation, EventFilter, FlowInput, LocationVisits, MetricSpec, MobilityClassification, QuerySpec, UniqueLocations } from './spec.js';
 import { MAX_SAMPLED_SUBS, type SampleRule, sampleRule } from './sample.js';
 import type { Sampling } from './spec/common.js';
 import type { UnitSpace, Units } from './units.js';
@@ -364,17 +365,22 @@ function planKind(spec: QuerySpec, ctx: PlanContext): Plan {
           const rows: Row[] = [];
           const support: number[] = [];
           const group: number[] = [];
+          // Each bucket's time columns once, not once per location (a date string per row dominated big results).
+          const times = Array.from({ length: nBuckets }, (_, b) => {
+            const t = bucketBase + b * bucketSeconds;
+            const time: Row = { date: dayToDate(Math.floor(t / SECONDS_PER_DAY)) };
+            if (spec.interval !== 'day') time.hour = Math.floor((t % SECONDS_PER_DAY) / 3600);
+            if (spec.interval === 'min') time.min = Math.floor((t % 3600) / 60);
+            return time;
+          });
           for (let l = 0; l < space.size; l++) {
             let seen = false;
             for (let b = 0; b < nBuckets; b++) seen ||= counts[l * nBuckets + b]! > 0;
             if (!seen) continue; // a location without any event is absent, as in FlowKit
+            const label = labelled(space, l);
             for (let b = 0; b < nBuckets; b++) {
               if (!eligible(b)) continue;
-              const t = bucketBase + b * bucketSeconds;
-              const time: Row = { date: dayToDate(Math.floor(t / SECONDS_PER_DAY)) };
-              if (spec.interval !== 'day') time.hour = Math.floor((t % SECONDS_PER_DAY) / 3600);
-              if (spec.interval === 'min') time.min = Math.floor((t % 3600) / 60);
-              rows.push({ ...labelled(space, l), ...time, value: counts[l * nBuckets + b]! });
+              rows.push({ ...label, ...times[b]!, value: counts[l * nBuckets + b]! });
               support.push(counts[cells + l * nBuckets + b]!);
               group.push(l);
             }
@@ -495,9 +501,82 @@ function planKind(spec: QuerySpec, ctx: PlanContext): Plan {
     case 'meaningful_locations_between_label_od_matrix':
     case 'meaningful_locations_between_dates_od_matrix':
       return meaningful(ctx, spec);
+    case 'labelled_spatial_aggregate':
+    case 'labelled_flows':
+      return labelledAggregate(ctx, spec);
     default:
       throw notYet((spec as { query_kind: string }).query_kind, 'query_kind');
   }
+}
+
+type LabelledSpec = Extract<QuerySpec, { query_kind: 'labelled_spatial_aggregate' | 'labelled_flows' }>;
+
+/** Labelled counts beyond this many (key, label) cells are returned as sparse keys rather than a dense array per partition. */
+const MAX_LABELLED_CELLS = 1 << 22;
+
+/**
+ * labelled_spatial_aggregate and labelled_flows (labelled.ts): subscribers per location,
+ * or (from, to) pair, and mobility label, with FlowKit's columns (value_label). Redacted
+ * as FlowKit's RedactedLabelledAggregate: a location (or pair) is published only if each
+ * of its labels counts more than k subscribers. Withholding one label's row alone would
+ * not do: the unlabelled total (spatial_aggregate, flows) minus the published labels
+ * would give it back.
+ */
+function labelledAggregate(ctx: PlanContext, spec: LabelledSpec): Plan {
+  const flows = spec.query_kind === 'labelled_flows';
+  if (flows && spec.join_type !== 'inner') {
+    throw new SpecError('NOT_IMPLEMENTED', `join_type: only 'inner' is supported yet, found ${JSON.stringify(spec.join_type)}`, 'join_type');
+  }
+  const from = flows ? locationStep(ctx, spec.from_location, 'from_location') : locationStep(ctx, spec.locations, 'locations');
+  const to = flows ? locationStep(ctx, spec.to_location, 'to_location') : null;
+  const a = ctx.units.space(from.unit);
+  const b = to ? ctx.units.space(to.unit) : null;
+  const nTo = b ? b.size : 1;
+  const dense = a.size * nTo * LABEL_SLOTS <= MAX_LABELLED_CELLS;
+  const labels = mobilityStep(ctx, spec.labels, 'labels');
+  // FlowKit joins labels to locations with a left join (a null label for the unclassified), to flows with an inner one.
+  const step: AggStep = { op: 'labelled', from: from.step, to: to?.step ?? null, nFrom: a.size, nTo, labels, unlabelled: !flows, dense };
+  const columns = b ? [...a.columns.map((c) => `${c}_from`), ...b.columns.map((c) => `${c}_to`)] : [...a.columns];
+  return {
+    kind: spec.query_kind,
+    step,
+    shape: (m) => {
+      const rows: Row[] = [];
+      const support: number[] = [];
+      const group: number[] = [];
+      for (const { cell, count } of labelledCells(dense, m.counts, concat(Float64Array, m.values))) {
+        const key = Math.floor(cell / LABEL_SLOTS);
+        const place = b ? { ...labelled(a, Math.floor(key / nTo), '_from'), ...labelled(b, key % nTo, '_to') } : labelled(a, key);
+        rows.push({ ...place, value_label: slotLabel(cell % LABEL_SLOTS), value: count });
+        support.push(count);
+        group.push(key);
+      }
+      return { columns: [...columns, 'value_label', 'value'], rows, support, group, rule: 'series' };
+    },
+  };
+}
+
+/** mobility_classification: its coalesced locations in the order given (FlowKit takes it as chronological). */
+function mobilityStep(ctx: PlanContext, s: MobilityClassification, path: string): MobilityStep {
+  const periods = s.locations.map((c, i) => {
+    const at = `${path}.locations.${i}`;
+    const preferred = c.preferred_location;
+    // A sample of rows with null locations is not what sample.ts draws (it samples located subscribers).
+    for (const [sampling, where] of [
+      [s.sampling, path],
+      ...(preferred.include_unlocatable ? [[c.sampling, at], [preferred.sampling, `${at}.preferred_location`]] : []),
+    ] as const) {
+      if (sampling) {
+        throw new SpecError('NOT_IMPLEMENTED', `${where}.sampling: sampling is not supported yet here, where subscribers without a location count`, `${where}.sampling`);
+      }
+    }
+    const weights = `${at}.preferred_location.subscriber_location_weights`;
+    return {
+      location: locationStep(ctx, c, at).step,
+      presence: preferred.include_unlocatable ? visitSteps(ctx, preferred.subscriber_location_weights, weights).inputs : [],
+    };
+  });
+  return { periods, stayLengthThreshold: s.stay_length_threshold };
 }
 
 type MeaningfulSpec = Extract<QuerySpec, { query_kind: 'meaningful_locations_aggregate' | 'meaningful_locations_between_label_od_matrix' | 'meaningful_locations_between_dates_od_matrix' }>;

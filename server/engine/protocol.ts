@@ -48,6 +48,17 @@ export type MetricStep =
   /** The input's subscribers that the sample keeps (sample.ts); the others become absent. */
   | { op: 'sample'; input: MetricStep; rule: SampleRule };
 
+/**
+ * FlowKit's mobility_classification (mobility-classification.ts): per reference period,
+ * in chronological order, the subscribers' coalesced location, and the location steps
+ * whose located subscribers are present in that period even without a location (the
+ * preferred majority's inputs when it keeps unlocatable subscribers; none otherwise).
+ */
+export interface MobilityStep {
+  periods: { location: LocStep; presence: LocStep[] }[];
+  stayLengthThreshold: number;
+}
+
 /** One end of an OD count: a location per subscriber, or the set of locations they visited in a window. */
 export type PairSide = { kind: 'location'; step: LocStep } | { kind: 'set'; unit: string; filter: WindowFilter };
 
@@ -89,6 +100,13 @@ export type AggStep =
   | { op: 'cell-bits'; unit: string; filter: WindowFilter; slotsPerDay: number }
   /** The sample keys (sample.ts) of the subscribers present in a location or metric vector: values, concatenated. */
   | { op: 'sample-keys'; of: { loc: LocStep } | { metric: MetricStep }; rule: SampleRule }
+  /**
+   * Subscribers per (key, label slot): key = from, or from * nTo + to when `to` is given;
+   * slot = the mobility label code, or LABEL_SLOTS - 1 for subscribers without a label,
+   * counted only if `unlabelled` (labelled.ts). Dense: counts u32[nFrom * nTo * LABEL_SLOTS];
+   * otherwise each subscriber's key * LABEL_SLOTS + slot as values, counted on the main thread.
+   */
+  | { op: 'labelled'; from: LocStep; to: LocStep | null; nFrom: number; nTo: number; labels: MobilityStep; unlabelled: boolean; dense: boolean }
   /** Two count steps side by side: their counts concatenated (a, then b). */
   | { op: 'both'; a: AggStep; b: AggStep }
   /** (location, metric value) of every subscriber with both: pairs, concatenated across partitions. */

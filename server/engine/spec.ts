@@ -5,7 +5,7 @@
  * filled) or throws SpecErrors listing every problem with its dotted path.
  *
  * The families live in spec/: common.ts and dates.ts (shared fields),
- * locations.ts, metrics.ts, aggregates.ts and meaningful.ts (the kinds),
+ * locations.ts, metrics.ts, aggregates.ts, meaningful.ts and labelled.ts (the kinds),
  * kinds.ts (which kind may nest where), walk.ts (questions about a parsed
  * tree) and hash.ts (canonical JSON and the query id).
  */
@@ -20,6 +20,7 @@ import {
   isKind,
   type Kind,
 } from './spec/kinds.js';
+import { LABELLED_PARSERS } from './spec/labelled.js';
 import { LOCATION_PARSERS } from './spec/locations.js';
 import { METRIC_PARSERS } from './spec/metrics.js';
 import { type Env, Fields, isRecord, joinPath, type SpecContext } from './spec/read.js';
@@ -27,6 +28,7 @@ import type { AnySpec, QuerySpec } from './spec/union.js';
 
 export type * from './spec/aggregates.js';
 export type * from './spec/common.js';
+export type * from './spec/labelled.js';
 export type * from './spec/locations.js';
 export type * from './spec/meaningful.js';
 export type * from './spec/metrics.js';
@@ -52,6 +54,7 @@ export { childrenOf, finestTemporal, outputUnit, TEMPORAL_RESOLUTIONS, unitsOf }
 
 const PARSERS: { readonly [K in Kind]: (f: Fields) => AnySpec } = {
   ...AGGREGATE_PARSERS,
+  ...LABELLED_PARSERS,
   ...LOCATION_PARSERS,
   ...METRIC_PARSERS,
 };

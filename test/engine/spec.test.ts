@@ -276,13 +276,16 @@ describe('per-subscriber locations (nested in spatial_aggregate and friends)', (
     );
   });
 
-  it('mobility_classification is recognised but has no host aggregate in Opalite yet', () => {
+  it('mobility_classification nests only as the labels of the labelled aggregates', () => {
     const mc = {
       query_kind: 'mobility_classification',
       locations: [coalesced(['2016-01-03'], ['2016-01-01']), coalesced(['2016-01-05'], ['2016-01-03'])],
       stay_length_threshold: 2,
     };
-    refused(mc, 'query_kind', /per-subscriber query.*no aggregate Opalite supports takes it/, 'NESTED_ONLY');
+    const top = refused(mc, 'query_kind', /per-subscriber query/, 'NESTED_ONLY');
+    expect(top.message).toMatch(/labelled_spatial_aggregate/);
+    expect(top.message).toMatch(/labelled_flows/);
+    expect(top.message).not.toMatch(/no aggregate Opalite supports/);
     refused(spatial(mc), 'locations.query_kind', /cannot be used here/, 'KIND_NOT_ALLOWED_HERE');
   });
 });
@@ -928,3 +931,61 @@ describe('helpers for the planner and the tier check', () => {
 });
 
 const STABLE_HASH = '82b18488bdad46c014dd7f78e98b01c3871fce6da97b6dd500f8c39994bddd7e';
+
+describe('labelled aggregates (FlowKit labelled_spatial_aggregate, labelled_flows)', () => {
+  const mc = (extra: Json = {}): Json => ({
+    query_kind: 'mobility_classification',
+    locations: [coalesced(['2016-01-03'], ['2016-01-01']), coalesced(['2016-01-05'], ['2016-01-03'])],
+    stay_length_threshold: 2,
+    ...extra,
+  });
+  const lsa = (extra: Json = {}): Json => ({
+    query_kind: 'labelled_spatial_aggregate',
+    locations: coalesced(['2016-01-05'], ['2016-01-03']),
+    labels: mc(),
+    ...extra,
+  });
+  const lf = (extra: Json = {}): Json => ({
+    query_kind: 'labelled_flows',
+    from_location: coalesced(['2016-01-03'], ['2016-01-01']),
+    to_location: coalesced(['2016-01-05'], ['2016-01-03']),
+    labels: mc(),
+    ...extra,
+  });
+
+  it('parse with their defaults, the periods kept in the order given (it is chronological in FlowKit)', () => {
+    const a = parse(lsa());
+    expect(a.query_kind).toBe('labelled_spatial_aggregate');
+    expect(outputUnit(a)).toBe('admin3');
+    const f = parse(lf());
+    expect(f.query_kind === 'labelled_flows' && f.join_type).toBe('inner');
+    expect(outputUnit(f)).toBe('admin3');
+    const swapped = mc({ locations: [...(mc().locations as Json[])].reverse() });
+    expect(specHash(parse(lsa({ labels: swapped })), 1)).not.toBe(specHash(a, 1));
+    // FlowKit dumps labelled_flows with its derived unit; it loads back.
+    parse(lf({ aggregation_unit: 'admin3' }));
+  });
+
+  it('locations and flow ends must be coalesced locations, labels a mobility_classification', () => {
+    refused(lsa({ locations: daily('2016-01-01') }), 'locations.query_kind', /coalesced_location/, 'KIND_NOT_ALLOWED_HERE');
+    refused(lf({ from_location: daily('2016-01-01') }), 'from_location.query_kind', /coalesced_location/, 'KIND_NOT_ALLOWED_HERE');
+    refused(lsa({ labels: window('radius_of_gyration') }), 'labels.query_kind', /mobility_classification/, 'KIND_NOT_ALLOWED_HERE');
+    refused(lsa({ labels: undefined }), 'labels', /mobility_classification/, 'MISSING_FIELD');
+  });
+
+  it('bad parameters name their field', () => {
+    refused(lsa({ labels: mc({ stay_length_threshold: 1.5 }) }), 'labels.stay_length_threshold', /integer/);
+    refused(lsa({ labels: mc({ stay_length_threshold: -1 }) }), 'labels.stay_length_threshold', /integer >= 0/);
+    refused(lsa({ labels: mc({ stay_length_threshold: undefined }) }), 'labels.stay_length_threshold', undefined, 'MISSING_FIELD');
+    refused(lsa({ labels: mc({ locations: [] }) }), 'labels.locations', /non-empty list/);
+    refused(
+      lsa({ labels: mc({ locations: [coalesced(['2016-01-03'], ['2016-01-01']), coalesced(['2016-01-05'], ['2016-01-03'], 'admin1')] }) }),
+      'labels.locations.1',
+      undefined,
+      'MIXED_UNITS',
+    );
+    refused(lf({ to_location: coalesced(['2016-01-05'], ['2016-01-03'], 'admin1') }), 'to_location', undefined, 'MIXED_UNITS');
+    refused(lf({ join_type: 'sideways' }), 'join_type', /inner/);
+    refused(lsa({ join_type: 'inner' }), 'join_type', undefined, 'UNKNOWN_FIELD');
+  });
+});

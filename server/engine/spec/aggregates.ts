@@ -7,7 +7,7 @@
  * unique_visitor_counts.py, unmoving_counts.py,
  * unmoving_at_reference_location_counts.py, trips_od_matrix.py,
  * consecutive_trips_od_matrix.py, geography.py). Meaningful locations are in
- * meaningful.ts.
+ * meaningful.ts, the labelled aggregates in labelled.ts.
  */
 import {
   acceptDerivedUnit,
@@ -225,7 +225,7 @@ function histogramAggregate(f: Fields): HistogramAggregate {
   });
 }
 
-const joinType = oneOf<JoinType>(['inner', 'full outer', 'left', 'right'], {
+export const joinType = oneOf<JoinType>(['inner', 'full outer', 'left', 'right'], {
   'left outer': 'left',
   'right outer': 'right',
 });

@@ -55,6 +55,8 @@ export const AGGREGATE_KINDS = [
   'meaningful_locations_aggregate',
   'meaningful_locations_between_label_od_matrix',
   'meaningful_locations_between_dates_od_matrix',
+  'labelled_spatial_aggregate',
+  'labelled_flows',
   'geography',
 ] as const;
 
@@ -119,14 +121,19 @@ export const POSITIONS: { readonly [K in Kind]?: Readonly<Record<string, readonl
     locations: ['unique_locations'],
     reference_locations: REFERENCE_LOCATION_KINDS,
   },
+  // FlowKit's LabelledSpatialAggregateSchema and LabelledFlowsSchema take only these.
+  labelled_spatial_aggregate: { locations: ['coalesced_location'], labels: ['mobility_classification'] },
+  labelled_flows: {
+    from_location: ['coalesced_location'],
+    to_location: ['coalesced_location'],
+    labels: ['mobility_classification'],
+  },
 };
 
 /** FlowKit top-level kinds that Opalite refuses, and why. */
 export const FLOWKIT_ONLY_KINDS: Readonly<Record<string, string>> = {
   location_introversion: 'not supported yet',
   dfs_metric_total_amount: 'it needs mobile-money (DFS) transactions, which an Opalite store does not hold',
-  labelled_spatial_aggregate: 'not supported yet',
-  labelled_flows: 'not supported yet',
   dummy_query: "it is FlowKit's test-only query",
 };
 

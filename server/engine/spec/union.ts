@@ -19,6 +19,7 @@ import type {
   UnmovingCounts,
 } from './aggregates.js';
 import type { Kind } from './kinds.js';
+import type { LabelledFlows, LabelledSpatialAggregate } from './labelled.js';
 import type { LocationSpec } from './locations.js';
 import type {
   MeaningfulLocationsAggregate,
@@ -48,6 +49,8 @@ export type QuerySpec =
   | MeaningfulLocationsAggregate
   | MeaningfulLocationsBetweenLabelODMatrix
   | MeaningfulLocationsBetweenDatesODMatrix
+  | LabelledSpatialAggregate
+  | LabelledFlows
   | Geography;
 
 export type AggregateSpec = QuerySpec;

@@ -24,6 +24,8 @@ const UNIT_SOURCE: { readonly [K in Kind]?: string } = {
   unmoving_counts: 'locations',
   unmoving_at_reference_location_counts: 'locations',
   aggregate_network_objects: 'total_network_objects',
+  labelled_spatial_aggregate: 'locations',
+  labelled_flows: 'from_location',
 };
 
 type Loose = Readonly<Record<string, unknown>>;
