@@ -5,3 +5,4 @@ export * from './compute.js';
 export * from './disclosure.js';
 export * from './scale.js';
 export * from './cache.js';
+export * from './series.js';

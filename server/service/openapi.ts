@@ -8,7 +8,16 @@ const AUTH = {
   403: error("Beyond the token's tier or scopes (the message names the limit)."),
 };
 
-export function openApiDocument(opts: { version: string; units: readonly string[]; tiers: readonly string[] }): object {
+const RATE = { ...error('Too many queries this hour.'), headers: { 'Retry-After': { schema: { type: 'integer' } } } };
+
+/** The stream, in words: OpenAPI 3.0 has no WebSocket objects. */
+const STREAM =
+  'The WebSocket stream at /api/0/stream speaks binary MessagePack (SERVICE.md): {op: "auth", token}, then {op: "subscribe", id, spec} (a FlowKit spec: partial frames, then a final per unit, coarse to fine, capped by the tier) ' +
+  'or {op: "subscribe", id, indicator: {id, unit, resolution, period?, scale?}} (final frames {op: "final", id, tier, indicator, last} per unit), and {op: "unsubscribe", id}. ' +
+  "Live: for a tier with live refresh, a subscription stays open, and when an ingest adds, replaces or removes a day it reads (a spec's window; an indicator's period or the period before it) " +
+  'its frames are sent again under the same id with refresh: true. An indicator subscription without a period follows the latest period: a refresh may be for a new period (indicator.period says which).';
+
+export function openApiDocument(opts: { version: string; units: readonly string[]; tiers: readonly string[]; maxSeriesPeriods: number }): object {
   return {
     openapi: '3.0.3',
     info: {
@@ -17,7 +26,8 @@ export function openApiDocument(opts: { version: string; units: readonly string[
       description:
         "FlowKit-compatible API over privacy-safe CDR aggregates. Every result is redacted (a count is published only above k). Tokens are JWTs (EdDSA or RS256) with sub, exp, aud and a tier claim (one of: " +
         opts.tiers.join(', ') +
-        '). The WebSocket stream at /api/0/stream (binary MessagePack) is described in SERVICE.md.',
+        '). ' +
+        STREAM,
     },
     servers: [{ url: '/api/0' }],
     security: [{ token: [] }],
@@ -35,7 +45,7 @@ export function openApiDocument(opts: { version: string; units: readonly string[
             400: error('Invalid spec: every problem, with its path, under `errors`.'),
             ...AUTH,
             413: error('Body larger than the limit.'),
-            429: { ...error('Too many queries this hour.'), headers: { 'Retry-After': { schema: { type: 'integer' } } } },
+            429: RATE,
           },
         },
       },
@@ -97,7 +107,54 @@ export function openApiDocument(opts: { version: string; units: readonly string[
             { name: 'period', in: 'query', description: 'A date in the period (YYYY-MM-DD); default the last stored day.', schema: { type: 'string', format: 'date' } },
             { name: 'scale', in: 'query', description: 'Scale subscribers to people where regions carry a population.', schema: { type: 'boolean' } },
           ],
-          responses: { 200: { description: 'Values per region (or pairs), withheld counts by reason, metadata.', content: { 'application/json': { schema: { type: 'object' } } } }, ...AUTH, 400: error('Bad unit, resolution or period.'), 404: error('Unknown indicator.') },
+          responses: {
+            200: { description: 'Values per region (or pairs), withheld counts by reason, metadata.', content: { 'application/json': { schema: { $ref: '#/components/schemas/Indicator' } } } },
+            ...AUTH,
+            400: error('Bad unit, resolution or period.'),
+            404: error('Unknown indicator.'),
+            429: RATE,
+          },
+        },
+      },
+      '/indicators/{id}/series': {
+        get: {
+          summary:
+            'One indicator for a unit over a range of periods, in one request: each period exactly as /indicators/{id} publishes it, each checked against the tier (a refusal names the period), counted once against the rate limit.',
+          parameters: [
+            { name: 'id', in: 'path', required: true, schema: { type: 'string' } },
+            { name: 'unit', in: 'query', schema: { type: 'string', enum: [...opts.units] } },
+            { name: 'resolution', in: 'query', schema: { type: 'string', enum: ['day', 'week', 'month', 'year'] } },
+            {
+              name: 'from',
+              in: 'query',
+              description: `A date (YYYY-MM-DD) in the first period. Default: the earliest period the tier may see, and at most the latest ${opts.maxSeriesPeriods}.`,
+              schema: { type: 'string', format: 'date' },
+            },
+            { name: 'to', in: 'query', description: 'A date in the last period. Default: the latest period the tier may see.', schema: { type: 'string', format: 'date' } },
+            { name: 'scale', in: 'query', description: 'Scale subscribers to people where regions carry a population.', schema: { type: 'boolean' } },
+          ],
+          responses: {
+            200: {
+              description: 'The stored periods of the range, oldest first.',
+              content: {
+                'application/json': {
+                  schema: {
+                    type: 'object',
+                    properties: {
+                      indicator: { type: 'string' },
+                      aggregation_unit: { type: 'string' },
+                      resolution: { type: 'string' },
+                      periods: { type: 'array', items: { $ref: '#/components/schemas/Indicator' } },
+                    },
+                  },
+                },
+              },
+            },
+            ...AUTH,
+            400: error(`Bad unit, resolution, from or to (BAD_PERIOD), or more than ${opts.maxSeriesPeriods} periods (TOO_MANY_PERIODS).`),
+            404: error('Unknown indicator.'),
+            429: RATE,
+          },
         },
       },
       '/available_dates': {
@@ -142,6 +199,19 @@ export function openApiDocument(opts: { version: string; units: readonly string[
           properties: { query_kind: { type: 'string', enum: [...AGGREGATE_KINDS] } },
           required: ['query_kind'],
           additionalProperties: true,
+        },
+        Indicator: {
+          type: 'object',
+          description: 'An OPAL indicator for one unit and period, disclosure-controlled (threshold, resident floor, differencing, rounding).',
+          properties: {
+            indicator: { type: 'string' },
+            aggregation_unit: { type: 'string' },
+            period: { type: 'object', properties: { resolution: { type: 'string' }, key: { type: 'string' }, start: { type: 'string' }, end: { type: 'string' }, first_day: { type: 'string' }, last_day: { type: 'string' }, days: { type: 'integer' } } },
+            values: { type: 'array', items: { type: 'object', properties: { pcod: { type: 'string' }, name: { type: 'string' }, value: { type: 'number', nullable: true }, withheld: { type: 'string' } } } },
+            flows: { type: 'array', items: { type: 'object', properties: { pcod_from: { type: 'string' }, pcod_to: { type: 'string' }, value: { type: 'number' } } } },
+            withheld: { type: 'object', additionalProperties: { type: 'integer' } },
+            metadata: { type: 'object' },
+          },
         },
         Status: {
           type: 'object',

@@ -23,7 +23,7 @@ import { Exchange, HttpError } from './http.js';
 import type { Job } from './jobs.js';
 import { openApiDocument } from './openapi.js';
 import { checkDownload, checkGeography, checkIndicator, checkSpec } from './tiers.js';
-import { CATALOG, period, type Period, type TemporalResolution } from '../indicators/index.js';
+import { CATALOG, type IndicatorResult, period, periods, type Period, SeriesRangeError, seriesPeriods, type TemporalResolution } from '../indicators/index.js';
 import type { TemplatedApp } from './uws.js';
 
 export const API = '/api/0';
@@ -39,6 +39,11 @@ const CONTENT_TYPE: Record<RestFormat, string> = {
   arrow: 'application/vnd.apache.arrow.file',
 };
 const QUERY_ID = /^[0-9a-f]{64}$/;
+/** The most periods one series request may ask for: a year of days, with room. */
+export const MAX_SERIES_PERIODS = 400;
+
+/** A period's calendar window [start, end) in ms, as the tier check reads it. */
+const periodWindow = (p: Period): [number, number] => [Date.parse(`${p.start}T00:00:00Z`), Date.parse(`${p.end}T00:00:00Z`)];
 
 /** What a handler learnt, for the audit entry. */
 interface Audited {
@@ -210,35 +215,97 @@ export function registerRest(app: TemplatedApp, ctx: ServiceContext, inflight: {
       indicators: CATALOG.map((d) => ({ id: d.id, category: d.category, unit: d.unit, shape: d.shape, description: d.description, spatial: d.spatial, temporal: d.temporal })),
     });
   });
+  /** The indicator of the path and its unit and resolution, checked against the catalog and the store (400/404 naming the field). */
+  const indicatorAsked = (ex: Exchange, a: Audited) => {
+    const id = decodeURIComponent(ex.params[0]!);
+    const known = CATALOG.find((d) => d.id === id);
+    if (!known) throw new HttpError(404, 'UNKNOWN_INDICATOR', `indicator: expected one of ${CATALOG.map((d) => d.id).join(', ')}, found ${JSON.stringify(id.slice(0, 80))}`);
+    const unit = ex.queryParam('unit') ?? 'admin1';
+    const resolution = (ex.queryParam('resolution') ?? 'month') as TemporalResolution;
+    a.detail = `${id} ${unit} ${resolution}`;
+    const tc = tierContext(ctx);
+    if (!tc.units.includes(unit) || !(known.spatial as readonly string[]).includes(unit)) {
+      const units = tc.units.filter((u) => (known.spatial as readonly string[]).includes(u));
+      throw new HttpError(400, 'UNKNOWN_UNIT', `unit: expected one of ${units.join(', ')} (the store's units this indicator is published at), found ${JSON.stringify(unit)}`);
+    }
+    if (!(known.temporal as readonly string[]).includes(resolution)) {
+      throw new HttpError(400, 'BAD_RESOLUTION', `resolution: expected one of ${known.temporal.join(', ')}, found ${JSON.stringify(resolution)}`);
+    }
+    return { id, unit, resolution, tc, scale: ex.queryParam('scale') === 'true' };
+  };
+  const auditIndicators = (a: Audited, results: readonly IndicatorResult[]) => {
+    a.rows = results.reduce((n, r) => n + (r.values ?? r.flows ?? []).length, 0);
+    a.withheld = results.reduce((n, r) => n + Object.values(r.withheld).reduce((m, v) => m + (v ?? 0), 0), 0);
+  };
+
   route(
     'get',
     `${API}/indicators/:id`,
     '/api/0/indicators/id',
     async (ex, a) => {
       const who = await principal(ex, a);
-      const id = decodeURIComponent(ex.params[0]!);
-      const known = CATALOG.find((d) => d.id === id);
-      if (!known) throw new HttpError(404, 'UNKNOWN_INDICATOR', `indicator: expected one of ${CATALOG.map((d) => d.id).join(', ')}, found ${JSON.stringify(id.slice(0, 80))}`);
-      const unit = ex.queryParam('unit') ?? 'admin1';
-      const resolution = (ex.queryParam('resolution') ?? 'month') as TemporalResolution;
+      const { id, unit, resolution, tc, scale } = indicatorAsked(ex, a);
       const date = ex.queryParam('period') ?? ctx.engine.store.days().at(-1) ?? '';
-      a.detail = `${id} ${unit} ${resolution} ${date}`;
-      const tc = tierContext(ctx);
-      if (!tc.units.includes(unit)) throw new HttpError(400, 'UNKNOWN_UNIT', `unit: expected an aggregation unit of this store (${tc.units.join(', ')}), found ${JSON.stringify(unit)}`);
-      if (!(known.temporal as readonly string[]).includes(resolution)) {
-        throw new HttpError(400, 'BAD_RESOLUTION', `resolution: expected one of ${known.temporal.join(', ')}, found ${JSON.stringify(resolution)}`);
-      }
+      a.detail += ` ${date}`;
       let p: Period;
       try {
         p = period(ctx.engine, resolution, date);
       } catch (e) {
         throw new HttpError(400, 'BAD_PERIOD', `period: ${(e as Error).message}`);
       }
-      checkIndicator(unit, resolution as Temporal, [Date.parse(`${p.start}T00:00:00Z`), Date.parse(`${p.end}T00:00:00Z`)], who, tc);
-      const result = await ctx.indicators.get(ctx.engine, id, p, unit, { scale: ex.queryParam('scale') === 'true' });
-      a.rows = (result.values ?? result.flows ?? []).length;
-      a.withheld = Object.values(result.withheld).reduce((n, v) => n + (v ?? 0), 0);
+      checkIndicator(unit, resolution as Temporal, periodWindow(p), who, tc);
+      ctx.limiter.take(who);
+      const result = await ctx.indicators.get(ctx.engine, id, p, unit, { scale });
+      auditIndicators(a, [result]);
       ex.json(200, result);
+    },
+    { params: 1 },
+  );
+
+  // An indicator over a range of periods in one request: each period checked and computed exactly as the route above
+  // (the same results, from the same cache), counted once against the rate limit, at most MAX_SERIES_PERIODS periods.
+  route(
+    'get',
+    `${API}/indicators/:id/series`,
+    '/api/0/indicators/id/series',
+    async (ex, a) => {
+      const who = await principal(ex, a);
+      const { id, unit, resolution, tc, scale } = indicatorAsked(ex, a);
+      const engine = ctx.engine; // one store version for the whole series, even if a new one is taken up meanwhile
+      // The unit, resolution and scopes first, whatever the periods (no window: lastDay unset).
+      checkIndicator(unit, resolution as Temporal, [0, 0], who, { ...tc, lastDay: undefined });
+      const allowed = (p: Period) => {
+        try {
+          checkIndicator(unit, resolution as Temporal, periodWindow(p), who, tc);
+          return true;
+        } catch {
+          return false;
+        }
+      };
+      let ps: Period[];
+      try {
+        ps = seriesPeriods(periods(engine, resolution), resolution, { from: ex.queryParam('from'), to: ex.queryParam('to'), allowed, max: MAX_SERIES_PERIODS });
+      } catch (e) {
+        if (e instanceof SeriesRangeError) throw new HttpError(400, e.code, e.message);
+        throw e;
+      }
+      a.detail += ` ${ps[0]?.key ?? '-'}..${ps.at(-1)?.key ?? '-'} (${ps.length} periods)`;
+      for (const p of ps) {
+        try {
+          checkIndicator(unit, resolution as Temporal, periodWindow(p), who, tc);
+        } catch (e) {
+          if (e instanceof Error) e.message = `period ${p.key}: ${e.message}`;
+          throw e;
+        }
+      }
+      ctx.limiter.take(who);
+      const results: IndicatorResult[] = [];
+      for (const p of ps) {
+        if (ex.aborted) return;
+        results.push(await ctx.indicators.get(engine, id, p, unit, { scale }));
+      }
+      auditIndicators(a, results);
+      ex.json(200, { indicator: id, aggregation_unit: unit, resolution, periods: results });
     },
     { params: 1 },
   );
@@ -259,7 +326,7 @@ export function registerRest(app: TemplatedApp, ctx: ServiceContext, inflight: {
   });
 
   const openapi = Buffer.from(
-    JSON.stringify(openApiDocument({ version: VERSION, units: tierContext(ctx).units, tiers: Object.keys(ctx.config.tiers) })),
+    JSON.stringify(openApiDocument({ version: VERSION, units: tierContext(ctx).units, tiers: Object.keys(ctx.config.tiers), maxSeriesPeriods: MAX_SERIES_PERIODS })),
   );
   route('get', `${API}/spec/openapi.json`, '/api/0/spec/openapi.json', (ex) => ex.send(200, openapi, { 'Content-Type': 'application/json' }));
 

@@ -1,13 +1,15 @@
 /** OPAL indicators over REST: the catalog, one indicator for a unit and period, and the tier limits on both. */
 import fs from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { auth, type Harness, sampleStore, startHarness, StreamClient } from './helpers.js';
+import { auth, type Harness, sampleStore, startHarness, StreamClient, testTiers } from './helpers.js';
 
 let h: Harness;
 let premium: string;
 let free: string;
 beforeAll(async () => {
-  h = await startHarness(await sampleStore());
+  // tiny: daily admin1-2 over the last 7 days only, 3 requests an hour (series limits and rate).
+  const tiers = { ...testTiers(), tiny: { units: ['admin1', 'admin2'], temporal: 'day' as const, kinds: ['*'], download: false, live: false, historyDays: 7, queriesPerHour: 3 } };
+  h = await startHarness(await sampleStore(), { tiers });
   premium = await h.token('premium');
   free = await h.token('free');
 }, 120_000);
@@ -76,5 +78,76 @@ describe('indicators over REST', () => {
     } finally {
       f.close();
     }
+  });
+});
+
+interface Series {
+  indicator: string;
+  aggregation_unit: string;
+  resolution: string;
+  periods: { period: { key: string; start: string } }[];
+}
+
+describe('an indicator series over REST', () => {
+  const series = async (path: string, token: string) => {
+    const r = await get(path, token);
+    return { status: r.status, body: (await r.json()) as Series & { code?: string; msg?: string } };
+  };
+
+  it('is, period by period, exactly what the per-period route publishes', async () => {
+    const weekly = await series('/indicators/residents.count/series?unit=admin2&resolution=week', premium);
+    expect(weekly.status).toBe(200);
+    expect(weekly.body).toMatchObject({ indicator: 'residents.count', aggregation_unit: 'admin2', resolution: 'week' });
+    expect(weekly.body.periods.map((p) => p.period.key)).toEqual(['2015-W53', '2016-W01', '2016-W02']);
+    const flows = await series('/indicators/relocations.od/series?unit=admin1&resolution=day&from=2016-01-05&to=2016-01-08', premium);
+    expect(flows.body.periods.map((p) => p.period.key)).toEqual(['2016-01-05', '2016-01-06', '2016-01-07', '2016-01-08']);
+    for (const [path, s] of [['residents.count?unit=admin2&resolution=week', weekly], ['relocations.od?unit=admin1&resolution=day', flows]] as const) {
+      for (const p of s.body.periods) {
+        const one = await get(`/indicators/${path}&period=${p.period.start}`, premium);
+        expect(one.status).toBe(200);
+        expect(p).toEqual(await one.json());
+      }
+    }
+  });
+
+  it("checks every period against the tier's window, naming the period refused", async () => {
+    const tiny = await h.token('tiny');
+    // History: the last 7 days up to 2016-01-14, so from 2016-01-08 on; 2016-W01 starts on the 4th.
+    const latest = await series('/indicators/presence.count/series?unit=admin2&resolution=week', tiny);
+    expect(latest.body.periods.map((p) => p.period.key)).toEqual(['2016-W02']);
+    const asked = await series('/indicators/presence.count/series?unit=admin2&resolution=week&from=2016-01-04', tiny);
+    expect(asked.status).toBe(403);
+    expect(asked.body.code).toBe('TIER_HISTORY');
+    expect(asked.body.msg).toContain('period 2016-W01');
+    // Free: monthly only, admin1-2, and (in the tests) not the newest 2 days, so not January while it is the last month.
+    expect((await series('/indicators/presence.count/series?unit=admin2&resolution=week', free)).body.code).toBe('TIER_TEMPORAL');
+    expect((await series('/indicators/presence.count/series?unit=admin3&resolution=month', free)).body.code).toBe('TIER_UNIT');
+    const embargoed = await series('/indicators/presence.count/series?unit=admin2&resolution=month&from=2016-01-01&to=2016-01-01', free);
+    expect([embargoed.status, embargoed.body.code]).toEqual([403, 'TIER_FRESHNESS']);
+    expect(embargoed.body.msg).toContain('period 2016-01');
+    expect((await series('/indicators/presence.count/series?unit=admin2&resolution=month', free)).body.periods).toEqual([]);
+  });
+
+  it('refuses a malformed range or request naming the field', async () => {
+    const bad = await series('/indicators/presence.count/series?unit=admin2&resolution=day&from=yesterday', premium);
+    expect([bad.status, bad.body.code]).toEqual([400, 'BAD_PERIOD']);
+    expect(bad.body.msg).toMatch(/^from: expected a date YYYY-MM-DD/);
+    expect((await series('/indicators/presence.count/series?unit=admin2&resolution=day&from=2016-01-09&to=2016-01-02', premium)).body.msg).toMatch(/^from: /);
+    expect((await series('/indicators/presence.count/series?unit=cell&resolution=day', premium)).body.code).toBe('UNKNOWN_UNIT');
+    expect((await series('/indicators/presence.count/series?unit=admin2&resolution=hour', premium)).body.code).toBe('BAD_RESOLUTION');
+    expect((await series('/indicators/no.such/series', premium)).status).toBe(404);
+  });
+
+  it('counts once against the rate limit, however many periods', async () => {
+    const token = await h.token('tiny', { sub: 'rate' });
+    const path = '/indicators/presence.count/series?unit=admin1&resolution=day';
+    for (let i = 0; i < 3; i++) {
+      const r = await series(path, token);
+      expect(r.status).toBe(200);
+      expect(r.body.periods).toHaveLength(7); // 2016-01-08 .. 2016-01-14
+    }
+    const refused = await get(path, token);
+    expect(refused.status).toBe(429);
+    expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0);
   });
 });

@@ -198,7 +198,9 @@ describe('the other routes', () => {
   it('serves an OpenAPI 3 document naming every route, without a token', async () => {
     const doc = (await (await fetch(`${h.api}/spec/openapi.json`)).json()) as { openapi: string; paths: Record<string, unknown> };
     expect(doc.openapi).toMatch(/^3\./);
-    for (const p of ['/run', '/poll/{query_id}', '/get/{query_id}', '/geography/{aggregation_unit}', '/available_dates']) expect(doc.paths[p]).toBeDefined();
+    for (const p of ['/run', '/poll/{query_id}', '/get/{query_id}', '/geography/{aggregation_unit}', '/available_dates', '/indicators/{id}', '/indicators/{id}/series']) {
+      expect(doc.paths[p]).toBeDefined();
+    }
   });
 
   it('answers /healthz and /metrics (requests by route and status, gauges)', async () => {
