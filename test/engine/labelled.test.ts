@@ -22,7 +22,9 @@ import {
   refMobilityClassification,
   refRedactLabelled,
 } from '../../server/engine/reference-labelled.js';
+import { tableFromIPC } from 'apache-arrow';
 import { SpecError } from '../../server/errors.js';
+import { serialise } from '../../server/format/formats.js';
 import { buildFixture, FIRST_DAY, type Fixture } from './fixtures.js';
 
 const K = 15;
@@ -243,6 +245,18 @@ describe('labelled aggregates by hand, and redaction at 15/16', () => {
       { pcod: 'R1', value_label: 'mobile', value: 16 },
     ]);
     expect(r.withheld).toBe(2);
+  });
+
+  it('the output formats carry value_label, a null label as an empty CSV field and an Arrow null', async () => {
+    const r = await engine.run({ query_kind: 'labelled_spatial_aggregate', locations: period(1), labels });
+    const csv = (await serialise(r, 'csv')) as string;
+    expect(csv.split('\n').slice(0, 2)).toEqual(['pcod,value_label,value', 'R0,unlocated,16']);
+    expect(csv).toContain('\nR0,,16\n');
+    const json = JSON.parse((await serialise(r, 'json')) as string) as { query_result: object[] };
+    expect(json.query_result).toContainEqual({ pcod: 'R0', value_label: null, value: 16 });
+    const table = tableFromIPC((await serialise(r, 'arrow')) as Uint8Array);
+    expect(table.getChild('value_label')!.toArray()).toEqual(['unlocated', 'irregular', 'not_always_locatable', 'stable', null, 'mobile']);
+    expect(Array.from(table.getChild('value')!.toArray() as Float64Array)).toEqual([16, 16, 16, 16, 16, 16]);
   });
 
   it('labelled_flows: only classified subscribers located at both ends; the pair with a label of 15 withheld whole', async () => {
