@@ -49,6 +49,31 @@ export function openApiDocument(opts: { version: string; units: readonly string[
           },
         },
       },
+      '/series': {
+        post: {
+          summary:
+            'Several query specs in one request (a raw aggregate over a range of periods): each parsed and tier-checked as /run does (a refusal names specs[i]), run in turn, each result also kept at /get/<query_id>. Counted once against the rate limit.',
+          requestBody: {
+            required: true,
+            content: {
+              'application/json': {
+                schema: { type: 'object', properties: { specs: { type: 'array', minItems: 1, maxItems: opts.maxSeriesPeriods, items: { $ref: '#/components/schemas/QuerySpec' } } }, required: ['specs'] },
+              },
+            },
+          },
+          responses: {
+            200: {
+              description: "Each spec's redacted result, in order, as /get's JSON.",
+              content: { 'application/json': { schema: { type: 'object', properties: { results: { type: 'array', items: { $ref: '#/components/schemas/Result' } } } } } },
+            },
+            400: error('Invalid body or spec (the message names specs[i]), or more specs than allowed.'),
+            ...AUTH,
+            413: error('Body larger than the limit.'),
+            429: RATE,
+            500: error('A query failed; the message names specs[i].'),
+          },
+        },
+      },
       '/poll/{query_id}': {
         get: {
           summary: "A query's status.",

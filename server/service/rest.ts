@@ -10,7 +10,7 @@
  * grants nothing the token could not have asked for itself.
  */
 import { readFile } from 'node:fs/promises';
-import type { Engine } from '../engine/engine.js';
+import type { Engine, QueryResult } from '../engine/engine.js';
 import { EVENT_TYPES, outputUnit, type QuerySpec, type Temporal } from '../engine/spec.js';
 import { SpecError } from '../errors.js';
 import { type Format, FORMATS, serialise } from '../format/formats.js';
@@ -144,6 +144,52 @@ export function registerRest(app: TemplatedApp, ctx: ServiceContext, inflight: {
     a.queryId = job.id;
     a.detail = job.status;
     ex.json(202, { query_id: job.id }, { Location: `${API}/poll/${job.id}` });
+  });
+
+  // Several FlowKit specs in one request (a raw aggregate over a range of periods, for the dashboard's graph and
+  // comparisons): each parsed and tier-checked as /run would (a refusal names specs[i]), run one after another through
+  // the same jobs (so each result is also at /get/<query_id>), answered with /get's JSON of each, in order. Counted once
+  // against the rate limit; running them in turn keeps one request to one execution slot.
+  route('post', `${API}/series`, '/api/0/series', async (ex, a) => {
+    const who = await principal(ex, a);
+    if (ctx.closing) throw new HttpError(503, 'SHUTTING_DOWN', 'the service is shutting down; ask again on its next start');
+    const body = await ex.body();
+    let json: unknown;
+    try {
+      json = JSON.parse(body.toString('utf8'));
+    } catch (e) {
+      throw new SpecError('BAD_JSON', `request body: expected JSON {"specs": [query spec, ...]}, found text that does not parse (${(e as Error).message})`);
+    }
+    const list = (json as { specs?: unknown } | null)?.specs;
+    if (!Array.isArray(list) || list.length === 0 || list.length > MAX_SERIES_PERIODS) {
+      throw new SpecError('BAD_SERIES', `specs: expected an array of 1 to ${MAX_SERIES_PERIODS} query specs, found ${Array.isArray(list) ? `${list.length} specs` : JSON.stringify(list)?.slice(0, 40) ?? 'nothing'}`);
+    }
+    const tc = tierContext(ctx);
+    const parsed = list.map((one, i) => {
+      try {
+        const spec = ctx.engine.parse(one);
+        checkSpec(spec, who, tc);
+        return { json: one, spec };
+      } catch (e) {
+        if (e instanceof Error) e.message = `specs[${i}]: ${e.message}`;
+        throw e;
+      }
+    });
+    a.detail = `${parsed.length} specs`;
+    ctx.limiter.take(who);
+    const results: { query_id: string; query_result: QueryResult['rows'] }[] = [];
+    let withheld = 0;
+    for (const [i, p] of parsed.entries()) {
+      if (ex.aborted) return;
+      const job = ctx.jobs.submit(p.json, p.spec);
+      const result = await job.done;
+      if (!result) throw new HttpError(500, job.error!.code, `specs[${i}]: ${job.error!.message}`);
+      results.push({ query_id: result.query_id, query_result: result.rows });
+      withheld += result.withheld;
+    }
+    a.rows = results.reduce((n, r) => n + r.query_result.length, 0);
+    a.withheld = withheld;
+    ex.json(200, { results });
   });
 
   route(
@@ -358,7 +404,7 @@ export function registerRest(app: TemplatedApp, ctx: ServiceContext, inflight: {
 
   // A known route asked with another method is 405 with the method it takes, not 404.
   const methodOf: [RegExp, string][] = [
-    [new RegExp(`^${API}/run$`), 'POST'],
+    [new RegExp(`^${API}/(run|series)$`), 'POST'],
     [new RegExp(`^${API}/(poll|get|geography|indicators)(/.*)?$`), 'GET'],
     [new RegExp(`^(${API}/(available_dates|audit|spec/openapi\\.json)|/healthz|/metrics)$`), 'GET'],
   ];

@@ -130,6 +130,43 @@ describe('POST /run, GET /poll, GET /get', () => {
   });
 });
 
+describe('POST /series', () => {
+  const series = (token: string, body: unknown) =>
+    fetch(`${h.api}/series`, { method: 'POST', headers: { ...auth(token), 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+
+  it("answers every spec's result in order, each exactly what /run and /get give for it", async () => {
+    const list = [specs.usc('admin2', '2016-01-01', '2016-01-02'), specs.daily('admin1', '2016-01-05'), specs.flows('admin1'), specs.usc('admin3', '2016-01-03', '2016-01-10')];
+    const r = await series(premium, { specs: list });
+    expect(r.status).toBe(200);
+    const { results } = (await r.json()) as { results: { query_id: string; query_result: unknown[] }[] };
+    expect(results).toHaveLength(list.length);
+    for (const [i, spec] of list.entries()) {
+      // Computed afresh by the engine here (not the service's jobs), then compared with /get.
+      const direct = await h.engine.run(spec);
+      expect(results[i]!.query_id).toBe(direct.query_id);
+      expect(results[i]!.query_result).toEqual(JSON.parse(JSON.stringify(direct.rows)));
+      const got = await fetch(`${h.api}/get/${results[i]!.query_id}`, { headers: auth(premium) });
+      expect(await got.json()).toEqual(results[i]);
+    }
+  });
+
+  it('refuses a bad body, a bad spec or one beyond the tier, naming specs[i], before running any', async () => {
+    const free = await h.token('free');
+    const beyond = await series(free, { specs: [specs.monthly('admin1'), specs.usc('admin3')] });
+    expect(beyond.status).toBe(403);
+    expect(((await beyond.json()) as { msg: string }).msg).toMatch(/^specs\[1\]: tier 'free'/);
+    const bad = await series(premium, { specs: [specs.usc('admin1'), { query_kind: 'unique_subscriber_counts' }] });
+    expect(bad.status).toBe(400);
+    expect(((await bad.json()) as { msg: string }).msg).toMatch(/^specs\[1\]: /);
+    for (const body of [{}, { specs: [] }, { specs: 'x' }, { specs: Array.from({ length: 401 }, () => specs.usc('admin1')) }]) {
+      const r = await series(premium, body);
+      expect(r.status).toBe(400);
+      expect(((await r.json()) as { msg: string }).msg).toMatch(/^specs: expected an array of 1 to 400 query specs/);
+    }
+    expect((await fetch(`${h.api}/series`, { headers: auth(premium) })).status).toBe(405);
+  });
+});
+
 describe('errors', () => {
   it('answers 400 with every problem of a bad spec, each with its path', async () => {
     const r = await post(premium, {
@@ -198,7 +235,7 @@ describe('the other routes', () => {
   it('serves an OpenAPI 3 document naming every route, without a token', async () => {
     const doc = (await (await fetch(`${h.api}/spec/openapi.json`)).json()) as { openapi: string; paths: Record<string, unknown> };
     expect(doc.openapi).toMatch(/^3\./);
-    for (const p of ['/run', '/poll/{query_id}', '/get/{query_id}', '/geography/{aggregation_unit}', '/available_dates', '/indicators/{id}', '/indicators/{id}/series']) {
+    for (const p of ['/run', '/poll/{query_id}', '/get/{query_id}', '/geography/{aggregation_unit}', '/available_dates', '/indicators/{id}', '/indicators/{id}/series', '/series']) {
       expect(doc.paths[p]).toBeDefined();
     }
   });
