@@ -42,8 +42,23 @@ export function mobilityLabels(step: MobilityStep, vectorOf: VectorOf, nSubs: nu
   return classifyMobility(periods, step.stayLengthThreshold, nSubs);
 }
 
+/**
+ * Evaluates each distinct location step once: FlowKit users typically aggregate over
+ * one of the classification's own periods (and flows between two of them).
+ */
+function once(vectorOf: VectorOf): VectorOf {
+  const seen = new Map<string, Int32Array>();
+  return (step) => {
+    const key = JSON.stringify(step);
+    let v = seen.get(key);
+    if (!v) seen.set(key, (v = vectorOf(step)));
+    return v;
+  };
+}
+
 /** One partition's share of a labelled step. */
-export function countLabelled(step: LabelledStep, vectorOf: VectorOf, nSubs: number): Omit<PartialResult, 'drops'> {
+export function countLabelled(step: LabelledStep, evaluate: VectorOf, nSubs: number): Omit<PartialResult, 'drops'> {
+  const vectorOf = once(evaluate);
   const labels = mobilityLabels(step.labels, vectorOf, nSubs);
   const from = vectorOf(step.from);
   const to = step.to ? vectorOf(step.to) : null;

@@ -47,11 +47,11 @@ const majority = (weights: Json, includeUnlocatable: boolean): Json => ({
  * the fallback the second day's, kept only if visited on both days (so never, when the
  * preferred failed: it exercises the filter).
  */
-function period(p: number, methods: [string, string] = ['last', 'last']): Json {
+function period(p: number, methods: [string, string] = ['last', 'last'], includeUnlocatable = true): Json {
   const weights = visits([daily(2 * p, methods[0]), daily(2 * p + 1, methods[1])]);
   return {
     query_kind: 'coalesced_location',
-    preferred_location: majority(weights, true),
+    preferred_location: majority(weights, includeUnlocatable),
     fallback_location: majority(visits([daily(2 * p + 1, methods[1])]), false),
     subscriber_location_weights: weights,
     weight_threshold: 2,
@@ -242,6 +242,23 @@ describe('labelled aggregates by hand, and redaction at 15/16', () => {
       { pcod: 'R0', value_label: 'not_always_locatable', value: 16 },
       { pcod: 'R0', value_label: 'stable', value: 16 },
       { pcod: 'R0', value_label: null, value: 16 },
+      { pcod: 'R1', value_label: 'mobile', value: 16 },
+    ]);
+    expect(r.withheld).toBe(2);
+  });
+
+  it('without include_unlocatable no one is present without a location: those periods count as absences', async () => {
+    const strict = (p: number) => period(p, ['last', 'last'], false);
+    const r = await engine.run({
+      query_kind: 'labelled_spatial_aggregate',
+      locations: period(1),
+      labels: classification([strict(0), strict(1), strict(2)], 3),
+    });
+    // "A A N" leaves the last period (no label); "N A A" misses the first (irregular).
+    expect(r.rows).toEqual([
+      { pcod: 'R0', value_label: 'irregular', value: 32 },
+      { pcod: 'R0', value_label: 'stable', value: 16 },
+      { pcod: 'R0', value_label: null, value: 32 },
       { pcod: 'R1', value_label: 'mobile', value: 16 },
     ]);
     expect(r.withheld).toBe(2);
