@@ -4,6 +4,7 @@
  * or throws an IngestError naming the file.
  */
 import fs from 'node:fs';
+import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { tableFromArrays, tableToIPC } from 'apache-arrow';
@@ -134,6 +135,29 @@ describe('reader fuzz', () => {
     bytes.writeInt32LE(0x7fffffff, bytes.length - 10);
     await refusedQuickly('footer.arrow', bytes, /corrupt footer: it claims 2147483647 bytes/);
   });
+
+  it('regression: mutated Parquet pages that make the WebAssembly decoder trap are refused with an IngestError, and the next file still reads', async () => {
+    const parquet = createRequire(import.meta.url)('parquetjs-lite');
+    const good = path.join(dir, 'good.parquet');
+    const column = (type: string) => ({ type, optional: true, statistics: false, compression: 'SNAPPY' });
+    const writer = await parquet.ParquetWriter.openFile(new parquet.ParquetSchema({ msisdn: column('UTF8'), datetime: column('UTF8'), event_type: column('UTF8') }), good);
+    for (let i = 0; i < 300; i++) await writer.appendRow({ msisdn: `s${i % 37}`, datetime: '2016-01-01 00:00:00', event_type: 'calls' });
+    await writer.close();
+    const bytes = fs.readFileSync(good);
+    const r = rng(13);
+    const seen = { ok: 0, refused: 0 };
+    for (let i = 0; i < 30; i++) {
+      const bad = Buffer.from(bytes);
+      for (let k = 0; k < 1 + Math.floor(r() * 6); k++) bad[4 + Math.floor(r() * (bad.length - 12))] = Math.floor(r() * 256);
+      const file = path.join(dir, `mutated${i}.parquet`);
+      fs.writeFileSync(file, bad);
+      seen[await drain(file)]++;
+    }
+    expect(seen.refused).toBeGreaterThan(10);
+    let rows = 0;
+    for await (const batch of openEventSource(good)) rows += batch.length;
+    expect(rows).toBe(300);
+  }, 60_000);
 
   it('GeoJSON: mutated boundaries parse or are refused with an IngestError naming the file', () => {
     const r = rng(3);

@@ -13,10 +13,10 @@ import { checkArrowFooter, checkBatchColumns, guardFlatbufferVectors } from './a
 import { registerArrowCodecs } from './lz4.js';
 import { binaryText, int64, timestamp } from './values.js';
 
-type Convert = ((v: never) => RawValue) | null;
+export type Convert = ((v: never) => RawValue) | null;
 
 /** Chosen once per column: how its Arrow values become raw values (null = as they are). */
-function converterFor(file: string, column: string, type: DataType): Convert {
+export function converterFor(file: string, column: string, type: DataType): Convert {
   if (DataType.isDictionary(type)) return converterFor(file, column, type.dictionary);
   if (DataType.isUtf8(type) || DataType.isLargeUtf8(type) || DataType.isUtf8View(type)) return null;
   if (DataType.isBool(type) || DataType.isFloat(type) || DataType.isNull(type)) return null;
@@ -85,7 +85,7 @@ function plainNumbers(type: DataType): boolean {
   return (DataType.isInt(type) && type.bitWidth <= 32) || (DataType.isFloat(type) && type.precision !== Precision.HALF);
 }
 
-function columnValues(vector: Vector, convert: Convert): RawValue[] {
+export function columnValues(vector: Vector, convert: Convert): RawValue[] {
   const out = new Array<RawValue>(vector.length);
   let at = 0;
   for (const data of vector.data) {
