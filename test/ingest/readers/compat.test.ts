@@ -5,6 +5,7 @@
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
+import { tableFromArrays, tableToIPC } from 'apache-arrow';
 import { describe, expect, it } from 'vitest';
 import { openEventSource } from '../../../server/ingest/readers/events.js';
 import { lz4BlockDecode, lz4FrameDecode } from '../../../server/ingest/readers/lz4.js';
@@ -73,6 +74,26 @@ describe('pyarrow-written files', () => {
     const { columns } = await readAll(fixture('d.feather', FEATHER_LZ4));
     expect(columns.msisdn).toEqual(['x', 'y', 'x']);
     expect(columns.datetime).toEqual(['2016-01-01T08:00:00.000Z', '2016-01-01T08:00:00.000Z', null]);
+  });
+});
+
+describe('Parquet codecs and encodings', () => {
+  it('reads ZSTD, SNAPPY, GZIP and uncompressed pages, dictionary-encoded or plain, in several row groups', async () => {
+    const pw = createRequire(import.meta.url)('parquet-wasm/node');
+    const n = 5000;
+    const msisdn = Array.from({ length: n }, (_, i) => `2250${i % 97}`);
+    const ipc = tableToIPC(tableFromArrays({ msisdn, duration: Int32Array.from({ length: n }, (_, i) => i) }), 'stream');
+    for (const [name, codec] of [['ZSTD', pw.Compression.ZSTD], ['SNAPPY', pw.Compression.SNAPPY], ['GZIP', pw.Compression.GZIP], ['UNCOMPRESSED', pw.Compression.UNCOMPRESSED]]) {
+      for (const dictionary of [true, false]) {
+        const props = new pw.WriterPropertiesBuilder().setCompression(codec).setDictionaryEnabled(dictionary).setMaxRowGroupSize(1500).build();
+        const file = path.join(dir, `codec-${name}-${dictionary}.parquet`);
+        fs.writeFileSync(file, pw.writeParquet(pw.Table.fromIPCStream(ipc), props));
+        const { columns, lines } = await readAll(file, 1000);
+        expect(columns.msisdn, `${name}, dictionary ${dictionary}`).toEqual(msisdn);
+        expect(columns.duration).toEqual(Array.from({ length: n }, (_, i) => i));
+        expect(lines).toEqual(Array.from({ length: n }, (_, i) => i + 1));
+      }
+    }
   });
 });
 
