@@ -8,6 +8,9 @@ import type { CatalogEntry, Geography, IndicatorResult, Row } from './protocol.j
 
 export const API = '/api/0';
 
+/** Specs per POST /series: about 300 bytes each, well inside the service's default 64 KiB body. */
+const SPECS_PER_REQUEST = 100;
+
 export class ApiError extends Error {
   constructor(
     readonly status: number,
@@ -48,22 +51,20 @@ export class Api {
     return this.json<Geography>(`/geography/${encodeURIComponent(unit)}`);
   }
 
-  indicator(id: string, unit: string, resolution: string, period: string, scale: boolean): Promise<IndicatorResult> {
-    const q = new URLSearchParams({ unit, resolution, period, ...(scale ? { scale: 'true' } : {}) });
-    return this.json<IndicatorResult>(`/indicators/${encodeURIComponent(id)}?${q}`);
+  /** The indicator for every period from the one holding `from` to the one holding `to`, oldest first, in one request. */
+  async indicatorSeries(id: string, unit: string, resolution: string, from: string, to: string, scale: boolean): Promise<IndicatorResult[]> {
+    const q = new URLSearchParams({ unit, resolution, from, to, ...(scale ? { scale: 'true' } : {}) });
+    return (await this.json<{ periods: IndicatorResult[] }>(`/indicators/${encodeURIComponent(id)}/series?${q}`)).periods;
   }
 
-  /** POST /run, poll until done, GET the JSON result. */
-  async run(spec: unknown): Promise<{ query_id: string; rows: Row[] }> {
-    const r = await this.request('/run', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(spec) });
-    const { query_id } = (await r.json()) as { query_id: string };
-    for (let wait = 20; ; wait = Math.min(wait * 2, 500)) {
-      const p = await this.request(`/poll/${query_id}`, { redirect: 'manual' });
-      // fetch follows the 303 to /get unless told not to; 'manual' gives an opaque redirect.
-      if (p.type === 'opaqueredirect' || p.status === 303 || p.status === 200) break;
-      await new Promise((res) => setTimeout(res, wait));
+  /** Each spec's redacted rows, in order: one POST /series per SPECS_PER_REQUEST specs (the service bounds a body). */
+  async runAll(specs: readonly unknown[]): Promise<Row[][]> {
+    const out: Row[][] = [];
+    for (let i = 0; i < specs.length; i += SPECS_PER_REQUEST) {
+      const body = JSON.stringify({ specs: specs.slice(i, i + SPECS_PER_REQUEST) });
+      const r = await this.request('/series', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body });
+      for (const res of ((await r.json()) as { results: { query_result: Row[] }[] }).results) out.push(res.query_result);
     }
-    const g = await this.json<{ query_id: string; query_result: Row[] }>(`/get/${query_id}`);
-    return { query_id: g.query_id, rows: g.query_result };
+    return out;
   }
 }

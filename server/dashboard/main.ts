@@ -23,6 +23,9 @@ import { StreamConnection } from './stream.js';
 import { renderTable } from './table.js';
 import { type ComparisonKind, compareRegions, type Picture, pictureOfIndicator, pictureOfRows, type SeriesPoint, type Shown } from './values.js';
 
+/** The most periods the service gives in one series (GET /indicators/<id>/series, POST /series). */
+const MAX_SERIES_PERIODS = 400;
+
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 const select = (id: string) => $<HTMLSelectElement>(id);
 
@@ -43,12 +46,13 @@ class Dashboard {
   private readonly geographies = new Map<string, Promise<Geography>>();
   private readonly series = new Map<string, Promise<SeriesPoint[]>>();
   private readonly loadedSeries = new Map<string, SeriesPoint[]>();
-  /** Periods fetched so far per series being loaded, for the progress text. */
-  private readonly seriesFetched = new Map<string, number>();
   private sources: Source[] = [];
   private days: string[] = [];
   /** The current subscription: its id, the units its frames come in, the latest picture per unit. */
-  private sub: { id: string; units: string[]; pictures: Map<string, Picture>; frames: number; fraction: number; final: boolean; spec: unknown } | null = null;
+  /** The current subscription: `followsLatest` when it asked for no period (the service moves it to each new latest period). */
+  private sub: { id: string; units: string[]; pictures: Map<string, Picture>; frames: number; fraction: number; final: boolean; spec: unknown; followsLatest: boolean } | null = null;
+  /** Bumped by each live refresh, so that series loaded before it are loaded again. */
+  private generation = 0;
   private subCount = 0;
   private view: View = 'map';
   private region: string | null = null;
@@ -72,7 +76,9 @@ class Dashboard {
     d.wire();
     d.fillCategories();
     d.subscribe();
-    if (d.limits.live) setInterval(() => void d.followNewDays(), 30_000);
+    // Indicator subscriptions are refreshed by the service (live tiers); a raw aggregate's window is fixed, so a day
+    // opening a new period is noticed by asking for the stored days now and then.
+    if (d.limits.live) setInterval(() => d.source.kind === 'aggregate' && void d.followNewDays(), 30_000);
     return d;
   }
 
@@ -197,8 +203,15 @@ class Dashboard {
     const units = this.limits.units.filter((u) => u.startsWith('admin') && unitRank(u) <= unitRank(unit));
     units.forEach((u) => void this.geography(u));
     const id = `s${++this.subCount}`;
-    const body = s.kind === 'indicator' ? { indicator: { id: s.id, unit, resolution: p.resolution, period: p.start, scale: this.scale } } : { spec: s.spec!(p, unit) };
-    this.sub = { id, units, pictures: new Map(), frames: 0, fraction: 0, final: false, spec: 'spec' in body ? body.spec : body.indicator };
+    // Following new days on the latest period: an indicator subscription without a period, which the service
+    // re-sends for each new latest period (live tiers).
+    const latest = select('period').selectedIndex === select('period').options.length - 1;
+    const followsLatest = s.kind === 'indicator' && this.limits.live && latest && $<HTMLInputElement>('follow').checked;
+    const body =
+      s.kind === 'indicator'
+        ? { indicator: { id: s.id, unit, resolution: p.resolution, ...(followsLatest ? {} : { period: p.start }), scale: this.scale } }
+        : { spec: s.spec!(p, unit) };
+    this.sub = { id, units, pictures: new Map(), frames: 0, fraction: 0, final: false, spec: 'spec' in body ? body.spec : body.indicator, followsLatest };
     this.conn.subscribe(id, body, (f) => this.onFrame(id, f));
     this.setStatus('loading', `waiting for the first frame of ${s.label} at ${unit}, ${p.key}`);
   }
@@ -221,35 +234,53 @@ class Dashboard {
       sub.final = true;
       sub.fraction = 1;
     }
+    // A frame of another period than the one selected (a latest-following subscription moved on) is drawn once the
+    // page has taken up the new days; the end of a live refresh means new or replaced days.
+    const moved = f.op === 'final' && f.indicator !== undefined && f.indicator.period.key !== select('period').value;
+    if (f.op === 'final' && f.last && (f.refresh || moved)) void this.afterRefresh();
+    else if (!moved) this.scheduleRender();
+  }
+
+  private async afterRefresh(): Promise<void> {
+    this.generation++;
+    try {
+      await this.followNewDays();
+    } catch (e) {
+      this.fail(`stored days: ${(e as Error).message}`);
+    }
     this.scheduleRender();
   }
 
-  /** Every allowed period of the selection at `unit`, fetched over REST (3 at a time), cached. */
+  /** The key of the series of the selection at `unit` (new days make a new series). */
+  private seriesKey(unit: string): string {
+    return JSON.stringify([this.source.id, unit, select('resolution').value, this.scale, this.days.at(-1), this.days.length, this.generation]);
+  }
+
+  /**
+   * Every allowed period of the selection at `unit` (the latest MAX_SERIES_PERIODS), cached: an indicator in one
+   * series request, a raw aggregate's specs in a few POST /series; null until loaded.
+   */
   private seriesFor(unit: string): SeriesPoint[] | null {
-    const s = this.source;
-    const resolution = select('resolution').value;
-    const key = JSON.stringify([s.id, unit, resolution, this.scale, this.days.length]); // as seriesProgress
+    const key = this.seriesKey(unit);
     const done = this.loadedSeries.get(key);
     if (done) return done;
     if (!this.series.has(key)) {
-      const periods = this.periods();
+      const s = this.source;
+      const resolution = select('resolution').value;
+      const periods = this.periods().slice(-MAX_SERIES_PERIODS);
       const scale = this.scale;
-      const fetchOne = async (p: Period): Promise<SeriesPoint> => {
-        if (s.kind === 'indicator') return { start: p.start, key: p.key, picture: pictureOfIndicator(await this.api.indicator(s.id, unit, resolution, p.start, scale)) };
-        const spec = s.spec!(p, unit);
-        return { start: p.start, key: p.key, picture: spec ? pictureOfRows(unit, (await this.api.run(spec)).rows) : pictureOfRows(unit, []) };
-      };
-      const out: SeriesPoint[] = new Array(periods.length);
-      let next = 0;
-      const worker = async () => {
-        while (next < periods.length) {
-          const i = next++;
-          out[i] = await fetchOne(periods[i]!);
-          this.seriesFetched.set(key, (this.seriesFetched.get(key) ?? 0) + 1);
-          this.scheduleRender();
+      const load = async (): Promise<SeriesPoint[]> => {
+        if (periods.length === 0) return [];
+        if (s.kind === 'indicator') {
+          const results = await this.api.indicatorSeries(s.id, unit, resolution, periods[0]!.start, periods.at(-1)!.start, scale);
+          return results.map((r) => ({ start: r.period.start, key: r.period.key, picture: pictureOfIndicator(r) }));
         }
+        const specs = periods.map((p) => s.spec!(p, unit));
+        const rows = await this.api.runAll(specs.filter((x) => x !== null));
+        let next = 0;
+        return periods.map((p, i) => ({ start: p.start, key: p.key, picture: pictureOfRows(unit, specs[i] ? rows[next++]! : []) }));
       };
-      const all = Promise.all([worker(), worker(), worker()]).then(() => out);
+      const all = load();
       this.series.set(key, all);
       all.then(
         (pts) => {
@@ -265,20 +296,21 @@ class Dashboard {
     return null;
   }
 
-  private seriesProgress(unit: string): string {
-    const key = JSON.stringify([this.source.id, unit, select('resolution').value, this.scale, this.days.length]);
-    return `${this.seriesFetched.get(key) ?? 0} of ${this.periods().length} periods`;
-  }
-
+  /**
+   * Takes up the stored days as they are now: new periods are offered and, when following new days from the latest
+   * period, the new latest is selected. A subscription that follows the latest is already on it (the service re-sent
+   * it); any other is asked again when the period shown changes.
+   */
   private async followNewDays(): Promise<void> {
     const days = await this.api.days();
-    if (days.length === this.days.length) return;
-    const wasLatest = select('period').selectedIndex === select('period').options.length - 1;
+    if (days.length === this.days.length && days.at(-1) === this.days.at(-1)) return;
+    const period = select('period');
+    const wasLatest = period.selectedIndex === period.options.length - 1;
+    const before = period.value;
     this.days = days;
-    const keep = select('period').value;
-    options(select('period'), this.periods().map((p) => ({ value: p.key, label: `${p.key} (${p.days[0]} to ${p.days.at(-1)})` })), keep);
-    if ($<HTMLInputElement>('follow').checked && wasLatest) select('period').selectedIndex = select('period').options.length - 1;
-    this.subscribe();
+    options(period, this.periods().map((p) => ({ value: p.key, label: `${p.key} (${p.days[0]} to ${p.days.at(-1)})` })), before);
+    if ($<HTMLInputElement>('follow').checked && wasLatest) period.selectedIndex = period.options.length - 1;
+    if (period.value !== before && !this.sub?.followsLatest) this.subscribe();
   }
 
   // ------------------------------------------------------------ rendering
@@ -328,7 +360,7 @@ class Dashboard {
     this.app.dataset.source = this.source.id;
     this.setStatus(
       final ? 'final' : 'partial',
-      final ? `final · ${unit} · ${p.key}` : `${unit} · ${Math.round(sub.fraction * 100)}% done${needsSeries && !series ? ` · comparisons: ${this.seriesProgress(unit)}` : ''}`,
+      final ? `final · ${unit} · ${p.key}` : `${unit} · ${Math.round(sub.fraction * 100)}% done${needsSeries && !series ? ` · comparisons: loading ${Math.min(this.periods().length, MAX_SERIES_PERIODS)} periods` : ''}`,
       sub.fraction,
     );
   }

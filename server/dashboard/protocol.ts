@@ -47,8 +47,9 @@ export interface IndicatorResult {
 
 export type Frame =
   | { op: 'auth'; ok: boolean; sub: string; tier: string; limits: Limits }
-  | { op: 'partial'; id: string; tier: string | null; fraction: number; rows: Row[] }
-  | { op: 'final'; id: string; tier: string | null; rows?: Row[]; withheld?: number; query_id?: string; indicator?: IndicatorResult; last: boolean }
+  | { op: 'partial'; id: string; tier: string | null; fraction: number; rows: Row[]; refresh?: boolean }
+  /** `refresh`: sent again by a live tier's subscription after an ingest changed a day it reads. */
+  | { op: 'final'; id: string; tier: string | null; rows?: Row[]; withheld?: number; query_id?: string; indicator?: IndicatorResult; last: boolean; refresh?: boolean }
   | { op: 'error'; id: string | null; code: string; message: string }
   | { op: 'unsubscribed'; id: string };
 
