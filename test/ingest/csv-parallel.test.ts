@@ -106,4 +106,21 @@ describe('CSV ingest from bytes, sequential and parallel', () => {
       expect(typed.summary.rejected + main.report.split('\n').filter((l) => l.includes(',row,')).length).toBe(main.summary.rejected);
     }, 60_000);
   }
+
+  it('names the same file and line for an unterminated quote on 1 or 2 threads, and leaves no store behind', async () => {
+    const text = hostileCsv(3, 2000, false) + '2250700001,2016-01-01 08:00:00,"C1,calls,true,1,,\n' + '2250700002,2016-01-01 08:00:00,C1,calls,true,1,,\n'.repeat(50);
+    const dataset = path.join(root, 'ds-unterminated');
+    writeDataset(dataset, 'events.csv', text);
+    const messages: string[] = [];
+    for (const csv of [{ threads: 0 }, { threads: 2, chunkBytes: 700 }]) {
+      const store = path.join(root, `store-unterminated-${csv.threads}`);
+      const error = await ingest({ dataset, store, keyFile, csv }).then(() => null, (e: Error) => e);
+      expect(error?.message).toMatch(/closing quote/);
+      messages.push(error!.message);
+      expect(fs.existsSync(path.join(store, 'store.json'))).toBe(false);
+    }
+    expect(messages[1]).toBe(messages[0]);
+    const line = text.slice(0, text.indexOf('"C1,calls')).split('\n').length;
+    expect(messages[0]).toContain(`:${line}`);
+  });
 });
