@@ -13,18 +13,21 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { auth, type Harness, runToCompletion, StreamClient } from '../service/helpers.js';
+import pino from 'pino';
+import { followStore } from '../../server/service/live.js';
+import { auth, type Harness, ingestWithTestKey, runToCompletion, StreamClient } from '../service/helpers.js';
 import { type Disaster, displacementService, launchBrowser } from './harness.js';
 
 const DOCS = path.resolve('docs');
 let h: Harness;
 let disaster: Disaster;
+let dataset: string;
 let browser: Awaited<ReturnType<typeof launchBrowser>>;
 let premium: string;
 let free: string;
 
 beforeAll(async () => {
-  ({ h, disaster } = await displacementService());
+  ({ h, disaster, dataset } = await displacementService());
   premium = await h.token('premium');
   free = await h.token('free');
   browser = await launchBrowser();
@@ -325,4 +328,47 @@ describe('the dashboard, free tier', () => {
       c.close();
     }
   });
+});
+
+// Last: it adds a day to the store the other tests read.
+describe('the dashboard, live tier', () => {
+  it('shows a day ingested while the page is open, without a reload', async () => {
+    const live = followStore({ store: h.config.store, engine: { partitions: h.config.partitions, threads: 0 }, server: h.server, log: pino({ level: 'silent' }), intervalMs: 100, graceMs: 1000 });
+    const page = await browser.context.newPage();
+    try {
+      page.on('pageerror', (e) => console.error('page error:', e));
+      await page.goto(`${h.base}/#token=${await h.token('partner')}`);
+      await waitShown(page, { source: 'residents.count' });
+      await page.selectOption('#category', 'presence');
+      await page.selectOption('#source', 'presence.count');
+      await page.selectOption('#unit', 'admin1');
+      await page.selectOption('#resolution', 'day');
+      await page.uncheck('#scale'); // subscribers, not people
+      await waitShown(page, { source: 'presence.count', unit: 'admin1', period: '2016-07-08' });
+      const frames = Number(await page.$eval('#app', (el) => (el as HTMLElement).dataset.frames));
+
+      // The day after the scenario's last: 300 subscribers, none seen before, at the first cell.
+      const delivery = path.join(h.root, 'delivery');
+      fs.cpSync(dataset, delivery, { recursive: true });
+      fs.mkdirSync(path.join(delivery, 'events'));
+      const cell = fs.readFileSync(path.join(dataset, 'cells.csv'), 'utf8').split('\n')[1]!.split(',')[0]!;
+      const rows = Array.from({ length: 300 }, (_, i) => `99${String(i).padStart(9, '0')},2016-07-09 12:00:00,${cell},calls,true`);
+      fs.writeFileSync(path.join(delivery, 'events', 'day.csv'), ['msisdn,datetime,cell_id,event_type,outgoing', ...rows].join('\n') + '\n');
+      await ingestWithTestKey(delivery, h.config.store);
+
+      // The service re-sends the latest-following subscription for the new day; the page takes it up as it is.
+      await waitShown(page, { source: 'presence.count', unit: 'admin1', period: '2016-07-09' }, 20_000);
+      expect(Number(await page.$eval('#app', (el) => (el as HTMLElement).dataset.frames))).toBeGreaterThan(frames);
+      expect(await page.$$eval('#period option', (os) => os.map((o) => (o as HTMLOptionElement).value).at(-1))).toBe('2016-07-09');
+      const onMap = await regionsOnMap(page, 'admin1');
+      // Only the cell's region has anyone that day: exactly the 300 (a people count, rounded to 100).
+      const shown = Object.entries(onMap).filter(([, v]) => v.value !== null);
+      expect(shown.map(([, v]) => v.value)).toEqual([300]);
+      const rest = (await (await fetch(`${h.api}/indicators/presence.count?unit=admin1&resolution=day&period=2016-07-09`, { headers: auth(premium) })).json()) as IndicatorBody;
+      for (const v of rest.values) expect(onMap[v.pcod]!.value, v.pcod).toBe(v.value);
+    } finally {
+      await page.close();
+      await live.close();
+    }
+  }, 60_000);
 });

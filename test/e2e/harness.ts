@@ -8,8 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { chromium, type BrowserContext } from 'playwright-core';
 import { generate } from '../../server/generate/index.js';
-import { ingest } from '../../server/ingest/ingest.js';
-import { type Harness, startHarness, testTiers } from '../service/helpers.js';
+import { type Harness, ingestWithTestKey, startHarness, testTiers } from '../service/helpers.js';
 
 /** 190 days from 2016-01-01: the disaster strikes on day 95 (2016-04-05, a Tuesday), after 13 whole ISO weeks. */
 export const SCENARIO = { subscribers: 3000, days: 190, start: '2016-01-01', seed: 5 } as const;
@@ -21,22 +20,19 @@ export interface Disaster {
   displaced: number;
 }
 
-/** Generates the scenario, ingests it, and starts the service on it. */
-export async function displacementService(): Promise<{ h: Harness; disaster: Disaster }> {
+/**
+ * Generates the scenario, ingests it, and starts the service on it. The
+ * dataset's folder is kept without its events (root/dataset: dataset.json,
+ * cells.csv, regions/), for deliveries of more days.
+ */
+export async function displacementService(): Promise<{ h: Harness; disaster: Disaster; dataset: string }> {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'opalite-e2e-'));
   const dataset = path.join(root, 'dataset');
   const summary = await generate({ out: dataset, ...SCENARIO, scenario: 'displacement', format: 'csv' });
-  const saved = process.env.OPALITE_PSEUDONYM_KEY;
-  process.env.OPALITE_PSEUDONYM_KEY = '5a'.repeat(32);
-  try {
-    await ingest({ dataset, store: path.join(root, 'store') });
-  } finally {
-    if (saved === undefined) delete process.env.OPALITE_PSEUDONYM_KEY;
-    else process.env.OPALITE_PSEUDONYM_KEY = saved;
-  }
-  fs.rmSync(dataset, { recursive: true, force: true });
+  await ingestWithTestKey(dataset, path.join(root, 'store'));
+  fs.rmSync(path.join(dataset, 'events'), { recursive: true, force: true });
   const h = await startHarness(root, { tiers: testTiers() });
-  return { h, disaster: summary.disaster! };
+  return { h, disaster: summary.disaster!, dataset };
 }
 
 export const CHROMIUM = process.env.OPALITE_CHROMIUM ?? '/usr/bin/chromium';
