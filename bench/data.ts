@@ -232,7 +232,7 @@ export class HeapSet {
     this.partOfPtr = heap.put(this.parts.partOf.length ? this.parts.partOf : new Uint8Array(1));
     this.localOfPtr = heap.put(this.parts.localOf.length ? this.parts.localOf : new Uint32Array(1));
     this.globalOfPtr = this.parts.globalOf.map((g) => heap.put(g.length ? g : new Uint32Array(1)));
-    const hist = heap.alloc(k.partitionHistogramBytes(nParts));
+    const hist = heap.alloc(k.partitionHistogramBytes(nParts, Math.max(0, ...ds.days.map((d) => d.n))));
     this.days = ds.days.map((d, i) => this.load(d, i, hist));
     heap.release(hist);
     this.rows = this.days.reduce((n, d) => n + d.n, 0);

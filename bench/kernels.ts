@@ -424,7 +424,7 @@ const FAMILIES: Family[] = [
       const { k, heap } = set;
       const s = new Scope(heap);
       const max = Math.max(...set.days.map((d) => d.n), 1);
-      const hist = s.alloc(k.partitionHistogramBytes(set.nParts));
+      const hist = s.alloc(k.partitionHistogramBytes(set.nParts, max));
       const perm = s.alloc(4 * max);
       const offsets = s.alloc(4 * (set.nParts + 1));
       const out = { sub: s.alloc(4 * max), t: s.alloc(4 * max), cell: s.alloc(4 * max), kind: s.alloc(max) };

@@ -80,7 +80,8 @@ export class LoadedStore {
   loadAll(): void {
     const partOf = this.own(this.heap.put(this.partOf.length ? this.partOf : new Uint8Array(1)));
     const localOf = this.own(this.heap.put(this.localOf.length ? this.localOf : new Uint32Array(1)));
-    const hist = this.heap.alloc(this.kernels.partitionHistogramBytes(this.nParts));
+    const maxRows = Math.max(0, ...this.store.days().map((date) => this.store.day(date).rows));
+    const hist = this.heap.alloc(this.kernels.partitionHistogramBytes(this.nParts, maxRows));
     try {
       for (const date of this.store.days()) this.loadDay(date, partOf, localOf, hist);
     } finally {
@@ -136,7 +137,7 @@ export class LoadedStore {
     if (missing.length === 0) return;
     const { heap, kernels } = this;
     const partOf = heap.put(this.partOf.length ? this.partOf : new Uint8Array(1));
-    const hist = heap.alloc(kernels.partitionHistogramBytes(this.nParts));
+    const hist = heap.alloc(kernels.partitionHistogramBytes(this.nParts, Math.max(0, ...[...this.days.values()].map((d) => d.n))));
     try {
       for (const d of this.days.values()) {
         const n = d.n;

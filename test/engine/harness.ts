@@ -144,7 +144,7 @@ export function loadDay(k: Kernels, heap: Heap, parts: Partitioning, day: number
   };
   const partOf = heap.put(parts.partOf);
   const localOf = heap.put(parts.localOf);
-  const hist = heap.alloc(k.partitionHistogramBytes(parts.nParts));
+  const hist = heap.alloc(k.partitionHistogramBytes(parts.nParts, n));
   const perm = heap.alloc(4 * n);
   const offsets = heap.alloc(4 * (parts.nParts + 1));
   k.partitionDay({ n, sub: raw.sub, t: raw.t }, day * SECONDS_PER_DAY, { partOf, nSubs: parts.partOf.length, nParts: parts.nParts }, hist, perm, offsets);
