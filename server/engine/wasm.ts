@@ -8,6 +8,7 @@
  * (one instance per worker thread); instances share nothing but that memory.
  */
 import fs from 'node:fs';
+import v8 from 'node:v8';
 import { fileURLToPath } from 'node:url';
 import { STATUS_BAD_ARGUMENT, STATUS_CAPACITY, STATUS_OK } from '../../kernels/shared/constants.js';
 import { KernelError } from '../errors.js';
@@ -34,12 +35,34 @@ export function kernelPath(explicit?: string): string {
 
 const compiled = new Map<string, WebAssembly.Module>();
 
+/**
+ * Compiles every function with V8's optimising tier (TurboFan), eagerly. By
+ * default V8 compiles wasm lazily in its baseline tier (Liftoff) and re-compiles
+ * a function optimised only after it has run a while; but a kernel is one long
+ * loop called once per task, and a running call never switches tier, so a fresh
+ * worker's first tasks ran up to 2x slower, and the first progressive frame with
+ * them. The module is small: compiling it all takes ~50-90 ms, once per thread.
+ * The flags are process-wide, so they are set for this compilation only and
+ * then put back to V8's defaults.
+ */
+function optimisedModule(file: string): WebAssembly.Module {
+  const bytes = fs.readFileSync(file);
+  v8.setFlagsFromString('--no-liftoff');
+  v8.setFlagsFromString('--no-wasm-lazy-compilation');
+  try {
+    return new WebAssembly.Module(bytes);
+  } finally {
+    v8.setFlagsFromString('--liftoff');
+    v8.setFlagsFromString('--wasm-lazy-compilation');
+  }
+}
+
 /** The compiled kernel module, cached per file. A Module can be posted to workers. */
 export function loadKernelModule(file?: string): WebAssembly.Module {
   const where = kernelPath(file);
   let module = compiled.get(where);
   if (!module) {
-    module = new WebAssembly.Module(fs.readFileSync(where));
+    module = optimisedModule(where);
     compiled.set(where, module);
   }
   return module;
@@ -48,7 +71,7 @@ export function loadKernelModule(file?: string): WebAssembly.Module {
 /** The module's exports as wasm declares them: u32 arguments and results are i32. */
 export interface RawKernels {
   partitionDay(n: number, sub: Ptr, t: Ptr, dayStart: number, partOf: Ptr, nSubs: number, nParts: number, hist: Ptr, perm: Ptr, offsets: Ptr): number;
-  partitionHistogramBytes(nParts: number): number;
+  partitionHistogramBytes(nParts: number, maxRows: number): number;
   gather8(src: Ptr, perm: Ptr, dst: Ptr, n: number): void;
   gather32(src: Ptr, perm: Ptr, dst: Ptr, n: number): void;
   gather64(src: Ptr, perm: Ptr, dst: Ptr, n: number): void;
@@ -329,9 +352,9 @@ export class Kernels {
     this.raw = instance.exports as unknown as RawKernels;
   }
 
-  /** Scratch bytes partitionDay needs for nParts partitions. */
-  partitionHistogramBytes(nParts: number): number {
-    return this.raw.partitionHistogramBytes(nParts) >>> 0;
+  /** Scratch bytes partitionDay needs for nParts partitions and days of up to maxRows rows. */
+  partitionHistogramBytes(nParts: number, maxRows: number): number {
+    return this.raw.partitionHistogramBytes(nParts, maxRows) >>> 0;
   }
 
   /**
