@@ -28,9 +28,11 @@ const o = new Command('bench-scale')
   .option('--threads <n>', 'engine worker threads', (v) => Number(v), 2)
   .option('--dir <dir>', 'where datasets and stores are kept', BENCH_DIR)
   .option('--out <file>', 'results file', path.join(ROOT, 'bench', 'SCALE.md'))
+  .option('--partitions <n>', 'subscriber partitions (default: the engine chooses from the store size)', (v) => Number(v))
+  .option('--only <text>', 'run only the kinds whose name contains one of these comma-separated texts')
   .option('--child <events>', 'internal: measure one size and print JSON', (v) => Number(v))
   .parse(process.argv)
-  .opts<{ sizes: string; threads: number; dir: string; out: string; child?: number }>();
+  .opts<{ sizes: string; threads: number; dir: string; out: string; partitions?: number; only?: string; child?: number }>();
 
 interface KindFigures {
   name: string;
@@ -43,6 +45,7 @@ interface SizeFigures {
   events: number;
   subscribers: number;
   days: number;
+  partitions: number;
   loadMs: number;
   residentBytesPerEvent: number;
   diskBytesPerEvent: number;
@@ -57,11 +60,11 @@ async function measure(events: number): Promise<SizeFigures> {
   const storeDir = await ensureStore(events, o.dir);
   const summary = summarise(Store.open(storeDir));
   let t0 = performance.now();
-  const engine = Engine.open(storeDir, { threads: o.threads, cacheEntries: 0 });
+  const engine = Engine.open(storeDir, { threads: o.threads, cacheEntries: 0, partitions: o.partitions });
   const loadMs = performance.now() - t0;
   const rssAfterLoad = process.memoryUsage().rss;
   const kinds: KindFigures[] = [];
-  for (const [name, spec] of mainKinds(engine.store.days(), 'admin3')) {
+  for (const [name, spec] of mainKinds(engine.store.days(), 'admin3').filter(([name]) => !o.only || o.only.split(',').some((part) => name.includes(part)))) {
     let first = NaN;
     t0 = performance.now();
     const result = await engine.run(spec, { onPartial: () => (first = Number.isNaN(first) ? performance.now() - t0 : first) });
@@ -73,6 +76,7 @@ async function measure(events: number): Promise<SizeFigures> {
     events: summary.rows,
     subscribers: summary.subscribers,
     days: summary.days.length,
+    partitions: engine.loaded.nParts,
     loadMs,
     residentBytesPerEvent,
     diskBytesPerEvent: summary.bytesPerEvent,
@@ -90,7 +94,8 @@ if (o.child !== undefined) {
   const figures: SizeFigures[] = [];
   for (const size of sizes) {
     console.error(`measuring ${size.toLocaleString('en-US')} events...`);
-    const out = execFileSync(process.execPath, [fileURLToPath(import.meta.url), '--child', String(size), '--threads', String(o.threads), '--dir', o.dir], {
+    const args = ['--child', String(size), '--threads', String(o.threads), '--dir', o.dir, ...(o.partitions ? ['--partitions', String(o.partitions)] : []), ...(o.only ? ['--only', o.only] : [])];
+    const out = execFileSync(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), ...args], {
       stdio: ['ignore', 'pipe', 'inherit'],
       maxBuffer: 1 << 24,
     });
@@ -106,8 +111,8 @@ function render(figures: SizeFigures[]): string {
   const table = (head: string[], rows: string[][]) => [head, head.map(() => '---'), ...rows].map((r) => `| ${r.join(' | ')} |`).join('\n');
   const machine = `${os.cpus()[0]?.model ?? 'cpu'} x ${os.availableParallelism()}, ${(os.totalmem() / GiB).toFixed(0)} GiB, Node ${process.version}, load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`;
   const sizes = table(
-    ['events', 'subscribers', 'load ms', 'resident B/event', 'disk B/event', 'RSS after load GiB', 'peak RSS GiB'],
-    figures.map((f) => [fmt(f.events), fmt(f.subscribers), fmt(f.loadMs), f.residentBytesPerEvent.toFixed(1), f.diskBytesPerEvent.toFixed(1), f.rssAfterLoadGiB.toFixed(2), f.peakRssGiB.toFixed(2)]),
+    ['events', 'subscribers', 'partitions', 'load ms', 'resident B/event', 'disk B/event', 'RSS after load GiB', 'peak RSS GiB'],
+    figures.map((f) => [fmt(f.events), fmt(f.subscribers), String(f.partitions), fmt(f.loadMs), f.residentBytesPerEvent.toFixed(1), f.diskBytesPerEvent.toFixed(1), f.rssAfterLoadGiB.toFixed(2), f.peakRssGiB.toFixed(2)]),
   );
   const names = figures[0]?.kinds.map((k) => k.name) ?? [];
   const perKind = (pick: (k: KindFigures) => string) =>

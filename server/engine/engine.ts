@@ -21,8 +21,22 @@ import type { Dropped } from './units.js';
 import { instantiate, type Kernels } from './wasm.js';
 import { KernelError, SpecError } from '../errors.js';
 
+/** Events per subscriber partition the engine aims at when it chooses the partition count. */
+export const EVENTS_PER_PARTITION = 400_000;
+
+/**
+ * Subscriber partitions for a store of `events` events: about EVENTS_PER_PARTITION
+ * each, at least 16 and at most 256. A task's time, and so the first progressive
+ * frame's, stays bounded as the store grows, and a partition's per-subscriber state
+ * and hash tables stay small enough for the cache (with 16 partitions, 100 M events
+ * ran 2-4x slower per event than 20 M: bench/SCALE.md).
+ */
+export function partitionsFor(events: number): number {
+  return Math.min(256, Math.max(16, Math.ceil(events / EVENTS_PER_PARTITION)));
+}
+
 export interface EngineOptions {
-  /** Subscriber partitions: tasks per query and steps of a progressive result (1..256). */
+  /** Subscriber partitions: tasks per query and steps of a progressive result (1..256; default partitionsFor(the store's events)). */
   partitions?: number;
   /** Worker threads; 0 runs tasks on the calling thread. */
   threads?: number;
@@ -74,7 +88,7 @@ export interface SumThenRedactOptions {
 }
 
 export interface RunOptions {
-  /** Called after each partition but the last with the redacted running estimate. */
+  /** Called with the redacted running estimate after the first partition, then after each 1/16 of them (never after the last). */
   onPartial?: (partial: QueryResult) => void;
 }
 
@@ -109,10 +123,16 @@ export class Engine {
     const store = Store.open(storeDir);
     const heap = new Heap();
     const kernels = instantiate(heap.memory);
-    const loaded = new LoadedStore(store, heap, kernels, opts.partitions ?? 16);
-    loaded.loadAll();
+    const loaded = new LoadedStore(store, heap, kernels, opts.partitions ?? partitionsFor(store.days().reduce((n, date) => n + store.day(date).rows, 0)));
     const threads = opts.threads ?? 0;
+    // The pool's workers start (and compile the kernels) while the store loads, so the first query finds them ready.
     const executor = threads > 0 ? new PoolExecutor({ threads, taskTimeoutMs: opts.taskTimeoutMs }) : new InProcessExecutor(kernels);
+    try {
+      loaded.loadAll();
+    } catch (e) {
+      void executor.close();
+      throw e;
+    }
     return new Engine(store, loaded, heap, executor, kernels, k, opts.cacheEntries ?? 256, opts.maxBitmapBytes ?? MAX_BITMAP_BYTES);
   }
 
@@ -215,7 +235,7 @@ export class Engine {
     // Samples that need their population's keys settle their rule first.
     for (const prep of p.prepare ?? []) prep.settle((await this.collect(prep.step)).merged);
     const { merged, drops } = await this.collect(step, (merged, drops, fraction, done) => {
-      if (opts.onPartial && done < P) opts.onPartial(this.finish(id, p, merged, drops, fraction));
+      if (opts.onPartial && done < P && partialDue(done, P)) opts.onPartial(this.finish(id, p, merged, drops, fraction));
     });
     return this.finish(id, p, merged, drops, 1);
   }
@@ -230,6 +250,7 @@ export class Engine {
     const totalSubs = Math.max(1, this.loaded.nSubs);
     const merged: Merged = { counts: new Float64Array(0), groups: [], values: [] };
     const drops = [0, 0, 0, 0];
+    const groupParts: number[] = [];
     let subsDone = 0;
     let done = 0;
     const merge = (part: number, r: PartialResult) => {
@@ -242,8 +263,12 @@ export class Engine {
         for (let i = 0; i < r.bits.length; i++) merged.bits[i] |= r.bits[i]!;
       }
       if (r.groups && r.values) {
-        merged.groups.push(r.groups);
-        merged.values.push(r.values);
+        // In partition order, whatever order tasks finish in: float statistics then sum in one order every run.
+        let at = groupParts.length;
+        while (at > 0 && groupParts[at - 1]! > part) at--;
+        groupParts.splice(at, 0, part);
+        merged.groups.splice(at, 0, r.groups);
+        merged.values.splice(at, 0, r.values);
       }
       for (let i = 0; i < 4; i++) drops[i] += r.drops[i]!;
       subsDone += this.loaded.partSizes[part]!;
@@ -322,6 +347,19 @@ export class Engine {
     await this.executor.close();
     this.loaded.release();
   }
+}
+
+/** Most progressive estimates a query reports, the first partition's included. */
+export const MAX_PARTIALS = 16;
+
+/**
+ * Whether the running total after `done` of `P` partitions is reported: always the
+ * first (the earliest estimate), then once per 1/MAX_PARTIALS of the partitions.
+ * Shaping and redacting an estimate costs as much as the final result's, so a
+ * store cut into many small partitions must not pay it after each one.
+ */
+export function partialDue(done: number, P: number): boolean {
+  return done === 1 || Math.floor((done * MAX_PARTIALS) / P) > Math.floor(((done - 1) * MAX_PARTIALS) / P);
 }
 
 /** Group statistics and histograms on the main thread, with the kernels, over merged pairs. */
