@@ -73,8 +73,8 @@ export interface ServiceConfig {
   store: string;
   /** Redaction threshold (>= 15). */
   k?: number;
-  /** Subscriber partitions: steps of a progressive result. */
-  partitions: number;
+  /** Subscriber partitions: tasks per query (default: the engine's choice from the store's size, partitionsFor). */
+  partitions?: number;
   /** Kernel worker threads; 0 runs queries on the event loop (tests only: it blocks I/O while a query runs). */
   threads: number;
   /** The `aud` every token must carry. */
@@ -205,7 +205,6 @@ export function defaultConfig(): ServiceConfig {
     host: '127.0.0.1',
     port: 8080,
     store: '',
-    partitions: 16,
     threads: Math.min(4, Math.max(1, os.availableParallelism() - 1)),
     audience: 'opalite',
     keys: { publicKeys: [] },
@@ -326,7 +325,7 @@ export function describeConfig(cfg: ServiceConfig): Record<string, unknown> {
     listen: `${cfg.host}:${cfg.port}`,
     store: cfg.store,
     k: cfg.k ?? 15,
-    partitions: cfg.partitions,
+    partitions: cfg.partitions ?? 'from the store size',
     threads: cfg.threads,
     audience: cfg.audience,
     publicKeys: cfg.keys.publicKeys,
