@@ -19,10 +19,10 @@ import { ByteStringIndex, IntPairIndex } from '../util/string-index.js';
 import { parseDateTime, parseDateTimeBytes, type TimezoneOffsets } from './datetime.js';
 import { directionOf, durationOf, eventTypeOf, FAILURES, rechargeOf, rowFailure, timeCode, TIME_MISSING, TYPE_EMPTY } from './fields.js';
 import type { KeyedHash } from './hmac.js';
+import { HASH_BYTES } from './pseudonymise.js';
 import { CsvScanner, ESCAPED, WIDE } from './readers/csv.js';
 import { mapHeader, type EventColumn } from './source.js';
 
-export const HASH_BYTES = 32;
 
 /** A rejected row: its line in the parser's numbering (a worker's chunk counts from 0), the field and why. */
 export interface Reject {
@@ -245,7 +245,7 @@ export class CsvEventParser extends CsvScanner {
   present: EventColumn[] = [];
   private readonly types = new ShortFieldMemo(8, (b, s, e) => eventTypeOf(b.toString('latin1', s, e)));
   private readonly directions = new ShortFieldMemo(8, (b, s, e) => directionOf(b.toString('latin1', s, e)));
-  /** Cell ids repeat row after row; the memo answers most without touching the dictionary. */
+  /** A file has a few thousand cells: the memo answers most rows without touching the dictionary. */
   private readonly cellMemo = new ShortFieldMemo(14, (b, s, e) => this.ids.cell(b, s, e));
   private cap: number;
   private n = 0;
@@ -265,7 +265,7 @@ export class CsvEventParser extends CsvScanner {
     file: string,
     private readonly tz: TimezoneOffsets,
     private readonly ids: ParserIds,
-    /** Good rows per batch before `full`; Infinity for one batch per call (a worker's chunk). */
+    /** Rows (good and rejected) per batch before `full`; Infinity for one batch per call (a worker's chunk). */
     private readonly batchRows = 1 << 16,
     /** Initial column capacity. */
     capacity = Math.min(batchRows, 1 << 16),

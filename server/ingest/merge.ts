@@ -7,9 +7,9 @@
 import { NULL_U32 } from '../../kernels/shared/constants.js';
 import { Errors } from '../errors.js';
 import type { CellTable } from '../store/cells.js';
-import { HASH_BYTES, type ParsedEvents } from './csv-events.js';
+import type { ParsedEvents } from './csv-events.js';
 import type { EventSink } from './normalise.js';
-import type { SubscriberDictionary } from './pseudonymise.js';
+import { HASH_BYTES, type SubscriberDictionary } from './pseudonymise.js';
 import type { FileStats, IngestReport } from './report.js';
 import type { EventColumn } from './source.js';
 
