@@ -3,7 +3,8 @@
  * service re-sends, under the same id, the indicator subscriptions of a live
  * tier whose period (or the period before it) the day falls in; a
  * subscription without a period follows the latest; other subscriptions and
- * non-live tiers get nothing new.
+ * non-live tiers get nothing new. Raw specs likewise, by their window; every
+ * refresh is audited.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -64,7 +65,10 @@ describe('live indicator subscriptions', () => {
       partner.send({ op: 'subscribe', id: 'w1', indicator: week1 });
       partner.send({ op: 'subscribe', id: 'latest', indicator: { id: 'presence.count', unit: 'admin1', resolution: 'day' } });
       premium.send({ op: 'subscribe', id: 'w2', indicator: week2 });
-      await partner.until(() => ['w2', 'w1', 'latest'].every((id) => finalsOf(partner, id).length === 1));
+      // Raw specs alike: a window holding 15 January, and one ending before it.
+      partner.send({ op: 'subscribe', id: 'raw-in', spec: specs.usc('admin1', '2016-01-12', '2016-01-20') });
+      partner.send({ op: 'subscribe', id: 'raw-out', spec: specs.usc('admin1', '2016-01-01', '2016-01-15') });
+      await partner.until(() => ['w2', 'w1', 'latest', 'raw-in', 'raw-out'].every((id) => finalsOf(partner, id).length === 1));
       await premium.until(() => finalsOf(premium, 'w2').length === 1);
       expect(indicatorOf(finalsOf(partner, 'w2')[0]!).period).toMatchObject({ key: '2016-W02', last_day: '2016-01-14', days: 4 });
       expect(indicatorOf(finalsOf(partner, 'latest')[0]!).period.key).toBe('2016-01-14');
@@ -90,10 +94,22 @@ describe('live indicator subscriptions', () => {
       expect(finalsOf(partner, 'latest')[1]).toMatchObject({ refresh: true });
       expect(indicatorOf(finalsOf(partner, 'latest')[1]!).period).toMatchObject({ key: '2016-01-15', days: 1 });
 
-      // Nothing for the week the day is outside of, nor for the non-live tier (given time to arrive, were they sent).
+      await partner.until(() => finalsOf(partner, 'raw-in').length === 2);
+      expect(finalsOf(partner, 'raw-in')[1]).toMatchObject({ refresh: true, last: true });
+
+      // Nothing for the week or the window the day is outside of, nor for the non-live tier (given time to arrive, were they sent).
       await new Promise((r) => setTimeout(r, 500));
       expect(finalsOf(partner, 'w1')).toHaveLength(1);
+      expect(finalsOf(partner, 'raw-out')).toHaveLength(1);
       expect(finalsOf(premium, 'w2')).toHaveLength(1);
+      // Each refresh is in the audit log as such.
+      h.server.context.audit.flush();
+      const refreshes = fs
+        .readFileSync(h.config.audit.file, 'utf8')
+        .split('\n')
+        .filter((l) => l.includes('"stream refresh"') && l.includes('"accepted"'))
+        .map((l) => (JSON.parse(l) as { detail: string }).detail.split(':')[0]);
+      expect(refreshes.sort()).toEqual(['latest', 'raw-in', 'w2']);
 
       // The same day delivered again with other content replaces it: the week is re-sent once more.
       partner.send({ op: 'unsubscribe', id: 'latest' });
