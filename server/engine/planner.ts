@@ -524,9 +524,8 @@ const MAX_LABELLED_CELLS = 1 << 22;
  */
 function labelledAggregate(ctx: PlanContext, spec: LabelledSpec): Plan {
   const flows = spec.query_kind === 'labelled_flows';
-  if (flows && spec.join_type !== 'inner') {
-    throw new SpecError('NOT_IMPLEMENTED', `join_type: only 'inner' is supported yet, found ${JSON.stringify(spec.join_type)}`, 'join_type');
-  }
+  // Every join_type publishes the inner join's rows: an outer join only adds pairs with a
+  // null end, and FlowKit's redaction keeps pairs through a USING join, which never matches null.
   const from = flows ? locationStep(ctx, spec.from_location, 'from_location') : locationStep(ctx, spec.locations, 'locations');
   const to = flows ? locationStep(ctx, spec.to_location, 'to_location') : null;
   const a = ctx.units.space(from.unit);
