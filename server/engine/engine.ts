@@ -557,7 +557,8 @@ function estimateArena(step: AggStep, nSubs: number, nCells: number, maxBitmap: 
     if (s.op === 'modal' || s.op === 'majority') bytes += 12 * s.inputs.length + 64;
     if (s.op === 'coalesce') bytes += 4 * s.weights.length + 64;
   }
-  if (metricsOf(step).length > 0) bytes += 72 * nSubs + 256 + table;
+  // Metric state (radius of gyration's is the largest: 64 bytes a subscriber), its output and the (group, value) pairs.
+  if (metricsOf(step).length > 0) bytes += 96 * nSubs + 256 + table;
   // Top-up values are gathered per event before their statistic.
   if (metricsOf(step).some((m) => m.op === 'topup' || m.op === 'displacement')) bytes *= 2;
   if (directUnits(step).length > 0) bytes += table + 8 * nSubs;

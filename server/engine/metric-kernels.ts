@@ -160,7 +160,7 @@ export function finishActivePeriods(k: Kernels, state: Ptr, nSubs: number, out: 
 
 // radius_of_gyration ---------------------------------------------------------
 
-/** Scratch bytes of the gyration kernels: 40 * nSubs. */
+/** Scratch bytes of the gyration kernels: 64 * nSubs. */
 export function gyrationBytes(k: Kernels, nSubs: number): number {
   return k.raw.gyrationBytes(nSubs) >>> 0;
 }
