@@ -48,8 +48,10 @@ class Dashboard {
   private readonly loadedSeries = new Map<string, SeriesPoint[]>();
   private sources: Source[] = [];
   private days: string[] = [];
-  /** The current subscription: its id, the units its frames come in, the latest picture per unit. */
-  /** The current subscription: `followsLatest` when it asked for no period (the service moves it to each new latest period). */
+  /**
+   * The current subscription: its id, the units its frames come in, the latest picture per unit; `followsLatest` when
+   * it asked for no period (the service moves it to each new latest period).
+   */
   private sub: { id: string; units: string[]; pictures: Map<string, Picture>; frames: number; fraction: number; final: boolean; spec: unknown; followsLatest: boolean } | null = null;
   /** Bumped by each live refresh, so that series loaded before it are loaded again. */
   private generation = 0;
@@ -116,6 +118,8 @@ class Dashboard {
     select('period').onchange = () => this.subscribe();
     select('comparison').onchange = () => this.scheduleRender();
     $<HTMLInputElement>('scale').onchange = () => this.subscribe();
+    // On the latest period, following decides whether the subscription asks for that period or for the latest.
+    $<HTMLInputElement>('follow').onchange = () => this.subscribe();
     $<HTMLInputElement>('threshold').oninput = () => this.scheduleRender();
     select('region').onchange = () => this.selectRegion(select('region').value);
     this.map.onSelect = (pcod) => this.selectRegion(pcod);
