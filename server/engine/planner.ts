@@ -557,23 +557,21 @@ function labelledAggregate(ctx: PlanContext, spec: LabelledSpec): Plan {
 
 /** mobility_classification: its coalesced locations in the order given (FlowKit takes it as chronological). */
 function mobilityStep(ctx: PlanContext, s: MobilityClassification, path: string): MobilityStep {
+  // sample.ts draws from located subscribers; here subscribers without a location count too.
+  const noSample = (sampling: Sampling | null, at: string) => {
+    if (sampling) {
+      throw new SpecError('NOT_IMPLEMENTED', `${at}.sampling: sampling is not supported yet where subscribers without a location count (mobility_classification and its periods that keep them)`, `${at}.sampling`);
+    }
+  };
+  noSample(s.sampling, path);
   const periods = s.locations.map((c, i) => {
     const at = `${path}.locations.${i}`;
     const preferred = c.preferred_location;
-    // A sample of rows with null locations is not what sample.ts draws (it samples located subscribers).
-    for (const [sampling, where] of [
-      [s.sampling, path],
-      ...(preferred.include_unlocatable ? [[c.sampling, at], [preferred.sampling, `${at}.preferred_location`]] : []),
-    ] as const) {
-      if (sampling) {
-        throw new SpecError('NOT_IMPLEMENTED', `${where}.sampling: sampling is not supported yet here, where subscribers without a location count`, `${where}.sampling`);
-      }
-    }
-    const weights = `${at}.preferred_location.subscriber_location_weights`;
-    return {
-      location: locationStep(ctx, c, at).step,
-      presence: preferred.include_unlocatable ? visitSteps(ctx, preferred.subscriber_location_weights, weights).inputs : [],
-    };
+    if (!preferred.include_unlocatable) return { location: locationStep(ctx, c, at).step, presence: [] };
+    noSample(c.sampling, at);
+    noSample(preferred.sampling, `${at}.preferred_location`);
+    const weights = visitSteps(ctx, preferred.subscriber_location_weights, `${at}.preferred_location.subscriber_location_weights`);
+    return { location: locationStep(ctx, c, at).step, presence: weights.inputs };
   });
   return { periods, stayLengthThreshold: s.stay_length_threshold };
 }

@@ -321,5 +321,12 @@ describe('labelled aggregates by hand, and redaction at 15/16', () => {
       labels: { ...labels, sampling: { sampling_method: 'random_ids', size: 5, seed: 0.5 } },
     });
     expect(sampled.message).toMatch(/^labels\.sampling: sampling is not supported yet/);
+    const sample = { sampling_method: 'random_ids', size: 5, seed: 0.5 };
+    const periodSampled = await refusal({
+      query_kind: 'labelled_spatial_aggregate',
+      locations: period(1),
+      labels: classification([period(0), { ...period(1), sampling: sample }, period(2)], 3),
+    });
+    expect(periodSampled.message).toMatch(/^labels\.locations\.1\.sampling: sampling is not supported yet/);
   });
 });
