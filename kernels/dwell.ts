@@ -53,8 +53,13 @@ export function modalLocation(inputs: usize, k: u32, nSubs: u32, scratch: usize,
   return STATUS_OK;
 }
 
-/** outLoc[sub] = the location holding more than half of the sub's located inputs (visits), -1 when none does or the sub has fewer than minTotal visits. scratch holds 8*k bytes. Status. */
-export function majorityLocation(inputs: usize, k: u32, nSubs: u32, minTotal: u32, scratch: usize, outLoc: usize): i32 {
+/**
+ * outLoc[sub] = the location holding more than half of max(the sub's located
+ * inputs (visits), minTotal), -1 when none does: FlowKit's greatest(sum, minimum)
+ * / 2, so below the minimum a location can still win with more than half of the
+ * minimum itself. scratch holds 8*k bytes. Status.
+ */
+export function majorityLocation(inputs: usize, k: u32, nSubs: u32, minTotal: f64, scratch: usize, outLoc: usize): i32 {
   if (k == 0 || k > 4096) return STATUS_BAD_ARGUMENT;
   const locs = scratch;
   const meta = scratch + (<usize>k << 2);
@@ -63,10 +68,9 @@ export function majorityLocation(inputs: usize, k: u32, nSubs: u32, minTotal: u3
     let total: u32 = 0;
     for (let d: u32 = 0; d < distinct; d++) total += load<u32>(meta + (<usize>d << 2)) >> 16;
     let best: i32 = -1;
-    if (total > 0 && total >= minTotal) {
-      for (let d: u32 = 0; d < distinct; d++) {
-        if ((load<u32>(meta + (<usize>d << 2)) >> 16) * 2 > total) best = load<i32>(locs + (<usize>d << 2));
-      }
+    const bar = max(<f64>total, minTotal);
+    for (let d: u32 = 0; d < distinct; d++) {
+      if (<f64>((load<u32>(meta + (<usize>d << 2)) >> 16) * 2) > bar) best = load<i32>(locs + (<usize>d << 2));
     }
     store<i32>(outLoc + (<usize>s << 2), best);
   }

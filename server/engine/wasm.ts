@@ -477,9 +477,9 @@ export class Kernels {
     check('mostCommonBySub', this.raw.mostCommonBySub(nEvents, pairs.sub, pairs.loc, nSubs, scratch, outLoc), `every sub < ${nSubs}`);
   }
 
-  /** outLoc = the location with more than half of a sub's visits over k vectors, or -1 (also below minTotal visits). */
+  /** outLoc = the location with more than half of max(a sub's visits over k vectors, minTotal), or -1. */
   majorityLocation(inputs: Ptr, k: number, nSubs: number, minTotal: number, scratch: Ptr, outLoc: Ptr): void {
-    check('majorityLocation', this.raw.majorityLocation(inputs, k, nSubs, minTotal >>> 0, scratch, outLoc), `1 <= k <= 4096 location vectors, found ${k}`);
+    check('majorityLocation', this.raw.majorityLocation(inputs, k, nSubs, minTotal, scratch, outLoc), `1 <= k <= 4096 location vectors, found ${k}`);
   }
 
   /** outLoc = preferred, else fallback when visited on at least `threshold` of the k vectors, else -1. */
