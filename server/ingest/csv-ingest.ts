@@ -7,7 +7,9 @@
  * started somewhere other than where the previous range ended; from there,
  * as after any worker failure, the main thread reads the rest of the file
  * itself, which also reports errors with their exact line. A .csv.gz cannot
- * be cut, so it is parsed on the main thread, with the same parser.
+ * be cut: it is gunzipped here and parsed as one stream on one worker, so
+ * parsing and merging still overlap. With fewer than two threads, everything
+ * is parsed here, with the same parser.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -18,7 +20,7 @@ import { pipeline } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { IngestError } from '../errors.js';
 import { CsvEventParser, ParserIds, presentColumns, type ParsedEvents } from './csv-events.js';
-import type { ChunkResult, ChunkTask, CsvWorkerInit } from './csv-protocol.js';
+import type { ChunkResult, ChunkTask, CsvWorkerInit, StreamTask } from './csv-protocol.js';
 import type { TimezoneOffsets } from './datetime.js';
 import { KeyedHash } from './hmac.js';
 import { EventMerger, IdMap, type MergeTarget } from './merge.js';
@@ -84,12 +86,13 @@ class CsvWorkers {
     this.waiting.clear();
   }
 
-  /** Runs a chunk on worker `task.id % threads`; worker by worker, tasks run in the order given. */
-  run(task: ChunkTask): Promise<ChunkResult> {
+  /** Runs a task on worker `worker` (a chunk: `task.id % threads`); worker by worker, tasks run in the order given. */
+  run(task: ChunkTask | StreamTask, worker = task.id % this.workers.length): Promise<ChunkResult> {
     if (this.failure) return Promise.reject(this.failure);
     return new Promise((resolve, reject) => {
       this.waiting.set(task.id, { resolve, reject });
-      this.workers[task.id % this.workers.length]!.postMessage(task);
+      if (task.kind === 'stream') this.workers[worker]!.postMessage(task, [task.bytes.buffer as ArrayBuffer]);
+      else this.workers[worker]!.postMessage(task);
     });
   }
 
@@ -119,11 +122,9 @@ export class CsvIngest {
 
   async file(file: string, target: CsvFileTarget): Promise<void> {
     const size = fs.statSync(file).size;
-    if (this.threads >= 2 && !/\.gz$/i.test(file) && size > this.chunkBytes) {
-      await this.parallel(file, size, target);
-    } else {
-      await this.sequential(file, target, 0, null, 1);
-    }
+    if (this.threads < 2) return this.sequential(file, target, 0, null, 1);
+    if (!/\.gz$/i.test(file) && size > this.chunkBytes) return this.parallel(file, size, target);
+    return this.streamed(file, target);
   }
 
   async close(): Promise<void> {
@@ -150,6 +151,52 @@ export class CsvIngest {
         target.onBytes?.(from + src.bytesRead);
       }
     } catch (e) {
+      throw readError(file, e);
+    } finally {
+      src.destroy();
+    }
+  }
+
+  /**
+   * A file that is not cut (gzipped, or small): read (and gunzipped, on libuv's
+   * threads) here, parsed as one stream on one worker, merged here while the
+   * worker parses the next piece.
+   */
+  private async streamed(file: string, target: CsvFileTarget): Promise<void> {
+    this.pool ??= new CsvWorkers(this.threads, { key: this.key, timezone: this.tz.timezone });
+    const pool = this.pool;
+    const worker = 0;
+    const src = fs.createReadStream(file, { highWaterMark: 1 << 20 });
+    const bytes: AsyncIterable<Buffer> = /\.gz$/i.test(file) ? pipeline(src, createGunzip({ chunkSize: 1 << 20 }), () => {}) : src;
+    const pending: Promise<ChunkResult>[] = [];
+    let merger: EventMerger | null = null;
+    let id = 0;
+    const send = (chunk: Uint8Array, eof: boolean) => {
+      const task: StreamTask = { kind: 'stream', id, file, bytes: new Uint8Array(chunk), first: id === 0, eof };
+      id++;
+      const result = pool.run(task, worker);
+      result.catch(() => {}); // awaited in order below
+      pending.push(result);
+    };
+    const mergeNext = async () => {
+      const r = await pending.shift()!;
+      if (r.kind === 'failed') throw r.code ? new IngestError(r.code, r.message) : new Error(r.message);
+      if (!r.parsed) return;
+      merger ??= new EventMerger({ file, ...target }, presentColumns(r.header ?? []));
+      merger.merge(r.parsed, pool.maps[worker]!, 0);
+      target.onBytes?.(src.bytesRead);
+    };
+    try {
+      for await (const chunk of bytes) {
+        if (target.signal?.aborted) throw abortError();
+        send(chunk, false);
+        // Two pieces in flight: the worker parses one while this thread merges the other.
+        while (pending.length > 2) await mergeNext();
+      }
+      send(new Uint8Array(0), true);
+      while (pending.length > 0) await mergeNext();
+    } catch (e) {
+      await this.close(); // the worker's stream is abandoned mid-file
       throw readError(file, e);
     } finally {
       src.destroy();

@@ -23,6 +23,20 @@ export interface ChunkTask {
   size: number;
 }
 
+/**
+ * The next bytes of a file that cannot be cut (gzipped): the worker parses
+ * them as one stream, keeping the incomplete last row for the next call.
+ * `first` starts a new file (header row, line 1); `eof` ends it.
+ */
+export interface StreamTask {
+  kind: 'stream';
+  id: number;
+  file: string;
+  bytes: Uint8Array;
+  first: boolean;
+  eof: boolean;
+}
+
 export type ChunkResult =
   | {
       kind: 'parsed';
@@ -33,9 +47,11 @@ export type ChunkResult =
       /** Line ends consumed between p0 and end; reject lines count from 0 at p0. */
       lines: number;
       parsed: ParsedEvents | null;
+      /** For a stream: the file's header row, once read. */
+      header?: string[] | null;
     }
   /** Anything the worker could not parse (a bad quote, a read error): the main thread re-reads from there and reports it. */
-  | { kind: 'failed'; id: number; message: string };
+  | { kind: 'failed'; id: number; message: string; /** An IngestError's code: the message is final (a stream's lines are exact). */ code?: string };
 
 /** The transferable buffers of a batch, moved rather than copied. */
 export function transferList(p: ParsedEvents | null): ArrayBuffer[] {

@@ -6,7 +6,8 @@
 import fs from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import { CsvEventParser, ParserIds } from './csv-events.js';
-import type { ChunkResult, ChunkTask, CsvWorkerInit } from './csv-protocol.js';
+import { Errors, IngestError } from '../errors.js';
+import type { ChunkResult, ChunkTask, CsvWorkerInit, StreamTask } from './csv-protocol.js';
 import { transferList } from './csv-protocol.js';
 import { TimezoneOffsets } from './datetime.js';
 import { KeyedHash } from './hmac.js';
@@ -68,12 +69,34 @@ function parseChunk(task: ChunkTask): ChunkResult {
   }
 }
 
-parentPort!.on('message', (task: ChunkTask) => {
+/** The stream being parsed (one at a time): its parser and the bytes of its incomplete last row. */
+let stream: { parser: CsvEventParser; rest: Buffer | null; started: boolean } | null = null;
+
+function parseStream(task: StreamTask): ChunkResult {
+  if (task.first) stream = { parser: new CsvEventParser(task.file, tz, ids, Infinity, 1 << 16), rest: null, started: false };
+  const s = stream!;
+  const bytes = Buffer.from(task.bytes.buffer, task.bytes.byteOffset, task.bytes.byteLength);
+  let buf = s.rest ? Buffer.concat([s.rest, bytes]) : bytes;
+  if (!s.started) {
+    if (buf.length < 3 && !task.eof) {
+      s.rest = Buffer.from(buf); // too short to tell whether it starts with a BOM
+      return { kind: 'parsed', id: task.id, p0: 0, end: 0, lines: 0, parsed: null, header: null };
+    }
+    s.started = true;
+    if (buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf) buf = buf.subarray(3);
+  }
+  const pos = s.parser.parse(buf, 0, task.eof);
+  s.rest = pos < buf.length ? Buffer.from(buf.subarray(pos)) : null; // a copy: the task's buffer is not kept
+  if (s.rest && s.rest.length > MAX_ROW_BYTES) throw Errors.rowTooLong(task.file, s.parser.line, MAX_ROW_BYTES);
+  return { kind: 'parsed', id: task.id, p0: 0, end: 0, lines: 0, parsed: s.parser.take(), header: s.parser.header };
+}
+
+parentPort!.on('message', (task: ChunkTask | StreamTask) => {
   let result: ChunkResult;
   try {
-    result = parseChunk(task);
+    result = task.kind === 'stream' ? parseStream(task) : parseChunk(task);
   } catch (e) {
-    result = { kind: 'failed', id: task.id, message: e instanceof Error ? e.message : String(e) };
+    result = { kind: 'failed', id: task.id, message: e instanceof Error ? e.message : String(e), code: e instanceof IngestError ? e.code : undefined };
   }
   parentPort!.postMessage(result, result.kind === 'parsed' ? transferList(result.parsed) : []);
 });
