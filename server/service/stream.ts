@@ -441,6 +441,12 @@ export class StreamHub {
     for (const [i, unit] of units.entries()) {
       const result = await this.ctx.indicators.get(engine, ask.id, per, unit, ask.scale ? { scale: true } : {});
       if (c.closed || c.subs.get(id) !== sub) return;
+      // As a raw subscription's final: what left, with its counts (a failed write closes the socket at the frame).
+      this.audit(c, 'stream final', 'ok', {
+        rows: (result.values ?? result.flows ?? []).length,
+        withheld: Object.values(result.withheld).reduce((n, v) => n + (v ?? 0), 0),
+        detail: `${String(id)} ${unit} ${ask.id} ${per.key}`,
+      });
       this.frame(ws, id, false, { op: 'final', id, tier: unit, indicator: result, last: i === units.length - 1, ...(refresh ? { refresh: true } : {}) });
     }
   }
