@@ -124,6 +124,16 @@ describe('live indicator subscriptions', () => {
       expect(finalsOf(partner, 'latest')).toHaveLength(2); // unsubscribed: nothing more
       expect(finalsOf(partner, 'w1')).toHaveLength(1);
       expect(finalsOf(premium, 'w2')).toHaveLength(1);
+      // Every indicator final that left is audited with its counts, as a raw final is.
+      h.server.context.audit.flush();
+      const audited = fs
+        .readFileSync(h.config.audit.file, 'utf8')
+        .split('\n')
+        .filter((l) => l.includes('"stream final"'))
+        .map((l) => JSON.parse(l) as { sub: string; detail: string; rows: number })
+        .filter((e) => e.sub === 'test-partner' && e.detail.startsWith('w2 '));
+      expect(audited.map((e) => e.detail)).toEqual(Array(3).fill('w2 admin1 presence.count 2016-W02'));
+      expect(audited.map((e) => e.rows)).toEqual(finalsOf(partner, 'w2').map((f) => indicatorOf(f).values.length));
     } finally {
       partner.close();
       premium.close();
