@@ -32,17 +32,24 @@ export function resultGeoJson(result: QueryResult, unit: string | undefined, eng
 
 function odFeatures(result: QueryResult, engine: Engine, unit: string): object {
   const geometry = new Map(unitFeatures(engine.store.dims(), unit).features.map((f) => [String(f.properties.pcod), f.geometry]));
-  const regions = new Map<string, { outflows: Record<string, number>; inflows: Record<string, number> }>();
+  type Flows = Record<string, number | Record<string, number>>;
+  const regions = new Map<string, { outflows: Flows; inflows: Flows }>();
   const at = (k: string) => {
     let r = regions.get(k);
     if (!r) regions.set(k, (r = { outflows: {}, inflows: {} }));
     return r;
   };
+  // labelled_flows has a row per (from, to, label): the pair's value is then an object by label, or every label but one would be lost.
+  const labelled = result.columns.includes('value_label');
+  const put = (flows: Flows, other: string, row: QueryResult['rows'][number]) => {
+    if (!labelled) flows[other] = Number(row.value);
+    else ((flows[other] ??= {}) as Record<string, number>)[String(row.value_label)] = Number(row.value);
+  };
   for (const row of result.rows) {
     const from = String(row.pcod_from);
     const to = String(row.pcod_to);
-    at(from).outflows[to] = Number(row.value);
-    at(to).inflows[from] = Number(row.value);
+    put(at(from).outflows, to, row);
+    put(at(to).inflows, from, row);
   }
   return {
     type: 'FeatureCollection',
