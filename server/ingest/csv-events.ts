@@ -15,7 +15,7 @@
  * (merge.ts) - the same code whether the parser ran on a worker or not.
  */
 import { NULL_U32, DIR_SHIFT } from '../../kernels/shared/constants.js';
-import { ByteStringIndex, IntPairIndex } from '../util/string-index.js';
+import { ByteStringIndex, digitsKey, IntPairIndex } from '../util/string-index.js';
 import { parseDateTime, parseDateTimeBytes, type TimezoneOffsets } from './datetime.js';
 import { directionOf, durationOf, eventTypeOf, FAILURES, rechargeOf, rowFailure, timeCode, TIME_MISSING, TYPE_EMPTY } from './fields.js';
 import type { KeyedHash } from './hmac.js';
@@ -74,6 +74,7 @@ export class ParserIds {
 
   constructor(private readonly keyed: KeyedHash) {}
 
+  private readonly key = new Int32Array(2);
   /** The last two numeric keys looked up and their ids: a call's two party rows often sit side by side. */
   private lastHi0 = -1;
   private lastLo0 = -1;
@@ -86,19 +87,9 @@ export class ParserIds {
   subscriber(buf: Uint8Array, start: number, end: number): number {
     const next = this.subscriberCount;
     let id: number;
-    const n = end - start;
-    // All digits, at most 14: hi = length and the leading (up to 5) digits, lo = the last 9 digits.
-    let numeric = n > 0 && n <= MAX_NUMERIC_DIGITS;
-    let lead = 0;
-    let lo = 0;
-    for (let i = start; i < end && numeric; i++) {
-      const c = buf[i]! - 48;
-      if (c < 0 || c > 9) numeric = false;
-      else if (end - i > 9) lead = lead * 10 + c;
-      else lo = lo * 10 + c;
-    }
-    if (numeric) {
-      const hi = (n << 20) | lead;
+    if (digitsKey(buf, start, end, this.key)) {
+      const hi = this.key[0]!;
+      const lo = this.key[1]!;
       if (lo === this.lastLo0 && hi === this.lastHi0) return this.lastId0;
       if (lo === this.lastLo1 && hi === this.lastHi1) return this.lastId1;
       id = this.numeric.getOrAdd(hi, lo, next);
@@ -142,9 +133,6 @@ export class ParserIds {
     return { newSubscribers, newCells };
   }
 }
-
-/** E.164 numbers have at most 15 digits; up to 14 pack exactly into the key (5 leading digits < 2^17 beside the length). */
-const MAX_NUMERIC_DIGITS = 14;
 
 /**
  * A direct-mapped memo of short plain fields (at most MEMO_MAX bytes) -> a

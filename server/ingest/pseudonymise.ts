@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { IngestError } from '../errors.js';
-import { StringIndex } from '../util/string-index.js';
+import { digitsKey, IntPairIndex, MAX_KEY_DIGITS, StringIndex } from '../util/string-index.js';
 import { KeyedHash } from './hmac.js';
 
 export const HASH_BYTES = 32;
@@ -81,6 +81,10 @@ export class SubscriberDictionary {
   private readonly rawCache = new StringIndex();
   /** rawCache slot -> subscriber index. */
   private readonly rawIndex: number[] = [];
+  /** All-digit raw ids -> index (see digitsKey), and scratch for their key. */
+  private readonly numeric = new IntPairIndex(1 << 12);
+  private readonly digits = new Uint8Array(MAX_KEY_DIGITS);
+  private readonly key = new Int32Array(2);
 
   constructor(key: Buffer, persisted?: Buffer) {
     this.keyed = new KeyedHash(key);
@@ -97,6 +101,22 @@ export class SubscriberDictionary {
 
   /** The index of a raw identifier, adding it when new. */
   indexOf(rawId: string): number {
+    // Numeric ids (MSISDNs) by their digits: one probe of a flat table, no string compared.
+    const n = rawId.length;
+    let ascii = n <= MAX_KEY_DIGITS;
+    for (let i = 0; i < n && ascii; i++) {
+      const c = rawId.charCodeAt(i);
+      ascii = c <= 0x7f;
+      this.digits[i] = c;
+    }
+    if (ascii && digitsKey(this.digits, 0, n, this.key)) {
+      let index = this.numeric.get(this.key[0]!, this.key[1]!);
+      if (index < 0) {
+        index = this.indexOfHash(this.keyed.digest(this.digits.subarray(0, n)), 0);
+        this.numeric.getOrAdd(this.key[0]!, this.key[1]!, index);
+      }
+      return index;
+    }
     const slot = this.rawCache.get(rawId);
     if (slot >= 0) return this.rawIndex[slot]!;
     const index = this.indexOfHash(this.keyed.digest(Buffer.from(rawId.trim(), 'utf8')), 0);

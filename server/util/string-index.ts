@@ -213,6 +213,17 @@ export class IntPairIndex {
     return this.count;
   }
 
+  /** The value of the key (hi, lo), or -1 when absent. */
+  get(hi: number, lo: number): number {
+    const table = this.table;
+    for (let i = hashPair(hi, lo) & this.mask; ; i = (i + 1) & this.mask) {
+      const at = 3 * i;
+      const v = table[at + 2]!;
+      if (v === 0) return -1;
+      if (table[at + 1] === lo && table[at] === hi) return v - 1;
+    }
+  }
+
   /** The value of the key (hi, lo), or `ifNew` (then stored as its value) when absent. */
   getOrAdd(hi: number, lo: number, ifNew: number): number {
     const table = this.table;
@@ -246,6 +257,31 @@ export class IntPairIndex {
     this.table = table;
     this.mask = mask;
   }
+}
+
+/** E.164 numbers have at most 15 digits; up to 14 pack exactly into a DigitsKey. */
+export const MAX_KEY_DIGITS = 14;
+
+/**
+ * An id of 1 to MAX_KEY_DIGITS ASCII digits as an IntPairIndex key, written to
+ * `out`: [length << 20 | leading digits (at most 5), last 9 digits]. The length
+ * keeps leading zeros apart ('0123' is not '123'). False (out untouched) for
+ * anything else.
+ */
+export function digitsKey(b: Uint8Array, start: number, end: number, out: Int32Array): boolean {
+  const n = end - start;
+  if (n < 1 || n > MAX_KEY_DIGITS) return false;
+  let lead = 0;
+  let lo = 0;
+  for (let i = start; i < end; i++) {
+    const c = b[i]! - 48;
+    if (c < 0 || c > 9) return false;
+    if (end - i > 9) lead = lead * 10 + c;
+    else lo = lo * 10 + c;
+  }
+  out[0] = (n << 20) | lead;
+  out[1] = lo;
+  return true;
 }
 
 function hashPair(hi: number, lo: number): number {

@@ -49,3 +49,14 @@ describe('SubscriberDictionary by hash', () => {
     expect(d.serialise().equals(Buffer.from([...map.keys()].join(''), 'hex'))).toBe(true);
   });
 });
+
+describe('SubscriberDictionary numeric ids', () => {
+  it('keeps leading zeros, lengths 1-16 and non-ASCII digits apart, each under its own HMAC', () => {
+    const d = new SubscriberDictionary(keyA);
+    const ids = ['123', '0123', '00123', '7', '0', '12345678901234', '123456789012345', '1234567890123456', '١٢٣', '12a3', '٠123', '99999999999999'];
+    const indexes = ids.map((id) => d.indexOf(id));
+    expect(indexes).toEqual(ids.map((_, i) => i));
+    expect(ids.map((id) => d.indexOf(id))).toEqual(indexes);
+    ids.forEach((id, i) => expect(d.hashOf(i), id).toBe(pseudonym(keyA, id).toString('hex')));
+  });
+});
