@@ -66,13 +66,17 @@ export class EventMerger {
     stats.kept += p.length;
     for (const r of p.rejects) report.reject(stats, r.line + lineOffset, r.field, r.reason);
 
+    // Local ids to store indexes, in place (the batch is ours), then the rows go in by columns.
     const subMap = ids.subscribers;
     const cellMap = ids.cells;
-    const { sub, peer, cell, t, kind, duration, recharge } = p;
+    const { sub, peer, cell } = p;
     for (let i = 0; i < p.length; i++) {
-      const c = cell[i]!;
+      sub[i] = subMap[sub[i]!]!;
       const q = peer[i]!;
-      sink.append(subMap[sub[i]!]!, t[i]!, c === NULL_U32 ? NULL_U32 : cellMap[c]!, kind[i]!, duration[i]!, q === NULL_U32 ? NULL_U32 : subMap[q]!, recharge[i]!);
+      if (q !== NULL_U32) peer[i] = subMap[q]!;
+      const c = cell[i]!;
+      if (c !== NULL_U32) cell[i] = cellMap[c]!;
     }
+    sink.appendColumns(p);
   }
 }

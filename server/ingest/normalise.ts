@@ -10,9 +10,23 @@ import type { EventColumn, RawBatch, RawValue } from './source.js';
 import { parseDateTime, type TimezoneOffsets } from './datetime.js';
 import { directionOf, durationOf, eventTypeOf, FAILURES, rechargeOf, rowFailure, timeCode, TIME_MISSING, timeOfDate } from './fields.js';
 
-/** Where good rows go: one call per row, in file order. */
+/** Good rows as columns of store values, `length` rows each. */
+export interface EventColumns {
+  length: number;
+  sub: Uint32Array;
+  t: Uint32Array;
+  cell: Uint32Array;
+  kind: Uint8Array;
+  duration: Uint32Array;
+  peer: Uint32Array;
+  recharge: Float64Array;
+}
+
+/** Where good rows go, in file order: one call per row, or columns of rows at once. */
 export interface EventSink {
   append(sub: number, t: number, cell: number, kind: number, duration: number, peer: number, recharge: number): void;
+  /** The same as append() for each row in order. */
+  appendColumns(rows: EventColumns): void;
 }
 
 /** Maps identifiers to dense indexes (subscribers, cells). */

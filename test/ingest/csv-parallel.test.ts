@@ -60,6 +60,8 @@ function storeBytes(store: string): Record<string, string> {
   const s = Store.open(store);
   const out: Record<string, string> = { subscribers: s.subscriberHashes().toString('hex'), cells: JSON.stringify(s.dims().cells.ids) };
   for (const date of s.days()) {
+    const { rows, types, unlocated, columns } = s.day(date);
+    out[`${date}/entry`] = JSON.stringify({ rows, types, unlocated, columns });
     for (const c of COLUMNS) out[`${date}/${c.name}`] = Buffer.from(s.readColumn(date, c.name, { verify: true }).buffer).toString('hex');
   }
   return out;
