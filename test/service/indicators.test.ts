@@ -75,6 +75,10 @@ describe('indicators over REST', () => {
       f.send({ op: 'subscribe', id: 'w', indicator: { id: 'residents.count', unit: 'admin2', resolution: 'week', period: '2016-01-04' } });
       const err = (await f.until((x) => x.some((y) => y.id === 'w'))).find((y) => y.id === 'w')!;
       expect(err).toMatchObject({ op: 'error', code: 'TIER_TEMPORAL' });
+      f.send({ op: 'subscribe', id: 'p', indicator: { id: 'residents.count', unit: 'admin2', resolution: 'month', period: 'last week' } });
+      const bad = (await f.until((x) => x.some((y) => y.id === 'p'))).find((y) => y.id === 'p')!;
+      expect(bad).toMatchObject({ op: 'error', code: 'BAD_REQUEST' });
+      expect(bad.message).toMatch(/^indicator\.period: expected a date YYYY-MM-DD/);
     } finally {
       f.close();
     }
