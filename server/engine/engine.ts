@@ -260,7 +260,7 @@ export class Engine {
       }
       if (r.bits) {
         if (!merged.bits) merged.bits = new Uint8Array(r.bits.length);
-        for (let i = 0; i < r.bits.length; i++) merged.bits[i] |= r.bits[i]!;
+        orInto(merged.bits, r.bits);
       }
       if (r.groups && r.values) {
         // In partition order, whatever order tasks finish in: float statistics then sum in one order every run.
@@ -347,6 +347,15 @@ export class Engine {
     await this.executor.close();
     this.loaded.release();
   }
+}
+
+/** into |= from, 32 bits at a time where both allow it (a task's cell bitmaps are ~1 MB at 100 M events, one per partition). */
+function orInto(into: Uint8Array, from: Uint8Array): void {
+  const words = from.byteOffset % 4 === 0 && into.byteOffset % 4 === 0 ? from.length >>> 2 : 0;
+  const a = new Uint32Array(into.buffer, into.byteOffset, words);
+  const b = new Uint32Array(from.buffer, from.byteOffset, words);
+  for (let i = 0; i < words; i++) a[i] |= b[i]!;
+  for (let i = 4 * words; i < from.length; i++) into[i] |= from[i]!;
 }
 
 /** Most progressive estimates a query reports, the first partition's included. */
