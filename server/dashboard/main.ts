@@ -78,9 +78,9 @@ class Dashboard {
     d.wire();
     d.fillCategories();
     d.subscribe();
-    // Indicator subscriptions are refreshed by the service (live tiers); a raw aggregate's window is fixed, so a day
-    // opening a new period is noticed by asking for the stored days now and then.
-    if (d.limits.live) setInterval(() => d.source.kind === 'aggregate' && void d.followNewDays(), 30_000);
+    // A subscription that follows the latest period is moved on by the service itself (live tiers); with any other,
+    // a day opening a new period touches nothing subscribed, so the page asks for the stored days now and then.
+    if (d.limits.live) setInterval(() => !d.sub?.followsLatest && void d.followNewDays(), 30_000);
     return d;
   }
 
