@@ -6,6 +6,9 @@
 //   main.js            the command line and everything it imports, dependencies included
 //   worker.js          the kernel pool's task module (executor.ts looks for worker.js beside itself)
 //   piscina-worker.js  Piscina's own worker entry, which loads worker.js in each thread
+//   csv-worker.js      CSV ingest's parsing threads (csv-ingest.ts looks beside itself first)
+//   parquet-worker.js  Parquet ingest's page decoder thread (parquet.ts looks beside itself first),
+//                      with parquet-wasm's parquet_wasm_bg.wasm beside it (it reads ${__dirname}/...)
 //   uws_<platform>_<arch>_<abi>.node   the uWebSockets.js addon for this platform and Node ABI
 //
 // and OUT/dist/kernels/opalite.wasm stays where wasm.ts looks for it
@@ -108,6 +111,8 @@ export async function bundle(root, out) {
       main: path.join(root, 'dist', 'server', 'cli', 'main.js'),
       worker: path.join(root, 'dist', 'server', 'engine', 'worker.js'),
       'piscina-worker': piscinaWorker,
+      'csv-worker': path.join(root, 'dist', 'server', 'ingest', 'csv-worker.js'),
+      'parquet-worker': path.join(root, 'dist', 'server', 'ingest', 'readers', 'parquet-worker.js'),
     },
     outdir: cli,
     bundle: true,
@@ -123,6 +128,7 @@ export async function bundle(root, out) {
   });
   const addon = uwsAddon(root);
   fs.copyFileSync(addon, path.join(cli, path.basename(addon)));
+  fs.copyFileSync(path.join(root, 'node_modules', 'parquet-wasm', 'node', 'parquet_wasm_bg.wasm'), path.join(cli, 'parquet_wasm_bg.wasm'));
   fs.mkdirSync(path.join(out, 'dist', 'kernels'), { recursive: true });
   fs.copyFileSync(path.join(root, 'dist', 'kernels', 'opalite.wasm'), path.join(out, 'dist', 'kernels', 'opalite.wasm'));
   return Object.keys(result.metafile.outputs);

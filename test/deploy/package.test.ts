@@ -30,7 +30,7 @@ describe('the deliverable', () => {
     execFileSync('tar', ['-xzf', path.join(out, tarball), '-C', empty]);
     const dir = path.join(empty, tarball.replace(/\.tar\.gz$/, ''));
     expect(fs.existsSync(path.join(dir, 'node_modules'))).toBe(false); // everything is in the bundle
-    expect(fs.readdirSync(path.join(dir, 'dist', 'server', 'cli')).filter((f) => f.endsWith('.js')).sort()).toEqual(['main.js', 'piscina-worker.js', 'worker.js']);
+    expect(fs.readdirSync(path.join(dir, 'dist', 'server', 'cli')).filter((f) => f.endsWith('.js')).sort()).toEqual(['csv-worker.js', 'main.js', 'parquet-worker.js', 'piscina-worker.js', 'worker.js']);
     expect(fs.existsSync(path.join(dir, 'dist', 'kernels', 'opalite.wasm'))).toBe(true);
     expect(fs.existsSync(path.join(dir, 'opalite.service'))).toBe(true);
     expect(fs.existsSync(path.join(dir, 'dist', 'dashboard'))).toBe(fs.existsSync('dist/dashboard'));
@@ -97,6 +97,14 @@ describe('the deliverable', () => {
       const page = await fetch(`${url}/`);
       expect(page.status).toBe(200);
       expect(await page.text()).toBe(fs.readFileSync(path.join(dir, 'dist', 'dashboard', 'index.html'), 'utf8'));
+    }
+
+    // Ingest runs on worker threads of its own (CSV parsing, Parquet page decoding): the bundle must carry them.
+    const cli = (...args: string[]) => execFileSync(path.join(bin, 'node'), ['dist/server/cli/main.js', ...args], { cwd: dir, env: { PATH: bin, HOME: root }, stdio: 'pipe' }).toString();
+    for (const format of ['csv', 'parquet']) {
+      const ds = path.join(root, `ds-${format}`);
+      cli('generate', '--out', ds, '--subscribers', '300', '--days', '2', '--format', format);
+      expect(cli('ingest', ds, '--store', path.join(root, `store-${format}`))).toMatch(/ingested (\d[\d,]*) of \1 rows/);
     }
 
     const exited = new Promise<number | null>((resolve) => server!.on('exit', resolve));
