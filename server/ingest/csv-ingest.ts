@@ -44,11 +44,16 @@ const DEFAULT_CHUNK_BYTES = 8 << 20;
 /** Rows per batch on the main thread: small enough to merge while the batch is in cache. */
 const MAIN_BATCH_ROWS = 1 << 14;
 
-function workerFile(): string {
+/** The parse worker's script, or null where there is none (then everything is parsed on the main thread). */
+function workerFile(): string | null {
   const here = path.dirname(fileURLToPath(import.meta.url));
-  const beside = path.join(here, 'csv-worker.js');
-  return fs.existsSync(beside) ? beside : path.join(here, '..', '..', 'dist', 'server', 'ingest', 'csv-worker.js');
+  for (const file of [path.join(here, 'csv-worker.js'), path.join(here, '..', '..', 'dist', 'server', 'ingest', 'csv-worker.js')]) {
+    if (fs.existsSync(file)) return file;
+  }
+  return null;
 }
+
+const workerScript = workerFile();
 
 /** Parses the header row only. */
 class HeaderScanner extends CsvScanner {
@@ -66,8 +71,8 @@ class CsvWorkers {
   private readonly waiting = new Map<number, { resolve: (r: ChunkResult) => void; reject: (e: Error) => void }>();
   private failure: Error | null = null;
 
-  constructor(threads: number, init: CsvWorkerInit) {
-    this.workers = Array.from({ length: threads }, () => new Worker(workerFile(), { workerData: init }));
+  constructor(threads: number, file: string, init: CsvWorkerInit) {
+    this.workers = Array.from({ length: threads }, () => new Worker(file, { workerData: init }));
     this.maps = this.workers.map(() => new IdMap());
     for (const w of this.workers) {
       w.on('message', (r: ChunkResult) => {
@@ -116,7 +121,7 @@ export class CsvIngest {
     opts: CsvIngestOptions = {},
   ) {
     this.mainIds = new ParserIds(new KeyedHash(key));
-    this.threads = opts.threads ?? os.availableParallelism();
+    this.threads = workerScript ? (opts.threads ?? os.availableParallelism()) : 0;
     this.chunkBytes = opts.chunkBytes ?? DEFAULT_CHUNK_BYTES;
   }
 
@@ -163,7 +168,7 @@ export class CsvIngest {
    * worker parses the next piece.
    */
   private async streamed(file: string, target: CsvFileTarget): Promise<void> {
-    this.pool ??= new CsvWorkers(this.threads, { key: this.key, timezone: this.tz.timezone });
+    this.pool ??= new CsvWorkers(this.threads, workerScript!, { key: this.key, timezone: this.tz.timezone });
     const pool = this.pool;
     const worker = 0;
     const src = fs.createReadStream(file, { highWaterMark: 1 << 20 });
@@ -207,7 +212,7 @@ export class CsvIngest {
     const { header, dataStart, line: firstLine } = readHeader(file, size);
     if (!header || dataStart >= size) return this.sequential(file, target, 0, null, 1);
     const merger = new EventMerger({ file, ...target }, presentColumns(header));
-    this.pool ??= new CsvWorkers(this.threads, { key: this.key, timezone: this.tz.timezone });
+    this.pool ??= new CsvWorkers(this.threads, workerScript!, { key: this.key, timezone: this.tz.timezone });
     const pool = this.pool;
     const count = Math.ceil((size - dataStart) / this.chunkBytes);
     const inFlight = 2 * pool.workers.length;
