@@ -18,9 +18,9 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { pipeline } from 'node:stream';
 import { createGunzip } from 'node:zlib';
-import { IngestError } from '../errors.js';
+import { Errors, IngestError } from '../errors.js';
 import { CsvEventParser, ParserIds, presentColumns, type ParsedEvents } from './csv-events.js';
-import type { ChunkResult, ChunkTask, CsvWorkerInit, StreamTask } from './csv-protocol.js';
+import type { ChunkResult, ChunkTask, CsvWorkerInit, PieceTask, StreamTask } from './csv-protocol.js';
 import type { TimezoneOffsets } from './datetime.js';
 import { KeyedHash } from './hmac.js';
 import { EventMerger, IdMap, type MergeTarget } from './merge.js';
@@ -30,7 +30,7 @@ import { readError } from './readers/io.js';
 export interface CsvIngestOptions {
   /** Parse workers for plain .csv files; 0 or 1 parses on the main thread. Default: the machine's parallelism. */
   threads?: number;
-  /** Bytes per range a worker parses; default 8 MiB. Small values exist for tests. */
+  /** Bytes per range a worker parses (and, up to 1 MiB, per piece of a gzipped stream); default 8 MiB. Small values exist for tests. */
   chunkBytes?: number;
 }
 
@@ -41,6 +41,8 @@ export interface CsvFileTarget extends Omit<MergeTarget, 'file'> {
 }
 
 const DEFAULT_CHUNK_BYTES = 8 << 20;
+const QUOTE = 0x22;
+const LF = 0x0a;
 /** Rows per batch on the main thread: small enough to merge while the batch is in cache. */
 const MAIN_BATCH_ROWS = 1 << 14;
 
@@ -92,11 +94,11 @@ class CsvWorkers {
   }
 
   /** Runs a task on worker `worker` (a chunk: `task.id % threads`); worker by worker, tasks run in the order given. */
-  run(task: ChunkTask | StreamTask, worker = task.id % this.workers.length): Promise<ChunkResult> {
+  run(task: ChunkTask | StreamTask | PieceTask, worker = task.id % this.workers.length): Promise<ChunkResult> {
     if (this.failure) return Promise.reject(this.failure);
     return new Promise((resolve, reject) => {
       this.waiting.set(task.id, { resolve, reject });
-      if (task.kind === 'stream') this.workers[worker]!.postMessage(task, [task.bytes.buffer as ArrayBuffer]);
+      if (task.kind !== 'chunk') this.workers[worker]!.postMessage(task, [task.bytes.buffer as ArrayBuffer]);
       else this.workers[worker]!.postMessage(task);
     });
   }
@@ -163,45 +165,105 @@ export class CsvIngest {
   }
 
   /**
-   * A file that is not cut (gzipped, or small): read (and gunzipped, on libuv's
-   * threads) here, parsed as one stream on one worker, merged here while the
-   * worker parses the next piece.
+   * A file that is not cut by byte ranges (gzipped, or small): read (and
+   * gunzipped, on libuv's threads) here. While no quote has been seen, the
+   * stream is cut at its last line end into pieces that the workers parse side
+   * by side (every line end is a row end when there are no quotes); from the
+   * first quote on, the rest is parsed as one stream on one worker. The main
+   * thread merges in order while the workers parse.
    */
   private async streamed(file: string, target: CsvFileTarget): Promise<void> {
     this.pool ??= new CsvWorkers(this.threads, workerScript!, { key: this.key, timezone: this.tz.timezone });
     const pool = this.pool;
-    const worker = 0;
-    const src = fs.createReadStream(file, { highWaterMark: 1 << 20 });
-    const bytes: AsyncIterable<Buffer> = /\.gz$/i.test(file) ? pipeline(src, createGunzip({ chunkSize: 1 << 20 }), () => {}) : src;
-    const pending: Promise<ChunkResult>[] = [];
+    const workers = pool.workers.length;
+    // Pieces of about a block each (1 MiB; smaller in tests, through chunkBytes).
+    const block = Math.max(64, Math.min(this.chunkBytes, 1 << 20));
+    const src = fs.createReadStream(file, { highWaterMark: block });
+    const bytes: AsyncIterable<Buffer> = /\.gz$/i.test(file) ? pipeline(src, createGunzip({ chunkSize: block }), () => {}) : src;
+    const pending: { result: Promise<ChunkResult>; worker: number; piece: boolean }[] = [];
+    const headerScanner = new HeaderScanner(file);
+    let header: string[] | null = null;
     let merger: EventMerger | null = null;
+    let line = 1; // the file's line where the next piece starts
+    let carry: Buffer | null = null; // bytes not yet sent: before the header's end, or after the last line end
+    let streaming = false; // a quote was seen: the rest goes to worker 0 as one stream
     let id = 0;
-    const send = (chunk: Uint8Array, eof: boolean) => {
-      const task: StreamTask = { kind: 'stream', id, file, bytes: new Uint8Array(chunk), first: id === 0, eof };
-      id++;
+    const send = (task: StreamTask | PieceTask, worker: number) => {
       const result = pool.run(task, worker);
       result.catch(() => {}); // awaited in order below
-      pending.push(result);
+      pending.push({ result, worker, piece: task.kind === 'piece' });
+      id++;
     };
     const mergeNext = async () => {
-      const r = await pending.shift()!;
+      const { result, worker, piece } = pending.shift()!;
+      const r = await result;
       if (r.kind === 'failed') throw r.code ? new IngestError(r.code, r.message) : new Error(r.message);
-      if (!r.parsed) return;
-      merger ??= new EventMerger({ file, ...target }, presentColumns(r.header ?? []));
-      merger.merge(r.parsed, pool.maps[worker]!, 0);
+      if (r.parsed) {
+        merger ??= new EventMerger({ file, ...target }, presentColumns(header ?? r.header ?? []));
+        merger.merge(r.parsed, pool.maps[worker]!, piece ? line : 0);
+      }
+      if (piece) line += r.lines;
       target.onBytes?.(src.bytesRead);
+    };
+    const stream = (chunk: Uint8Array, eof: boolean) => {
+      const first = !streaming;
+      streaming = true;
+      send({ kind: 'stream', id, file, bytes: new Uint8Array(chunk), first, eof, ...(first && header ? { header, line } : {}) }, 0);
+    };
+    /**
+     * Sends what can be sent of `data` (unsent bytes before it are in `carry`).
+     * Returns true, keeping everything in `carry`, at the first quote: the
+     * caller merges what was sent (so `line` is exact) and streams from there.
+     */
+    const feed = (data: Buffer, eof: boolean): boolean => {
+      let buf = carry ? Buffer.concat([carry, data]) : data;
+      carry = null;
+      if (streaming) {
+        stream(buf, eof);
+        return false;
+      }
+      if (header === null) {
+        if (line === 1 && buf.length >= 3 && buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf) buf = buf.subarray(3);
+        const start = headerScanner.parse(buf, 0, eof);
+        if (headerScanner.header === null) {
+          if (eof) return false;
+          if (buf.length > MAX_ROW_BYTES) throw Errors.rowTooLong(file, 1, MAX_ROW_BYTES);
+          headerScanner.line = 1; // parsed again from the start with more bytes
+          carry = Buffer.from(buf);
+          return false;
+        }
+        header = headerScanner.header;
+        line = headerScanner.line;
+        buf = buf.subarray(start);
+      }
+      if (buf.indexOf(QUOTE) >= 0) {
+        carry = Buffer.from(buf);
+        return true;
+      }
+      const cut = eof ? buf.length : buf.lastIndexOf(LF) + 1;
+      if (cut > 0) send({ kind: 'piece', id, file, header, bytes: new Uint8Array(buf.subarray(0, cut)) }, id % workers);
+      if (cut < buf.length) carry = Buffer.from(buf.subarray(cut));
+      if (carry && carry.length > MAX_ROW_BYTES) throw Errors.rowTooLong(file, line, MAX_ROW_BYTES);
+      return false;
+    };
+    const feedOrStream = async (data: Buffer, eof: boolean) => {
+      if (!feed(data, eof)) return;
+      while (pending.length > 0) await mergeNext();
+      const rest = carry!;
+      carry = null;
+      stream(rest, eof);
     };
     try {
       for await (const chunk of bytes) {
         if (target.signal?.aborted) throw abortError();
-        send(chunk, false);
-        // Two pieces in flight: the worker parses one while this thread merges the other.
-        while (pending.length > 2) await mergeNext();
+        await feedOrStream(chunk, false);
+        // A few pieces in flight: the workers parse while this thread merges.
+        while (pending.length > 2 * workers) await mergeNext();
       }
-      send(new Uint8Array(0), true);
+      await feedOrStream(Buffer.alloc(0), true);
       while (pending.length > 0) await mergeNext();
     } catch (e) {
-      await this.close(); // the worker's stream is abandoned mid-file
+      await this.close(); // a worker's stream is abandoned mid-file
       throw readError(file, e);
     } finally {
       src.destroy();

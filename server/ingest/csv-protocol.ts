@@ -26,7 +26,8 @@ export interface ChunkTask {
 /**
  * The next bytes of a file that cannot be cut (gzipped): the worker parses
  * them as one stream, keeping the incomplete last row for the next call.
- * `first` starts a new file (header row, line 1); `eof` ends it.
+ * `first` starts a new file: at its header row and line 1, or, when `header`
+ * is given, at line `line` after it. `eof` ends it.
  */
 export interface StreamTask {
   kind: 'stream';
@@ -35,6 +36,20 @@ export interface StreamTask {
   bytes: Uint8Array;
   first: boolean;
   eof: boolean;
+  header?: string[];
+  line?: number;
+}
+
+/**
+ * Whole rows of a stream, cut at a line end where no quote was seen before:
+ * parsed on their own, lines counted from 0 (like a chunk's).
+ */
+export interface PieceTask {
+  kind: 'piece';
+  id: number;
+  file: string;
+  header: string[];
+  bytes: Uint8Array;
 }
 
 export type ChunkResult =

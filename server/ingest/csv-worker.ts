@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import { CsvEventParser, ParserIds } from './csv-events.js';
 import { Errors, IngestError } from '../errors.js';
-import type { ChunkResult, ChunkTask, CsvWorkerInit, StreamTask } from './csv-protocol.js';
+import type { ChunkResult, ChunkTask, CsvWorkerInit, PieceTask, StreamTask } from './csv-protocol.js';
 import { transferList } from './csv-protocol.js';
 import { TimezoneOffsets } from './datetime.js';
 import { KeyedHash } from './hmac.js';
@@ -73,7 +73,13 @@ function parseChunk(task: ChunkTask): ChunkResult {
 let stream: { parser: CsvEventParser; rest: Buffer | null; started: boolean } | null = null;
 
 function parseStream(task: StreamTask): ChunkResult {
-  if (task.first) stream = { parser: new CsvEventParser(task.file, tz, ids, Infinity, 1 << 16), rest: null, started: false };
+  if (task.first) {
+    stream = { parser: new CsvEventParser(task.file, tz, ids, Infinity, 1 << 16), rest: null, started: task.header !== undefined };
+    if (task.header) {
+      stream.parser.useHeader(task.header);
+      stream.parser.line = task.line ?? 1;
+    }
+  }
   const s = stream!;
   const bytes = Buffer.from(task.bytes.buffer, task.bytes.byteOffset, task.bytes.byteLength);
   let buf = s.rest ? Buffer.concat([s.rest, bytes]) : bytes;
@@ -91,10 +97,19 @@ function parseStream(task: StreamTask): ChunkResult {
   return { kind: 'parsed', id: task.id, p0: 0, end: 0, lines: 0, parsed: s.parser.take(), header: s.parser.header };
 }
 
-parentPort!.on('message', (task: ChunkTask | StreamTask) => {
+function parsePiece(task: PieceTask): ChunkResult {
+  const parser = new CsvEventParser(task.file, tz, ids, Infinity, Math.ceil(task.bytes.length / 48));
+  parser.useHeader(task.header);
+  parser.line = 0;
+  // Whole rows: the piece ends at a line end (or is the end of the file).
+  parser.parse(Buffer.from(task.bytes.buffer, task.bytes.byteOffset, task.bytes.byteLength), 0, true);
+  return { kind: 'parsed', id: task.id, p0: 0, end: 0, lines: parser.line, parsed: parser.take() };
+}
+
+parentPort!.on('message', (task: ChunkTask | StreamTask | PieceTask) => {
   let result: ChunkResult;
   try {
-    result = task.kind === 'stream' ? parseStream(task) : parseChunk(task);
+    result = task.kind === 'stream' ? parseStream(task) : task.kind === 'piece' ? parsePiece(task) : parseChunk(task);
   } catch (e) {
     result = { kind: 'failed', id: task.id, message: e instanceof Error ? e.message : String(e), code: e instanceof IngestError ? e.code : undefined };
   }

@@ -136,4 +136,21 @@ describe('CSV ingest from bytes, sequential and parallel', () => {
     const line = text.slice(0, text.indexOf('"C1,calls')).split('\n').length;
     expect(messages[0]).toContain(`:${line}`);
   });
+
+  it('cuts a gzipped stream into pieces for both workers while it has no quote, then streams the rest on one: the same store and report', async () => {
+    const quoted = hostileCsv(4, 1500, false);
+    const unquoted = hostileCsv(5, 3000, false).replaceAll('"', '');
+    const text = unquoted + quoted.slice(quoted.indexOf('\n') + 1); // the quoted rows, without their header, after 3000 unquoted ones
+    const plain = path.join(root, 'ds-pieces');
+    writeDataset(plain, 'events.csv', text);
+    const main = await run(plain, 'pieces-main', { threads: 0 });
+    expect(main.summary.rejected).toBeGreaterThan(100);
+    const gzSet = path.join(root, 'ds-pieces-gz');
+    writeDataset(gzSet, 'events.csv.gz', zlib.gzipSync(text));
+    for (const chunkBytes of [4096, 65536]) {
+      const gz = await run(gzSet, `pieces-gz-${chunkBytes}`, { threads: 2, chunkBytes });
+      expect(gz.bytes).toEqual(main.bytes);
+      expect(gz.report.replaceAll(path.join(gzSet, 'events', 'events.csv.gz'), 'F')).toEqual(main.report.replaceAll(path.join(plain, 'events', 'events.csv'), 'F'));
+    }
+  });
 });
