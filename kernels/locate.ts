@@ -7,7 +7,7 @@
 
 import { SECONDS_PER_DAY, STATUS_BAD_ARGUMENT, STATUS_CAPACITY, STATUS_OK } from './shared/constants';
 import { S_DAYS, S_EVENTS, S_LAST_DAY, S_LAST_SEQ, S_LOC, S_SUB, SLOT_BYTES, isEmpty, tableInsertAt, tableKey, tableSlot } from './hash';
-import { BAD_SUB, eventLoc, eventSub, locatedEvent, nextRun, runEnd, runStart } from './scan';
+import { BAD_SUB, countDrop, eventLoc, eventSub, keptKinds, locatedEvent, nextRun, runEnd, runStart } from './scan';
 import { finishTable, floorOf, loadLimit, probe, usedOf, validTable } from './table';
 
 const DAY: u32 = SECONDS_PER_DAY;
@@ -19,15 +19,24 @@ export function lastLocation(
   typeMask: u32, tStart: u32, tEnd: u32, hourMask: u32,
   nSubs: u32, outLoc: usize, dropPtr: usize,
 ): i32 {
+  const keep = keptKinds(typeMask, 0b111);
   for (let run = nextRun(tPtr, 0, n, tStart, tEnd, hourMask); runStart(run) < n; run = nextRun(tPtr, runEnd(run), n, tStart, tEnd, hourMask)) {
-    for (let i = runStart(run), end = runEnd(run); i < end; i++) {
-      const e = locatedEvent(i, subPtr, cellPtr, kindPtr, typeMask, locPtr, nCells, nSubs, dropPtr);
-      if (e >= BAD_SUB) {
-        if (e == BAD_SUB) return STATUS_BAD_ARGUMENT;
+    const start = runStart(run);
+    const kindEnd = kindPtr + <usize>runEnd(run);
+    let sub = subPtr + (<usize>start << 2);
+    let cell = cellPtr + (<usize>start << 2);
+    for (let kind = kindPtr + <usize>start; kind < kindEnd; kind++, sub += 4, cell += 4) {
+      const c = load<u32>(cell);
+      const kept = ((keep >> <u32>load<u8>(kind)) & 1) != 0;
+      const l = c < nCells ? load<i32>(locPtr + (<usize>c << 2)) : -1;
+      if (!kept || l < 0) {
+        if (kept) countDrop(l, dropPtr);
         continue;
       }
+      const s = load<u32>(sub);
+      if (s >= nSubs) return STATUS_BAD_ARGUMENT;
       // Rows are chronological, so the last write wins the spec's tie rule.
-      store<i32>(outLoc + (<usize>eventSub(e) << 2), eventLoc(e));
+      store<i32>(outLoc + (<usize>s << 2), l);
     }
   }
   return STATUS_OK;

@@ -25,8 +25,8 @@
 // over per-event values (displacement, topup_amount) are emitted as (sub,
 // value) pairs for the group kernels of stats.ts, with group = sub.
 
-import { DIR_SHIFT, NULL_U32, SECONDS_PER_DAY, STATUS_BAD_ARGUMENT, STATUS_CAPACITY, STATUS_OK } from './shared/constants';
-import { nextRun, runEnd, runStart, typeKept } from './scan';
+import { DIR_SHIFT, NULL_U32, SECONDS_PER_DAY, STATUS_BAD_ARGUMENT, STATUS_CAPACITY, STATUS_OK, TYPE_MASK } from './shared/constants';
+import { keptKinds, nextRun, runEnd, runStart, typeKept } from './scan';
 import { EMPTY, clearTable, consumedOf, finishTable, loadLimit, probe, rehashTable, slotOf, tableBytesOf, usedOf, validTable } from './table';
 import { sortRange } from './stats';
 
@@ -173,15 +173,18 @@ export function countEvents(
   typeMask: u32, tStart: u32, tEnd: u32, hourMask: u32, dirMask: u32,
   nSubs: u32, state: usize,
 ): i32 {
+  const keep = keptKinds(typeMask, dirMask);
   for (let run = nextRun(tPtr, 0, n, tStart, tEnd, hourMask); runStart(run) < n; run = nextRun(tPtr, runEnd(run), n, tStart, tEnd, hourMask)) {
-    for (let i = runStart(run), end = runEnd(run); i < end; i++) {
-      const at = <usize>i << 2;
-      const kind = <u32>load<u8>(kindPtr + i);
-      if (!typeKept(kind, typeMask) || !directionKept(kind, dirMask)) continue;
-      const sub = load<u32>(subPtr + at);
-      if (sub >= nSubs) return STATUS_BAD_ARGUMENT;
-      const s = state + (<usize>sub << 2);
-      store<u32>(s, load<u32>(s) + 1);
+    // Branch-free per row: a row adds 1 if its type and direction are kept, else 0, so
+    // a filter keeping about half the rows (calls and sms of four types) costs no mispredictions.
+    const kindEnd = kindPtr + <usize>runEnd(run);
+    let sub = subPtr + (<usize>runStart(run) << 2);
+    for (let kind = kindPtr + <usize>runStart(run); kind < kindEnd; kind++, sub += 4) {
+      const add = (keep >> <u32>load<u8>(kind)) & 1;
+      const s = load<u32>(sub);
+      if (s >= nSubs) return STATUS_BAD_ARGUMENT;
+      const slot = state + (<usize>s << 2);
+      store<u32>(slot, load<u32>(slot) + add);
     }
   }
   return STATUS_OK;
