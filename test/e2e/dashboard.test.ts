@@ -7,9 +7,11 @@
  * thickest first above a threshold; a free-tier token is offered only its
  * units and resolutions and refused finer ones by the service; and no task in
  * the page runs longer than 100 ms while admin3 frames arrive. Screenshots go
- * to docs/ (shown in the README).
+ * to docs/ (shown in the README) when OPALITE_SCREENSHOTS=docs, else to a
+ * temporary folder, so that a test run leaves the working tree as it was.
  */
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -18,7 +20,7 @@ import { followStore } from '../../server/service/live.js';
 import { auth, type Harness, ingestWithTestKey, runToCompletion, StreamClient } from '../service/helpers.js';
 import { type Disaster, displacementService, launchBrowser } from './harness.js';
 
-const DOCS = path.resolve('docs');
+const DOCS = process.env.OPALITE_SCREENSHOTS === 'docs' ? path.resolve('docs') : fs.mkdtempSync(path.join(os.tmpdir(), 'opalite-screens-'));
 let h: Harness;
 let disaster: Disaster;
 let dataset: string;
