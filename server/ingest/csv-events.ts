@@ -135,26 +135,29 @@ export class ParserIds {
 }
 
 /**
- * A direct-mapped memo of short plain fields (at most MEMO_MAX bytes) -> a
- * number, for fields with few distinct values: event types, directions, cell
- * ids. The key is the bytes and length packed exactly into three int32s, so a
- * hit needs no byte comparison; a miss asks `miss` and overwrites the slot.
+ * A memo of short plain fields (at most MEMO_MAX bytes) -> a number, for
+ * fields with few distinct values: event types, directions, cell ids. The key
+ * is the bytes and length packed exactly into three int32s, so a hit needs no
+ * byte comparison. Open addressing, so values that share a hash slot do not
+ * evict each other (a direct-mapped memo thrashed on ~20% of a file's cells).
+ * It grows with the distinct values up to MEMO_MAX_SLOTS, then starts afresh,
+ * so a file of endless distinct values costs bounded memory.
  */
 class ShortFieldMemo {
-  private readonly keys: Int32Array;
-  private readonly values: Float64Array;
-  private readonly shift: number;
+  /** Quadruples [w0, w1, w2, value]; w0 = 0 (length 0) marks an empty slot. */
+  private table: Float64Array;
+  private mask: number;
+  private count = 0;
 
   constructor(
     bits: number,
     private readonly miss: (buf: Buffer, s: number, e: number) => number,
   ) {
-    this.keys = new Int32Array(3 << bits).fill(-1);
-    this.values = new Float64Array(1 << bits);
-    this.shift = 32 - bits;
+    this.table = new Float64Array(4 << bits);
+    this.mask = (1 << bits) - 1;
   }
 
-  /** The value of plain ASCII bytes [s, e), e - s <= MEMO_MAX. */
+  /** The value of plain ASCII bytes [s, e), 0 < e - s <= MEMO_MAX. */
   get(buf: Buffer, s: number, e: number): number {
     const n = e - s;
     let w0 = n;
@@ -166,17 +169,45 @@ class ShortFieldMemo {
       else if (i < 7) w1 |= b << (8 * (i - 3));
       else w2 |= b << (8 * (i - 7));
     }
-    const slot = Math.imul(w0 ^ Math.imul(w1, 0x9e3779b1) ^ Math.imul(w2, 0x85ebca6b), 0xc2b2ae35) >>> this.shift;
-    const k = 3 * slot;
-    const keys = this.keys;
-    if (keys[k] === w0 && keys[k + 1] === w1 && keys[k + 2] === w2) return this.values[slot]!;
-    const v = this.miss(buf, s, e);
-    keys[k] = w0;
-    keys[k + 1] = w1;
-    keys[k + 2] = w2;
-    this.values[slot] = v;
-    return v;
+    const table = this.table;
+    const mask = this.mask;
+    for (let slot = memoHash(w0, w1, w2) & mask; ; slot = (slot + 1) & mask) {
+      const k = 4 * slot;
+      const key = table[k]!;
+      if (key === w0 && table[k + 1] === w1 && table[k + 2] === w2) return table[k + 3]!;
+      if (key === 0) {
+        const v = this.miss(buf, s, e);
+        table[k] = w0;
+        table[k + 1] = w1;
+        table[k + 2] = w2;
+        table[k + 3] = v;
+        if (++this.count * 2 > mask + 1) this.grow();
+        return v;
+      }
+    }
   }
+
+  private grow(): void {
+    const old = this.table;
+    const slots = (this.mask + 1) * 2;
+    this.table = new Float64Array(4 * Math.min(slots, MEMO_MAX_SLOTS));
+    this.mask = Math.min(slots, MEMO_MAX_SLOTS) - 1;
+    this.count = 0;
+    if (slots > MEMO_MAX_SLOTS) return; // endless distinct values: start afresh
+    for (let k = 0; k < old.length; k += 4) {
+      if (old[k] === 0) continue;
+      let slot = memoHash(old[k]!, old[k + 1]!, old[k + 2]!) & this.mask;
+      while (this.table[4 * slot] !== 0) slot = (slot + 1) & this.mask;
+      this.table.set(old.subarray(k, k + 4), 4 * slot);
+      this.count++;
+    }
+  }
+}
+
+const MEMO_MAX_SLOTS = 1 << 20;
+
+function memoHash(w0: number, w1: number, w2: number): number {
+  return Math.imul(w0 ^ Math.imul(w1, 0x9e3779b1) ^ Math.imul(w2, 0x85ebca6b), 0xc2b2ae35) >>> 8;
 }
 
 /** Up to this many bytes go through a ShortFieldMemo (3 bytes above the length in the first word, 4 in each other). */
@@ -231,10 +262,10 @@ export class CsvEventParser extends CsvScanner {
   private col = new Int32Array(PARSED.length).fill(-1);
   /** The canonical columns present, in header order (for the missing-column message). */
   present: EventColumn[] = [];
-  private readonly types = new ShortFieldMemo(8, (b, s, e) => eventTypeOf(b.toString('latin1', s, e)));
-  private readonly directions = new ShortFieldMemo(8, (b, s, e) => directionOf(b.toString('latin1', s, e)));
-  /** A file has a few thousand cells: the memo answers most rows without touching the dictionary. */
-  private readonly cellMemo = new ShortFieldMemo(14, (b, s, e) => this.ids.cell(b, s, e));
+  private readonly types = new ShortFieldMemo(5, (b, s, e) => eventTypeOf(b.toString('latin1', s, e)));
+  private readonly directions = new ShortFieldMemo(5, (b, s, e) => directionOf(b.toString('latin1', s, e)));
+  /** A file has thousands of cells: the memo answers every row after a cell's first without touching the dictionary. */
+  private readonly cellMemo = new ShortFieldMemo(12, (b, s, e) => this.ids.cell(b, s, e));
   private cap: number;
   private n = 0;
   private rows = 0;

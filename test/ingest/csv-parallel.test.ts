@@ -153,4 +153,20 @@ describe('CSV ingest from bytes, sequential and parallel', () => {
       expect(gz.report.replaceAll(path.join(gzSet, 'events', 'events.csv.gz'), 'F')).toEqual(main.report.replaceAll(path.join(plain, 'events', 'events.csv'), 'F'));
     }
   });
+
+  it('keeps 5000 distinct cells and thousands of distinct bad event types apart (the field memos grow), as the string path does', async () => {
+    const rows = ['msisdn,datetime,cell_id,event_type,outgoing'];
+    for (let i = 0; i < 12_000; i++) rows.push(`${2250700000 + (i % 997)},2016-01-0${1 + (i % 3)} 10:00:00,c${(i * 7) % 5000},${i % 4 ? ['calls', 'sms', 'mds'][i % 3] : `x${i}`},${i % 2 ? 'true' : 'false'}`);
+    const text = rows.join('\n') + '\n';
+    const dataset = path.join(root, 'ds-memo');
+    writeDataset(dataset, 'events.csv', text);
+    const main = await run(dataset, 'memo-main', { threads: 0 });
+    expect(main.summary.rejected).toBe(3000);
+    const arrowSet = path.join(root, 'ds-memo-arrow');
+    writeDataset(arrowSet, 'events.arrow', new Uint8Array());
+    await asArrow(path.join(dataset, 'events', 'events.csv'), path.join(arrowSet, 'events', 'events.arrow'));
+    const typed = await run(arrowSet, 'memo-arrow', { threads: 0 });
+    expect(typed.bytes).toEqual(main.bytes);
+    expect(JSON.parse(main.bytes.cells!).length).toBeGreaterThan(3000); // cells of good rows only: more than the memo first holds
+  });
 });
