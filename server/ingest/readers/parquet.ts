@@ -2,8 +2,8 @@
  * Parquet reader, one row group at a time, only the mapped columns. The
  * footer (schema, physical and logical types, row groups) is read with
  * parquetjs-lite; the pages are decoded by parquet-wasm (the Rust parquet
- * crate compiled to WebAssembly) into Arrow record batches, then converted
- * like an Arrow file's. parquet-wasm decodes 2M bench events about 4x faster
+ * crate compiled to WebAssembly) on a worker thread (parquet-worker.ts) into
+ * Arrow record batches, then converted like an Arrow file's. parquet-wasm decodes 2M bench events about 4x faster
  * than parquetjs-lite's page decoder did and reads every codec (ZSTD on Node
  * 20 too, which node:zlib lacks there); hyparquet, measured beside both, was
  * 1.6x faster than parquetjs-lite. Types the Arrow mapping loses are taken
@@ -12,7 +12,8 @@
  *
  * Memory is bounded by one row group of the mapped columns (pyarrow writes up
  * to 1Mi rows per group by default): the file is read through a Blob, range
- * by range, never whole.
+ * by range (except a file whose page index parquet-rs refuses, as
+ * parquetjs-lite writes it with statistics: that one is read whole).
  */
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
@@ -62,15 +63,9 @@ interface FileMetaData {
   schema: SchemaElement[];
   row_groups: RowGroup[];
 }
-interface ColumnData {
-  dlevels: number[];
-  values: unknown[];
-  count: number;
-}
 interface EnvelopeReader {
   readHeader(): Promise<void>;
   readFooter(): Promise<FileMetaData>;
-  readRowGroup(schema: unknown, group: RowGroup, columns: string[][]): Promise<{ columnData: Record<string, ColumnData> }>;
   close(): Promise<void>;
   fileSize: number;
 }
@@ -88,8 +83,6 @@ type Convert = ArrowConvert;
 
 /** Rows per decoded Arrow batch (parquet-wasm's default, 1024, costs a batch's overhead every 1024 rows). */
 const DECODE_BATCH_ROWS = 1 << 16;
-
-const toBigInt = (v: unknown): bigint => (typeof v === 'bigint' ? v : BigInt(v as string | number));
 
 /** Parquet's ConvertedType enum, by number (parquet-format's parquet.thrift). */
 const CONVERTED_TYPES = [
