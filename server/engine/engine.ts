@@ -9,7 +9,7 @@ import { Store } from '../store/reader.js';
 import { ARENA_FULL } from './arena.js';
 import { bitmapBytes, MAX_BITMAP_BYTES } from './execute.js';
 import { labelledLocSteps } from './labelled.js';
-import { type Executor, InProcessExecutor, PoolExecutor } from './executor.js';
+import { type Executor, InProcessExecutor, PoolExecutor, type Settled } from './executor.js';
 import { LoadedStore, type OptionalColumn } from './loader.js';
 import { Heap } from './memory.js';
 import { type Merged, odSumPlans, odSumShapes, type Plan, plan, type PlanContext, type ShapeTools } from './planner.js';
@@ -234,16 +234,16 @@ export class Engine {
     const P = this.loaded.nParts;
     // Samples that need their population's keys settle their rule first.
     for (const prep of p.prepare ?? []) prep.settle((await this.collect(prep.step)).merged);
-    const { merged, drops } = await this.collect(step, (merged, drops, fraction, done) => {
-      if (opts.onPartial && done < P && partialDue(done, P)) opts.onPartial(this.finish(id, p, merged, drops, fraction));
+    const { merged, drops } = await this.collect(step, (merged, drops, fraction, done, before) => {
+      if (opts.onPartial && done < P && partialDue(done, P, before)) opts.onPartial(this.finish(id, p, merged, drops, fraction));
     });
     return this.finish(id, p, merged, drops, 1);
   }
 
-  /** Runs a step on every partition and merges the results; `onMerge` sees the running total after each. */
+  /** Runs a step on every partition and merges the results; `onMerge` sees the running total after each batch (`before` partitions were done before it). */
   private async collect(
     step: AggStep,
-    onMerge?: (merged: Merged, drops: number[], fraction: number, done: number) => void,
+    onMerge?: (merged: Merged, drops: number[], fraction: number, done: number, before: number) => void,
   ): Promise<{ merged: Merged; drops: number[] }> {
     this.loaded.ensureColumns(optionalColumns(step));
     const P = this.loaded.nParts;
@@ -273,51 +273,55 @@ export class Engine {
       for (let i = 0; i < 4; i++) drops[i] += r.drops[i]!;
       subsDone += this.loaded.partSizes[part]!;
       done++;
-      onMerge?.(merged, drops, subsDone / totalSubs, done);
     };
-    // Keep a bounded number of tasks in flight: each holds an arena of scratch.
-    const queue = [...Array(P).keys()];
-    const lanes = Array.from({ length: Math.min(P, this.executor.concurrency * 2) }, async () => {
-      for (let part = queue.shift(); part !== undefined; part = queue.shift()) {
-        merge(part, await this.runPartition(part, step));
+    // Keep a bounded number of batches in flight: each holds an arena of scratch.
+    const queue = batchesOf(P, this.executor.concurrency);
+    const lanes = Array.from({ length: Math.min(queue.length, this.executor.concurrency * 2) }, async () => {
+      for (let batch = queue.shift(); batch !== undefined; batch = queue.shift()) {
+        const results = await this.runBatch(batch, step);
+        const before = done;
+        results.forEach((r, i) => merge(batch[i]!, r));
+        onMerge?.(merged, drops, subsDone / totalSubs, done, before);
       }
     });
     await Promise.all(lanes);
     return { merged, drops };
   }
 
+  /**
+   * Runs a batch of partitions in one round trip to one thread. They run one after
+   * another there, so they share one arena, sized for the largest; a partition whose
+   * scratch did not fit runs again on its own with a larger one.
+   */
+  private async runBatch(parts: number[], step: AggStep): Promise<PartialResult[]> {
+    if (parts.length === 1) return [await this.runPartition(parts[0]!, step)];
+    const arenaBytes = Math.max(...parts.map((part) => this.arenaEstimate(part, step)));
+    const arena = this.heap.alloc(arenaBytes);
+    let settled: Settled[];
+    try {
+      const shared = this.sharedOf(step);
+      settled = await this.executor.runBatch(parts.map((part) => this.task(part, step, arena, arenaBytes, shared)));
+    } finally {
+      this.heap.release(arena);
+    }
+    const failed = settled.find((s): s is { error: Error } => 'error' in s && !(s.error instanceof KernelError && s.error.code === ARENA_FULL));
+    if (failed) throw failed.error;
+    return Promise.all(settled.map((s, i) => ('result' in s ? s.result : this.runPartition(parts[i]!, step))));
+  }
+
+  private arenaEstimate(part: number, step: AggStep): number {
+    const days = this.loaded.ranges(part);
+    const rowsIn = (f: WindowFilter) => f.days.reduce((n, d) => n + (days[d]?.n ?? 0), 0);
+    return estimateArena(step, this.loaded.partSizes[part]!, this.loaded.nCells, this.maxBitmapBytes, rowsIn);
+  }
+
   /** Runs one partition, retrying with twice the scratch while the arena is too small. */
   private async runPartition(part: number, step: AggStep): Promise<PartialResult> {
-    const nSubs = this.loaded.partSizes[part]!;
-    const days = this.loaded.ranges(part);
-    const tables: PartitionTask['tables'] = {};
-    for (const unit of unitsOfStep(step)) {
-      tables[unit] = {};
-      for (const day of this.loaded.days.keys()) tables[unit][day] = this.loaded.table(unit, day);
-    }
-    const coords: PartitionTask['coords'] = {};
-    if (usesCoordinates(step)) for (const day of this.loaded.days.keys()) coords[day] = this.loaded.coords(day);
-    // Rows of this partition in a window: what gathering steps need room for.
-    const rowsIn = (f: WindowFilter) => f.days.reduce((n, d) => n + (days[d]?.n ?? 0), 0);
-    let arenaBytes = estimateArena(step, nSubs, this.loaded.nCells, this.maxBitmapBytes, rowsIn);
+    let arenaBytes = this.arenaEstimate(part, step);
     for (;;) {
       const arena = this.heap.alloc(arenaBytes);
       try {
-        return await this.executor.run({
-          kind: 'partition',
-          memory: this.heap.memory,
-          nSubs,
-          days,
-          tables,
-          coords,
-          nCells: this.loaded.nCells,
-          globalOf: this.loaded.globalOf(part),
-          lonLat: this.loaded.lonLat(),
-          maxBitmapBytes: this.maxBitmapBytes,
-          step,
-          arena,
-          arenaBytes,
-        });
+        return await this.executor.run(this.task(part, step, arena, arenaBytes));
       } catch (e) {
         if (!(e instanceof KernelError && e.code === ARENA_FULL)) throw e;
         arenaBytes *= 2;
@@ -325,6 +329,40 @@ export class Engine {
         this.heap.release(arena);
       }
     }
+  }
+
+  /** What every partition's task of a step shares: the units' location tables and the cells' coordinates, by day. */
+  private sharedOf(step: AggStep): Pick<PartitionTask, 'tables' | 'coords'> {
+    const tables: PartitionTask['tables'] = {};
+    for (const unit of unitsOfStep(step)) {
+      tables[unit] = {};
+      for (const day of this.loaded.days.keys()) tables[unit][day] = this.loaded.table(unit, day);
+    }
+    const coords: PartitionTask['coords'] = {};
+    if (usesCoordinates(step)) for (const day of this.loaded.days.keys()) coords[day] = this.loaded.coords(day);
+    return { tables, coords };
+  }
+
+  /** Partition `part`'s task for a step, with its scratch at `arena` (objects in `shared` cross a thread once per batch). */
+  private task(part: number, step: AggStep, arena: number, arenaBytes: number, shared = this.sharedOf(step)): PartitionTask {
+    const nSubs = this.loaded.partSizes[part]!;
+    const days = this.loaded.ranges(part);
+    const { tables, coords } = shared;
+    return {
+      kind: 'partition',
+      memory: this.heap.memory,
+      nSubs,
+      days,
+      tables,
+      coords,
+      nCells: this.loaded.nCells,
+      globalOf: this.loaded.globalOf(part),
+      lonLat: this.loaded.lonLat(),
+      maxBitmapBytes: this.maxBitmapBytes,
+      step,
+      arena,
+      arenaBytes,
+    };
   }
 
   private finish(id: string, p: Plan, merged: Merged, drops: number[], fraction: number): QueryResult {
@@ -367,8 +405,30 @@ export const MAX_PARTIALS = 16;
  * Shaping and redacting an estimate costs as much as the final result's, so a
  * store cut into many small partitions must not pay it after each one.
  */
-export function partialDue(done: number, P: number): boolean {
-  return done === 1 || Math.floor((done * MAX_PARTIALS) / P) > Math.floor(((done - 1) * MAX_PARTIALS) / P);
+export function partialDue(done: number, P: number, before = done - 1): boolean {
+  return before === 0 || Math.floor((done * MAX_PARTIALS) / P) > Math.floor((before * MAX_PARTIALS) / P);
+}
+
+/**
+ * Partitions in batches, in order: single partitions first (the first progressive
+ * frame waits for one partition only), then batches doubling to at most
+ * P / (8 x threads) partitions, so a big store's hundreds of partitions cost tens of
+ * round trips, and every thread still gets several batches to balance the load.
+ */
+export function batchesOf(P: number, threads: number): number[][] {
+  const cap = Math.max(1, Math.floor(P / (8 * Math.max(1, threads))));
+  const out: number[][] = [];
+  let size = 1;
+  for (let part = 0; part < P; ) {
+    // Two batches of each size, so that both threads start small.
+    for (let twice = 0; twice < 2 && part < P; twice++) {
+      const n = Math.min(size, P - part);
+      out.push(Array.from({ length: n }, (_, i) => part + i));
+      part += n;
+    }
+    size = Math.min(cap, size * 2);
+  }
+  return out;
 }
 
 /** Group statistics and histograms on the main thread, with the kernels, over merged pairs. */

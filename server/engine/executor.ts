@@ -13,8 +13,18 @@ import { runPartition } from './execute.js';
 import type { PartialResult, PartitionTask, TaskFailure } from './protocol.js';
 import { instantiate, kernelPath, type Kernels } from './wasm.js';
 
+/** One task's outcome within a batch: its result, or the typed error it failed with. */
+export type Settled = { result: PartialResult } | { error: Error };
+
 export interface Executor {
   run(task: PartitionTask): Promise<PartialResult>;
+  /**
+   * Runs tasks one after another on one thread, in one round trip: with hundreds of
+   * small partitions, a message per task made the main thread (which dispatches,
+   * merges and shares the cores with the workers) the bottleneck of cheap queries.
+   * Each task succeeds or fails on its own.
+   */
+  runBatch(tasks: PartitionTask[]): Promise<Settled[]>;
   close(): Promise<void>;
   readonly concurrency: number;
 }
@@ -25,6 +35,16 @@ export class InProcessExecutor implements Executor {
 
   async run(task: PartitionTask): Promise<PartialResult> {
     return runPartition(this.kernels, task);
+  }
+
+  async runBatch(tasks: PartitionTask[]): Promise<Settled[]> {
+    return tasks.map((task) => {
+      try {
+        return { result: runPartition(this.kernels, task) };
+      } catch (e) {
+        return { error: e as Error };
+      }
+    });
   }
 
   async close(): Promise<void> {}
@@ -69,16 +89,25 @@ export class PoolExecutor implements Executor {
    * with TASK_TIMEOUT. The service stays up either way.
    */
   async run(task: PartitionTask): Promise<PartialResult | never> {
-    const signal = AbortSignal.timeout(this.taskTimeoutMs);
-    let out: PartialResult | TaskFailure;
-    try {
-      out = (await this.pool.run(task, { signal })) as PartialResult | TaskFailure;
-    } catch (e) {
-      if (signal.aborted) throw new KernelError('TASK_TIMEOUT', `partition task: expected to finish within ${this.taskTimeoutMs} ms, found it still running; its worker was stopped`);
-      throw new KernelError('WORKER_DIED', `partition task: expected a result, found its worker gone (${(e as Error).message}); the pool replaced it`);
-    }
+    const out = (await this.post(task, this.taskTimeoutMs)) as PartialResult | TaskFailure;
     if ('error' in out) throw reviveError(out.error);
     return out;
+  }
+
+  /** The timeout applies per task of the batch (a batch of n may run n times as long). */
+  async runBatch(tasks: PartitionTask[]): Promise<Settled[]> {
+    const out = (await this.post(tasks, this.taskTimeoutMs * tasks.length)) as (PartialResult | TaskFailure)[];
+    return out.map((r) => ('error' in r ? { error: reviveError(r.error) } : { result: r }));
+  }
+
+  private async post(payload: PartitionTask | PartitionTask[], timeoutMs: number): Promise<unknown> {
+    const signal = AbortSignal.timeout(timeoutMs);
+    try {
+      return await this.pool.run(payload, { signal });
+    } catch (e) {
+      if (signal.aborted) throw new KernelError('TASK_TIMEOUT', `partition task: expected to finish within ${timeoutMs} ms, found it still running; its worker was stopped`);
+      throw new KernelError('WORKER_DIED', `partition task: expected a result, found its worker gone (${(e as Error).message}); the pool replaced it`);
+    }
   }
 
   async close(): Promise<void> {

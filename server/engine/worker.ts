@@ -14,7 +14,12 @@ function kernelsFor(memory: WebAssembly.Memory): Kernels {
   return cached.kernels;
 }
 
-export default function run(task: PartitionTask): PartialResult | TaskFailure {
+/** One task, or a batch of them run in order (each succeeds or fails on its own). */
+export default function run(task: PartitionTask | PartitionTask[]): PartialResult | TaskFailure | (PartialResult | TaskFailure)[] {
+  return Array.isArray(task) ? task.map(runOne) : runOne(task);
+}
+
+function runOne(task: PartitionTask): PartialResult | TaskFailure {
   try {
     return runPartition(kernelsFor(task.memory), task);
   } catch (e) {

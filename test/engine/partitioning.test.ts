@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mainKinds } from '../../bench/kinds.js';
-import { Engine, EVENTS_PER_PARTITION, MAX_PARTIALS, partialDue, partitionsFor } from '../../server/engine/engine.js';
+import { batchesOf, Engine, EVENTS_PER_PARTITION, MAX_PARTIALS, partialDue, partitionsFor } from '../../server/engine/engine.js';
 import type { Heap } from '../../server/engine/memory.js';
 import type { Row } from '../../server/privacy/redact.js';
 import { type RefEvent, refPartition } from '../../server/engine/reference.js';
@@ -68,6 +68,26 @@ describe('the partition count', () => {
 });
 
 const roundValue = (row: Row): Row => (typeof row.value === 'number' ? { ...row, value: Number(row.value.toPrecision(12)) } : row);
+
+describe('batches of partitions', () => {
+  it.each([[1, 2], [16, 2], [51, 2], [254, 2], [256, 4], [7, 0]])('%i partitions, %i threads: each once, in order, one at first, at most P / 8 threads', (P, threads) => {
+    const batches = batchesOf(P, threads);
+    expect(batches.flat()).toEqual([...Array(P).keys()]);
+    expect(batches[0]).toEqual([0]);
+    if (P > 1) expect(batches[1]).toEqual([1]);
+    const cap = Math.max(1, Math.floor(P / (8 * Math.max(1, threads))));
+    for (const b of batches) expect(b.length).toBeLessThanOrEqual(cap);
+    // Few round trips for big stores: at most the partitions / cap plus the ramp.
+    expect(batches.length).toBeLessThanOrEqual(Math.ceil(P / cap) + 2 * Math.log2(cap) + 2);
+  });
+
+  it('a batch that crosses 1/16 of the partitions reports once', () => {
+    expect(partialDue(15, 256, 1)).toBe(false);
+    expect(partialDue(17, 256, 15)).toBe(true);
+    expect(partialDue(40, 256, 17)).toBe(true);
+    expect(partialDue(1, 256, 0)).toBe(true);
+  });
+});
 
 describe('results do not depend on the partition count', () => {
   let dir: string;
