@@ -44,10 +44,11 @@ const o = new Command('bench-duckdb')
   .option('--threads <n>', 'Opalite worker threads and DuckDB threads', (v) => Number(v), 2)
   .option('--no-ingest', 'skip the CSV ingest comparison')
   .option('--prejoin', 'DuckDB reads a table with each event\'s admin3 region materialised at load')
+  .option('--duckdb-memory <size>', "DuckDB's memory_limit (the machine is shared: a query past it fails instead of swapping others out)", '12GB')
   .option('--dir <dir>', 'where datasets and stores are kept', path.join(ROOT, 'bench', 'data'))
   .option('--out <file>', 'results file', path.join(ROOT, 'bench', 'DUCKDB.md'))
   .parse(process.argv)
-  .opts<{ events: number; threads: number; ingest: boolean; prejoin?: boolean; dir: string; out: string }>();
+  .opts<{ events: number; threads: number; ingest: boolean; prejoin?: boolean; duckdbMemory: string; dir: string; out: string }>();
 
 process.env.OPALITE_PSEUDONYM_KEY ??= 'be'.repeat(32);
 const subscribers = Math.max(100, Math.round(o.events / DAYS / EVENTS_PER_SUB_DAY));
@@ -69,6 +70,7 @@ if (!fs.existsSync(path.join(storeDir, 'store.json'))) {
 const db = await DuckDBInstance.create(':memory:');
 const con = await db.connect();
 await con.run(`SET threads = ${o.threads}`);
+await con.run(`SET memory_limit = '${o.duckdbMemory}'`);
 const duckThreads = Number((await con.runAndReadAll(`SELECT current_setting('threads')`)).getRows()[0]![0]);
 const q = async (sql: string) => (await con.runAndReadAll(sql)).getRows();
 
@@ -373,7 +375,7 @@ const title = `## ${fmt(totalRows)} events${o.prejoin ? ', DuckDB with admin3 ma
 const text = `${title}
 
 ${fmt(totalRows)} events (${subscribers.toLocaleString('en-US')} subscribers, ${days.length} days, ${days[0]} to ${days.at(-1)}), unit ${UNIT}, k = ${K}.
-Opalite: ${o.threads} worker thread(s), no result cache (cacheEntries 0). DuckDB ${(await q('SELECT version()'))[0]![0]}: threads = ${duckThreads}, in-memory${o.prejoin ? '; its location queries read located_admin3 (region per event joined once at load, included in its load time), the radius of gyration still joins cell_region' : ''}.
+Opalite: ${o.threads} worker thread(s), no result cache (cacheEntries 0). DuckDB ${(await q('SELECT version()'))[0]![0]}: threads = ${duckThreads}, memory_limit = ${o.duckdbMemory}, in-memory${o.prejoin ? '; its location queries read located_admin3 (region per event joined once at load, included in its load time), the radius of gyration still joins cell_region' : ''}.
 
 Machine: ${machine}. One run; read ratios within the run.
 
