@@ -1,7 +1,7 @@
 /**
  * LZ4 decompression, for Arrow IPC files whose buffers are compressed with
  * LZ4_FRAME (pyarrow's write_feather() and pandas' to_feather() do this by
- * default, and apache-arrow for JS ships no codec) and for Parquet's LZ4_RAW. ZSTD (the other IPC codec)
+ * default, and apache-arrow for JS ships no codec). ZSTD (the other IPC codec)
  * is registered from node:zlib where this Node has it (>= 22.15).
  *
  * see: https://github.com/lz4/lz4/blob/dev/doc/lz4_Frame_format.md
@@ -83,7 +83,7 @@ function decodeBlock(src: Uint8Array, start: number, end: number, out: Output): 
   }
 }
 
-/** Decompresses one raw LZ4 block (Parquet's LZ4_RAW codec). */
+/** Decompresses one raw LZ4 block (the body of an LZ4 frame's block). */
 export function lz4BlockDecode(src: Uint8Array, sizeHint = src.length * 4): Uint8Array {
   const out = new Output(sizeHint);
   decodeBlock(src, 0, src.length, out);

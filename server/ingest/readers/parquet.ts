@@ -26,7 +26,6 @@ import { mapHeader, type EventColumn, type RawBatch, type RawValue } from '../so
 import { checkBatchColumns, guardFlatbufferVectors } from './arrow-guard.js';
 import { columnValues, converterFor as arrowConverter, type Convert as ArrowConvert } from './arrow.js';
 import { DEFAULT_BATCH_ROWS, readError, type BinaryReaderOptions, type Progress } from './io.js';
-import { applyParquetFixes } from './parquet-compat.js';
 import type { RowGroupResult, RowGroupTask } from './parquet-worker.js';
 import { timestamp } from './values.js';
 
@@ -146,7 +145,6 @@ export class ParquetReader implements AsyncIterable<RawBatch>, Progress {
   ) {}
 
   async *[Symbol.asyncIterator](): AsyncGenerator<RawBatch> {
-    applyParquetFixes();
     guardFlatbufferVectors();
     const file = this.file;
     const batchRows = this.opts.batchRows ?? DEFAULT_BATCH_ROWS;

@@ -1,6 +1,7 @@
 /**
- * Files from real writers (pyarrow), and the decoder bugs of parquetjs-lite
- * and the codec gaps of apache-arrow that parquet-compat.ts and lz4.ts fix.
+ * Files from real writers (pyarrow) that parquetjs-lite's page decoder misread
+ * (pages are now decoded by parquet-wasm; parquetjs-lite reads only the footer),
+ * and the codec gap of apache-arrow that lz4.ts fills.
  */
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
@@ -9,7 +10,6 @@ import { tableFromArrays, tableToIPC } from 'apache-arrow';
 import { describe, expect, it } from 'vitest';
 import { openEventSource } from '../../../server/ingest/readers/events.js';
 import { lz4BlockDecode, lz4FrameDecode } from '../../../server/ingest/readers/lz4.js';
-import { decodeRleHybrid } from '../../../server/ingest/readers/parquet-compat.js';
 import type { RawBatch } from '../../../server/ingest/source.js';
 import { tempDir } from './helpers.js';
 import { DICT_RUNS_PAGE_V2, FEATHER_LZ4, INT96_BROTLI, LZ4_RAW_UTC_DECIMAL } from './pyarrow-fixtures.js';
@@ -110,34 +110,6 @@ describe('parquetjs-lite 0.8.7 on its own', () => {
     // ... and ours reads it (legacy TIMESTAMP_MILLIS is a UTC instant)
     const { columns } = await readAll(file);
     expect(columns).toEqual({ datetime: ['2016-01-01T08:15:02.000Z'] });
-  });
-});
-
-describe('RLE / bit-packed hybrid decoder', () => {
-  const cursor = (bytes: number[]) => ({ buffer: Buffer.from(bytes), offset: 0 });
-
-  it('regression: a repeated run of a 9-bit value reads its bytes little-endian', () => {
-    // header 0x0a = run of 5; value 300 = 0x012c in 2 bytes
-    const c = cursor([0x0a, 0x2c, 0x01]);
-    expect(decodeRleHybrid('INT32', c, 5, { bitWidth: 9, disableEnvelope: true })).toEqual([300, 300, 300, 300, 300]);
-    expect(c.offset).toBe(3);
-  });
-
-  it('decodes bit-packed groups and stops at count', () => {
-    // header 0x03 = 1 group of 8 values, width 3: 0..7 packed LSB first = 0x88 0xc6 0xfa
-    const c = cursor([0x03, 0x88, 0xc6, 0xfa]);
-    expect(decodeRleHybrid('INT32', c, 6, { bitWidth: 3, disableEnvelope: true })).toEqual([0, 1, 2, 3, 4, 5]);
-    expect(c.offset).toBe(4);
-  });
-
-  it('regression: RLE booleans without a bit width decode as booleans, after the length prefix', () => {
-    // 4-byte length, then bit-packed group: 0b10100101
-    const c = cursor([2, 0, 0, 0, 0x03, 0xa5]);
-    expect(decodeRleHybrid('BOOLEAN', c, 8, {})).toEqual([true, false, true, false, false, true, false, true]);
-  });
-
-  it('throws instead of reading past the page', () => {
-    expect(() => decodeRleHybrid('INT32', cursor([0x03, 0x88]), 8, { bitWidth: 3, disableEnvelope: true })).toThrow(/past the page/);
   });
 });
 
