@@ -8,11 +8,15 @@
  * shared string rules of fields.ts, so the result is exactly that of the
  * typed-file path.
  *
- * Ids get parser-local numbers (ParserIds), first-seen order among good rows;
- * a subscriber is HMAC'd once, when its id is first seen by this parser. A
- * parser's output (ParsedEvents) names only the ids new since its last output,
- * so the main thread maps them to store indexes in one pass per batch
- * (merge.ts) - the same code whether the parser ran on a worker or not.
+ * Ids get parser-local numbers (ParserIds), first-seen order among good rows.
+ * A parser's output (ParsedEvents) names only the ids new since its last
+ * output, so the main thread maps them to store indexes in one pass per batch
+ * (merge.ts) - the same code whether the parser ran on a worker or not. An
+ * all-digit subscriber id (an MSISDN) is handed over as its digits key, not
+ * hashed here: the store's dictionary HMACs it once, on the main thread, the
+ * first time any parser names it (parsers on two workers each meet most
+ * subscribers, and the workers, not the main thread, bound the ingest). Other
+ * ids are hashed here, once per parser.
  */
 import { NULL_U32, DIR_SHIFT } from '../../kernels/shared/constants.js';
 import { ByteStringIndex, digitsKey, IntPairIndex } from '../util/string-index.js';
@@ -46,7 +50,13 @@ export interface ParsedEvents {
   kind: Uint8Array;
   duration: Uint32Array;
   recharge: Float64Array;
-  /** Pseudonyms of the subscriber ids first seen in this batch, in id order, HASH_BYTES each. */
+  /**
+   * The subscriber ids first seen in this batch, in id order, two int32 each:
+   * an all-digit id's digitsKey [hi, lo] (hi is never 0), or [0, 0] for an id
+   * whose pseudonym is the next one in newSubscribers.
+   */
+  newSubscriberKeys: Int32Array;
+  /** Pseudonyms of the new ids that are not all digits, in id order, HASH_BYTES each. */
   newSubscribers: Uint8Array;
   /** Cell ids (trimmed text) first seen in this batch, in id order. */
   newCells: string[];
@@ -65,11 +75,16 @@ export class ParserIds {
   private readonly bytes = new ByteStringIndex(1 << 10);
   private readonly byteIds: number[] = [];
   private subscriberCount = 0;
-  hashes = new Uint8Array(HASH_BYTES << 16);
+  /** Per local id, its digitsKey or [0, 0] (see ParsedEvents.newSubscriberKeys). */
+  private keys = new Int32Array(2 << 16);
+  /** Pseudonyms of the ids that are not all digits, in id order. */
+  private hashes = new Uint8Array(HASH_BYTES << 8);
+  private hashCount = 0;
   private readonly cells = new ByteStringIndex(1 << 12);
   private readonly cellText: string[] = [];
   /** Ids below these were already handed over in an earlier batch. */
   private subscribersSent = 0;
+  private hashesSent = 0;
   private cellsSent = 0;
 
   constructor(private readonly keyed: KeyedHash) {}
@@ -83,13 +98,15 @@ export class ParserIds {
   private lastLo1 = -1;
   private lastId1 = 0;
 
-  /** The local id of a subscriber whose canonical bytes are [start, end) of `buf`; hashes it when new. */
+  /** The local id of a subscriber whose canonical bytes are [start, end) of `buf`; a new id that is not all digits is hashed. */
   subscriber(buf: Uint8Array, start: number, end: number): number {
     const next = this.subscriberCount;
     let id: number;
+    let hi = 0;
+    let lo = 0;
     if (digitsKey(buf, start, end, this.key)) {
-      const hi = this.key[0]!;
-      const lo = this.key[1]!;
+      hi = this.key[0]!;
+      lo = this.key[1]!;
       if (lo === this.lastLo0 && hi === this.lastHi0) return this.lastId0;
       if (lo === this.lastLo1 && hi === this.lastHi1) return this.lastId1;
       id = this.numeric.getOrAdd(hi, lo, next);
@@ -106,12 +123,21 @@ export class ParserIds {
     }
     if (id === next) {
       this.subscriberCount++;
-      if ((id + 1) * HASH_BYTES > this.hashes.length) {
-        const grown = new Uint8Array(this.hashes.length * 2);
-        grown.set(this.hashes);
-        this.hashes = grown;
+      if (2 * id + 2 > this.keys.length) {
+        const grown = new Int32Array(this.keys.length * 2);
+        grown.set(this.keys);
+        this.keys = grown;
       }
-      this.keyed.digestInto(buf, start, end, this.hashes, id * HASH_BYTES);
+      this.keys[2 * id] = hi;
+      this.keys[2 * id + 1] = lo;
+      if (hi === 0) {
+        if ((this.hashCount + 1) * HASH_BYTES > this.hashes.length) {
+          const grown = new Uint8Array(this.hashes.length * 2);
+          grown.set(this.hashes);
+          this.hashes = grown;
+        }
+        this.keyed.digestInto(buf, start, end, this.hashes, this.hashCount++ * HASH_BYTES);
+      }
     }
     return id;
   }
@@ -124,13 +150,15 @@ export class ParserIds {
     return id;
   }
 
-  /** The pseudonyms and cells first seen since the last call. */
-  takeNew(): { newSubscribers: Uint8Array; newCells: string[] } {
-    const newSubscribers = this.hashes.slice(this.subscribersSent * HASH_BYTES, this.subscriberCount * HASH_BYTES);
+  /** The subscribers (keys and pseudonyms) and cells first seen since the last call. */
+  takeNew(): { newSubscriberKeys: Int32Array; newSubscribers: Uint8Array; newCells: string[] } {
+    const newSubscriberKeys = this.keys.slice(2 * this.subscribersSent, 2 * this.subscriberCount);
+    const newSubscribers = this.hashes.slice(this.hashesSent * HASH_BYTES, this.hashCount * HASH_BYTES);
     const newCells = this.cellText.slice(this.cellsSent);
     this.subscribersSent = this.subscriberCount;
+    this.hashesSent = this.hashCount;
     this.cellsSent = this.cells.size;
-    return { newSubscribers, newCells };
+    return { newSubscriberKeys, newSubscribers, newCells };
   }
 }
 

@@ -71,5 +71,5 @@ export type ChunkResult =
 /** The transferable buffers of a batch, moved rather than copied. */
 export function transferList(p: ParsedEvents | null): ArrayBuffer[] {
   if (!p) return [];
-  return [p.sub, p.peer, p.cell, p.t, p.kind, p.duration, p.recharge, p.newSubscribers].map((a) => a.buffer as ArrayBuffer);
+  return [p.sub, p.peer, p.cell, p.t, p.kind, p.duration, p.recharge, p.newSubscriberKeys, p.newSubscribers].map((a) => a.buffer as ArrayBuffer);
 }

@@ -1,7 +1,8 @@
 /**
  * A CSV parse worker: reads its own byte ranges of a file (nothing large
  * crosses threads on the way in) and returns typed batches. Its ParserIds live
- * as long as the worker, so each subscriber is hashed once per worker.
+ * as long as the worker, so a subscriber is handed over once per worker (an
+ * all-digit id as its key, hashed on the main thread once per ingest).
  */
 import fs from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';

@@ -56,9 +56,15 @@ export class EventMerger {
       for (const c of REQUIRED) if (!this.present.includes(c)) throw Errors.missingColumn(file, c, this.present);
       this.checkedColumns = true;
     }
-    const newSubs = p.newSubscribers.length / HASH_BYTES;
+    // New ids in id order: an all-digit one by its key (hashed by the dictionary when new to the store), else by its pseudonym.
+    const keys = p.newSubscriberKeys;
+    const newSubs = keys.length / 2;
     ids.subscribers = ensure(ids.subscribers, ids.subscriberCount + newSubs);
-    for (let j = 0; j < newSubs; j++) ids.subscribers[ids.subscriberCount++] = subscribers.indexOfHash(p.newSubscribers, j * HASH_BYTES);
+    let h = 0;
+    for (let j = 0; j < newSubs; j++) {
+      const hi = keys[2 * j]!;
+      ids.subscribers[ids.subscriberCount++] = hi !== 0 ? subscribers.indexOfDigitsKey(hi, keys[2 * j + 1]!) : subscribers.indexOfHash(p.newSubscribers, h++ * HASH_BYTES);
+    }
     ids.cells = ensure(ids.cells, ids.cellCount + p.newCells.length);
     for (const cell of p.newCells) ids.cells[ids.cellCount++] = cells.indexOf(cell);
 

@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { IngestError } from '../errors.js';
-import { digitsKey, IntPairIndex, MAX_KEY_DIGITS, StringIndex } from '../util/string-index.js';
+import { digitsKey, digitsOfKey, IntPairIndex, MAX_KEY_DIGITS, StringIndex } from '../util/string-index.js';
 import { KeyedHash } from './hmac.js';
 
 export const HASH_BYTES = 32;
@@ -121,6 +121,20 @@ export class SubscriberDictionary {
     if (slot >= 0) return this.rawIndex[slot]!;
     const index = this.indexOfHash(this.keyed.digest(Buffer.from(rawId.trim(), 'utf8')), 0);
     this.rawIndex[this.rawCache.add(rawId)] = index;
+    return index;
+  }
+
+  /**
+   * The index of the all-digit id whose digitsKey is [hi, lo], adding it when
+   * new: its digits are rebuilt from the key and HMAC'd only when this
+   * dictionary has not met the key before (CSV parsers hand over keys, not pseudonyms).
+   */
+  indexOfDigitsKey(hi: number, lo: number): number {
+    let index = this.numeric.get(hi, lo);
+    if (index >= 0) return index;
+    const n = digitsOfKey(hi, lo, this.digits);
+    index = this.indexOfHash(this.keyed.digest(this.digits.subarray(0, n)), 0);
+    this.numeric.getOrAdd(hi, lo, index);
     return index;
   }
 

@@ -284,6 +284,23 @@ export function digitsKey(b: Uint8Array, start: number, end: number, out: Int32A
   return true;
 }
 
+/** The inverse of digitsKey: writes the ASCII digits of key [hi, lo] to `out` and returns their count. */
+export function digitsOfKey(hi: number, lo: number, out: Uint8Array): number {
+  const n = hi >>> 20;
+  let lead = hi & 0xfffff;
+  let rest = lo;
+  for (let i = n - 1; i >= 0; i--) {
+    if (n - i > 9) {
+      out[i] = 48 + (lead % 10);
+      lead = Math.floor(lead / 10);
+    } else {
+      out[i] = 48 + (rest % 10);
+      rest = Math.floor(rest / 10);
+    }
+  }
+  return n;
+}
+
 function hashPair(hi: number, lo: number): number {
   let h = Math.imul(lo ^ Math.imul(hi, 0x9e3779b1), 0x85ebca6b);
   h ^= h >>> 15;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ByteStringIndex, IntPairIndex, StringIndex } from '../../server/util/string-index.js';
+import { ByteStringIndex, digitsKey, digitsOfKey, IntPairIndex, StringIndex } from '../../server/util/string-index.js';
 
 describe('StringIndex', () => {
   it('agrees with a Map on 200k ids, through many growths, with colliding-looking keys', () => {
@@ -56,5 +56,21 @@ describe('IntPairIndex', () => {
     }
     expect(got).toEqual(want);
     expect(index.size).toBe(map.size);
+  });
+});
+
+describe('digitsOfKey', () => {
+  it('gives back the exact digits digitsKey packed: every length 1-14, leading zeros, nines', () => {
+    const key = new Int32Array(2);
+    const out = new Uint8Array(14);
+    const ids = ['0', '7', '00', '0123', '123456789', '0000000000', '1234567890', '00000000000001', '99999999999999', '22507123456', '10000000000000'];
+    for (let n = 1; n <= 14; n++) ids.push(Array.from({ length: n }, (_, i) => String((i * 7 + n) % 10)).join(''));
+    for (const id of ids) {
+      const bytes = Buffer.from(id, 'latin1');
+      expect(digitsKey(bytes, 0, bytes.length, key), id).toBe(true);
+      expect(key[0], id).not.toBe(0);
+      const n = digitsOfKey(key[0]!, key[1]!, out);
+      expect(Buffer.from(out.subarray(0, n)).toString('latin1')).toBe(id);
+    }
   });
 });
