@@ -27,10 +27,11 @@ export function lastLocation(
     let cell = cellPtr + (<usize>start << 2);
     for (let kind = kindPtr + <usize>start; kind < kindEnd; kind++, sub += 4, cell += 4) {
       const c = load<u32>(cell);
-      const kept = ((keep >> <u32>load<u8>(kind)) & 1) != 0;
+      const kept = (keep >> <u32>load<u8>(kind)) & 1;
       const l = c < nCells ? load<i32>(locPtr + (<usize>c << 2)) : -1;
-      if (!kept || l < 0) {
-        if (kept) countDrop(l, dropPtr);
+      if (kept == 0) continue;
+      if (l < 0) {
+        countDrop(l, dropPtr);
         continue;
       }
       const s = load<u32>(sub);
