@@ -100,46 +100,59 @@ export class ParserIds {
 
   /** The local id of a subscriber whose canonical bytes are [start, end) of `buf`; a new id that is not all digits is hashed. */
   subscriber(buf: Uint8Array, start: number, end: number): number {
+    if (digitsKey(buf, start, end, this.key)) return this.numericId(this.key[0]!, this.key[1]!);
     const next = this.subscriberCount;
-    let id: number;
-    let hi = 0;
-    let lo = 0;
-    if (digitsKey(buf, start, end, this.key)) {
-      hi = this.key[0]!;
-      lo = this.key[1]!;
-      if (lo === this.lastLo0 && hi === this.lastHi0) return this.lastId0;
-      if (lo === this.lastLo1 && hi === this.lastHi1) return this.lastId1;
-      id = this.numeric.getOrAdd(hi, lo, next);
-      this.lastHi1 = this.lastHi0;
-      this.lastLo1 = this.lastLo0;
-      this.lastId1 = this.lastId0;
-      this.lastHi0 = hi;
-      this.lastLo0 = lo;
-      this.lastId0 = id;
-    } else {
-      const b = this.bytes.add(buf, start, end);
-      if (b === this.byteIds.length) this.byteIds.push(next);
-      id = this.byteIds[b]!;
-    }
-    if (id === next) {
-      this.subscriberCount++;
-      if (2 * id + 2 > this.keys.length) {
-        const grown = new Int32Array(this.keys.length * 2);
-        grown.set(this.keys);
-        this.keys = grown;
-      }
-      this.keys[2 * id] = hi;
-      this.keys[2 * id + 1] = lo;
-      if (hi === 0) {
-        if ((this.hashCount + 1) * HASH_BYTES > this.hashes.length) {
-          const grown = new Uint8Array(this.hashes.length * 2);
-          grown.set(this.hashes);
-          this.hashes = grown;
-        }
-        this.keyed.digestInto(buf, start, end, this.hashes, this.hashCount++ * HASH_BYTES);
-      }
-    }
+    const b = this.bytes.add(buf, start, end);
+    if (b === this.byteIds.length) this.byteIds.push(next);
+    const id = this.byteIds[b]!;
+    if (id === next) this.added(id, buf, start, end, 0, 0);
     return id;
+  }
+
+  /** The local id of an all-digit subscriber id by its digitsKey [hi, lo]. */
+  numericId(hi: number, lo: number): number {
+    if (lo === this.lastLo0 && hi === this.lastHi0) return this.lastId0;
+    if (lo === this.lastLo1 && hi === this.lastHi1) return this.lastId1;
+    const next = this.subscriberCount;
+    const id = this.numeric.getOrAdd(hi, lo, next);
+    this.lastHi1 = this.lastHi0;
+    this.lastLo1 = this.lastLo0;
+    this.lastId1 = this.lastId0;
+    this.lastHi0 = hi;
+    this.lastLo0 = lo;
+    this.lastId0 = id;
+    if (id === next) this.added(id, null, 0, 0, hi, lo);
+    return id;
+  }
+
+  /** Reads the table slots of `n` keys ([hi, lo] pairs) so their lookups that follow find them cached. */
+  prefetch(keys: Int32Array, n: number): void {
+    let touched = 0;
+    for (let q = 0; q < n; q++) touched |= this.numeric.touch(keys[2 * q]!, keys[2 * q + 1]!);
+    this.touched = touched;
+  }
+
+  /** Keeps prefetch's reads from being optimised away. */
+  touched = 0;
+
+  /** Records new local id `id`: its key [hi, lo], or (hi 0) the pseudonym of bytes [start, end) of `buf`. */
+  private added(id: number, buf: Uint8Array | null, start: number, end: number, hi: number, lo: number): void {
+    this.subscriberCount++;
+    if (2 * id + 2 > this.keys.length) {
+      const grown = new Int32Array(this.keys.length * 2);
+      grown.set(this.keys);
+      this.keys = grown;
+    }
+    this.keys[2 * id] = hi;
+    this.keys[2 * id + 1] = lo;
+    if (hi === 0) {
+      if ((this.hashCount + 1) * HASH_BYTES > this.hashes.length) {
+        const grown = new Uint8Array(this.hashes.length * 2);
+        grown.set(this.hashes);
+        this.hashes = grown;
+      }
+      this.keyed.digestInto(buf!, start, end, this.hashes, this.hashCount++ * HASH_BYTES);
+    }
   }
 
   /** The local id of a cell whose canonical bytes (ASCII, or UTF-8 of the decoded text) are [start, end) of `buf`. */
@@ -237,6 +250,9 @@ const MEMO_MAX_SLOTS = 1 << 20;
 function memoHash(w0: number, w1: number, w2: number): number {
   return Math.imul(w0 ^ Math.imul(w1, 0x9e3779b1) ^ Math.imul(w2, 0x85ebca6b), 0xc2b2ae35) >>> 8;
 }
+
+/** All-digit subscriber ids queued before they are looked up together (CsvEventParser.flushIds). */
+const PEND_MAX = 64;
 
 /** Up to this many bytes go through a ShortFieldMemo (3 bytes above the length in the first word, 4 in each other). */
 const MEMO_MAX = 11;
@@ -337,6 +353,7 @@ export class CsvEventParser extends CsvScanner {
   /** Hands over the rows parsed so far (and the ids they introduced); null when there are none. */
   take(): ParsedEvents | null {
     if (this.rows === 0) return null;
+    this.flushIds();
     const n = this.n;
     const out: ParsedEvents = {
       rows: this.rows,
@@ -487,22 +504,68 @@ export class CsvEventParser extends CsvScanner {
     const { keyBuf, keyStart, keyEnd } = this;
     const cell =
       keyStart === keyEnd ? NULL_U32 : keyBuf === buf && keyEnd - keyStart <= MEMO_MAX ? this.cellMemo.get(buf, keyStart, keyEnd) : this.ids.cell(keyBuf, keyStart, keyEnd);
-    const sub = this.ids.subscriber(mb, ms, me);
-    this.idBytes(buf, col[6]!, 2);
-    const peer = this.keyStart === this.keyEnd ? NULL_U32 : this.ids.subscriber(this.keyBuf, this.keyStart, this.keyEnd);
-
     if (this.n === this.cap) {
       this.cap *= 2;
       this.allocate();
     }
     const i = this.n++;
-    this.sub[i] = sub;
-    this.peer[i] = peer;
+    this.subscriberInto(mb, ms, me, 2 * i);
+    this.idBytes(buf, col[6]!, 2);
+    if (this.keyStart === this.keyEnd) this.peer[i] = NULL_U32;
+    else this.subscriberInto(this.keyBuf, this.keyStart, this.keyEnd, 2 * i + 1);
     this.cell[i] = cell;
     this.t[i] = t;
     this.kind[i] = type | (dir << DIR_SHIFT);
     this.duration[i] = duration;
     this.recharge[i] = recharge;
+  }
+
+  /**
+   * Resolves the subscriber id [s, e) of `buf` into sub[at >> 1] (`at` even)
+   * or peer[at >> 1] (odd). An all-digit id is queued and resolved with the
+   * queue's others in one tight loop (flushIds): a million subscribers make a
+   * table far larger than the caches, and looked up one per row, between the
+   * rows' parsing, each lookup waited for its own cache miss. Any other id
+   * resolves the queue first, so local ids keep the rows' order.
+   */
+  private subscriberInto(buf: Uint8Array, s: number, e: number, at: number): void {
+    const key = this.pendKey;
+    if (digitsKey(buf, s, e, key)) {
+      const q = this.pendN;
+      this.pendKeys[2 * q] = key[0]!;
+      this.pendKeys[2 * q + 1] = key[1]!;
+      this.pendAt[q] = at;
+      if (++this.pendN === PEND_MAX) this.flushIds();
+      return;
+    }
+    this.flushIds();
+    const id = this.ids.subscriber(buf, s, e);
+    if (at & 1) this.peer[at >> 1] = id;
+    else this.sub[at >> 1] = id;
+  }
+
+  private readonly pendKey = new Int32Array(2);
+  private readonly pendKeys = new Int32Array(2 * PEND_MAX);
+  private readonly pendAt = new Int32Array(PEND_MAX);
+  private pendN = 0;
+
+  /** Resolves the queued all-digit ids, in queue order. */
+  private flushIds(): void {
+    const n = this.pendN;
+    if (n === 0) return;
+    const keys = this.pendKeys;
+    const at = this.pendAt;
+    const ids = this.ids;
+    ids.prefetch(keys, n);
+    const sub = this.sub;
+    const peer = this.peer;
+    for (let q = 0; q < n; q++) {
+      const id = ids.numericId(keys[2 * q]!, keys[2 * q + 1]!);
+      const a = at[q]!;
+      if (a & 1) peer[a >> 1] = id;
+      else sub[a >> 1] = id;
+    }
+    this.pendN = 0;
   }
 
   /** A low-cardinality field's code: from the memo when plain and short, else by `parse` on its text. */

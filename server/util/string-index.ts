@@ -224,6 +224,16 @@ export class IntPairIndex {
     }
   }
 
+  /**
+   * Reads the key's first slot and returns what is there, for nothing but
+   * the read: touching the slots of a run of keys before looking them up lets
+   * the CPU fetch their cache lines side by side instead of one miss after
+   * another (a table of a million keys is far larger than the caches).
+   */
+  touch(hi: number, lo: number): number {
+    return this.table[3 * (hashPair(hi, lo) & this.mask) + 2]!;
+  }
+
   /** The value of the key (hi, lo), or `ifNew` (then stored as its value) when absent. */
   getOrAdd(hi: number, lo: number, ifNew: number): number {
     const table = this.table;
