@@ -14,6 +14,7 @@ import WebSocket from 'ws';
 import { Engine } from '../../server/engine/engine.js';
 import { ingest } from '../../server/ingest/ingest.js';
 import { defaultConfig, DEFAULT_TIERS, type ServiceConfig, type Tier } from '../../server/service/config.js';
+import { followStore, type LiveStore } from '../../server/service/live.js';
 import { createKeyPair, loadSigningKey, mintToken, type KeyPairFiles } from '../../server/service/keys.js';
 import { type RunningServer, startServer } from '../../server/service/server.js';
 
@@ -240,3 +241,21 @@ export const specs = {
   }),
   usc: (unit: string, start = '2016-01-01', end = '2016-01-15') => ({ query_kind: 'unique_subscriber_counts', start_date: start, end_date: end, aggregation_unit: unit }),
 };
+
+/**
+ * A harness on a fresh copy of the sample store whose service follows that store
+ * (polled every 50 ms), so an ingest into h.config.store reaches live subscribers.
+ */
+export async function startLiveHarness(): Promise<{ h: Harness; live: LiveStore; close(): Promise<void> }> {
+  const h = await startHarness(await sampleStore());
+  const live = followStore({ store: h.config.store, engine: { partitions: 8, threads: 0 }, server: h.server, log: pino({ level: 'silent' }), intervalMs: 50, graceMs: 100 });
+  return {
+    h,
+    live,
+    async close() {
+      await live.close();
+      await h.close();
+      fs.rmSync(h.root, { recursive: true, force: true });
+    },
+  };
+}

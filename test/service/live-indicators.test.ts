@@ -8,22 +8,15 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { followStore, type LiveStore } from '../../server/service/live.js';
-import { auth, type Frame, type Harness, ingestWithTestKey, oneDayDelivery, runToCompletion, sampleStore, specs, startHarness, StreamClient } from './helpers.js';
+import { auth, type Frame, type Harness, ingestWithTestKey, oneDayDelivery, runToCompletion, specs, startLiveHarness, StreamClient } from './helpers.js';
 
 let h: Harness;
-let live: LiveStore;
+let close: () => Promise<void>;
 beforeAll(async () => {
-  h = await startHarness(await sampleStore());
-  live = followStore({ store: h.config.store, engine: { partitions: 8, threads: 0 }, server: h.server, log: pino({ level: 'silent' }), intervalMs: 50, graceMs: 100 });
+  ({ h, close } = await startLiveHarness());
 }, 120_000);
-afterAll(async () => {
-  await live.close();
-  await h.close();
-  fs.rmSync(h.root, { recursive: true, force: true });
-});
+afterAll(() => close());
 
 interface Indicator {
   period: { key: string; last_day: string; days: number };

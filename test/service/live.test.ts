@@ -7,20 +7,16 @@ import path from 'node:path';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { READY_MARKER, watchDropFolder } from '../../server/service/dropfolder.js';
-import { followStore, type LiveStore } from '../../server/service/live.js';
-import { type Frame, type Harness, ingestWithTestKey, oneDayDelivery, sampleStore, startHarness, StreamClient } from './helpers.js';
+import type { LiveStore } from '../../server/service/live.js';
+import { type Frame, type Harness, ingestWithTestKey, oneDayDelivery, startLiveHarness, StreamClient } from './helpers.js';
 
 let h: Harness;
 let live: LiveStore;
+let close: () => Promise<void>;
 beforeAll(async () => {
-  h = await startHarness(await sampleStore());
-  live = followStore({ store: h.config.store, engine: { partitions: 8, threads: 0 }, server: h.server, log: pino({ level: 'silent' }), intervalMs: 50, graceMs: 100 });
+  ({ h, live, close } = await startLiveHarness());
 }, 120_000);
-afterAll(async () => {
-  await live.close();
-  await h.close();
-  fs.rmSync(h.root, { recursive: true, force: true });
-});
+afterAll(() => close());
 
 /** A delivery of one new day: 40 new subscribers calling from the sample's first cell. */
 const newDay = (dir: string, date = '2016-01-15') => oneDayDelivery(dir, date);
