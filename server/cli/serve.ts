@@ -70,6 +70,7 @@ export function serveCommand(): Command {
       out.write(`  REST   ${server.url}/api/0  (OpenAPI: ${server.url}/api/0/spec/openapi.json)\n`);
       out.write(`  stream ${server.url.replace(/^http/, 'ws')}/api/0/stream  (binary MessagePack)\n`);
       out.write(`  audit  ${cfg.audit.file}\n`);
+      out.write(`  page   ${server.url}/  (the dashboard: paste a token, or open it with #token=<token>)\n`);
       if (devSigning) {
         const signing = loadSigningKey(devSigning);
         out.write('\ndevelopment tokens (12 h):\n');
@@ -78,6 +79,7 @@ export function serveCommand(): Command {
           out.write(`  ${tier.padEnd(8)} ${token}\n`);
         }
         out.write(`\ntry: curl -H "Authorization: Bearer <token>" ${server.url}/api/0/available_dates\n`);
+        out.write(`     or open ${server.url}/#token=<token> in a browser\n`);
       }
 
       let stopping = false;
