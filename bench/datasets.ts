@@ -20,17 +20,19 @@ export interface BenchData {
   store: string;
 }
 
-export function benchData(events: number, dir = BENCH_DIR, format = 'csv'): BenchData {
+export type EventFormat = 'csv' | 'csv.gz' | 'parquet' | 'arrow';
+
+export function benchData(events: number, dir = BENCH_DIR, format: EventFormat = 'csv'): BenchData {
   const subscribers = Math.max(100, Math.round(events / DAYS / EVENTS_PER_SUB_DAY));
   return { subscribers, dataset: path.join(dir, `ds-${subscribers}-${format}`), store: path.join(dir, `store-${subscribers}-${format}`) };
 }
 
 /** The displacement scenario with about `events` events, generated when missing. */
-export async function ensureDataset(events: number, dir = BENCH_DIR, format = 'csv'): Promise<BenchData> {
+export async function ensureDataset(events: number, dir = BENCH_DIR, format: EventFormat = 'csv'): Promise<BenchData> {
   const data = benchData(events, dir, format);
   if (!fs.existsSync(path.join(data.dataset, 'dataset.json'))) {
-    const g = await generate({ out: data.dataset, subscribers: data.subscribers, days: DAYS, seed: 42, format: format as 'csv', scenario: 'displacement' });
-    console.error(`generated ${g.events.toLocaleString('en-US')} events in ${g.seconds.toFixed(1)} s -> ${data.dataset}`);
+    const g = await generate({ out: data.dataset, subscribers: data.subscribers, days: DAYS, seed: 42, format, scenario: 'displacement' });
+    console.error(`generated ${g.events.toLocaleString('en-US')} ${format} events in ${g.seconds.toFixed(1)} s -> ${data.dataset}`);
   }
   return data;
 }

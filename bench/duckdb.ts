@@ -15,7 +15,7 @@
  * semantics, checks the published (redacted, k = 15) rows are equal, and only then
  * times both (best of 3 after a warm-up). Writes bench/DUCKDB.md.
  *
- *   npm run build && node dist/bench/duckdb.js [--events N] [--threads 2] [--no-ingest] [--prejoin]
+ *   npm run build && npm run bench -- [--events N] [--threads 2] [--no-ingest] [--prejoin]
  *
  * --prejoin gives DuckDB the admin3 region of every event materialised at load
  * (table located_admin3), so its queries skip the (day, cell) join: DuckDB's best
@@ -28,14 +28,12 @@ import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
 import { DuckDBInstance, DuckDBDataChunk, UINTEGER, UTINYINT, type DuckDBConnection } from '@duckdb/node-api';
 import { Engine } from '../server/engine/engine.js';
-import { generate } from '../server/generate/index.js';
 import { ingest } from '../server/ingest/ingest.js';
 import type { Row } from '../server/privacy/redact.js';
 import { Store } from '../server/store/reader.js';
+import { benchData, ensureStore } from './datasets.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const EVENTS_PER_SUB_DAY = 5.4; // as bench/run.ts, so the same dataset folders are reused
-const DAYS = 7;
 const K = 15;
 const UNIT = 'admin3';
 
@@ -51,21 +49,12 @@ const o = new Command('bench-duckdb')
   .opts<{ events: number; threads: number; ingest: boolean; prejoin?: boolean; duckdbMemory: string; dir: string; out: string }>();
 
 process.env.OPALITE_PSEUDONYM_KEY ??= 'be'.repeat(32);
-const subscribers = Math.max(100, Math.round(o.events / DAYS / EVENTS_PER_SUB_DAY));
-const dataset = path.join(o.dir, `ds-${subscribers}-csv`);
-const storeDir = path.join(o.dir, `store-${subscribers}-csv`);
+const { subscribers, dataset, store: storeDir } = benchData(o.events, o.dir);
 const now = () => performance.now();
 const fmt = (n: number) => (Number.isFinite(n) ? Math.round(n).toLocaleString('en-US') : '-');
 const log = (s: string) => console.error(`[${new Date().toISOString().slice(11, 19)}] ${s}`);
 
-if (!fs.existsSync(path.join(dataset, 'dataset.json'))) {
-  const g = await generate({ out: dataset, subscribers, days: DAYS, seed: 42, format: 'csv', scenario: 'displacement' });
-  log(`generated ${fmt(g.events)} events in ${g.seconds.toFixed(1)} s`);
-}
-if (!fs.existsSync(path.join(storeDir, 'store.json'))) {
-  await ingest({ dataset, store: storeDir });
-  log(`ingested ${dataset}`);
-}
+await ensureStore(o.events, o.dir);
 
 const db = await DuckDBInstance.create(':memory:');
 const con = await db.connect();
@@ -396,7 +385,7 @@ ${notes.length ? `\nNotes:\n${notes.map((n) => `- ${n}`).join('\n')}\n` : ''}`;
 console.log(text);
 // One section per dataset size; a rerun replaces its own section and keeps the others.
 if (!process.env.OPALITE_DUCKDB_KINDS) {
-  const HEAD = '# Opalite vs DuckDB\n\nWritten by bench/duckdb.ts (`npm run build && node dist/bench/duckdb.js --events N`), one section per size.\n' +
+  const HEAD = '# Opalite vs DuckDB\n\nWritten by bench/duckdb.ts (`npm run build && npm run bench -- --events N`), one section per size.\n' +
     'Each section is one run of both engines in one process on the same machine. The load average is printed: above the core count, ' +
     'other processes shared the machine during the run, so read ratios within a section, not absolute times across sections.\n';
   const old = fs.existsSync(o.out) ? fs.readFileSync(o.out, 'utf8') : '';

@@ -18,12 +18,10 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
 import { DuckDBInstance } from '@duckdb/node-api';
-import { generate } from '../server/generate/index.js';
 import { ingest } from '../server/ingest/ingest.js';
+import { benchData, ensureDataset } from './datasets.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const EVENTS_PER_SUB_DAY = 5.4; // as bench/run.ts, so the same dataset folders are reused
-const DAYS = 7;
 
 const o = new Command('bench-ingest')
   .option('--events <n>', 'approximate number of events', (v) => Number(v), 2_000_000)
@@ -36,7 +34,7 @@ const o = new Command('bench-ingest')
   .opts<{ events: number; formats: string; threads: number; repeats: number; dir: string; out: string }>();
 
 process.env.OPALITE_PSEUDONYM_KEY ??= 'be'.repeat(32);
-const subscribers = Math.max(100, Math.round(o.events / DAYS / EVENTS_PER_SUB_DAY));
+const { subscribers } = benchData(o.events, o.dir);
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 const log = (s: string) => console.error(`[${new Date().toISOString().slice(11, 19)}] ${s}`);
 const formats = o.formats.split(',') as ('csv' | 'csv.gz' | 'parquet' | 'arrow')[];
@@ -49,11 +47,7 @@ const duckVersion = String((await con.runAndReadAll('SELECT version()')).getRows
 const rows: string[][] = [];
 let events = 0;
 for (const format of formats) {
-  const dataset = path.join(o.dir, `ds-${subscribers}-${format}`);
-  if (!fs.existsSync(path.join(dataset, 'dataset.json'))) {
-    const g = await generate({ out: dataset, subscribers, days: DAYS, seed: 42, format, scenario: 'displacement' });
-    log(`generated ${fmt(g.events)} ${format} events in ${g.seconds.toFixed(1)} s`);
-  }
+  const { dataset } = await ensureDataset(o.events, o.dir, format);
   const dir = path.join(dataset, 'events');
   const files = fs.readdirSync(dir).map((f) => path.join(dir, f)).sort();
   const bytes = files.reduce((n, f) => n + fs.statSync(f).size, 0);

@@ -4,7 +4,7 @@
  * table and writes bench/RESULTS.md with the machine's description. Figures are
  * one run on a shared machine: compare ratios within a run, not across runs.
  *
- *   npm run build && npm run bench -- --events 10000000 [--threads 2] [--format csv|parquet]
+ *   npm run build && npm run bench:opalite -- --events 10000000 [--threads 2] [--format csv|parquet]
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -12,15 +12,13 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
 import { Engine } from '../server/engine/engine.js';
-import { generate } from '../server/generate/index.js';
 import { ingest } from '../server/ingest/ingest.js';
 import { Store } from '../server/store/reader.js';
 import { summarise } from '../server/store/summary.js';
+import { ensureDataset, type EventFormat } from './datasets.js';
+import { mainKinds } from './kinds.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-/** Events per subscriber per day the generator makes on average (measured on its output). */
-const EVENTS_PER_SUB_DAY = 5.4;
-const DAYS = 7;
 
 const o = new Command('bench')
   .option('--events <n>', 'approximate number of events', (v) => Number(v), 2_000_000)
@@ -31,17 +29,11 @@ const o = new Command('bench')
   .opts<{ events: number; threads: number; format: string; dir: string }>();
 
 process.env.OPALITE_PSEUDONYM_KEY ??= 'be'.repeat(32);
-const subscribers = Math.max(100, Math.round(o.events / DAYS / EVENTS_PER_SUB_DAY));
-const dataset = path.join(o.dir, `ds-${subscribers}-${o.format}`);
-const store = path.join(o.dir, `store-${subscribers}-${o.format}`);
+const { dataset, store } = await ensureDataset(o.events, o.dir, o.format as EventFormat);
 const rows: string[][] = [];
 const seconds = (t0: number) => (performance.now() - t0) / 1000;
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 
-if (!fs.existsSync(path.join(dataset, 'dataset.json'))) {
-  const g = await generate({ out: dataset, subscribers, days: DAYS, seed: 42, format: o.format as 'csv', scenario: 'displacement' });
-  console.error(`generated ${fmt(g.events)} events in ${g.seconds.toFixed(1)} s`);
-}
 fs.rmSync(store, { recursive: true, force: true });
 let t0 = performance.now();
 const ing = await ingest({ dataset, store });
@@ -57,24 +49,7 @@ rows.push(['load into memory', loadSeconds.toFixed(2), fmt(summary.rows / loadSe
 
 const days = engine.store.days();
 const unit = 'admin3';
-const daily = (date: string, method: string) => ({ query_kind: 'daily_location', date, method, aggregation_unit: unit });
-const specs: [string, object][] = [
-  ['spatial_aggregate daily last', { query_kind: 'spatial_aggregate', locations: daily(days[1]!, 'last') }],
-  ['spatial_aggregate daily most-common', { query_kind: 'spatial_aggregate', locations: daily(days[1]!, 'most-common') }],
-  ['spatial_aggregate modal 7 days', { query_kind: 'spatial_aggregate', locations: { query_kind: 'modal_location', locations: days.slice(0, 7).map((d) => daily(d, 'last')) } }],
-  ['flows daily last', { query_kind: 'flows', from_location: daily(days[0]!, 'last'), to_location: daily(days.at(-1)!, 'last') }],
-  ['unique_subscriber_counts 7 days', { query_kind: 'unique_subscriber_counts', start_date: days[0], end_date: days.at(-1), aggregation_unit: unit }],
-  ['location_event_counts hourly 7 days', { query_kind: 'location_event_counts', start_date: days[0], end_date: days.at(-1), aggregation_unit: unit, interval: 'hour', direction: 'both' }],
-  ['consecutive_trips_od_matrix 7 days', { query_kind: 'consecutive_trips_od_matrix', start_date: days[0], end_date: days.at(-1), aggregation_unit: unit }],
-  ['trips_od_matrix 7 days', { query_kind: 'trips_od_matrix', start_date: days[0], end_date: days.at(-1), aggregation_unit: unit }],
-  ['joined_spatial_aggregate radius_of_gyration avg', {
-    query_kind: 'joined_spatial_aggregate',
-    locations: { query_kind: 'modal_location', locations: days.slice(0, 7).map((d) => daily(d, 'last')) },
-    metric: { query_kind: 'radius_of_gyration', start_date: days[0], end_date: days.at(-1) },
-    method: 'avg',
-  }],
-  ['total_network_objects hourly', { query_kind: 'total_network_objects', start_date: days[0], end_date: days.at(-1), aggregation_unit: unit, total_by: 'hour' }],
-];
+const specs = mainKinds(days, unit);
 for (const [name, spec] of specs) {
   const parsed = engine.parse(spec);
   // Events the query scans: the days its spec names, or every day of a window between two of them.
