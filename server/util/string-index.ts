@@ -8,19 +8,56 @@
  * hundreds of thousands of ids, because a probe touches one typed array and
  * one string instead of a hash table of heap objects.
  */
-export class StringIndex {
-  private slots: Int32Array;
-  private hashes: Int32Array;
-  private mask: number;
-  readonly keys: string[] = [];
+/**
+ * The open addressing both string indexes probe: per slot the index of its key
+ * (-1 empty) and that key's hash, linear probing, kept at most half full.
+ */
+abstract class HashedSlots {
+  protected slots: Int32Array;
+  protected hashes: Int32Array;
+  protected mask: number;
 
-  constructor(capacity = 1024) {
+  constructor(capacity: number) {
     let cap = 16;
     while (cap < capacity * 2) cap *= 2;
     this.slots = new Int32Array(cap).fill(-1);
     this.hashes = new Int32Array(cap);
     this.mask = cap - 1;
   }
+
+  /** Puts key `index` (hash h) in the empty slot i its probe ended on; grows once `count` keys fill half the slots. */
+  protected claim(i: number, index: number, h: number, count: number): void {
+    this.slots[i] = index;
+    this.hashes[i] = h;
+    if (count * 2 > this.slots.length) this.grow();
+  }
+
+  private grow(): void {
+    const cap = this.slots.length * 2;
+    const slots = new Int32Array(cap).fill(-1);
+    const hashes = new Int32Array(cap);
+    const mask = cap - 1;
+    for (let i = 0; i < this.slots.length; i++) {
+      const slot = this.slots[i]!;
+      if (slot === -1) continue;
+      let j = this.hashes[i]! & mask;
+      while (slots[j] !== -1) j = (j + 1) & mask;
+      slots[j] = slot;
+      hashes[j] = this.hashes[i]!;
+    }
+    this.slots = slots;
+    this.hashes = hashes;
+    this.mask = mask;
+  }
+}
+
+export class StringIndex extends HashedSlots {
+  readonly keys: string[] = [];
+
+  constructor(capacity = 1024) {
+    super(capacity);
+  }
+
 
   get size(): number {
     return this.keys.length;
@@ -47,28 +84,8 @@ export class StringIndex {
     }
     const index = this.keys.length;
     this.keys.push(key);
-    this.slots[i] = index;
-    this.hashes[i] = h;
-    if (this.keys.length * 2 > this.slots.length) this.grow();
+    this.claim(i, index, h, this.keys.length);
     return index;
-  }
-
-  private grow(): void {
-    const cap = this.slots.length * 2;
-    const slots = new Int32Array(cap).fill(-1);
-    const hashes = new Int32Array(cap);
-    const mask = cap - 1;
-    for (let i = 0; i < this.slots.length; i++) {
-      const slot = this.slots[i]!;
-      if (slot === -1) continue;
-      let j = this.hashes[i]! & mask;
-      while (slots[j] !== -1) j = (j + 1) & mask;
-      slots[j] = slot;
-      hashes[j] = this.hashes[i]!;
-    }
-    this.slots = slots;
-    this.hashes = hashes;
-    this.mask = mask;
   }
 }
 
@@ -87,23 +104,13 @@ function hash(s: string): number {
  * no string made per row. Keys are copied into one growing arena; index i is
  * the i-th distinct key added.
  */
-export class ByteStringIndex {
-  private slots: Int32Array;
-  private hashes: Int32Array;
-  private mask: number;
+export class ByteStringIndex extends HashedSlots {
   private arena = new Uint8Array(1 << 16);
   private used = 0;
   /** Key i is arena[offsets[i], offsets[i + 1]). */
   private offsets = new Int32Array(1025);
   private count = 0;
 
-  constructor(capacity = 1024) {
-    let cap = 16;
-    while (cap < capacity * 2) cap *= 2;
-    this.slots = new Int32Array(cap).fill(-1);
-    this.hashes = new Int32Array(cap);
-    this.mask = cap - 1;
-  }
 
   get size(): number {
     return this.count;
@@ -143,9 +150,7 @@ export class ByteStringIndex {
     this.used += n;
     const index = this.count++;
     this.offsets[this.count] = this.used;
-    this.slots[i] = index;
-    this.hashes[i] = h;
-    if (this.count * 2 > this.slots.length) this.grow();
+    this.claim(i, index, h, this.count);
     return index;
   }
 
@@ -160,24 +165,6 @@ export class ByteStringIndex {
     const arena = this.arena;
     for (let i = start; i < end; i++) if (arena[s + i - start] !== buf[i]) return false;
     return true;
-  }
-
-  private grow(): void {
-    const cap = this.slots.length * 2;
-    const slots = new Int32Array(cap).fill(-1);
-    const hashes = new Int32Array(cap);
-    const mask = cap - 1;
-    for (let i = 0; i < this.slots.length; i++) {
-      const slot = this.slots[i]!;
-      if (slot === -1) continue;
-      let j = this.hashes[i]! & mask;
-      while (slots[j] !== -1) j = (j + 1) & mask;
-      slots[j] = slot;
-      hashes[j] = this.hashes[i]!;
-    }
-    this.slots = slots;
-    this.hashes = hashes;
-    this.mask = mask;
   }
 }
 
