@@ -33,3 +33,6 @@ export {
   meaningfulTableBytes, meaningfulTableClear, meaningfulTableRehash, meaningfulTableUsed, meaningfulTableConsumed, meaningfulAccumulate, meaningfulEntries,
 } from './meaningful';
 export { gatherLocated, mostCommonScratchBytes, mostCommonBySub } from './mode';
+export {
+  csvStateBytes, csvInit, csvRows, csvMemoBytes, csvMemoInsert, csvMemoRehash, csvSubsBytes, csvSubscriber, csvOtherSubscriber, csvSubsRehash,
+} from './csv';

@@ -1,25 +1,30 @@
 /**
  * CSV event rows straight from bytes to typed store values: the ingest hot
- * path. The scanner (readers/csv.ts) splits a row into field offsets; this
- * validates it in the same pass, with no string per field: times and numbers
- * are parsed from bytes, event types and directions are looked up by their
- * bytes, and subscriber and cell ids go to byte-keyed dictionaries. Anything
- * unusual (quoted with `""`, non-ASCII, not a plain number) falls back to the
- * shared string rules of fields.ts, so the result is exactly that of the
- * typed-file path.
+ * path. Ordinary rows are read by the CSV row kernel (kernels/csv.ts, in
+ * WebAssembly), which stops at any row it cannot prove ordinary; those are
+ * read here. The scanner (readers/csv.ts) splits a row into field offsets and
+ * this validates it in the same pass, with no string per field: times and
+ * numbers are parsed from bytes, event types and directions are looked up by
+ * their bytes, and subscriber and cell ids go to byte-keyed dictionaries.
+ * Anything unusual (quoted with `""`, non-ASCII, not a plain number) falls
+ * back to the shared string rules of fields.ts, so the result is exactly that
+ * of the typed-file path, and the kernel's memo of field values is filled by
+ * those same rules.
  *
  * Ids get parser-local numbers (ParserIds), first-seen order among good rows.
  * A parser's output (ParsedEvents) names only the ids new since its last
- * output, so the main thread maps them to store indexes in one pass per batch
- * (merge.ts) - the same code whether the parser ran on a worker or not. An
- * all-digit subscriber id (an MSISDN) is handed over as its digits key, not
- * hashed here: the store's dictionary HMACs it once, on the main thread, the
- * first time any parser names it (parsers on two workers each meet most
- * subscribers, and the workers, not the main thread, bound the ingest). Other
- * ids are hashed here, once per parser.
+ * output; its thread maps the ids the store already indexes (toStoreIds,
+ * merge.ts), and the main thread the rest, in one pass per batch - the same
+ * code whether the parser ran on a worker or not. An all-digit subscriber id
+ * (an MSISDN) is handed over as its digits key, not hashed here: the store's
+ * dictionary HMACs it once, on the main thread, the first time any parser
+ * names it. Other ids are hashed here, once per parser.
  */
 import { NULL_U32, DIR_SHIFT } from '../../kernels/shared/constants.js';
-import { ByteStringIndex, digitsKey, IntPairIndex } from '../util/string-index.js';
+import { CSV_STOP_AT, CSV_STOP_CAPACITY, CSV_STOP_END, CSV_STOP_MISS, CSV_STOP_SLOW, CSV_TAG_CELL, CSV_TAG_TYPE } from '../../kernels/shared/csv-layout.js';
+import { ByteStringIndex, digitsKey } from '../util/string-index.js';
+import { CsvKernel, SCRATCH_ROWS, type RowColumns } from './csv-kernel.js';
+import { LOCAL_TAG, toStoreIds, type SharedIdMap } from './merge.js';
 import { parseDateTime, parseDateTimeBytes, type TimezoneOffsets } from './datetime.js';
 import { directionOf, durationOf, eventTypeOf, FAILURES, rechargeOf, rowFailure, timeCode, TIME_MISSING, TYPE_EMPTY } from './fields.js';
 import type { KeyedHash } from './hmac.js';
@@ -41,7 +46,11 @@ export interface ParsedEvents {
   rows: number;
   /** Good rows: the length of every column below. */
   length: number;
-  /** Parser-local subscriber ids (see ParserIds); peer NULL_U32 when none. */
+  /**
+   * Subscribers: a store index, or LOCAL_TAG | a parser-local id (see ParserIds)
+   * when the parser's thread did not know its store index yet (merge.ts,
+   * toStoreIds); peer NULL_U32 when none.
+   */
   sub: Uint32Array;
   peer: Uint32Array;
   /** Parser-local cell ids, NULL_U32 when the row has no cell. */
@@ -66,17 +75,17 @@ export interface ParsedEvents {
 
 /**
  * The ids one parser has seen, across all the files of an ingest: its
- * subscribers (raw bytes -> local id, with their pseudonyms) and cells.
+ * subscribers (raw bytes -> local id, with their pseudonyms) and cells. Local
+ * subscriber ids come from this thread's CSV row kernel, which keeps the
+ * all-digit ones (by digit key) and the one sequence of ids for rows read
+ * there and here alike; ids that are not all digits are kept here by their bytes.
  */
 export class ParserIds {
-  /** All-digit ids of at most MAX_NUMERIC_DIGITS, keyed by (length and leading digits, last 9 digits): leading zeros count. */
-  private readonly numeric = new IntPairIndex(1 << 16);
-  /** Any other id, by its bytes; byteIds maps its index to the subscriber id. */
+  /** This thread's CSV row kernel: its subscriber table, id sequence and field memo. */
+  readonly kernel = new CsvKernel();
+  /** Any id that is not all digits, by its bytes; byteIds maps its index to the subscriber id. */
   private readonly bytes = new ByteStringIndex(1 << 10);
   private readonly byteIds: number[] = [];
-  private subscriberCount = 0;
-  /** Per local id, its digitsKey or [0, 0] (see ParsedEvents.newSubscriberKeys). */
-  private keys = new Int32Array(2 << 16);
   /** Pseudonyms of the ids that are not all digits, in id order. */
   private hashes = new Uint8Array(HASH_BYTES << 8);
   private hashCount = 0;
@@ -86,73 +95,33 @@ export class ParserIds {
   private subscribersSent = 0;
   private hashesSent = 0;
   private cellsSent = 0;
+  private readonly key = new Int32Array(2);
 
   constructor(private readonly keyed: KeyedHash) {}
 
-  private readonly key = new Int32Array(2);
-  /** The last two numeric keys looked up and their ids: a call's two party rows often sit side by side. */
-  private lastHi0 = -1;
-  private lastLo0 = -1;
-  private lastId0 = 0;
-  private lastHi1 = -1;
-  private lastLo1 = -1;
-  private lastId1 = 0;
-
   /** The local id of a subscriber whose canonical bytes are [start, end) of `buf`; a new id that is not all digits is hashed. */
   subscriber(buf: Uint8Array, start: number, end: number): number {
-    if (digitsKey(buf, start, end, this.key)) return this.numericId(this.key[0]!, this.key[1]!);
-    const next = this.subscriberCount;
+    if (digitsKey(buf, start, end, this.key)) return this.kernel.subscriber(this.key[0]!, this.key[1]!);
     const b = this.bytes.add(buf, start, end);
-    if (b === this.byteIds.length) this.byteIds.push(next);
-    const id = this.byteIds[b]!;
-    if (id === next) this.added(id, buf, start, end, 0, 0);
+    if (b < this.byteIds.length) return this.byteIds[b]!;
+    const id = this.kernel.otherSubscriber();
+    this.byteIds.push(id);
+    if ((this.hashCount + 1) * HASH_BYTES > this.hashes.length) {
+      const grown = new Uint8Array(this.hashes.length * 2);
+      grown.set(this.hashes);
+      this.hashes = grown;
+    }
+    this.keyed.digestInto(buf, start, end, this.hashes, this.hashCount++ * HASH_BYTES);
     return id;
   }
 
-  /** The local id of an all-digit subscriber id by its digitsKey [hi, lo]. */
-  numericId(hi: number, lo: number): number {
-    if (lo === this.lastLo0 && hi === this.lastHi0) return this.lastId0;
-    if (lo === this.lastLo1 && hi === this.lastHi1) return this.lastId1;
-    const next = this.subscriberCount;
-    const id = this.numeric.getOrAdd(hi, lo, next);
-    this.lastHi1 = this.lastHi0;
-    this.lastLo1 = this.lastLo0;
-    this.lastId1 = this.lastId0;
-    this.lastHi0 = hi;
-    this.lastLo0 = lo;
-    this.lastId0 = id;
-    if (id === next) this.added(id, null, 0, 0, hi, lo);
-    return id;
-  }
+  /** Where this thread finds the store indexes of its local ids (the main thread's IdMap for it); null: it leaves them all local. */
+  storeMap: SharedIdMap | null = null;
 
-  /** Reads the table slots of `n` keys ([hi, lo] pairs) so their lookups that follow find them cached. */
-  prefetch(keys: Int32Array, n: number): void {
-    let touched = 0;
-    for (let q = 0; q < n; q++) touched |= this.numeric.touch(keys[2 * q]!, keys[2 * q + 1]!);
-    this.touched = touched;
-  }
-
-  /** Keeps prefetch's reads from being optimised away. */
-  touched = 0;
-
-  /** Records new local id `id`: its key [hi, lo], or (hi 0) the pseudonym of bytes [start, end) of `buf`. */
-  private added(id: number, buf: Uint8Array | null, start: number, end: number, hi: number, lo: number): void {
-    this.subscriberCount++;
-    if (2 * id + 2 > this.keys.length) {
-      const grown = new Int32Array(this.keys.length * 2);
-      grown.set(this.keys);
-      this.keys = grown;
-    }
-    this.keys[2 * id] = hi;
-    this.keys[2 * id + 1] = lo;
-    if (hi === 0) {
-      if ((this.hashCount + 1) * HASH_BYTES > this.hashes.length) {
-        const grown = new Uint8Array(this.hashes.length * 2);
-        grown.set(this.hashes);
-        this.hashes = grown;
-      }
-      this.keyed.digestInto(buf!, start, end, this.hashes, this.hashCount++ * HASH_BYTES);
-    }
+  /** A batch's subscriber column as it is handed over: see toStoreIds. */
+  toStoreIds(ids: Uint32Array): void {
+    if (this.storeMap) toStoreIds(ids, this.storeMap);
+    else for (let i = 0; i < ids.length; i++) if (ids[i] !== NULL_U32) ids[i] = (ids[i]! | LOCAL_TAG) >>> 0;
   }
 
   /** The local id of a cell whose canonical bytes (ASCII, or UTF-8 of the decoded text) are [start, end) of `buf`. */
@@ -165,10 +134,11 @@ export class ParserIds {
 
   /** The subscribers (keys and pseudonyms) and cells first seen since the last call. */
   takeNew(): { newSubscriberKeys: Int32Array; newSubscribers: Uint8Array; newCells: string[] } {
-    const newSubscriberKeys = this.keys.slice(2 * this.subscribersSent, 2 * this.subscriberCount);
+    const count = this.kernel.subscriberCount;
+    const newSubscriberKeys = this.kernel.subscriberKeys(this.subscribersSent, count);
     const newSubscribers = this.hashes.slice(this.hashesSent * HASH_BYTES, this.hashCount * HASH_BYTES);
     const newCells = this.cellText.slice(this.cellsSent);
-    this.subscribersSent = this.subscriberCount;
+    this.subscribersSent = count;
     this.hashesSent = this.hashCount;
     this.cellsSent = this.cells.size;
     return { newSubscriberKeys, newSubscribers, newCells };
@@ -251,8 +221,14 @@ function memoHash(w0: number, w1: number, w2: number): number {
   return Math.imul(w0 ^ Math.imul(w1, 0x9e3779b1) ^ Math.imul(w2, 0x85ebca6b), 0xc2b2ae35) >>> 8;
 }
 
-/** All-digit subscriber ids queued before they are looked up together (CsvEventParser.flushIds). */
-const PEND_MAX = 64;
+/** After this many rows in a row that the kernel sends back, SLOW_STRETCH rows are read here before it is tried again. */
+const SLOW_RUN = 8;
+const SLOW_STRETCH = 4096;
+
+/** Buffer's own latin1 decoder, without toString's argument checks. */
+interface Latin1Sliceable {
+  latin1Slice(start: number, end: number): string;
+}
 
 /** Up to this many bytes go through a ShortFieldMemo (3 bytes above the length in the first word, 4 in each other). */
 const MEMO_MAX = 11;
@@ -339,7 +315,91 @@ export class CsvEventParser extends CsvScanner {
   }
 
   get full(): boolean {
-    return this.rows >= this.batchRows;
+    return this.rows >= this.batchRows || this.rows >= this.pauseAt;
+  }
+
+  /**
+   * Whether rows go to the CSV row kernel first (see kernels/csv.ts): it takes
+   * the ordinary ones and stops at any other, which this parser then reads.
+   * Off only to check the two paths against each other.
+   */
+  useKernel = true;
+  /** Rows after which `full` holds while a run of rows the kernel cannot take is read here. */
+  private pauseAt = Infinity;
+
+  override parse(buf: Buffer, pos: number, eof: boolean, stopAt = Infinity): number {
+    if (!this.useKernel) return super.parse(buf, pos, eof, stopAt);
+    while (this.header === null) {
+      // The header row, and any blank lines before it, are read here.
+      if (pos >= buf.length || pos >= stopAt || this.full) return pos;
+      const next = super.parse(buf, pos, eof, pos + 1);
+      if (next === pos) return pos;
+      pos = next;
+    }
+    const kernel = this.ids.kernel;
+    const base = kernel.place(buf);
+    kernel.setColumns(this.ncols, this.col);
+    const end = buf.length;
+    let slow = 0; // rows in a row the kernel sent here
+    while (pos < end && pos < stopAt && !this.full) {
+      if (slow >= SLOW_RUN) {
+        // A file the kernel cannot read (quoted throughout, say): read a stretch here before trying it again.
+        this.pauseAt = this.rows + SLOW_STRETCH;
+        const next = super.parse(buf, pos, eof, stopAt);
+        const paused = this.rows >= this.pauseAt;
+        this.pauseAt = Infinity;
+        if (!paused || this.full) return next;
+        pos = next;
+        slow = 0;
+        continue;
+      }
+      const want = Math.min(SCRATCH_ROWS, this.batchRows - this.rows);
+      if (this.n + want > this.cap) {
+        this.cap = Math.max(2 * this.cap, this.n + want);
+        this.allocate();
+      }
+      const r = kernel.rows(base, pos, end, stopAt, want, this.columns(), this.n);
+      this.n += r.added;
+      this.rows += r.added;
+      this.line += r.lines;
+      pos = r.pos;
+      if (r.added > 0) slow = 0;
+      switch (r.stop) {
+        case CSV_STOP_END:
+          // No line end after pos: the file's last row, or one that goes on in the next buffer.
+          return pos < end ? super.parse(buf, pos, eof, stopAt) : pos;
+        case CSV_STOP_AT:
+          return pos;
+        case CSV_STOP_CAPACITY:
+          kernel.growSubscribers();
+          break;
+        case CSV_STOP_MISS:
+          this.remember(buf, base);
+          break;
+        case CSV_STOP_SLOW: {
+          const next = super.parse(buf, pos, eof, pos + 1);
+          if (next === pos) return pos; // the row goes on in the next buffer
+          pos = next;
+          slow++;
+          break;
+        }
+        // CSV_STOP_FULL: the batch is full, or the columns grow at the top of the loop.
+      }
+    }
+    return pos;
+  }
+
+  /** Puts the value of the field the kernel missed in its memo: computed by the rules of fields.ts, as for rows read here. */
+  private remember(buf: Buffer, base: number): void {
+    const kernel = this.ids.kernel;
+    const { tag, start, end } = kernel.miss();
+    const text = () => (buf as unknown as Latin1Sliceable).latin1Slice(start, end);
+    const value = tag === CSV_TAG_CELL ? this.ids.cell(buf, start, end) : tag === CSV_TAG_TYPE ? eventTypeOf(text()) : directionOf(text());
+    kernel.remember(tag, base, start, end, value);
+  }
+
+  private columns(): RowColumns {
+    return { sub: this.sub, peer: this.peer, cell: this.cell, t: this.t, kind: this.kind, duration: this.duration, recharge: this.recharge };
   }
 
   protected override onHeader(): void {
@@ -353,7 +413,6 @@ export class CsvEventParser extends CsvScanner {
   /** Hands over the rows parsed so far (and the ids they introduced); null when there are none. */
   take(): ParsedEvents | null {
     if (this.rows === 0) return null;
-    this.flushIds();
     const n = this.n;
     const out: ParsedEvents = {
       rows: this.rows,
@@ -368,6 +427,8 @@ export class CsvEventParser extends CsvScanner {
       ...this.ids.takeNew(),
       rejects: this.rejects,
     };
+    this.ids.toStoreIds(out.sub);
+    this.ids.toStoreIds(out.peer);
     this.n = 0;
     this.rows = 0;
     this.rejects = [];
@@ -509,63 +570,14 @@ export class CsvEventParser extends CsvScanner {
       this.allocate();
     }
     const i = this.n++;
-    this.subscriberInto(mb, ms, me, 2 * i);
+    this.sub[i] = this.ids.subscriber(mb, ms, me);
     this.idBytes(buf, col[6]!, 2);
-    if (this.keyStart === this.keyEnd) this.peer[i] = NULL_U32;
-    else this.subscriberInto(this.keyBuf, this.keyStart, this.keyEnd, 2 * i + 1);
+    this.peer[i] = this.keyStart === this.keyEnd ? NULL_U32 : this.ids.subscriber(this.keyBuf, this.keyStart, this.keyEnd);
     this.cell[i] = cell;
     this.t[i] = t;
     this.kind[i] = type | (dir << DIR_SHIFT);
     this.duration[i] = duration;
     this.recharge[i] = recharge;
-  }
-
-  /**
-   * Resolves the subscriber id [s, e) of `buf` into sub[at >> 1] (`at` even)
-   * or peer[at >> 1] (odd). An all-digit id is queued and resolved with the
-   * queue's others in one tight loop (flushIds): a million subscribers make a
-   * table far larger than the caches, and looked up one per row, between the
-   * rows' parsing, each lookup waited for its own cache miss. Any other id
-   * resolves the queue first, so local ids keep the rows' order.
-   */
-  private subscriberInto(buf: Uint8Array, s: number, e: number, at: number): void {
-    const key = this.pendKey;
-    if (digitsKey(buf, s, e, key)) {
-      const q = this.pendN;
-      this.pendKeys[2 * q] = key[0]!;
-      this.pendKeys[2 * q + 1] = key[1]!;
-      this.pendAt[q] = at;
-      if (++this.pendN === PEND_MAX) this.flushIds();
-      return;
-    }
-    this.flushIds();
-    const id = this.ids.subscriber(buf, s, e);
-    if (at & 1) this.peer[at >> 1] = id;
-    else this.sub[at >> 1] = id;
-  }
-
-  private readonly pendKey = new Int32Array(2);
-  private readonly pendKeys = new Int32Array(2 * PEND_MAX);
-  private readonly pendAt = new Int32Array(PEND_MAX);
-  private pendN = 0;
-
-  /** Resolves the queued all-digit ids, in queue order. */
-  private flushIds(): void {
-    const n = this.pendN;
-    if (n === 0) return;
-    const keys = this.pendKeys;
-    const at = this.pendAt;
-    const ids = this.ids;
-    ids.prefetch(keys, n);
-    const sub = this.sub;
-    const peer = this.peer;
-    for (let q = 0; q < n; q++) {
-      const id = ids.numericId(keys[2 * q]!, keys[2 * q + 1]!);
-      const a = at[q]!;
-      if (a & 1) peer[a >> 1] = id;
-      else sub[a >> 1] = id;
-    }
-    this.pendN = 0;
   }
 
   /** A low-cardinality field's code: from the memo when plain and short, else by `parse` on its text. */

@@ -20,10 +20,10 @@ import { pipeline } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { Errors, IngestError } from '../errors.js';
 import { CsvEventParser, ParserIds, presentColumns, type ParsedEvents } from './csv-events.js';
-import type { ChunkResult, ChunkTask, CsvWorkerInit, PieceTask, StreamTask } from './csv-protocol.js';
+import type { ChunkResult, ChunkTask, CsvWorkerInit, MapMessage, PieceTask, StreamTask } from './csv-protocol.js';
 import type { TimezoneOffsets } from './datetime.js';
 import { KeyedHash } from './hmac.js';
-import { EventMerger, IdMap, type MergeTarget } from './merge.js';
+import { EventMerger, IdMap, type MergeTarget, type SharedIdMap } from './merge.js';
 import { CsvScanner, MAX_ROW_BYTES, scanChunks } from './readers/csv.js';
 import { readError } from './readers/io.js';
 
@@ -76,6 +76,11 @@ class CsvWorkers {
   constructor(threads: number, file: string, init: CsvWorkerInit) {
     this.workers = Array.from({ length: threads }, () => new Worker(file, { workerData: init }));
     this.maps = this.workers.map(() => new IdMap());
+    this.workers.forEach((w, k) => {
+      const share = (map: SharedIdMap) => w.postMessage({ kind: 'map', ...map } satisfies MapMessage);
+      this.maps[k]!.onShare = share;
+      share(this.maps[k]!.shared);
+    });
     for (const w of this.workers) {
       w.on('message', (r: ChunkResult) => {
         const waiter = this.waiting.get(r.id);
@@ -111,7 +116,7 @@ class CsvWorkers {
 
 /** CSV ingest for one dataset: the main thread's parser ids and the worker pool outlive a file. */
 export class CsvIngest {
-  private readonly mainIds: ParserIds;
+  private mainIds: ParserIds | null = null;
   private readonly mainMap = new IdMap();
   private pool: CsvWorkers | null = null;
   private readonly threads: number;
@@ -122,7 +127,6 @@ export class CsvIngest {
     private readonly tz: TimezoneOffsets,
     opts: CsvIngestOptions = {},
   ) {
-    this.mainIds = new ParserIds(new KeyedHash(key));
     this.threads = workerScript ? (opts.threads ?? os.availableParallelism()) : 0;
     this.chunkBytes = opts.chunkBytes ?? DEFAULT_CHUNK_BYTES;
   }
@@ -144,6 +148,12 @@ export class CsvIngest {
    * included) when `header` is null, else the rows after it, lines counted from `line`.
    */
   private async sequential(file: string, target: CsvFileTarget, from: number, header: string[] | null, line: number): Promise<void> {
+    if (!this.mainIds) {
+      const ids = new ParserIds(new KeyedHash(this.key));
+      ids.storeMap = this.mainMap.shared;
+      this.mainMap.onShare = (map) => (ids.storeMap = map);
+      this.mainIds = ids;
+    }
     const parser = new CsvEventParser(file, this.tz, this.mainIds, MAIN_BATCH_ROWS);
     if (header) parser.useHeader(header);
     parser.line = line;

@@ -1,5 +1,6 @@
 /** The messages between the CSV ingest (main thread) and its parse workers (csv-worker.ts). */
 import type { ParsedEvents } from './csv-events.js';
+import type { SharedIdMap } from './merge.js';
 
 /** Given once, as workerData. */
 export interface CsvWorkerInit {
@@ -50,6 +51,11 @@ export interface PieceTask {
   file: string;
   header: string[];
   bytes: Uint8Array;
+}
+
+/** The store indexes of the worker's local ids, as far as the main thread has them: sent first, and again each time the map grows. */
+export interface MapMessage extends SharedIdMap {
+  kind: 'map';
 }
 
 export type ChunkResult =

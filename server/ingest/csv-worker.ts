@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import { CsvEventParser, ParserIds } from './csv-events.js';
 import { Errors, IngestError } from '../errors.js';
-import type { ChunkResult, ChunkTask, CsvWorkerInit, PieceTask, StreamTask } from './csv-protocol.js';
+import type { ChunkResult, ChunkTask, CsvWorkerInit, MapMessage, PieceTask, StreamTask } from './csv-protocol.js';
 import { transferList } from './csv-protocol.js';
 import { TimezoneOffsets } from './datetime.js';
 import { KeyedHash } from './hmac.js';
@@ -21,8 +21,8 @@ const init = workerData as CsvWorkerInit;
 const tz = new TimezoneOffsets(init.timezone);
 const ids = new ParserIds(new KeyedHash(init.key));
 
-function read(fd: number, position: number, length: number): Buffer {
-  const buf = Buffer.allocUnsafe(length);
+/** Reads `length` bytes from `position` into `buf` (a new buffer when not given); fewer at the end of the file. */
+function read(fd: number, position: number, length: number, buf: Buffer<ArrayBufferLike> = Buffer.allocUnsafe(length)): Buffer<ArrayBufferLike> {
   let got = 0;
   while (got < length) {
     const n = fs.readSync(fd, buf, got, length - got, position + got);
@@ -51,7 +51,9 @@ function parseChunk(task: ChunkTask): ChunkResult {
     parser.useHeader(task.header);
     parser.line = 0;
     let base = p0;
-    let buf = read(fd, p0, Math.min(size, stop + READ_AHEAD) - p0);
+    // Read straight into the row kernel's memory: no copy on the way in.
+    const length = Math.min(size, stop + READ_AHEAD) - p0;
+    let buf = read(fd, p0, length, ids.kernel.inputBuffer(length));
     let pos = 0;
     for (;;) {
       const eof = base + buf.length >= size;
@@ -107,7 +109,11 @@ function parsePiece(task: PieceTask): ChunkResult {
   return { kind: 'parsed', id: task.id, p0: 0, end: 0, lines: parser.line, parsed: parser.take() };
 }
 
-parentPort!.on('message', (task: ChunkTask | StreamTask | PieceTask) => {
+parentPort!.on('message', (task: ChunkTask | StreamTask | PieceTask | MapMessage) => {
+  if (task.kind === 'map') {
+    ids.storeMap = { subscribers: task.subscribers, published: task.published };
+    return;
+  }
   let result: ChunkResult;
   try {
     result = task.kind === 'stream' ? parseStream(task) : task.kind === 'piece' ? parsePiece(task) : parseChunk(task);

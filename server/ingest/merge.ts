@@ -15,12 +15,72 @@ import type { EventColumn } from './source.js';
 
 const REQUIRED: readonly EventColumn[] = ['msisdn', 'datetime', 'event_type'];
 
+/**
+ * Marks a parser-local subscriber id in a batch (ParsedEvents.sub, peer) that
+ * its thread could not map to a store index itself: the id was new to the
+ * store when the batch was parsed.
+ */
+export const LOCAL_TAG = 0x80000000;
+
+/**
+ * A parser's local subscriber ids -> store indexes, as its thread reads them
+ * (both arrays on SharedArrayBuffers): entries below published[0] are written.
+ * A larger map comes with a new `published`, so a thread still holding the
+ * old pair never reads past what was written into the old array.
+ */
+export interface SharedIdMap {
+  subscribers: Uint32Array;
+  published: Int32Array;
+}
+
 /** One parser's local ids -> store indexes, grown as its batches introduce ids. */
 export class IdMap {
-  subscribers: Uint32Array = new Uint32Array(1 << 12);
+  subscribers = sharedU32(1 << 12);
+  private published = new Int32Array(new SharedArrayBuffer(4));
   subscriberCount = 0;
   cells: Uint32Array = new Uint32Array(1 << 10);
   cellCount = 0;
+  /** Told of each new pair, to hand it to the parser's thread. */
+  onShare: (map: SharedIdMap) => void = () => {};
+
+  get shared(): SharedIdMap {
+    return { subscribers: this.subscribers, published: this.published };
+  }
+
+  /** Room for `n` more subscribers. */
+  reserve(n: number): void {
+    if (this.subscriberCount + n <= this.subscribers.length) return;
+    const grown = sharedU32(Math.max(this.subscriberCount + n, 2 * this.subscribers.length));
+    grown.set(this.subscribers.subarray(0, this.subscriberCount));
+    this.subscribers = grown;
+    this.published = new Int32Array(new SharedArrayBuffer(4));
+    this.onShare(this.shared);
+  }
+
+  /** Lets the parser's thread map the ids written so far. */
+  publish(): void {
+    Atomics.store(this.published, 0, this.subscriberCount);
+  }
+}
+
+function sharedU32(n: number): Uint32Array {
+  return new Uint32Array(new SharedArrayBuffer(4 * n));
+}
+
+/**
+ * What the parser's thread does before handing a batch over: each local id
+ * in `ids` (NULL_U32 left alone) becomes its store index where `map` has it,
+ * else LOCAL_TAG | id. The main thread then looks up only the ids new to the
+ * store, not every row's.
+ */
+export function toStoreIds(ids: Uint32Array, map: SharedIdMap): void {
+  const mapped = Math.min(Atomics.load(map.published, 0), map.subscribers.length);
+  const m = map.subscribers;
+  for (let i = 0; i < ids.length; i++) {
+    const v = ids[i]!;
+    if (v === NULL_U32) continue;
+    ids[i] = v < mapped ? m[v]! : (v | LOCAL_TAG) >>> 0;
+  }
 }
 
 function ensure(a: Uint32Array, n: number): Uint32Array {
@@ -59,12 +119,13 @@ export class EventMerger {
     // New ids in id order: an all-digit one by its key (hashed by the dictionary when new to the store), else by its pseudonym.
     const keys = p.newSubscriberKeys;
     const newSubs = keys.length / 2;
-    ids.subscribers = ensure(ids.subscribers, ids.subscriberCount + newSubs);
+    ids.reserve(newSubs);
     let h = 0;
     for (let j = 0; j < newSubs; j++) {
       const hi = keys[2 * j]!;
       ids.subscribers[ids.subscriberCount++] = hi !== 0 ? subscribers.indexOfDigitsKey(hi, keys[2 * j + 1]!) : subscribers.indexOfHash(p.newSubscribers, h++ * HASH_BYTES);
     }
+    ids.publish();
     ids.cells = ensure(ids.cells, ids.cellCount + p.newCells.length);
     for (const cell of p.newCells) ids.cells[ids.cellCount++] = cells.indexOf(cell);
 
@@ -72,14 +133,15 @@ export class EventMerger {
     stats.kept += p.length;
     for (const r of p.rejects) report.reject(stats, r.line + lineOffset, r.field, r.reason);
 
-    // Local ids to store indexes, in place (the batch is ours), then the rows go in by columns.
+    // The ids the parser's thread left local, and every cell, to store indexes in place (the batch is ours); then the rows go in by columns.
     const subMap = ids.subscribers;
     const cellMap = ids.cells;
     const { sub, peer, cell } = p;
     for (let i = 0; i < p.length; i++) {
-      sub[i] = subMap[sub[i]!]!;
+      const s = sub[i]!;
+      if (s >= LOCAL_TAG) sub[i] = subMap[s - LOCAL_TAG]!;
       const q = peer[i]!;
-      if (q !== NULL_U32) peer[i] = subMap[q]!;
+      if (q !== NULL_U32 && q >= LOCAL_TAG) peer[i] = subMap[q - LOCAL_TAG]!;
       const c = cell[i]!;
       if (c !== NULL_U32) cell[i] = cellMap[c]!;
     }

@@ -24,6 +24,11 @@ function allocChunk(type: string): Chunk {
   return new Uint32Array(CHUNK_ROWS);
 }
 
+function someNotNull(a: Uint32Array, from: number, to: number): boolean {
+  for (let i = from; i < to; i++) if (a[i] !== NULL_U32) return true;
+  return false;
+}
+
 class StagedDay {
   readonly dir: string;
   rows = 0;
@@ -82,20 +87,16 @@ class StagedDay {
       const { cell, kind, duration, peer, recharge } = rows;
       const types = this.types;
       let unlocated = 0;
-      let hasDuration = false;
-      let hasPeer = false;
-      let hasRecharge = false;
       for (let i = from; i < end; i++) {
         if (cell[i] === NULL_U32) unlocated++;
         types[kind[i]! & TYPE_MASK]!++;
-        if (duration[i] !== NULL_U32) hasDuration = true;
-        if (peer[i] !== NULL_U32) hasPeer = true;
-        if (recharge[i] === recharge[i]) hasRecharge = true;
       }
       this.unlocated += unlocated;
-      if (hasDuration) this.present.duration = true;
-      if (hasPeer) this.present.peer = true;
-      if (hasRecharge) this.present.recharge = true;
+      // Each flag is looked for only until it is found: most ranges settle it in their first rows.
+      const present = this.present;
+      if (!present.duration) present.duration = someNotNull(duration, from, end);
+      if (!present.peer) present.peer = someNotNull(peer, from, end);
+      if (!present.recharge) for (let i = from; i < end && !present.recharge; i++) present.recharge = recharge[i] === recharge[i];
       this.rows += k;
       this.n += k;
       from = end;
