@@ -36,3 +36,4 @@ export { gatherLocated, mostCommonScratchBytes, mostCommonBySub } from './mode';
 export {
   csvStateBytes, csvInit, csvRows, csvMemoBytes, csvMemoInsert, csvMemoRehash, csvSubsBytes, csvSubscriber, csvOtherSubscriber, csvSubsRehash,
 } from './csv';
+export { hmacContextBytes, hmacMany } from './hmac';

@@ -10,6 +10,8 @@
  * see: RFC 2104 (HMAC), FIPS 180-4 (SHA-256)
  */
 import crypto from 'node:crypto';
+import { Heap, type Ptr } from '../engine/memory.js';
+import { loadKernelModule } from '../engine/wasm.js';
 
 const K = Int32Array.from([
   0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5, 0xd807aa98, 0x12835b01, 0x243185be,
@@ -57,6 +59,57 @@ function compress(state: Int32Array, block: Int32Array, w: Int32Array): void {
   state[5] = (state[5]! + f) | 0;
   state[6] = (state[6]! + g) | 0;
   state[7] = (state[7]! + h) | 0;
+}
+
+/** Below this many messages, digestMany hashes them one by one here: the kernel call is not worth it. */
+const MANY = 16;
+
+interface RawHmacKernel {
+  hmacContextBytes(): number;
+  hmacMany(ctx: Ptr, msgs: Ptr, bounds: Ptr, n: number, out: Ptr): number;
+}
+
+/** The SIMD kernel of kernels/hmac.ts on a memory of its own, with the key's midstates and the round constants in its context. */
+class HmacLanes {
+  private readonly heap = new Heap({ initialPages: 16 });
+  private readonly raw: RawHmacKernel;
+  private readonly ctx: Ptr;
+  private capacity = 0;
+  private msgs: Ptr = 0;
+  private msgBytes = 0;
+  private bounds: Ptr = 0;
+  private out: Ptr = 0;
+
+  constructor(inner: Int32Array, outer: Int32Array) {
+    const instance = new WebAssembly.Instance(loadKernelModule(), { env: { memory: this.heap.memory } });
+    this.raw = instance.exports as unknown as RawHmacKernel;
+    this.ctx = this.heap.alloc(this.raw.hmacContextBytes());
+    const words = this.heap.i32(this.ctx, 80);
+    words.set(inner, 0);
+    words.set(outer, 8);
+    words.set(K, 16);
+  }
+
+  digest(msgs: Uint8Array, bounds: Uint32Array, n: number, out: Uint8Array): void {
+    const h = this.heap;
+    if (n > this.capacity) {
+      if (this.bounds) h.release(this.bounds), h.release(this.out);
+      this.capacity = Math.max(n, 2 * this.capacity);
+      this.bounds = h.alloc(8 * this.capacity);
+      this.out = h.alloc(32 * this.capacity);
+    }
+    const bytes = bounds[2 * n - 1]!;
+    if (bytes > this.msgBytes) {
+      if (this.msgs) h.release(this.msgs);
+      this.msgBytes = Math.max(bytes, 2 * this.msgBytes);
+      this.msgs = h.alloc(this.msgBytes);
+    }
+    h.u8(this.msgs, bytes).set(msgs.subarray(0, bytes));
+    h.u32(this.bounds, 2 * n).set(bounds.subarray(0, 2 * n));
+    const done = this.raw.hmacMany(this.ctx, this.msgs, this.bounds, n, this.out);
+    if (done !== n) throw new Error(`hmacMany stopped at message ${done} of ${n}`);
+    out.set(h.u8(this.out, 32 * n));
+  }
 }
 
 /** HMAC-SHA-256 under one key; not thread-safe (scratch is reused), one per thread. */
@@ -108,6 +161,24 @@ export class KeyedHash {
       out[at + 4 * i + 3] = v & 0xff;
     }
   }
+
+  /**
+   * The HMACs of `n` messages laid end to end in `msgs`, message i being bytes
+   * [bounds[2i], bounds[2i + 1]), written to `out` at 32 * i: four at a time by the SIMD kernel
+   * (kernels/hmac.ts) when there are enough of them and all fit one block.
+   */
+  digestMany(msgs: Uint8Array, bounds: Uint32Array, n: number, out: Uint8Array): void {
+    let short = n >= MANY;
+    for (let i = 0; i < n && short; i++) short = bounds[2 * i + 1]! - bounds[2 * i]! <= ONE_BLOCK_MAX;
+    if (short) {
+      this.lanes ??= new HmacLanes(this.inner, this.outer);
+      this.lanes.digest(msgs, bounds, n, out);
+      return;
+    }
+    for (let i = 0; i < n; i++) this.digestInto(msgs, bounds[2 * i]!, bounds[2 * i + 1]!, out, 32 * i);
+  }
+
+  private lanes: HmacLanes | null = null;
 
   /** The HMAC of a whole message, as a new Buffer. */
   digest(msg: Uint8Array): Buffer {

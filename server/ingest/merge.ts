@@ -9,7 +9,7 @@ import { Errors } from '../errors.js';
 import type { CellTable } from '../store/cells.js';
 import type { ParsedEvents } from './csv-events.js';
 import type { EventSink } from './normalise.js';
-import { HASH_BYTES, type SubscriberDictionary } from './pseudonymise.js';
+import type { SubscriberDictionary } from './pseudonymise.js';
 import type { FileStats, IngestReport } from './report.js';
 import type { EventColumn } from './source.js';
 
@@ -120,11 +120,8 @@ export class EventMerger {
     const keys = p.newSubscriberKeys;
     const newSubs = keys.length / 2;
     ids.reserve(newSubs);
-    let h = 0;
-    for (let j = 0; j < newSubs; j++) {
-      const hi = keys[2 * j]!;
-      ids.subscribers[ids.subscriberCount++] = hi !== 0 ? subscribers.indexOfDigitsKey(hi, keys[2 * j + 1]!) : subscribers.indexOfHash(p.newSubscribers, h++ * HASH_BYTES);
-    }
+    subscribers.indexesOf(keys, p.newSubscribers, ids.subscribers, ids.subscriberCount);
+    ids.subscriberCount += newSubs;
     ids.publish();
     ids.cells = ensure(ids.cells, ids.cellCount + p.newCells.length);
     for (const cell of p.newCells) ids.cells[ids.cellCount++] = cells.indexOf(cell);

@@ -138,6 +138,67 @@ export class SubscriberDictionary {
     return index;
   }
 
+  /**
+   * The indexes of a batch's new parser ids, in id order, into `out` from `at`:
+   * `keys` as ParsedEvents.newSubscriberKeys (an all-digit id's digitsKey, or
+   * [0, 0] for the next pseudonym of `pseudonyms`). The all-digit ids this
+   * dictionary has not met are HMAC'd together (KeyedHash.digestMany), then
+   * every id is added in order, as one indexOfDigitsKey or indexOfHash call
+   * each would add it.
+   */
+  indexesOf(keys: Int32Array, pseudonyms: Uint8Array, out: Uint32Array, at: number): void {
+    const n = keys.length / 2;
+    let missing = 0;
+    for (let j = 0; j < n; j++) {
+      const hi = keys[2 * j]!;
+      const index = hi === 0 ? -1 : this.numeric.get(hi, keys[2 * j + 1]!);
+      out[at + j] = index < 0 ? NOT_FOUND : index;
+      if (hi !== 0 && index < 0) missing++;
+    }
+    const text = this.batchText(MAX_KEY_DIGITS * missing);
+    const bounds = this.batchBounds(2 * missing);
+    let m = 0;
+    for (let j = 0; j < n; j++) {
+      const hi = keys[2 * j]!;
+      if (hi === 0 || out[at + j] !== NOT_FOUND) continue;
+      const start = m === 0 ? 0 : bounds[2 * m - 1]!;
+      bounds[2 * m] = start;
+      bounds[2 * m + 1] = start + digitsOfKey(hi, keys[2 * j + 1]!, text.subarray(start));
+      m++;
+    }
+    const hashes = this.batchHashes(missing);
+    this.keyed.digestMany(text, bounds, missing, hashes);
+    let h = 0;
+    m = 0;
+    for (let j = 0; j < n; j++) {
+      const hi = keys[2 * j]!;
+      if (hi === 0) {
+        out[at + j] = this.indexOfHash(pseudonyms, h++ * HASH_BYTES);
+      } else if (out[at + j] === NOT_FOUND) {
+        const index = this.indexOfHash(hashes, m++ * HASH_BYTES);
+        this.numeric.getOrAdd(hi, keys[2 * j + 1]!, index);
+        out[at + j] = index;
+      }
+    }
+  }
+
+  // Scratch for indexesOf, grown to the largest batch.
+  private text = new Uint8Array(0);
+  private bounds = new Uint32Array(0);
+  private hashScratch = new Uint8Array(0);
+  private batchText(n: number): Uint8Array {
+    if (this.text.length < n) this.text = new Uint8Array(2 * n);
+    return this.text;
+  }
+  private batchBounds(n: number): Uint32Array {
+    if (this.bounds.length < n) this.bounds = new Uint32Array(2 * n);
+    return this.bounds;
+  }
+  private batchHashes(n: number): Uint8Array {
+    if (this.hashScratch.length < n * HASH_BYTES) this.hashScratch = new Uint8Array(2 * n * HASH_BYTES);
+    return this.hashScratch;
+  }
+
   /** The index of the pseudonym at bytes [at, at + 32) of `hash`, adding it when new. */
   indexOfHash(hash: Uint8Array, at: number): number {
     const mask = this.slots.length - 1;
@@ -184,6 +245,9 @@ export class SubscriberDictionary {
     return Buffer.from(this.hashes.slice(0, this.count * HASH_BYTES).buffer);
   }
 }
+
+/** indexesOf: an id not found yet. */
+const NOT_FOUND = 0xffffffff;
 
 /** A power of two at least twice `n` (load factor <= 1/2). */
 function slotsFor(n: number): number {

@@ -80,4 +80,22 @@ describe('SubscriberDictionary by digits key', () => {
     expect(ids.map((id) => byKey(again, id))).toEqual(ids.map((_, i) => i));
     expect(again.size).toBe(ids.length);
   });
+
+  it('adds a batch of new parser ids (indexesOf) exactly as one call per id would, digit keys and pseudonyms interleaved', () => {
+    const one = new SubscriberDictionary(keyA);
+    const many = new SubscriberDictionary(keyA);
+    for (const d of [one, many]) d.indexOf('225070000001'); // met before the batch
+    const ids = ['225070000002', 'x-1', '225070000001', '0000', '7', 'x-2', ...Array.from({ length: 40 }, (_, i) => `22507${1000 + i * 37}`)];
+    const keys = new Int32Array(2 * ids.length);
+    const pseudonyms: Buffer[] = [];
+    const key = new Int32Array(2);
+    ids.forEach((id, j) => {
+      if (digitsKey(Buffer.from(id), 0, id.length, key)) keys.set(key, 2 * j);
+      else pseudonyms.push(pseudonym(keyA, id));
+    });
+    const out = new Uint32Array(ids.length + 3);
+    many.indexesOf(keys, Buffer.concat(pseudonyms), out, 3);
+    expect([...out.subarray(3)]).toEqual(ids.map((id) => one.indexOf(id)));
+    expect(many.serialise().equals(one.serialise())).toBe(true);
+  });
 });
