@@ -65,6 +65,8 @@ const S_LAST_DATE: usize = 128; // u64 + u16
 const S_LAST_DAY_SECS: usize = 140;
 /** Keeps the table reads of the prefetch pass from being optimised away. */
 const S_TOUCHED: usize = 144;
+/** Per memo tag (1 to 3), the last field of at most 8 bytes looked up: u64 bytes, u32 length, i32 value. */
+const S_MEMO_LAST: usize = 192;
 /** Field bounds of the row being read: u32 starts, then ends. */
 const S_FIELDS: usize = 512;
 const MAX_FIELDS: u32 = 64;
@@ -147,18 +149,46 @@ function digitKey(p: usize, n: u32): u64 {
   let lead: u32 = 0;
   let lo: u32 = 0;
   let bad: u32 = 0;
-  const split = n > 9 ? n - 9 : 0;
-  for (let i: u32 = 0; i < split; i++) {
-    const c = <u32>load<u8>(p + i) - 48;
-    bad |= <u32>(c > 9);
-    lead = lead * 10 + c;
-  }
-  for (let i: u32 = split; i < n; i++) {
-    const c = <u32>load<u8>(p + i) - 48;
-    bad |= <u32>(c > 9);
-    lo = lo * 10 + c;
+  if (n < 9) {
+    for (let i: u32 = 0; i < n; i++) {
+      const c = <u32>load<u8>(p + i) - 48;
+      bad |= <u32>(c > 9);
+      lo = lo * 10 + c;
+    }
+  } else {
+    // The last eight digits in one word (an MSISDN has 9 to 14), the rest one by one.
+    const last8 = load<u64>(p + n - 8);
+    if (!eightDigits(last8)) return 0;
+    for (let i: u32 = 0; i < n - 9; i++) {
+      const c = <u32>load<u8>(p + i) - 48;
+      bad |= <u32>(c > 9);
+      lead = lead * 10 + c;
+    }
+    const ninth = <u32>load<u8>(p + n - 9) - 48;
+    bad |= <u32>(ninth > 9);
+    lo = ninth * 100000000 + valueOfEight(last8);
   }
   return bad ? 0 : (<u64>((n << 20) | lead) << 32) | <u64>lo;
+}
+
+/** Whether the eight ASCII bytes of `w` (none >= 0x80) are all digits: no byte below '0', none above '9'. */
+@inline
+function eightDigits(w: u64): bool {
+  return (((w + 0x4646464646464646) | (w - 0x3030303030303030)) & 0x8080808080808080) == 0;
+}
+
+/**
+ * The value of eight ASCII digits, the first in the low byte: pairs, then
+ * quads, then the whole, each step one multiply over all lanes.
+ * see: http://0x80.pl/notesen/2014-10-12-parsing-decimal-numbers-part-1-swar.html
+ */
+@inline
+function valueOfEight(w: u64): u32 {
+  let v = w & 0x0f0f0f0f0f0f0f0f;
+  v = (v * 2561) >> 8; // byte k = 10 d(k) + d(k + 1)
+  v = ((v & 0x00ff00ff00ff00ff) * 6553601) >> 16; // 16-bit lane j = 100 pair(j) + pair(j + 1)
+  v = ((v & 0x0000ffff0000ffff) * 42949672960001) >> 32; // 10000 quad(0) + quad(1)
+  return <u32>v;
 }
 
 /** Days since 1970-01-01 of a civil date (year >= 1970), or -1 when there is no such date. */
@@ -286,11 +316,21 @@ function memoSlot(st: usize, tag: u32, p: usize, n: u32): usize {
 
 const MEMO_ABSENT: i64 = 0x100000000;
 
-/** The memo's value of the field, or MEMO_ABSENT. */
+/** The memo's value of the field, or MEMO_ABSENT; the last answer per tag is kept, for the runs of one event type or direction. */
 @inline
 function memoGet(st: usize, tag: u32, p: usize, n: u32): i64 {
+  const last = st + S_MEMO_LAST + (<usize>tag << 4);
+  const w0 = lowBytes(load<u64>(p), n);
+  if (n <= 8 && w0 == load<u64>(last) && n == load<u32>(last + 8)) return <i64>load<i32>(last + 12);
   const slot = memoSlot(st, tag, p, n);
-  return load<u32>(slot + 24) == 0 ? MEMO_ABSENT : <i64>load<i32>(slot + 28);
+  if (load<u32>(slot + 24) == 0) return MEMO_ABSENT;
+  const value = load<i32>(slot + 28);
+  if (n <= 8) {
+    store<u64>(last, w0);
+    store<u32>(last + 8, n);
+    store<i32>(last + 12, value);
+  }
+  return <i64>value;
 }
 
 /** Bytes of a memo of `capacity` slots. */

@@ -67,7 +67,8 @@ function csv(seed: number, rows: number, header: string): string {
     if (mutate) {
       const field = pick(r, columns);
       const mutations: Record<string, string[]> = {
-        msisdn: ['', '0', '00123', '1'.repeat(14), '1'.repeat(15), '22507a', ' 22507 ', '\t22507\t', '+22507', '"22507"', 'é1'],
+        // Non-digits in each part of a long id (the leading digits, the ninth from last, the last eight), just either side of '0'-'9'.
+        msisdn: ['', '0', '00123', '1'.repeat(14), '1'.repeat(15), '22507a', ' 22507 ', '\t22507\t', '+22507', '"22507"', 'é1', '22/0700000001', '2250:00000001', '225070000/001', '2250700000:01', '22507000000a1', '123456789', '0000000000000'],
         datetime: [mutatedTime(r), mutatedTime(r), ' 2016-01-01 00:00:00 ', '', '2016-1-01 00:00:00'],
         cell_id: ['', ' C1 ', 'C'.repeat(24), 'C'.repeat(25), 'ü', '"C1"', 'C""1'],
         event_type: ['SMS', ' calls ', 'Calls', 'voice', 'data', 'recharge', 'fax', '', 'c'.repeat(25)],
