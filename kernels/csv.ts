@@ -16,7 +16,8 @@
 // Subscribers get parser-local ids in first-seen order from a table of
 // digit keys that lives here, so that rows read here and rows read by the
 // host draw ids from one sequence (the host calls csvSubscriber and
-// csvOtherSubscriber for its rows). Rows are read a block at a time and
+// csvOtherSubscriber for its rows). A row carries the subscriber's store
+// index when the host has told it (the store map), else its tagged local id. Rows are read a block at a time and
 // their ids resolved together: a national file's subscriber table is far
 // larger than the caches, and the block's lookups then wait for their cache
 // misses side by side rather than one after another.
@@ -33,6 +34,7 @@ import {
   CSV_OUT_CELL, CSV_OUT_DURATION, CSV_OUT_KIND, CSV_OUT_PEER, CSV_OUT_RECHARGE, CSV_OUT_SUB, CSV_OUT_T, CSV_STOP, CSV_STOP_AT,
   CSV_STOP_CAPACITY, CSV_STOP_END, CSV_STOP_FULL, CSV_STOP_MISS, CSV_STOP_SLOW, CSV_SUBS_CAPACITY, CSV_SUBS_COUNT, CSV_SUBS_KEYS,
   CSV_SUBS_KEYS_CAPACITY, CSV_SUBS_TABLE, CSV_SUBS_USED, CSV_TAG_CELL, CSV_TAG_DIRECTION, CSV_TAG_TYPE,
+  CSV_STORE_MAP, CSV_STORE_MAPPED, CSV_LOCAL_TAG,
 } from './shared/csv-layout';
 
 // The state block: the host's half is in shared/csv-layout.ts; from S_LAST_DATE on it is the kernel's.
@@ -60,11 +62,14 @@ const S_SUBS_KEYS_CAPACITY: usize = CSV_SUBS_KEYS_CAPACITY;
 const S_MEMO_TABLE: usize = CSV_MEMO_TABLE;
 const S_MEMO_CAPACITY: usize = CSV_MEMO_CAPACITY;
 const S_MEMO_USED: usize = CSV_MEMO_USED;
+const S_STORE_MAP: usize = CSV_STORE_MAP;
+const S_STORE_MAPPED: usize = CSV_STORE_MAPPED;
+const LOCAL_TAG: u32 = CSV_LOCAL_TAG;
 /** The day of the last date read, by its 10 bytes: most rows of a file share a few dates. */
-const S_LAST_DATE: usize = 128; // u64 + u16
-const S_LAST_DAY_SECS: usize = 140;
+const S_LAST_DATE: usize = 160; // u64 + u16
+const S_LAST_DAY_SECS: usize = 172;
 /** Keeps the table reads of the prefetch pass from being optimised away. */
-const S_TOUCHED: usize = 144;
+const S_TOUCHED: usize = 176;
 /** Per memo tag (1 to 3), the last field of at most 8 bytes looked up: u64 bytes, u32 length, i32 value. */
 const S_MEMO_LAST: usize = 192;
 /** Field bounds of the row being read: u32 starts, then ends. */
@@ -474,7 +479,9 @@ export function csvSubsRehash(st: usize, table: usize, capacity: u32): i32 {
 }
 
 /**
- * Gives the pending rows their subscriber ids, in row order (sub, then peer):
+ * Gives the pending rows their subscribers, in row order (sub, then peer): the
+ * store index of the local id where the host has written it into the store
+ * map (ids below CSV_STORE_MAPPED), else LOCAL_TAG | the local id.
  * first reads each key's home slot, so that the cache misses overlap, then
  * looks them up. A call's two parties often sit on adjacent rows, so the last
  * two keys are remembered.
@@ -491,6 +498,8 @@ function resolvePending(st: usize, count: u32): void {
     if (peer != 0) touched ^= load<u32>(table + <usize>(keyHash(peer) & mask) * SUB_SLOT);
   }
   store<u32>(st + S_TOUCHED, touched);
+  const storeMap = <usize>load<u32>(st + S_STORE_MAP);
+  const mapped = load<u32>(st + S_STORE_MAPPED);
   const subOut = <usize>load<u32>(st + S_OUT_SUB);
   const peerOut = <usize>load<u32>(st + S_OUT_PEER);
   let key0: u64 = 0;
@@ -513,7 +522,8 @@ function resolvePending(st: usize, count: u32): void {
       } else if (key == key1) {
         id = id1;
       } else {
-        id = subscriberOf(st, table, mask, key);
+        const local = subscriberOf(st, table, mask, key);
+        id = local < mapped ? load<u32>(storeMap + (<usize>local << 2)) : local | LOCAL_TAG;
         key1 = key0;
         id1 = id0;
         key0 = key;

@@ -38,6 +38,17 @@ export const CSV_MEMO_TABLE = 116;
 export const CSV_MEMO_CAPACITY = 120;
 export const CSV_MEMO_USED = 124;
 
+/**
+ * The store map: u32 store index per local subscriber id, for the ids below
+ * CSV_STORE_MAPPED (its capacity is the key list's). The host writes it as
+ * the main thread learns the store indexes.
+ */
+export const CSV_STORE_MAP = 128;
+export const CSV_STORE_MAPPED = 132;
+
+/** A subscriber in a parsed row: its store index, or LOCAL_TAG | its local id while the store map lacks it. */
+export const CSV_LOCAL_TAG = 0x80000000;
+
 /** Bytes the host keeps writable after a buffer's end (a sentinel, and memo keys read 8 bytes at a time). */
 export const CSV_SLACK = 32;
 

@@ -13,8 +13,8 @@
  *
  * Ids get parser-local numbers (ParserIds), first-seen order among good rows.
  * A parser's output (ParsedEvents) names only the ids new since its last
- * output; its thread maps the ids the store already indexes (toStoreIds,
- * merge.ts), and the main thread the rest, in one pass per batch - the same
+ * output; its rows carry the store index of every id the main thread has
+ * told its thread of (IdMap.onLearn, merge.ts), and the main thread maps the rest, in one pass per batch - the same
  * code whether the parser ran on a worker or not. An all-digit subscriber id
  * (an MSISDN) is handed over as its digits key, not hashed here: the store's
  * dictionary HMACs it once, on the main thread, the first time any parser
@@ -24,7 +24,6 @@ import { NULL_U32, DIR_SHIFT } from '../../kernels/shared/constants.js';
 import { CSV_STOP_AT, CSV_STOP_CAPACITY, CSV_STOP_END, CSV_STOP_MISS, CSV_STOP_SLOW, CSV_TAG_CELL, CSV_TAG_TYPE } from '../../kernels/shared/csv-layout.js';
 import { ByteStringIndex, digitsKey } from '../util/string-index.js';
 import { CsvKernel, SCRATCH_ROWS, type RowColumns } from './csv-kernel.js';
-import { LOCAL_TAG, toStoreIds, type SharedIdMap } from './merge.js';
 import { parseDateTime, parseDateTimeBytes, type TimezoneOffsets } from './datetime.js';
 import { directionOf, durationOf, eventTypeOf, FAILURES, rechargeOf, rowFailure, timeCode, TIME_MISSING, TYPE_EMPTY } from './fields.js';
 import type { KeyedHash } from './hmac.js';
@@ -48,8 +47,8 @@ export interface ParsedEvents {
   length: number;
   /**
    * Subscribers: a store index, or LOCAL_TAG | a parser-local id (see ParserIds)
-   * when the parser's thread did not know its store index yet (merge.ts,
-   * toStoreIds); peer NULL_U32 when none.
+   * when the parser's thread did not know its store index yet (IdMap.onLearn,
+   * merge.ts); peer NULL_U32 when none.
    */
   sub: Uint32Array;
   peer: Uint32Array;
@@ -99,8 +98,16 @@ export class ParserIds {
 
   constructor(private readonly keyed: KeyedHash) {}
 
-  /** The local id of a subscriber whose canonical bytes are [start, end) of `buf`; a new id that is not all digits is hashed. */
+  /**
+   * The subscriber whose canonical bytes are [start, end) of `buf`, as a row
+   * carries it (its store index, or LOCAL_TAG | its local id: see the kernel's
+   * store map); a new id that is not all digits is hashed.
+   */
   subscriber(buf: Uint8Array, start: number, end: number): number {
+    return this.kernel.storeIndexOf(this.localId(buf, start, end));
+  }
+
+  private localId(buf: Uint8Array, start: number, end: number): number {
     if (digitsKey(buf, start, end, this.key)) return this.kernel.subscriber(this.key[0]!, this.key[1]!);
     const b = this.bytes.add(buf, start, end);
     if (b < this.byteIds.length) return this.byteIds[b]!;
@@ -115,13 +122,9 @@ export class ParserIds {
     return id;
   }
 
-  /** Where this thread finds the store indexes of its local ids (the main thread's IdMap for it); null: it leaves them all local. */
-  storeMap: SharedIdMap | null = null;
-
-  /** A batch's subscriber column as it is handed over: see toStoreIds. */
-  toStoreIds(ids: Uint32Array): void {
-    if (this.storeMap) toStoreIds(ids, this.storeMap);
-    else for (let i = 0; i < ids.length; i++) if (ids[i] !== NULL_U32) ids[i] = (ids[i]! | LOCAL_TAG) >>> 0;
+  /** Tells the kernel the store indexes of local ids [from, from + indexes.length): later rows carry them (see IdMap.onLearn). */
+  learn(from: number, indexes: Uint32Array): void {
+    this.kernel.learn(from, indexes);
   }
 
   /** The local id of a cell whose canonical bytes (ASCII, or UTF-8 of the decoded text) are [start, end) of `buf`. */
@@ -427,8 +430,6 @@ export class CsvEventParser extends CsvScanner {
       ...this.ids.takeNew(),
       rejects: this.rejects,
     };
-    this.ids.toStoreIds(out.sub);
-    this.ids.toStoreIds(out.peer);
     this.n = 0;
     this.rows = 0;
     this.rejects = [];

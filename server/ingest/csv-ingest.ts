@@ -20,10 +20,10 @@ import { pipeline } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { Errors, IngestError } from '../errors.js';
 import { CsvEventParser, ParserIds, presentColumns, type ParsedEvents } from './csv-events.js';
-import type { ChunkResult, ChunkTask, CsvWorkerInit, MapMessage, PieceTask, StreamTask } from './csv-protocol.js';
+import type { ChunkResult, ChunkTask, CsvWorkerInit, LearnMessage, PieceTask, StreamTask } from './csv-protocol.js';
 import type { TimezoneOffsets } from './datetime.js';
 import { KeyedHash } from './hmac.js';
-import { EventMerger, IdMap, type MergeTarget, type SharedIdMap } from './merge.js';
+import { EventMerger, IdMap, type MergeTarget } from './merge.js';
 import { CsvScanner, MAX_ROW_BYTES, scanChunks } from './readers/csv.js';
 import { readError } from './readers/io.js';
 
@@ -77,9 +77,7 @@ class CsvWorkers {
     this.workers = Array.from({ length: threads }, () => new Worker(file, { workerData: init }));
     this.maps = this.workers.map(() => new IdMap());
     this.workers.forEach((w, k) => {
-      const share = (map: SharedIdMap) => w.postMessage({ kind: 'map', ...map } satisfies MapMessage);
-      this.maps[k]!.onShare = share;
-      share(this.maps[k]!.shared);
+      this.maps[k]!.onLearn = (from, indexes) => w.postMessage({ kind: 'learn', from, indexes } satisfies LearnMessage);
     });
     for (const w of this.workers) {
       w.on('message', (r: ChunkResult) => {
@@ -150,8 +148,7 @@ export class CsvIngest {
   private async sequential(file: string, target: CsvFileTarget, from: number, header: string[] | null, line: number): Promise<void> {
     if (!this.mainIds) {
       const ids = new ParserIds(new KeyedHash(this.key));
-      ids.storeMap = this.mainMap.shared;
-      this.mainMap.onShare = (map) => (ids.storeMap = map);
+      this.mainMap.onLearn = (from, indexes) => ids.learn(from, indexes);
       this.mainIds = ids;
     }
     const parser = new CsvEventParser(file, this.tz, this.mainIds, MAIN_BATCH_ROWS);

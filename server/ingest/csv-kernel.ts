@@ -77,6 +77,7 @@ export class CsvKernel {
     this.setWord(L.CSV_SUBS_CAPACITY, subs);
     this.setWord(L.CSV_SUBS_KEYS, this.heap.alloc(8 * subs));
     this.setWord(L.CSV_SUBS_KEYS_CAPACITY, subs);
+    this.setWord(L.CSV_STORE_MAP, this.heap.alloc(4 * subs));
     const memo = 1 << 10;
     this.setWord(L.CSV_MEMO_TABLE, this.zeroed(this.raw.csvMemoBytes(memo)));
     this.setWord(L.CSV_MEMO_CAPACITY, memo);
@@ -215,6 +216,27 @@ export class CsvKernel {
     this.heap.release(oldKeys);
     this.setWord(L.CSV_SUBS_KEYS, keys);
     this.setWord(L.CSV_SUBS_KEYS_CAPACITY, capacity);
+    const mapped = this.word(L.CSV_STORE_MAPPED);
+    const oldMap = this.word(L.CSV_STORE_MAP);
+    const map = this.heap.alloc(4 * capacity);
+    this.heap.u8(map, 4 * mapped).set(this.heap.u8(oldMap, 4 * mapped));
+    this.heap.release(oldMap);
+    this.setWord(L.CSV_STORE_MAP, map);
+  }
+
+  /** Writes the store indexes of local ids [from, from + indexes.length) into the store map; `from` is where the map ends. */
+  learn(from: number, indexes: Uint32Array): void {
+    const mapped = this.word(L.CSV_STORE_MAPPED);
+    const to = from + indexes.length;
+    if (from !== mapped || to > this.subscriberCount) throw new KernelError('BAD_ARGUMENT', `store indexes for local ids [${from}, ${to}) do not follow the ${mapped} known of ${this.subscriberCount}`);
+    this.heap.u32(this.word(L.CSV_STORE_MAP) + 4 * from, indexes.length).set(indexes);
+    this.setWord(L.CSV_STORE_MAPPED, to);
+  }
+
+  /** A local subscriber id as a row carries it: its store index when learnt, else LOCAL_TAG | the id. */
+  storeIndexOf(local: number): number {
+    if (local < this.word(L.CSV_STORE_MAPPED)) return this.heap.u32(this.word(L.CSV_STORE_MAP) + 4 * local, 1)[0]!;
+    return (local | L.CSV_LOCAL_TAG) >>> 0;
   }
 
   private check(status: number, what: string): void {

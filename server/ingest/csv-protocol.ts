@@ -1,6 +1,5 @@
 /** The messages between the CSV ingest (main thread) and its parse workers (csv-worker.ts). */
 import type { ParsedEvents } from './csv-events.js';
-import type { SharedIdMap } from './merge.js';
 
 /** Given once, as workerData. */
 export interface CsvWorkerInit {
@@ -53,9 +52,11 @@ export interface PieceTask {
   bytes: Uint8Array;
 }
 
-/** The store indexes of the worker's local ids, as far as the main thread has them: sent first, and again each time the map grows. */
-export interface MapMessage extends SharedIdMap {
-  kind: 'map';
+/** The store indexes of the worker's local subscriber ids [from, from + indexes.length), once the main thread has them (IdMap.onLearn). */
+export interface LearnMessage {
+  kind: 'learn';
+  from: number;
+  indexes: Uint32Array;
 }
 
 export type ChunkResult =

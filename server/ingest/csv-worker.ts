@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import { CsvEventParser, ParserIds } from './csv-events.js';
 import { Errors, IngestError } from '../errors.js';
-import type { ChunkResult, ChunkTask, CsvWorkerInit, MapMessage, PieceTask, StreamTask } from './csv-protocol.js';
+import type { ChunkResult, ChunkTask, CsvWorkerInit, LearnMessage, PieceTask, StreamTask } from './csv-protocol.js';
 import { transferList } from './csv-protocol.js';
 import { TimezoneOffsets } from './datetime.js';
 import { KeyedHash } from './hmac.js';
@@ -109,9 +109,9 @@ function parsePiece(task: PieceTask): ChunkResult {
   return { kind: 'parsed', id: task.id, p0: 0, end: 0, lines: parser.line, parsed: parser.take() };
 }
 
-parentPort!.on('message', (task: ChunkTask | StreamTask | PieceTask | MapMessage) => {
-  if (task.kind === 'map') {
-    ids.storeMap = { subscribers: task.subscribers, published: task.published };
+parentPort!.on('message', (task: ChunkTask | StreamTask | PieceTask | LearnMessage) => {
+  if (task.kind === 'learn') {
+    ids.learn(task.from, task.indexes);
     return;
   }
   let result: ChunkResult;

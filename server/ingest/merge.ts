@@ -5,6 +5,7 @@
  * as a single sequential pass would, whatever thread parsed which part.
  */
 import { NULL_U32 } from '../../kernels/shared/constants.js';
+import { CSV_LOCAL_TAG } from '../../kernels/shared/csv-layout.js';
 import { Errors } from '../errors.js';
 import type { CellTable } from '../store/cells.js';
 import type { ParsedEvents } from './csv-events.js';
@@ -16,71 +17,25 @@ import type { EventColumn } from './source.js';
 const REQUIRED: readonly EventColumn[] = ['msisdn', 'datetime', 'event_type'];
 
 /**
- * Marks a parser-local subscriber id in a batch (ParsedEvents.sub, peer) that
- * its thread could not map to a store index itself: the id was new to the
- * store when the batch was parsed.
+ * Marks a parser-local subscriber id in a batch (ParsedEvents.sub, peer) whose
+ * store index its thread did not know yet: the id was new to the store when
+ * the batch was parsed (see IdMap.onLearn).
  */
-export const LOCAL_TAG = 0x80000000;
-
-/**
- * A parser's local subscriber ids -> store indexes, as its thread reads them
- * (both arrays on SharedArrayBuffers): entries below published[0] are written.
- * A larger map comes with a new `published`, so a thread still holding the
- * old pair never reads past what was written into the old array.
- */
-export interface SharedIdMap {
-  subscribers: Uint32Array;
-  published: Int32Array;
-}
+export const LOCAL_TAG = CSV_LOCAL_TAG;
 
 /** One parser's local ids -> store indexes, grown as its batches introduce ids. */
 export class IdMap {
-  subscribers = sharedU32(1 << 12);
-  private published = new Int32Array(new SharedArrayBuffer(4));
+  subscribers: Uint32Array = new Uint32Array(1 << 12);
   subscriberCount = 0;
   cells: Uint32Array = new Uint32Array(1 << 10);
   cellCount = 0;
-  /** Told of each new pair, to hand it to the parser's thread. */
-  onShare: (map: SharedIdMap) => void = () => {};
-
-  get shared(): SharedIdMap {
-    return { subscribers: this.subscribers, published: this.published };
-  }
-
-  /** Room for `n` more subscribers. */
-  reserve(n: number): void {
-    if (this.subscriberCount + n <= this.subscribers.length) return;
-    const grown = sharedU32(Math.max(this.subscriberCount + n, 2 * this.subscribers.length));
-    grown.set(this.subscribers.subarray(0, this.subscriberCount));
-    this.subscribers = grown;
-    this.published = new Int32Array(new SharedArrayBuffer(4));
-    this.onShare(this.shared);
-  }
-
-  /** Lets the parser's thread map the ids written so far. */
-  publish(): void {
-    Atomics.store(this.published, 0, this.subscriberCount);
-  }
-}
-
-function sharedU32(n: number): Uint32Array {
-  return new Uint32Array(new SharedArrayBuffer(4 * n));
-}
-
-/**
- * What the parser's thread does before handing a batch over: each local id
- * in `ids` (NULL_U32 left alone) becomes its store index where `map` has it,
- * else LOCAL_TAG | id. The main thread then looks up only the ids new to the
- * store, not every row's.
- */
-export function toStoreIds(ids: Uint32Array, map: SharedIdMap): void {
-  const mapped = Math.min(Atomics.load(map.published, 0), map.subscribers.length);
-  const m = map.subscribers;
-  for (let i = 0; i < ids.length; i++) {
-    const v = ids[i]!;
-    if (v === NULL_U32) continue;
-    ids[i] = v < mapped ? m[v]! : (v | LOCAL_TAG) >>> 0;
-  }
+  /**
+   * Told the store indexes of the parser's local ids [from, from + indexes.length)
+   * once a batch's new ids have them, to pass them to the parser's thread: its
+   * later batches carry those store indexes, so this thread looks up only ids
+   * new to the store. `indexes` is this map's own array: copy it to keep it.
+   */
+  onLearn: (from: number, indexes: Uint32Array) => void = () => {};
 }
 
 function ensure(a: Uint32Array, n: number): Uint32Array {
@@ -119,10 +74,11 @@ export class EventMerger {
     // New ids in id order: an all-digit one by its key (hashed by the dictionary when new to the store), else by its pseudonym.
     const keys = p.newSubscriberKeys;
     const newSubs = keys.length / 2;
-    ids.reserve(newSubs);
-    subscribers.indexesOf(keys, p.newSubscribers, ids.subscribers, ids.subscriberCount);
+    ids.subscribers = ensure(ids.subscribers, ids.subscriberCount + newSubs);
+    const from = ids.subscriberCount;
+    subscribers.indexesOf(keys, p.newSubscribers, ids.subscribers, from);
     ids.subscriberCount += newSubs;
-    ids.publish();
+    if (newSubs > 0) ids.onLearn(from, ids.subscribers.subarray(from, from + newSubs));
     ids.cells = ensure(ids.cells, ids.cellCount + p.newCells.length);
     for (const cell of p.newCells) ids.cells[ids.cellCount++] = cells.indexOf(cell);
 
