@@ -12,6 +12,19 @@ import { finishTable, floorOf, loadLimit, probe, usedOf, validTable } from './ta
 
 const DAY: u32 = SECONDS_PER_DAY;
 
+// lastLocation takes a run's rows in blocks of 32 and tests a block's types and
+// subscribers with SIMD: a swizzle of the kinds gives the block's kept rows as 32
+// bits, and a max over its subscribers shows whether any is >= nSubs. A row of a
+// block whose subscribers are all in bounds then costs its cell, location,
+// subscriber and store, plus one bit test unless the whole block is kept: no
+// per-row shift, subscriber bound or address increments (callgrind, every type
+// kept: 26.1 -> 12.5 instructions a row; calls and mds only: 22.0 -> 8.9). A
+// block with a subscriber out of bounds, and each run's last rows, take the
+// row-at-a-time loop (lastRows), which stops at the first kept located one.
+
+/** Rows lastLocation tests at once: two v128 of kinds. */
+const BLOCK: u32 = 32;
+
 /** outLoc[sub] (i32 per local sub, < nSubs) = location of the sub's latest located qualifying event of these n rows, if any. Status. */
 export function lastLocation(
   n: u32, subPtr: usize, tPtr: usize, cellPtr: usize, kindPtr: usize,
@@ -20,27 +33,134 @@ export function lastLocation(
   nSubs: u32, outLoc: usize, dropPtr: usize,
 ): i32 {
   const keep = keptKinds(typeMask, 0b111);
+  const keptLanes = keptKindLanes(keep);
+  const subLimit = i32x4.splat(nSubs);
   for (let run = nextRun(tPtr, 0, n, tStart, tEnd, hourMask); runStart(run) < n; run = nextRun(tPtr, runEnd(run), n, tStart, tEnd, hourMask)) {
     const start = runStart(run);
-    const kindEnd = kindPtr + <usize>runEnd(run);
+    const end = runEnd(run);
+    let kind = kindPtr + <usize>start;
     let sub = subPtr + (<usize>start << 2);
     let cell = cellPtr + (<usize>start << 2);
-    for (let kind = kindPtr + <usize>start; kind < kindEnd; kind++, sub += 4, cell += 4) {
-      const c = load<u32>(cell);
-      const kept = (keep >> <u32>load<u8>(kind)) & 1;
-      const l = c < nCells ? load<i32>(locPtr + (<usize>c << 2)) : -1;
-      if (kept == 0) continue;
-      if (l < 0) {
-        countDrop(l, dropPtr);
+    const blocksEnd = kind + <usize>((end - start) & ~(BLOCK - 1));
+    for (; kind < blocksEnd; kind += BLOCK, sub += BLOCK << 2, cell += BLOCK << 2) {
+      if (!subsBelow(sub, subLimit)) {
+        if (!lastRows(kind, kind + BLOCK, sub, cell, keep, locPtr, nCells, nSubs, outLoc, dropPtr)) return STATUS_BAD_ARGUMENT;
         continue;
       }
-      const s = load<u32>(sub);
-      if (s >= nSubs) return STATUS_BAD_ARGUMENT;
-      // Rows are chronological, so the last write wins the spec's tie rule.
-      store<i32>(outLoc + (<usize>s << 2), l);
+      const kept = keptRows(kind, keptLanes) | (keptRows(kind + 16, keptLanes) << 16);
+      if (kept == 0xffffffff) lastBlockAll(sub, cell, locPtr, nCells, outLoc, dropPtr);
+      else lastBlock(kept, sub, cell, locPtr, nCells, outLoc, dropPtr);
     }
+    if (!lastRows(kind, kindPtr + <usize>end, sub, cell, keep, locPtr, nCells, nSubs, outLoc, dropPtr)) return STATUS_BAD_ARGUMENT;
   }
   return STATUS_OK;
+}
+
+/** Byte k = 0xff when bit k of keep is set (k < 16), else 0: the swizzle table of kept kinds. */
+@inline
+function keptKindLanes(keep: u32): v128 {
+  let lo: u64 = 0;
+  let hi: u64 = 0;
+  for (let k: u32 = 0; k < 8; k++) {
+    lo |= <u64>(0xff & -((keep >> k) & 1)) << (k << 3);
+    hi |= <u64>(0xff & -((keep >> (k + 8)) & 1)) << (k << 3);
+  }
+  return i64x2.replace_lane(i64x2.splat(lo), 1, hi);
+}
+
+/** Bit j set when row j of the 16 kinds at `kind` is kept: its (kind & 31), as a shift by kind uses, indexes keptLanes (>= 16: 0). */
+@inline
+function keptRows(kind: usize, keptLanes: v128): u32 {
+  return <u32>i8x16.bitmask(i8x16.swizzle(keptLanes, v128.and(v128.load(kind), i8x16.splat(31))));
+}
+
+/** Whether the block's 32 subscribers at `sub` are all below subLimit's lanes (nSubs). */
+@inline
+function subsBelow(sub: usize, subLimit: v128): bool {
+  const m = i32x4.max_u(
+    i32x4.max_u(i32x4.max_u(v128.load(sub), v128.load(sub, 16)), i32x4.max_u(v128.load(sub, 32), v128.load(sub, 48))),
+    i32x4.max_u(i32x4.max_u(v128.load(sub, 64), v128.load(sub, 80)), i32x4.max_u(v128.load(sub, 96), v128.load(sub, 112))),
+  );
+  return !v128.any_true(i32x4.ge_u(m, subLimit));
+}
+
+// Two copies of the block's rows, not one with a flag: binaryen folds a flag's
+// two inlined copies back into one that tests it at run time.
+
+/** The block's 32 rows, each if its bit in kept is set. */
+@inline
+function lastBlock(kept: u32, sub: usize, cell: usize, locPtr: usize, nCells: u32, outLoc: usize, dropPtr: usize): void {
+  lastRows4(kept, 0, sub, cell, locPtr, nCells, outLoc, dropPtr);
+  lastRows4(kept, 4, sub, cell, locPtr, nCells, outLoc, dropPtr);
+  lastRows4(kept, 8, sub, cell, locPtr, nCells, outLoc, dropPtr);
+  lastRows4(kept, 12, sub, cell, locPtr, nCells, outLoc, dropPtr);
+  lastRows4(kept, 16, sub, cell, locPtr, nCells, outLoc, dropPtr);
+  lastRows4(kept, 20, sub, cell, locPtr, nCells, outLoc, dropPtr);
+  lastRows4(kept, 24, sub, cell, locPtr, nCells, outLoc, dropPtr);
+  lastRows4(kept, 28, sub, cell, locPtr, nCells, outLoc, dropPtr);
+}
+
+/** The block's 32 rows, all kept. */
+@inline
+function lastBlockAll(sub: usize, cell: usize, locPtr: usize, nCells: u32, outLoc: usize, dropPtr: usize): void {
+  lastRowsAll4(0, sub, cell, locPtr, nCells, outLoc, dropPtr);
+  lastRowsAll4(4, sub, cell, locPtr, nCells, outLoc, dropPtr);
+  lastRowsAll4(8, sub, cell, locPtr, nCells, outLoc, dropPtr);
+  lastRowsAll4(12, sub, cell, locPtr, nCells, outLoc, dropPtr);
+  lastRowsAll4(16, sub, cell, locPtr, nCells, outLoc, dropPtr);
+  lastRowsAll4(20, sub, cell, locPtr, nCells, outLoc, dropPtr);
+  lastRowsAll4(24, sub, cell, locPtr, nCells, outLoc, dropPtr);
+  lastRowsAll4(28, sub, cell, locPtr, nCells, outLoc, dropPtr);
+}
+
+/** Rows j .. j + 3 (j constant), each if its bit in kept is set. */
+@inline
+function lastRows4(kept: u32, j: usize, sub: usize, cell: usize, locPtr: usize, nCells: u32, outLoc: usize, dropPtr: usize): void {
+  if ((kept & (1 << <u32>j)) != 0) lastRow(j, sub, cell, locPtr, nCells, outLoc, dropPtr);
+  if ((kept & (2 << <u32>j)) != 0) lastRow(j + 1, sub, cell, locPtr, nCells, outLoc, dropPtr);
+  if ((kept & (4 << <u32>j)) != 0) lastRow(j + 2, sub, cell, locPtr, nCells, outLoc, dropPtr);
+  if ((kept & (8 << <u32>j)) != 0) lastRow(j + 3, sub, cell, locPtr, nCells, outLoc, dropPtr);
+}
+
+/** Rows j .. j + 3 (j constant), all kept. */
+@inline
+function lastRowsAll4(j: usize, sub: usize, cell: usize, locPtr: usize, nCells: u32, outLoc: usize, dropPtr: usize): void {
+  lastRow(j, sub, cell, locPtr, nCells, outLoc, dropPtr);
+  lastRow(j + 1, sub, cell, locPtr, nCells, outLoc, dropPtr);
+  lastRow(j + 2, sub, cell, locPtr, nCells, outLoc, dropPtr);
+  lastRow(j + 3, sub, cell, locPtr, nCells, outLoc, dropPtr);
+}
+
+/** Row j (constant) of a block, kept, whose subscribers are all < nSubs: located, or counted as a drop. */
+@inline
+function lastRow(j: usize, sub: usize, cell: usize, locPtr: usize, nCells: u32, outLoc: usize, dropPtr: usize): void {
+  const c = load<u32>(cell + (j << 2));
+  const l = c < nCells ? load<i32>(locPtr + (<usize>c << 2)) : -1;
+  // Rows are chronological, so the last write wins the spec's tie rule.
+  if (l >= 0) store<i32>(outLoc + (<usize>load<u32>(sub + (j << 2)) << 2), l);
+  else countDrop(l, dropPtr);
+}
+
+/** lastLocation's rows [kind, kindEnd) one at a time, sub and cell at the same row; false at the first kept located row whose sub is >= nSubs. */
+@inline
+function lastRows(
+  kind: usize, kindEnd: usize, sub: usize, cell: usize, keep: u32,
+  locPtr: usize, nCells: u32, nSubs: u32, outLoc: usize, dropPtr: usize,
+): bool {
+  for (; kind < kindEnd; kind++, sub += 4, cell += 4) {
+    const c = load<u32>(cell);
+    const kept = (keep >> <u32>load<u8>(kind)) & 1;
+    const l = c < nCells ? load<i32>(locPtr + (<usize>c << 2)) : -1;
+    if (kept == 0) continue;
+    if (l < 0) {
+      countDrop(l, dropPtr);
+      continue;
+    }
+    const s = load<u32>(sub);
+    if (s >= nSubs) return false;
+    store<i32>(outLoc + (<usize>s << 2), l);
+  }
+  return true;
 }
 
 // Sequence numbers only need to order a subscriber's events, and a subscriber's

@@ -309,8 +309,8 @@ export class CsvEventParser extends CsvScanner {
     private readonly ids: ParserIds,
     /** Rows (good and rejected) per batch before `full`; Infinity for one batch per call (a worker's chunk). */
     private readonly batchRows = 1 << 16,
-    /** Initial column capacity. */
-    capacity = Math.min(batchRows, 1 << 16),
+    /** Column capacity to start with (and after handing columns over). */
+    private readonly capacity = Math.min(batchRows, 1 << 16),
   ) {
     super(file);
     this.cap = capacity;
@@ -357,10 +357,7 @@ export class CsvEventParser extends CsvScanner {
         continue;
       }
       const want = Math.min(SCRATCH_ROWS, this.batchRows - this.rows);
-      if (this.n + want > this.cap) {
-        this.cap = Math.max(2 * this.cap, this.n + want);
-        this.allocate();
-      }
+      this.reserve(want);
       const r = kernel.rows(base, pos, end, stopAt, want, this.columns(), this.n);
       this.n += r.added;
       this.rows += r.added;
@@ -417,23 +414,37 @@ export class CsvEventParser extends CsvScanner {
   take(): ParsedEvents | null {
     if (this.rows === 0) return null;
     const n = this.n;
+    // Columns at least half full are handed over as they are (moved, not copied, to the main thread), and new ones made.
+    const handOver = 2 * n >= this.cap;
+    const part = <T extends Uint32Array | Uint8Array | Float64Array>(a: T): T => (handOver ? a.subarray(0, n) : a.slice(0, n)) as T;
     const out: ParsedEvents = {
       rows: this.rows,
       length: n,
-      sub: this.sub.slice(0, n),
-      peer: this.peer.slice(0, n),
-      cell: this.cell.slice(0, n),
-      t: this.t.slice(0, n),
-      kind: this.kind.slice(0, n),
-      duration: this.duration.slice(0, n),
-      recharge: this.recharge.slice(0, n),
+      sub: part(this.sub),
+      peer: part(this.peer),
+      cell: part(this.cell),
+      t: part(this.t),
+      kind: part(this.kind),
+      duration: part(this.duration),
+      recharge: part(this.recharge),
       ...this.ids.takeNew(),
       rejects: this.rejects,
     };
     this.n = 0;
+    if (handOver) {
+      this.cap = 0;
+      this.allocate();
+    }
     this.rows = 0;
     this.rejects = [];
     return out;
+  }
+
+  /** Room in the columns for `rows` more rows. */
+  private reserve(rows: number): void {
+    if (this.n + rows <= this.cap) return;
+    this.cap = Math.max(2 * this.cap, this.n + rows, this.capacity);
+    this.allocate();
   }
 
   private allocate(): void {
@@ -566,10 +577,7 @@ export class CsvEventParser extends CsvScanner {
     const { keyBuf, keyStart, keyEnd } = this;
     const cell =
       keyStart === keyEnd ? NULL_U32 : keyBuf === buf && keyEnd - keyStart <= MEMO_MAX ? this.cellMemo.get(buf, keyStart, keyEnd) : this.ids.cell(keyBuf, keyStart, keyEnd);
-    if (this.n === this.cap) {
-      this.cap *= 2;
-      this.allocate();
-    }
+    this.reserve(1);
     const i = this.n++;
     this.sub[i] = this.ids.subscriber(mb, ms, me);
     this.idBytes(buf, col[6]!, 2);
