@@ -422,35 +422,66 @@ function newId(st: usize, hi: u32, lo: u32): u32 {
   return id;
 }
 
-/** The local id of digit key `key` (non-zero), a new one in first-seen order when absent. The caller checked hasRoom. */
+/** The slot of digit key `key` (non-zero) in the subscriber table: its own, or the empty one where it belongs. */
 @inline
-function subscriberOf(st: usize, table: usize, mask: u32, key: u64): u32 {
+function subscriberSlot(table: usize, mask: u32, key: u64): usize {
   let i = keyHash(key) & mask;
   while (true) {
     const slot = table + <usize>i * SUB_SLOT;
     const found = load<u64>(slot);
-    if (found == key) return load<u32>(slot + 8);
-    if (found == 0) {
-      const id = newId(st, <u32>(key >> 32), <u32>key);
-      store<u64>(slot, key);
-      store<u32>(slot + 8, id);
-      store<u32>(st + S_SUBS_USED, load<u32>(st + S_SUBS_USED) + 1);
-      return id;
-    }
+    if (found == key || found == 0) return slot;
     i = (i + 1) & mask;
   }
   return 0; // unreachable
 }
 
-/** The local id of the all-digit subscriber with digit key [hi, lo] (hi != 0), for the host's own rows; -1: no room, grow first. */
-export function csvSubscriber(st: usize, hi: u32, lo: u32): i32 {
-  if (hi == 0) return -2;
-  if (!hasRoom(st, 1)) return -1;
-  const table = <usize>load<u32>(st + S_SUBS_TABLE);
-  return <i32>subscriberOf(st, table, load<u32>(st + S_SUBS_CAPACITY) - 1, (<u64>hi << 32) | <u64>lo);
+/**
+ * The subscriber with digit key `key` (non-zero) as a row carries it: a slot
+ * holds LOCAL_TAG | the local id until the host tells the store index
+ * (csvLearn), then the store index. A new key gets the next local id. The
+ * caller checked hasRoom.
+ */
+@inline
+function subscriberOf(st: usize, table: usize, mask: u32, key: u64): u32 {
+  const slot = subscriberSlot(table, mask, key);
+  if (load<u64>(slot) == key) return load<u32>(slot + 8);
+  const value = newId(st, <u32>(key >> 32), <u32>key) | LOCAL_TAG;
+  store<u64>(slot, key);
+  store<u32>(slot + 8, value);
+  store<u32>(st + S_SUBS_USED, load<u32>(st + S_SUBS_USED) + 1);
+  return value;
 }
 
-/** A new local id for a subscriber that is not all digits (the host keeps those by their bytes); -1: no room. */
+/** subscriberOf for the host's own rows (digit key [hi, lo], hi != 0); NULL_U32: no room, grow first. */
+export function csvSubscriber(st: usize, hi: u32, lo: u32): u32 {
+  if (hi == 0 || !hasRoom(st, 1)) return NULL_U32;
+  const table = <usize>load<u32>(st + S_SUBS_TABLE);
+  return subscriberOf(st, table, load<u32>(st + S_SUBS_CAPACITY) - 1, (<u64>hi << 32) | <u64>lo);
+}
+
+/**
+ * Local ids [from, to) have their store indexes in the store map (written by
+ * the host): the table's slots of the all-digit ones take them, and rows carry
+ * them from now on. `from` must be where the map ended. Status.
+ */
+export function csvLearn(st: usize, from: u32, to: u32): i32 {
+  if (from != load<u32>(st + S_STORE_MAPPED) || to < from || to > load<u32>(st + S_SUBS_COUNT)) return STATUS_BAD_ARGUMENT;
+  const table = <usize>load<u32>(st + S_SUBS_TABLE);
+  const mask = load<u32>(st + S_SUBS_CAPACITY) - 1;
+  const keys = <usize>load<u32>(st + S_SUBS_KEYS);
+  const map = <usize>load<u32>(st + S_STORE_MAP);
+  for (let id = from; id < to; id++) {
+    const key = load<u64>(keys + (<usize>id << 3));
+    if (<u32>key == 0 && <u32>(key >> 32) == 0) continue; // not all digits: the host keeps it
+    // The key list holds [hi, lo] as two u32 words: lo is the high word of this load.
+    const slot = subscriberSlot(table, mask, (key << 32) | (key >> 32));
+    store<u32>(slot + 8, load<u32>(map + (<usize>id << 2)));
+  }
+  store<u32>(st + S_STORE_MAPPED, to);
+  return STATUS_OK;
+}
+
+/** A new local id (untagged) for a subscriber that is not all digits (the host keeps those by their bytes); -1: no room. */
 export function csvOtherSubscriber(st: usize): i32 {
   if (!hasRoom(st, 1)) return -1;
   return <i32>newId(st, 0, 0);
@@ -479,9 +510,8 @@ export function csvSubsRehash(st: usize, table: usize, capacity: u32): i32 {
 }
 
 /**
- * Gives the pending rows their subscribers, in row order (sub, then peer): the
- * store index of the local id where the host has written it into the store
- * map (ids below CSV_STORE_MAPPED), else LOCAL_TAG | the local id.
+ * Gives the pending rows their subscribers (see subscriberOf), in row order
+ * (sub, then peer):
  * first reads each key's home slot, so that the cache misses overlap, then
  * looks them up. A call's two parties often sit on adjacent rows, so the last
  * two keys are remembered.
@@ -498,8 +528,6 @@ function resolvePending(st: usize, count: u32): void {
     if (peer != 0) touched ^= load<u32>(table + <usize>(keyHash(peer) & mask) * SUB_SLOT);
   }
   store<u32>(st + S_TOUCHED, touched);
-  const storeMap = <usize>load<u32>(st + S_STORE_MAP);
-  const mapped = load<u32>(st + S_STORE_MAPPED);
   const subOut = <usize>load<u32>(st + S_OUT_SUB);
   const peerOut = <usize>load<u32>(st + S_OUT_PEER);
   let key0: u64 = 0;
@@ -522,8 +550,7 @@ function resolvePending(st: usize, count: u32): void {
       } else if (key == key1) {
         id = id1;
       } else {
-        const local = subscriberOf(st, table, mask, key);
-        id = local < mapped ? load<u32>(storeMap + (<usize>local << 2)) : local | LOCAL_TAG;
+        id = subscriberOf(st, table, mask, key);
         key1 = key0;
         id1 = id0;
         key0 = key;

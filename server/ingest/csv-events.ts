@@ -104,11 +104,12 @@ export class ParserIds {
    * store map); a new id that is not all digits is hashed.
    */
   subscriber(buf: Uint8Array, start: number, end: number): number {
-    return this.kernel.storeIndexOf(this.localId(buf, start, end));
+    if (digitsKey(buf, start, end, this.key)) return this.kernel.subscriber(this.key[0]!, this.key[1]!);
+    return this.kernel.storeIndexOf(this.otherId(buf, start, end));
   }
 
-  private localId(buf: Uint8Array, start: number, end: number): number {
-    if (digitsKey(buf, start, end, this.key)) return this.kernel.subscriber(this.key[0]!, this.key[1]!);
+  /** The local id of a subscriber id that is not all digits. */
+  private otherId(buf: Uint8Array, start: number, end: number): number {
     const b = this.bytes.add(buf, start, end);
     if (b < this.byteIds.length) return this.byteIds[b]!;
     const id = this.kernel.otherSubscriber();

@@ -6,6 +6,7 @@
  * stop; this file owns the memory: placing bytes, growing tables, copying
  * out rows.
  */
+import { NULL_U32 } from '../../kernels/shared/constants.js';
 import * as L from '../../kernels/shared/csv-layout.js';
 import { Heap, type Ptr } from '../engine/memory.js';
 import { loadKernelModule } from '../engine/wasm.js';
@@ -22,6 +23,7 @@ interface RawCsvKernel {
   csvSubscriber(st: Ptr, hi: number, lo: number): number;
   csvOtherSubscriber(st: Ptr): number;
   csvSubsRehash(st: Ptr, table: Ptr, capacity: number): number;
+  csvLearn(st: Ptr, from: number, to: number): number;
 }
 
 /** Rows a call may add: the scratch columns' size. */
@@ -171,15 +173,18 @@ export class CsvKernel {
     this.check(this.raw.csvMemoInsert(this.st, tag, base, start, end, value), 'memo insert');
   }
 
-  /** The local id of the all-digit subscriber with digit key [hi, lo] (see digitsKey), a new one when first seen. */
+  /**
+   * The all-digit subscriber with digit key [hi, lo] (see digitsKey) as a row
+   * carries it (storeIndexOf); a new local id when first seen.
+   */
   subscriber(hi: number, lo: number): number {
-    let id = this.raw.csvSubscriber(this.st, hi, lo);
-    if (id === -1) {
+    let value = this.raw.csvSubscriber(this.st, hi, lo) >>> 0;
+    if (value === NULL_U32) {
       this.growSubscribers();
-      id = this.raw.csvSubscriber(this.st, hi, lo);
+      value = this.raw.csvSubscriber(this.st, hi, lo) >>> 0;
     }
-    if (id < 0) throw new KernelError('BAD_ARGUMENT', `no subscriber id for key [${hi}, ${lo}]`);
-    return id;
+    if (value === NULL_U32) throw new KernelError('BAD_ARGUMENT', `no subscriber id for key [${hi}, ${lo}]`);
+    return value;
   }
 
   /** A new local id for a subscriber that is not all digits. */
@@ -230,10 +235,10 @@ export class CsvKernel {
     const to = from + indexes.length;
     if (from !== mapped || to > this.subscriberCount) throw new KernelError('BAD_ARGUMENT', `store indexes for local ids [${from}, ${to}) do not follow the ${mapped} known of ${this.subscriberCount}`);
     this.heap.u32(this.word(L.CSV_STORE_MAP) + 4 * from, indexes.length).set(indexes);
-    this.setWord(L.CSV_STORE_MAPPED, to);
+    this.check(this.raw.csvLearn(this.st, from, to), 'learn');
   }
 
-  /** A local subscriber id as a row carries it: its store index when learnt, else LOCAL_TAG | the id. */
+  /** A local id from otherSubscriber as a row carries it: its store index once learnt, else LOCAL_TAG | the id. */
   storeIndexOf(local: number): number {
     if (local < this.word(L.CSV_STORE_MAPPED)) return this.heap.u32(this.word(L.CSV_STORE_MAP) + 4 * local, 1)[0]!;
     return (local | L.CSV_LOCAL_TAG) >>> 0;
