@@ -148,6 +148,11 @@ export class SubscriberDictionary {
    */
   indexesOf(keys: Int32Array, pseudonyms: Uint8Array, out: Uint32Array, at: number): void {
     const n = keys.length / 2;
+    // Read each key's home slot first, in a loop with nothing else in it, so that the
+    // cache misses of a table far larger than the caches overlap (IntPairIndex.touch).
+    let touched = 0;
+    for (let j = 0; j < n; j++) touched |= this.numeric.touch(keys[2 * j]!, keys[2 * j + 1]!);
+    this.touched = touched;
     let missing = 0;
     for (let j = 0; j < n; j++) {
       const hi = keys[2 * j]!;
@@ -182,6 +187,8 @@ export class SubscriberDictionary {
     }
   }
 
+  /** Keeps indexesOf's reads from being optimised away. */
+  touched = 0;
   // Scratch for indexesOf, grown to the largest batch.
   private text = new Uint8Array(0);
   private bounds = new Uint32Array(0);
