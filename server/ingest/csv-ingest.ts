@@ -77,7 +77,11 @@ class CsvWorkers {
     this.workers = Array.from({ length: threads }, () => new Worker(file, { workerData: init }));
     this.maps = this.workers.map(() => new IdMap());
     this.workers.forEach((w, k) => {
-      this.maps[k]!.onLearn = (from, indexes) => w.postMessage({ kind: 'learn', from, indexes } satisfies LearnMessage);
+      this.maps[k]!.onLearn = (from, view) => {
+        // A view would be cloned with the whole map under it: send a copy of just these, moved.
+        const indexes = view.slice();
+        w.postMessage({ kind: 'learn', from, indexes } satisfies LearnMessage, [indexes.buffer]);
+      };
     });
     for (const w of this.workers) {
       w.on('message', (r: ChunkResult) => {

@@ -168,7 +168,7 @@ export class SubscriberDictionary {
       if (hi === 0 || out[at + j] !== NOT_FOUND) continue;
       const start = m === 0 ? 0 : bounds[2 * m - 1]!;
       bounds[2 * m] = start;
-      bounds[2 * m + 1] = start + digitsOfKey(hi, keys[2 * j + 1]!, text.subarray(start));
+      bounds[2 * m + 1] = start + digitsOfKey(hi, keys[2 * j + 1]!, text, start);
       m++;
     }
     const hashes = this.batchHashes(missing);

@@ -281,17 +281,17 @@ export function digitsKey(b: Uint8Array, start: number, end: number, out: Int32A
   return true;
 }
 
-/** The inverse of digitsKey: writes the ASCII digits of key [hi, lo] to `out` and returns their count. */
-export function digitsOfKey(hi: number, lo: number, out: Uint8Array): number {
+/** The inverse of digitsKey: writes the ASCII digits of key [hi, lo] to `out` from `at` and returns their count. */
+export function digitsOfKey(hi: number, lo: number, out: Uint8Array, at = 0): number {
   const n = hi >>> 20;
   let lead = hi & 0xfffff;
   let rest = lo;
   for (let i = n - 1; i >= 0; i--) {
     if (n - i > 9) {
-      out[i] = 48 + (lead % 10);
+      out[at + i] = 48 + (lead % 10);
       lead = Math.floor(lead / 10);
     } else {
-      out[i] = 48 + (rest % 10);
+      out[at + i] = 48 + (rest % 10);
       rest = Math.floor(rest / 10);
     }
   }
