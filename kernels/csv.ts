@@ -70,10 +70,10 @@ const S_LAST_DATE: usize = 160; // u64 + u16
 const S_LAST_DAY_SECS: usize = 172;
 /** Keeps the table reads of the prefetch pass from being optimised away. */
 const S_TOUCHED: usize = 176;
-/** Per memo tag (1 to 3), the last field of at most 8 bytes looked up: u64 bytes, u32 length, i32 value. */
-const S_MEMO_LAST: usize = 192;
+/** Per memo tag (1 to 3), a cache of 8 lines (u64 bytes, u32 length, i32 value) for fields of at most 8 bytes; tag t at + 128 t. */
+const S_MEMO_CACHE: usize = 256;
 /** Field bounds of the row being read: u32 starts, then ends. */
-const S_FIELDS: usize = 512;
+const S_FIELDS: usize = 768;
 const MAX_FIELDS: u32 = 64;
 /** Rows read before their ids are resolved: u64 sub key, u64 peer key (0: none), u32 output row. */
 const S_PENDING: usize = S_FIELDS + 8 * MAX_FIELDS;
@@ -164,10 +164,13 @@ function digitKey(p: usize, n: u32): u64 {
     // The last eight digits in one word (an MSISDN has 9 to 14), the rest one by one.
     const last8 = load<u64>(p + n - 8);
     if (!eightDigits(last8)) return 0;
-    for (let i: u32 = 0; i < n - 9; i++) {
-      const c = <u32>load<u8>(p + i) - 48;
-      bad |= <u32>(c > 9);
-      lead = lead * 10 + c;
+    const k = n - 9; // leading digits, 0 to 5
+    if (k > 0) {
+      // The first k bytes moved to the top of a word, '0's below: an eight-digit number worth the leading digits.
+      const shift = <u64>(8 - k) << 3;
+      const padded = (load<u64>(p) << shift) | (0x3030303030303030 >> (<u64>k << 3));
+      if (!eightDigits(padded)) return 0;
+      lead = valueOfEight(padded);
     }
     const ninth = <u32>load<u8>(p + n - 9) - 48;
     bad |= <u32>(ninth > 9);
@@ -236,15 +239,21 @@ function localSeconds(st: usize, p: usize, n: u32): i64 {
   }
   if (n == 10) return secs;
   const sep = load<u8>(p + 10);
-  if ((sep != 0x20 && sep != 0x54) || load<u8>(p + 13) != 0x3a) return -1;
-  const hh = digits(p + 11, 2);
-  const mm = digits(p + 14, 2);
-  if (hh < 0 || hh > 23 || mm < 0 || mm > 59) return -1;
+  if (sep != 0x20 && sep != 0x54) return -1;
+  // `HH:MM:SS` (or `HH:MM` and two bytes that are not read) as one word: colons where they belong, digits elsewhere.
+  const clock = load<u64>(p + 11);
+  const digitBytes: u64 = n == 19 ? 0xffff00ffff00ffff : 0x000000ffff00ffff;
+  const colonBytes: u64 = n == 19 ? 0x0000ff0000ff0000 : 0x0000000000ff0000;
+  if ((clock & colonBytes) != (0x00003a00003a0000 & colonBytes)) return -1;
+  if ((((clock + 0x4646464646464646) | (clock - 0x3030303030303030)) & 0x8080808080808080 & digitBytes) != 0) return -1;
+  const d = clock - 0x3030303030303030; // digit values in their bytes (the colons' bytes are not read)
+  const hh = <i32>((d & 0xff) * 10 + ((d >> 8) & 0xff));
+  const mm = <i32>(((d >> 24) & 0xff) * 10 + ((d >> 32) & 0xff));
+  if (hh > 23 || mm > 59) return -1;
   secs += <i64>(hh * 3600 + mm * 60);
   if (n == 16) return secs;
-  if (load<u8>(p + 16) != 0x3a) return -1;
-  const ss = digits(p + 17, 2);
-  if (ss < 0 || ss > 60) return -1;
+  const ss = <i32>(((d >> 48) & 0xff) * 10 + ((d >> 56) & 0xff));
+  if (ss > 60) return -1;
   return secs + <i64>(ss < 59 ? ss : 59);
 }
 
@@ -321,19 +330,23 @@ function memoSlot(st: usize, tag: u32, p: usize, n: u32): usize {
 
 const MEMO_ABSENT: i64 = 0x100000000;
 
-/** The memo's value of the field, or MEMO_ABSENT; the last answer per tag is kept, for the runs of one event type or direction. */
+/**
+ * The memo's value of the field, or MEMO_ABSENT. Fields of at most 8 bytes
+ * are first looked up in a small direct-mapped cache per tag: an event type
+ * or direction has a handful of spellings, which then cost one compare.
+ */
 @inline
 function memoGet(st: usize, tag: u32, p: usize, n: u32): i64 {
-  const last = st + S_MEMO_LAST + (<usize>tag << 4);
   const w0 = lowBytes(load<u64>(p), n);
-  if (n <= 8 && w0 == load<u64>(last) && n == load<u32>(last + 8)) return <i64>load<i32>(last + 12);
+  const line = st + S_MEMO_CACHE + (<usize>tag << 7) + (<usize>(((w0 ^ <u64>n) * 0x9e3779b97f4a7c15) >> 61) << 4);
+  if (n <= 8 && w0 == load<u64>(line) && n == load<u32>(line + 8)) return <i64>load<i32>(line + 12);
   const slot = memoSlot(st, tag, p, n);
   if (load<u32>(slot + 24) == 0) return MEMO_ABSENT;
   const value = load<i32>(slot + 28);
   if (n <= 8) {
-    store<u64>(last, w0);
-    store<u32>(last + 8, n);
-    store<i32>(last + 12, value);
+    store<u64>(line, w0);
+    store<u32>(line + 8, n);
+    store<i32>(line + 12, value);
   }
   return <i64>value;
 }
@@ -566,45 +579,43 @@ function resolvePending(st: usize, count: u32): void {
 const SPLIT_UNUSUAL: u64 = 0xffffffffffffffff;
 
 /**
- * Splits the row at `pos` into field bounds (up to MAX_FIELDS kept), sixteen
- * bytes at a time: returns the offset of its line feed (`end` when only the
- * sentinel ends it) << 32 | its field count, or SPLIT_UNUSUAL when a quote or
- * a byte >= 0x80 comes before the line feed.
+ * Splits the row at `pos` into field bounds, thirty-two bytes at a time:
+ * returns the offset of its line feed (`end` when only the sentinel ends it)
+ * << 32 | its field count, or SPLIT_UNUSUAL when a quote or a byte >= 0x80
+ * comes before the line feed, or the row has more than MAX_FIELDS fields.
+ * `lfs`, `commas` and `quotes` are the three bytes splatted (made once per call).
  */
 @inline
-function splitRow(st: usize, buf: usize, pos: u32): u64 {
+function splitRow(st: usize, buf: usize, pos: u32, lfs: v128, commas: v128, quotes: v128): u64 {
   const starts = st + S_FIELDS;
   const ends = starts + 4 * MAX_FIELDS;
   let p = pos;
   let fieldStart = pos;
   let f: u32 = 0;
   while (true) {
-    const v = v128.load(buf + p);
-    const lf = <u32>i8x16.bitmask(i8x16.eq(v, i8x16.splat(LF)));
-    let delim = <u32>i8x16.bitmask(i8x16.eq(v, i8x16.splat(COMMA)));
-    let unusual = <u32>i8x16.bitmask(i8x16.eq(v, i8x16.splat(QUOTE))) | <u32>i8x16.bitmask(v);
-    const before = lf != 0 ? (lf & (~lf + 1)) - 1 : 0xffff; // the bytes before the first line feed
+    const v0 = v128.load(buf + p);
+    const v1 = v128.load(buf + p, 16);
+    const lf = <u32>i8x16.bitmask(i8x16.eq(v0, lfs)) | (<u32>i8x16.bitmask(i8x16.eq(v1, lfs)) << 16);
+    let delim = <u32>i8x16.bitmask(i8x16.eq(v0, commas)) | (<u32>i8x16.bitmask(i8x16.eq(v1, commas)) << 16);
+    const unusual = <u32>i8x16.bitmask(v128.or(i8x16.eq(v0, quotes), v0)) | (<u32>i8x16.bitmask(v128.or(i8x16.eq(v1, quotes), v1)) << 16);
+    const before = lf != 0 ? (lf & (~lf + 1)) - 1 : 0xffffffff; // the bytes before the first line feed
     delim &= before;
-    if ((unusual & before) != 0) return SPLIT_UNUSUAL;
+    if ((unusual & before) != 0 || f + popcnt(delim) >= MAX_FIELDS) return SPLIT_UNUSUAL;
     while (delim != 0) {
       const at = p + ctz(delim);
-      if (f < MAX_FIELDS) {
-        store<u32>(starts + (<usize>f << 2), fieldStart);
-        store<u32>(ends + (<usize>f << 2), at);
-      }
+      store<u32>(starts + (<usize>f << 2), fieldStart);
+      store<u32>(ends + (<usize>f << 2), at);
       f++;
       fieldStart = at + 1;
       delim &= delim - 1;
     }
     if (lf != 0) {
       const at = p + ctz(lf);
-      if (f < MAX_FIELDS) {
-        store<u32>(starts + (<usize>f << 2), fieldStart);
-        store<u32>(ends + (<usize>f << 2), at);
-      }
+      store<u32>(starts + (<usize>f << 2), fieldStart);
+      store<u32>(ends + (<usize>f << 2), at);
       return (<u64>at << 32) | <u64>(f + 1);
     }
-    p += 16;
+    p += 32;
   }
   return SPLIT_UNUSUAL; // unreachable
 }
@@ -616,8 +627,9 @@ function field(st: usize, buf: usize, c: i32): u64 {
   if (f < 0) return 0;
   let s = load<u32>(st + S_FIELDS + (<usize>f << 2));
   let e = load<u32>(st + S_FIELDS + 4 * MAX_FIELDS + (<usize>f << 2));
-  while (s < e && isSpace(load<u8>(buf + s))) s++;
-  while (e > s && isSpace(load<u8>(buf + e - 1))) e--;
+  // One compare for the usual field, which starts and ends with a printable byte (spaces are <= 0x20).
+  if (s < e && load<u8>(buf + s) <= 0x20) while (s < e && isSpace(load<u8>(buf + s))) s++;
+  if (e > s && load<u8>(buf + e - 1) <= 0x20) while (e > s && isSpace(load<u8>(buf + e - 1))) e--;
   return (<u64>e << 32) | <u64>s;
 }
 
@@ -654,6 +666,9 @@ export function csvRows(st: usize, buf: usize, pos: u32, end: u32, stopAt: u32, 
   const cellOut = <usize>load<u32>(st + S_OUT_CELL);
   const durationOut = <usize>load<u32>(st + S_OUT_DURATION);
   const rechargeOut = <usize>load<u32>(st + S_OUT_RECHARGE);
+  const lfs = i8x16.splat(LF);
+  const commas = i8x16.splat(COMMA);
+  const quotes = i8x16.splat(QUOTE);
   let lines: u32 = 0;
   let added: u32 = 0;
   let pending: u32 = 0;
@@ -677,7 +692,7 @@ export function csvRows(st: usize, buf: usize, pos: u32, end: u32, stopAt: u32, 
       lines++;
       continue;
     }
-    const split = splitRow(st, buf, pos);
+    const split = splitRow(st, buf, pos, lfs, commas, quotes);
     stop = STOP_SLOW;
     if (split == SPLIT_UNUSUAL) break;
     const p = <u32>(split >> 32);

@@ -328,6 +328,8 @@ export class CsvEventParser extends CsvScanner {
    * Off only to check the two paths against each other.
    */
   useKernel = true;
+  /** Rows the kernel read (the others were read here): what a file costs depends on it. */
+  kernelRows = 0;
   /** Rows after which `full` holds while a run of rows the kernel cannot take is read here. */
   private pauseAt = Infinity;
 
@@ -362,6 +364,7 @@ export class CsvEventParser extends CsvScanner {
       const r = kernel.rows(base, pos, end, stopAt, want, this.columns(), this.n);
       this.n += r.added;
       this.rows += r.added;
+      this.kernelRows += r.added;
       this.line += r.lines;
       pos = r.pos;
       if (r.added > 0) slow = 0;

@@ -128,6 +128,25 @@ describe('the CSV row kernel', () => {
     }
   });
 
+  it('reads the ordinary rows itself, whatever their time format, CRLF and spaces (the parser reads only the rest)', async () => {
+    const header = 'msisdn,datetime,cell_id,event_type,outgoing,duration,msisdn_counterpart,recharge_amount';
+    const times = ['2016-01-02', '2016-01-02 07:08', '2016-01-02T07:08', '2016-01-02 07:08:09', '2016-01-02T23:59:60'];
+    const rows = times.flatMap((t, i) => [
+      `22507000000${i},${t},C1,calls,true,60,2250700000099,`,
+      ` 2250700000${i}1 ,${t}, C2 ,SMS,FALSE,,,`,
+      `2250700000${i}2,${t},${'C'.repeat(24)},topups,,,,12.50\r`,
+      `7${i},${t},,mds,1,0,0${i},`,
+      `"2250700000${i}3",${t},C1,calls,true,60,,`, // quoted: the parser's
+    ]);
+    const ids = new ParserIds(new KeyedHash(Buffer.alloc(32, 7)));
+    const parser = new CsvEventParser('events.csv', new TimezoneOffsets('UTC'), ids, 1000);
+    parser.parse(Buffer.from([header, ...rows].join('\n') + '\n'), 0, true);
+    const batch = parser.take()!;
+    expect(batch.rejects).toEqual([]);
+    expect(batch.length).toBe(rows.length);
+    expect(parser.kernelRows).toBe(rows.length - times.length);
+  });
+
   it('counts lines across blank lines and CRLF like the parser alone', async () => {
     const text = 'msisdn,datetime,event_type,outgoing\r\n\r\n\n22507,2016-01-01 00:00:00,sms,true\r\n\n22508,2016-01-01 00:00:01,calls,maybe\n';
     const batches = await parseAll(text, true, [5, 7], 10);
