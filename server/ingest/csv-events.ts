@@ -225,6 +225,24 @@ function memoHash(w0: number, w1: number, w2: number): number {
   return Math.imul(w0 ^ Math.imul(w1, 0x9e3779b1) ^ Math.imul(w2, 0x85ebca6b), 0xc2b2ae35) >>> 8;
 }
 
+/**
+ * Columns of batches this thread handed over, given back once merged
+ * (recycleColumns): a parser takes a set instead of making (and zero-filling)
+ * new columns, and the main thread collects no garbage for them.
+ */
+const spareColumns: RowColumns[] = [];
+const MAX_SPARE = 4;
+
+/** Keeps a merged batch's columns (whole buffers) for this thread's next parser. */
+export function recycleColumns(columns: RowColumns): void {
+  if (spareColumns.length < MAX_SPARE && columns.sub.length > 0) spareColumns.push(columns);
+}
+
+function takeSpareColumns(rows: number): RowColumns | null {
+  const i = spareColumns.findIndex((c) => c.sub.length >= rows);
+  return i < 0 ? null : spareColumns.splice(i, 1)[0]!;
+}
+
 /** After this many rows in a row that the kernel sends back, SLOW_STRETCH rows are read here before it is tried again. */
 const SLOW_RUN = 8;
 const SLOW_STRETCH = 4096;
@@ -452,6 +470,14 @@ export class CsvEventParser extends CsvScanner {
   }
 
   private allocate(): void {
+    if (this.n === 0 && this.cap > 0) {
+      const spare = takeSpareColumns(this.cap);
+      if (spare) {
+        ({ sub: this.sub, peer: this.peer, cell: this.cell, t: this.t, kind: this.kind, duration: this.duration, recharge: this.recharge } = spare);
+        this.cap = spare.sub.length;
+        return;
+      }
+    }
     const cap = this.cap;
     const grow = <T extends Uint32Array | Uint8Array | Float64Array>(old: T | undefined, make: (n: number) => T): T => {
       const a = make(cap);

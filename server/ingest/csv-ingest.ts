@@ -19,8 +19,9 @@ import { Worker } from 'node:worker_threads';
 import { pipeline } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { Errors, IngestError } from '../errors.js';
-import { CsvEventParser, ParserIds, presentColumns, type ParsedEvents } from './csv-events.js';
-import type { ChunkResult, ChunkTask, CsvWorkerInit, LearnMessage, PieceTask, StreamTask } from './csv-protocol.js';
+import { CsvEventParser, ParserIds, presentColumns, recycleColumns, type ParsedEvents } from './csv-events.js';
+import type { ChunkResult, ChunkTask, CsvWorkerInit, LearnMessage, PieceTask, RecycleMessage, StreamTask } from './csv-protocol.js';
+import { columnBuffers, columnsOf } from './csv-protocol.js';
 import type { TimezoneOffsets } from './datetime.js';
 import { KeyedHash } from './hmac.js';
 import { EventMerger, IdMap, type MergeTarget } from './merge.js';
@@ -81,6 +82,10 @@ class CsvWorkers {
         // A view would be cloned with the whole map under it: send a copy of just these, moved.
         const indexes = view.slice();
         w.postMessage({ kind: 'learn', from, indexes } satisfies LearnMessage, [indexes.buffer]);
+      };
+      this.maps[k]!.onMerged = (p) => {
+        const buffers = columnBuffers(p);
+        w.postMessage({ kind: 'recycle', buffers } satisfies RecycleMessage, buffers);
       };
     });
     for (const w of this.workers) {
@@ -153,6 +158,7 @@ export class CsvIngest {
     if (!this.mainIds) {
       const ids = new ParserIds(new KeyedHash(this.key));
       this.mainMap.onLearn = (from, indexes) => ids.learn(from, indexes);
+      this.mainMap.onMerged = (p) => recycleColumns(columnsOf(columnBuffers(p)));
       this.mainIds = ids;
     }
     const parser = new CsvEventParser(file, this.tz, this.mainIds, MAIN_BATCH_ROWS);

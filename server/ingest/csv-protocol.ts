@@ -1,5 +1,6 @@
 /** The messages between the CSV ingest (main thread) and its parse workers (csv-worker.ts). */
 import type { ParsedEvents } from './csv-events.js';
+import type { RowColumns } from './csv-kernel.js';
 
 /** Given once, as workerData. */
 export interface CsvWorkerInit {
@@ -57,6 +58,23 @@ export interface LearnMessage {
   kind: 'learn';
   from: number;
   indexes: Uint32Array;
+}
+
+/** A merged batch's columns, whole buffers, moved back for the worker's next parser (recycleColumns). */
+export interface RecycleMessage {
+  kind: 'recycle';
+  buffers: ArrayBuffer[];
+}
+
+/** The column buffers of a merged batch, in the order RecycleMessage carries them. */
+export function columnBuffers(p: ParsedEvents): ArrayBuffer[] {
+  return [p.sub, p.peer, p.cell, p.t, p.kind, p.duration, p.recharge].map((a) => a.buffer as ArrayBuffer);
+}
+
+/** The columns of RecycleMessage buffers. */
+export function columnsOf(buffers: ArrayBuffer[]): RowColumns {
+  const [sub, peer, cell, t, kind, duration, recharge] = buffers as [ArrayBuffer, ArrayBuffer, ArrayBuffer, ArrayBuffer, ArrayBuffer, ArrayBuffer, ArrayBuffer];
+  return { sub: new Uint32Array(sub), peer: new Uint32Array(peer), cell: new Uint32Array(cell), t: new Uint32Array(t), kind: new Uint8Array(kind), duration: new Uint32Array(duration), recharge: new Float64Array(recharge) };
 }
 
 export type ChunkResult =

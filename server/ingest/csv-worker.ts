@@ -6,10 +6,10 @@
  */
 import fs from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
-import { CsvEventParser, ParserIds } from './csv-events.js';
+import { CsvEventParser, ParserIds, recycleColumns } from './csv-events.js';
 import { Errors, IngestError } from '../errors.js';
-import type { ChunkResult, ChunkTask, CsvWorkerInit, LearnMessage, PieceTask, StreamTask } from './csv-protocol.js';
-import { transferList } from './csv-protocol.js';
+import type { ChunkResult, ChunkTask, CsvWorkerInit, LearnMessage, PieceTask, RecycleMessage, StreamTask } from './csv-protocol.js';
+import { columnsOf, transferList } from './csv-protocol.js';
 import { TimezoneOffsets } from './datetime.js';
 import { KeyedHash } from './hmac.js';
 import { MAX_ROW_BYTES } from './readers/csv.js';
@@ -109,9 +109,13 @@ function parsePiece(task: PieceTask): ChunkResult {
   return { kind: 'parsed', id: task.id, p0: 0, end: 0, lines: parser.line, parsed: parser.take() };
 }
 
-parentPort!.on('message', (task: ChunkTask | StreamTask | PieceTask | LearnMessage) => {
+parentPort!.on('message', (task: ChunkTask | StreamTask | PieceTask | LearnMessage | RecycleMessage) => {
   if (task.kind === 'learn') {
     ids.learn(task.from, task.indexes);
+    return;
+  }
+  if (task.kind === 'recycle') {
+    recycleColumns(columnsOf(task.buffers));
     return;
   }
   let result: ChunkResult;

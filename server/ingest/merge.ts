@@ -36,6 +36,8 @@ export class IdMap {
    * new to the store. `indexes` is this map's own array: copy it to keep it.
    */
   onLearn: (from: number, indexes: Uint32Array) => void = () => {};
+  /** Given each batch once merged: its columns are free for the parser's thread to fill again (recycleColumns). */
+  onMerged: (p: ParsedEvents) => void = () => {};
 }
 
 function ensure(a: Uint32Array, n: number): Uint32Array {
@@ -99,5 +101,6 @@ export class EventMerger {
       if (c !== NULL_U32) cell[i] = cellMap[c]!;
     }
     sink.appendColumns(p);
+    ids.onMerged(p);
   }
 }
