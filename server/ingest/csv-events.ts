@@ -14,8 +14,9 @@
  * Ids get parser-local numbers (ParserIds), first-seen order among good rows.
  * A parser's output (ParsedEvents) names only the ids new since its last
  * output; its rows carry the store index of every id the main thread has
- * told its thread of (IdMap.onLearn, merge.ts), and the main thread maps the rest, in one pass per batch - the same
- * code whether the parser ran on a worker or not. An all-digit subscriber id
+ * told its thread of (IdMap.onLearn, merge.ts), and the main thread maps the
+ * rest, in one pass per batch - the same code whether the parser ran on a
+ * worker or not. An all-digit subscriber id
  * (an MSISDN) is handed over as its digits key, not hashed here: the store's
  * dictionary HMACs it once, on the main thread, the first time any parser
  * names it. Other ids are hashed here, once per parser.
@@ -28,7 +29,7 @@ import { parseDateTime, parseDateTimeBytes, type TimezoneOffsets } from './datet
 import { directionOf, durationOf, eventTypeOf, FAILURES, rechargeOf, rowFailure, timeCode, TIME_MISSING, TYPE_EMPTY } from './fields.js';
 import type { KeyedHash } from './hmac.js';
 import { HASH_BYTES } from './pseudonymise.js';
-import { CsvScanner, ESCAPED, WIDE } from './readers/csv.js';
+import { CsvScanner, ESCAPED, WIDE, type Latin1Sliceable } from './readers/csv.js';
 import { mapHeader, type EventColumn } from './source.js';
 
 
@@ -246,11 +247,6 @@ function takeSpareColumns(rows: number): RowColumns | null {
 /** After this many rows in a row that the kernel sends back, SLOW_STRETCH rows are read here before it is tried again. */
 const SLOW_RUN = 8;
 const SLOW_STRETCH = 4096;
-
-/** Buffer's own latin1 decoder, without toString's argument checks. */
-interface Latin1Sliceable {
-  latin1Slice(start: number, end: number): string;
-}
 
 /** Up to this many bytes go through a ShortFieldMemo (3 bytes above the length in the first word, 4 in each other). */
 const MEMO_MAX = 11;

@@ -98,7 +98,7 @@ class ShortStrings {
  * Buffer's own latin1 decoder, which toString('latin1', s, e) reaches after
  * argument checks that cost ~5% of the parse; on Buffer.prototype since Node 0.x.
  */
-interface Latin1Sliceable {
+export interface Latin1Sliceable {
   latin1Slice(start: number, end: number): string;
 }
 
