@@ -138,6 +138,16 @@ export class CsvIngest {
     this.chunkBytes = opts.chunkBytes ?? DEFAULT_CHUNK_BYTES;
   }
 
+  /** Starts the parse workers now when any of `files` (the CSV files to come) will use them. */
+  warmUp(files: readonly string[]): void {
+    if (this.threads >= 2 && files.length > 0) this.workerPool();
+  }
+
+  private workerPool(): CsvWorkers {
+    this.pool ??= new CsvWorkers(this.threads, workerScript!, { key: this.key, timezone: this.tz.timezone });
+    return this.pool;
+  }
+
   async file(file: string, target: CsvFileTarget): Promise<void> {
     const size = fs.statSync(file).size;
     if (this.threads < 2) return this.sequential(file, target, 0, null, 1);
@@ -190,8 +200,7 @@ export class CsvIngest {
    * thread merges in order while the workers parse.
    */
   private async streamed(file: string, target: CsvFileTarget): Promise<void> {
-    this.pool ??= new CsvWorkers(this.threads, workerScript!, { key: this.key, timezone: this.tz.timezone });
-    const pool = this.pool;
+    const pool = this.workerPool();
     const workers = pool.workers.length;
     // Pieces of about a block each (1 MiB; smaller in tests, through chunkBytes).
     const block = Math.max(64, Math.min(this.chunkBytes, 1 << 20));
@@ -291,8 +300,7 @@ export class CsvIngest {
     const { header, dataStart, line: firstLine } = readHeader(file, size);
     if (!header || dataStart >= size) return this.sequential(file, target, 0, null, 1);
     const merger = new EventMerger({ file, ...target }, presentColumns(header));
-    this.pool ??= new CsvWorkers(this.threads, workerScript!, { key: this.key, timezone: this.tz.timezone });
-    const pool = this.pool;
+    const pool = this.workerPool();
     const count = Math.ceil((size - dataStart) / this.chunkBytes);
     const inFlight = 2 * pool.workers.length;
     const pending: Promise<ChunkResult>[] = [];

@@ -102,6 +102,12 @@ export async function ingest(opts: IngestOptions): Promise<IngestSummary> {
       fs.rmSync(pendingReport, { force: true });
     });
 
+    const tz = new TimezoneOffsets(dataset.timezone);
+    const csv = new CsvIngest(key.key, tz, opts.csv);
+    // The CSV parse workers start (and compile their kernels) while the boundaries and cells load.
+    csv.warmUp(dataset.events.filter((f) => eventFormat(f) === 'csv'));
+    cleanups.push(() => void csv.close());
+
     let levels: RegionLevel[] = dims?.regions ?? [];
     if (dataset.regionsDir) {
       levels = await loadRegionLevels(dataset.dir);
@@ -110,8 +116,6 @@ export async function ingest(opts: IngestOptions): Promise<IngestSummary> {
     cells.setVersions(await readCells(dataset.cells, cells, report), levels);
 
     const staging = new DayStaging(path.join(stagingRoot, 'days'));
-    const tz = new TimezoneOffsets(dataset.timezone);
-    const csv = new CsvIngest(key.key, tz, opts.csv);
     let rows = 0;
     let bytesBefore = 0;
     try {
