@@ -633,6 +633,17 @@ function field(st: usize, buf: usize, c: i32): u64 {
   return (<u64>e << 32) | <u64>s;
 }
 
+/** The memo's value of a split field (1 to MEMO_MAX bytes) under `tag`; MEMO_ABSENT after noting the field for the host (STOP_MISS). */
+@inline
+function memoField(st: usize, buf: usize, tag: u32, f: u64): i64 {
+  const value = memoGet(st, tag, buf + startOf(f), lengthOf(f));
+  if (value == MEMO_ABSENT) {
+    store<u32>(st + S_MISS_TAG, tag);
+    store<u64>(st + S_MISS_START, f); // start, then end: CSV_MISS_START, CSV_MISS_END
+  }
+  return value;
+}
+
 @inline
 function startOf(f: u64): u32 {
   return <u32>f;
@@ -712,11 +723,9 @@ export function csvRows(st: usize, buf: usize, pos: u32, end: u32, stopAt: u32, 
     const typeField = field(st, buf, C_TYPE);
     let n = lengthOf(typeField);
     if (n - 1 >= MEMO_MAX) break;
-    const type = memoGet(st, TAG_TYPE, buf + startOf(typeField), n);
+    const type = memoField(st, buf, TAG_TYPE, typeField);
     if (type == MEMO_ABSENT) {
       stop = STOP_MISS;
-      store<u32>(st + S_MISS_TAG, TAG_TYPE);
-      store<u64>(st + S_MISS_START, typeField);
       break;
     }
     if (type < 0) break;
@@ -726,11 +735,9 @@ export function csvRows(st: usize, buf: usize, pos: u32, end: u32, stopAt: u32, 
     let dir: i64 = DIR_UNKNOWN;
     if (n > 0) {
       if (n > MEMO_MAX) break;
-      dir = memoGet(st, TAG_DIRECTION, buf + startOf(outgoing), n);
+      dir = memoField(st, buf, TAG_DIRECTION, outgoing);
       if (dir == MEMO_ABSENT) {
         stop = STOP_MISS;
-        store<u32>(st + S_MISS_TAG, TAG_DIRECTION);
-        store<u64>(st + S_MISS_START, outgoing);
         break;
       }
       if (dir < 0) break;
@@ -770,11 +777,9 @@ export function csvRows(st: usize, buf: usize, pos: u32, end: u32, stopAt: u32, 
     let cell: u32 = NULL_U32;
     if (n > 0) {
       if (n > MEMO_MAX) break;
-      const id = memoGet(st, TAG_CELL, buf + startOf(cellField), n);
+      const id = memoField(st, buf, TAG_CELL, cellField);
       if (id == MEMO_ABSENT) {
         stop = STOP_MISS;
-        store<u32>(st + S_MISS_TAG, TAG_CELL);
-        store<u64>(st + S_MISS_START, cellField);
         break;
       }
       cell = <u32>id;

@@ -41,24 +41,11 @@ export interface Reject {
 }
 
 /** One batch of parsed rows, all typed arrays (transferable between threads). */
-export interface ParsedEvents {
+export interface ParsedEvents extends RowColumns {
   /** Rows read, good and rejected. */
   rows: number;
-  /** Good rows: the length of every column below. */
+  /** Good rows: the length of every column. */
   length: number;
-  /**
-   * Subscribers: a store index, or LOCAL_TAG | a parser-local id (see ParserIds)
-   * when the parser's thread did not know its store index yet (IdMap.onLearn,
-   * merge.ts); peer NULL_U32 when none.
-   */
-  sub: Uint32Array;
-  peer: Uint32Array;
-  /** Parser-local cell ids, NULL_U32 when the row has no cell. */
-  cell: Uint32Array;
-  t: Uint32Array;
-  kind: Uint8Array;
-  duration: Uint32Array;
-  recharge: Float64Array;
   /**
    * The subscriber ids first seen in this batch, in id order, two int32 each:
    * an all-digit id's digitsKey [hi, lo] (hi is never 0), or [0, 0] for an id

@@ -29,10 +29,16 @@ interface RawCsvKernel {
 /** Rows a call may add: the scratch columns' size. */
 export const SCRATCH_ROWS = 1 << 15;
 
-/** The columns a batch of rows goes into (the parser's own, plain typed arrays). */
+/** The columns rows are parsed into (plain typed arrays, one value a row). */
 export interface RowColumns {
+  /**
+   * Subscribers: a store index, or LOCAL_TAG | a parser-local id (see ParserIds)
+   * when the parser's thread did not know its store index yet (IdMap.onLearn,
+   * merge.ts); peer NULL_U32 when none.
+   */
   sub: Uint32Array;
   peer: Uint32Array;
+  /** Parser-local cell ids, NULL_U32 when the row has no cell. */
   cell: Uint32Array;
   t: Uint32Array;
   kind: Uint8Array;
@@ -214,19 +220,18 @@ export class CsvKernel {
     const table = this.heap.alloc(this.raw.csvSubsBytes(capacity));
     this.check(this.raw.csvSubsRehash(this.st, table, capacity), 'subscriber rehash');
     this.heap.release(oldTable);
-    const count = this.word(L.CSV_SUBS_COUNT);
-    const oldKeys = this.word(L.CSV_SUBS_KEYS);
-    const keys = this.heap.alloc(8 * capacity);
-    this.heap.u8(keys, 8 * count).set(this.heap.u8(oldKeys, 8 * count));
-    this.heap.release(oldKeys);
-    this.setWord(L.CSV_SUBS_KEYS, keys);
+    this.regrow(L.CSV_SUBS_KEYS, 8 * this.word(L.CSV_SUBS_COUNT), 8 * capacity);
     this.setWord(L.CSV_SUBS_KEYS_CAPACITY, capacity);
-    const mapped = this.word(L.CSV_STORE_MAPPED);
-    const oldMap = this.word(L.CSV_STORE_MAP);
-    const map = this.heap.alloc(4 * capacity);
-    this.heap.u8(map, 4 * mapped).set(this.heap.u8(oldMap, 4 * mapped));
-    this.heap.release(oldMap);
-    this.setWord(L.CSV_STORE_MAP, map);
+    this.regrow(L.CSV_STORE_MAP, 4 * this.word(L.CSV_STORE_MAPPED), 4 * capacity);
+  }
+
+  /** Moves the array whose offset is state word `at` to a new one of `bytes`, keeping its first `used` bytes. */
+  private regrow(at: number, used: number, bytes: number): void {
+    const old = this.word(at);
+    const grown = this.heap.alloc(bytes);
+    this.heap.u8(grown, used).set(this.heap.u8(old, used));
+    this.heap.release(old);
+    this.setWord(at, grown);
   }
 
   /** Writes the store indexes of local ids [from, from + indexes.length) into the store map; `from` is where the map ends. */
