@@ -242,6 +242,22 @@ export class CsvIngest {
      * caller merges what was sent (so `line` is exact) and streams from there.
      */
     const feed = (data: Buffer, eof: boolean): boolean => {
+      if (!streaming && header !== null && data.indexOf(QUOTE) < 0) {
+        // The usual block: the carried partial row and the block's whole rows become one piece, copied once.
+        const cut = eof ? data.length : data.lastIndexOf(LF) + 1;
+        const head = carry?.length ?? 0;
+        if (cut > 0 || (eof && head > 0)) {
+          const piece = new Uint8Array(head + cut);
+          if (carry) piece.set(carry);
+          piece.set(data.subarray(0, cut), head);
+          send({ kind: 'piece', id, file, header, bytes: piece }, id % workers);
+          carry = cut < data.length ? Buffer.from(data.subarray(cut)) : null;
+        } else {
+          carry = carry ? Buffer.concat([carry, data]) : Buffer.from(data);
+        }
+        if (carry && carry.length > MAX_ROW_BYTES) throw Errors.rowTooLong(file, line, MAX_ROW_BYTES);
+        return false;
+      }
       let buf = carry ? Buffer.concat([carry, data]) : data;
       carry = null;
       if (streaming) {
