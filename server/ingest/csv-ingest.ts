@@ -31,7 +31,7 @@ import { readError } from './readers/io.js';
 export interface CsvIngestOptions {
   /** Parse workers for plain .csv files; 0 or 1 parses on the main thread. Default: the machine's parallelism. */
   threads?: number;
-  /** Bytes per range a worker parses (and, up to 1 MiB, per piece of a gzipped stream); default 8 MiB. Small values exist for tests. */
+  /** Bytes per range a worker parses (and, up to 4 MiB, per piece of a gzipped stream); default 8 MiB. Small values exist for tests. */
   chunkBytes?: number;
 }
 
@@ -202,8 +202,8 @@ export class CsvIngest {
   private async streamed(file: string, target: CsvFileTarget): Promise<void> {
     const pool = this.workerPool();
     const workers = pool.workers.length;
-    // Pieces of about a block each (1 MiB; smaller in tests, through chunkBytes).
-    const block = Math.max(64, Math.min(this.chunkBytes, 1 << 20));
+    // Pieces of about a block each (4 MiB: fewer, larger messages and parsers than at 1 MiB; smaller in tests, through chunkBytes).
+    const block = Math.max(64, Math.min(this.chunkBytes, 1 << 22));
     const src = fs.createReadStream(file, { highWaterMark: block });
     const bytes: AsyncIterable<Buffer> = /\.gz$/i.test(file) ? pipeline(src, createGunzip({ chunkSize: block }), () => {}) : src;
     const pending: { result: Promise<ChunkResult>; worker: number; piece: boolean }[] = [];
