@@ -494,6 +494,34 @@ export function csvLearn(st: usize, from: u32, to: u32): i32 {
   return STATUS_OK;
 }
 
+/**
+ * The store indexes of `n` all-digit subscribers another parser met first
+ * (digit keys as i32 pairs [hi, lo] at `keys`, u32 indexes at `indexes`):
+ * their slots take them, new slots if this parser has not met them, so that
+ * its rows carry them from the start and it never hands them over as new.
+ * Status; CAPACITY: no room for n more slots, grow first.
+ */
+export function csvKnow(st: usize, keys: usize, indexes: usize, n: u32): i32 {
+  const capacity = load<u32>(st + S_SUBS_CAPACITY);
+  const used = load<u32>(st + S_SUBS_USED);
+  if (used + n > capacity - (capacity >> 2)) return STATUS_CAPACITY;
+  const table = <usize>load<u32>(st + S_SUBS_TABLE);
+  const mask = capacity - 1;
+  let added: u32 = 0;
+  for (let i: u32 = 0; i < n; i++) {
+    const key = (<u64>load<u32>(keys + 8 * <usize>i) << 32) | <u64>load<u32>(keys + 8 * <usize>i + 4);
+    if (key >> 32 == 0) return STATUS_BAD_ARGUMENT;
+    const slot = subscriberSlot(table, mask, key);
+    if (load<u64>(slot) != key) {
+      store<u64>(slot, key);
+      added++;
+    }
+    store<u32>(slot + 8, load<u32>(indexes + 4 * <usize>i));
+  }
+  store<u32>(st + S_SUBS_USED, used + added);
+  return STATUS_OK;
+}
+
 /** A new local id (untagged) for a subscriber that is not all digits (the host keeps those by their bytes); -1: no room. */
 export function csvOtherSubscriber(st: usize): i32 {
   if (!hasRoom(st, 1)) return -1;

@@ -34,6 +34,6 @@ export {
 } from './meaningful';
 export { gatherLocated, mostCommonScratchBytes, mostCommonBySub } from './mode';
 export {
-  csvStateBytes, csvInit, csvRows, csvMemoBytes, csvMemoInsert, csvMemoRehash, csvSubsBytes, csvSubscriber, csvOtherSubscriber, csvSubsRehash, csvLearn,
+  csvStateBytes, csvInit, csvRows, csvMemoBytes, csvMemoInsert, csvMemoRehash, csvSubsBytes, csvSubscriber, csvOtherSubscriber, csvSubsRehash, csvLearn, csvKnow,
 } from './csv';
 export { hmacContextBytes, hmacMany } from './hmac';

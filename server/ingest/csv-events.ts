@@ -116,6 +116,11 @@ export class ParserIds {
     this.kernel.learn(from, indexes);
   }
 
+  /** Tells the kernel store indexes of all-digit subscribers another parser met first (see csvKnow). */
+  know(keys: Int32Array, indexes: Uint32Array): void {
+    this.kernel.know(keys, indexes);
+  }
+
   /** The local id of a cell whose canonical bytes (ASCII, or UTF-8 of the decoded text) are [start, end) of `buf`. */
   cell(buf: Buffer, start: number, end: number): number {
     const before = this.cells.size;

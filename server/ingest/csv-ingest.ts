@@ -20,7 +20,7 @@ import { pipeline } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { Errors, IngestError } from '../errors.js';
 import { CsvEventParser, ParserIds, presentColumns, recycleColumns, type ParsedEvents } from './csv-events.js';
-import type { ChunkResult, ChunkTask, CsvWorkerInit, LearnMessage, PieceTask, RecycleMessage, StreamTask } from './csv-protocol.js';
+import type { ChunkResult, ChunkTask, CsvWorkerInit, KnowMessage, LearnMessage, PieceTask, RecycleMessage, StreamTask } from './csv-protocol.js';
 import { columnBuffers, columnsOf } from './csv-protocol.js';
 import type { TimezoneOffsets } from './datetime.js';
 import { KeyedHash } from './hmac.js';
@@ -82,6 +82,10 @@ class CsvWorkers {
         // A view would be cloned with the whole map under it: send a copy of just these, moved.
         const indexes = view.slice();
         w.postMessage({ kind: 'learn', from, indexes } satisfies LearnMessage, [indexes.buffer]);
+      };
+      this.maps[k]!.onNewToStore = (keys, indexes) => {
+        // The other workers learn them before they meet them, where they can: one message each, copies.
+        this.workers.forEach((other, j) => j !== k && other.postMessage({ kind: 'know', keys, indexes } satisfies KnowMessage));
       };
       this.maps[k]!.onMerged = (p) => {
         const buffers = columnBuffers(p);

@@ -24,6 +24,7 @@ interface RawCsvKernel {
   csvOtherSubscriber(st: Ptr): number;
   csvSubsRehash(st: Ptr, table: Ptr, capacity: number): number;
   csvLearn(st: Ptr, from: number, to: number): number;
+  csvKnow(st: Ptr, keys: Ptr, indexes: Ptr, n: number): number;
 }
 
 /** Rows a call may add: the scratch columns' size. */
@@ -241,6 +242,24 @@ export class CsvKernel {
     if (from !== mapped || to > this.subscriberCount) throw new KernelError('BAD_ARGUMENT', `store indexes for local ids [${from}, ${to}) do not follow the ${mapped} known of ${this.subscriberCount}`);
     this.heap.u32(this.word(L.CSV_STORE_MAP) + 4 * from, indexes.length).set(indexes);
     this.check(this.raw.csvLearn(this.st, from, to), 'learn');
+  }
+
+  /** Store indexes of all-digit subscribers another parser met first (digit keys [hi, lo] in `keys`): see csvKnow. */
+  know(keys: Int32Array, indexes: Uint32Array): void {
+    const n = indexes.length;
+    const at = this.heap.alloc(12 * n);
+    try {
+      this.heap.i32(at, 2 * n).set(keys.subarray(0, 2 * n));
+      this.heap.u32(at + 8 * n, n).set(indexes);
+      let status = this.raw.csvKnow(this.st, at, at + 8 * n, n);
+      while (status === 1) {
+        this.growSubscribers();
+        status = this.raw.csvKnow(this.st, at, at + 8 * n, n);
+      }
+      this.check(status, 'know');
+    } finally {
+      this.heap.release(at);
+    }
   }
 
   /** A local id from otherSubscriber as a row carries it: its store index once learnt, else LOCAL_TAG | the id. */

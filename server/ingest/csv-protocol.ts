@@ -60,6 +60,13 @@ export interface LearnMessage {
   indexes: Uint32Array;
 }
 
+/** Store indexes of all-digit subscribers another worker met first (IdMap.onNewToStore): digit keys as [hi, lo] pairs. */
+export interface KnowMessage {
+  kind: 'know';
+  keys: Int32Array;
+  indexes: Uint32Array;
+}
+
 /** A merged batch's columns, whole buffers, moved back for the worker's next parser (recycleColumns). */
 export interface RecycleMessage {
   kind: 'recycle';

@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import { CsvEventParser, ParserIds, recycleColumns } from './csv-events.js';
 import { Errors, IngestError } from '../errors.js';
-import type { ChunkResult, ChunkTask, CsvWorkerInit, LearnMessage, PieceTask, RecycleMessage, StreamTask } from './csv-protocol.js';
+import type { ChunkResult, ChunkTask, CsvWorkerInit, KnowMessage, LearnMessage, PieceTask, RecycleMessage, StreamTask } from './csv-protocol.js';
 import { columnsOf, transferList } from './csv-protocol.js';
 import { TimezoneOffsets } from './datetime.js';
 import { KeyedHash } from './hmac.js';
@@ -109,9 +109,13 @@ function parsePiece(task: PieceTask): ChunkResult {
   return { kind: 'parsed', id: task.id, p0: 0, end: 0, lines: parser.line, parsed: parser.take() };
 }
 
-parentPort!.on('message', (task: ChunkTask | StreamTask | PieceTask | LearnMessage | RecycleMessage) => {
+parentPort!.on('message', (task: ChunkTask | StreamTask | PieceTask | LearnMessage | RecycleMessage | KnowMessage) => {
   if (task.kind === 'learn') {
     ids.learn(task.from, task.indexes);
+    return;
+  }
+  if (task.kind === 'know') {
+    ids.know(task.keys, task.indexes);
     return;
   }
   if (task.kind === 'recycle') {

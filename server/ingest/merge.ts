@@ -36,8 +36,31 @@ export class IdMap {
    * new to the store. `indexes` is this map's own array: copy it to keep it.
    */
   onLearn: (from: number, indexes: Uint32Array) => void = () => {};
+  /**
+   * Told the digit keys (i32 pairs) and store indexes of the all-digit subscribers
+   * a batch of this parser's was the first to bring to the store, to pass them to
+   * the other parsers' threads (ParserIds.know), which then do not hand them over
+   * again. The arrays are this call's own.
+   */
+  onNewToStore: (keys: Int32Array, indexes: Uint32Array) => void = () => {};
   /** Given each batch once merged: its columns are free for the parser's thread to fill again (recycleColumns). */
   onMerged: (p: ParsedEvents) => void = () => {};
+}
+
+/** Calls ids.onNewToStore with the all-digit ids among `keys` whose `indexes` are new to the store (>= storeSize). */
+function shareNewToStore(keys: Int32Array, indexes: Uint32Array, storeSize: number, ids: IdMap): void {
+  let n = 0;
+  for (let j = 0; j < indexes.length; j++) if (indexes[j]! >= storeSize && keys[2 * j] !== 0) n++;
+  if (n === 0) return;
+  const newKeys = new Int32Array(2 * n);
+  const newIndexes = new Uint32Array(n);
+  for (let j = 0, k = 0; j < indexes.length; j++) {
+    if (indexes[j]! < storeSize || keys[2 * j] === 0) continue;
+    newKeys[2 * k] = keys[2 * j]!;
+    newKeys[2 * k + 1] = keys[2 * j + 1]!;
+    newIndexes[k++] = indexes[j]!;
+  }
+  ids.onNewToStore(newKeys, newIndexes);
 }
 
 function ensure(a: Uint32Array, n: number): Uint32Array {
@@ -78,9 +101,13 @@ export class EventMerger {
     const newSubs = keys.length / 2;
     ids.subscribers = ensure(ids.subscribers, ids.subscriberCount + newSubs);
     const from = ids.subscriberCount;
+    const storeSize = subscribers.size;
     subscribers.indexesOf(keys, p.newSubscribers, ids.subscribers, from);
     ids.subscriberCount += newSubs;
-    if (newSubs > 0) ids.onLearn(from, ids.subscribers.subarray(from, from + newSubs));
+    if (newSubs > 0) {
+      ids.onLearn(from, ids.subscribers.subarray(from, from + newSubs));
+      shareNewToStore(keys, ids.subscribers.subarray(from, from + newSubs), storeSize, ids);
+    }
     ids.cells = ensure(ids.cells, ids.cellCount + p.newCells.length);
     for (const cell of p.newCells) ids.cells[ids.cellCount++] = cells.indexOf(cell);
 

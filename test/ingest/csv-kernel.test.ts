@@ -15,6 +15,7 @@ import { CsvEventParser, ParserIds, type ParsedEvents } from '../../server/inges
 import { TimezoneOffsets } from '../../server/ingest/datetime.js';
 import { KeyedHash } from '../../server/ingest/hmac.js';
 import { scanChunks } from '../../server/ingest/readers/csv.js';
+import { digitsKey } from '../../server/util/string-index.js';
 import { rng } from '../util/rng.js';
 
 const pick = <T>(r: () => number, xs: readonly T[]): T => xs[Math.floor(r() * xs.length)]!;
@@ -145,6 +146,35 @@ describe('the CSV row kernel', () => {
     expect(batch.rejects).toEqual([]);
     expect(batch.length).toBe(rows.length);
     expect(parser.kernelRows).toBe(rows.length - times.length);
+  });
+
+  it('carries the store indexes it is told (know, learn) and hands over as new only the subscribers it was not told of', () => {
+    const ids = new ParserIds(new KeyedHash(Buffer.alloc(32, 7)));
+    const parser = new CsvEventParser('events.csv', new TimezoneOffsets('UTC'), ids, 1000);
+    const keyOf = (msisdn: string) => {
+      const key = new Int32Array(2);
+      expect(digitsKey(Buffer.from(msisdn), 0, msisdn.length, key)).toBe(true);
+      return key;
+    };
+    const rows = (pairs: [string, string][]) =>
+      Buffer.from(['msisdn,datetime,event_type,outgoing,msisdn_counterpart', ...pairs.map(([a, b]) => `${a},2016-01-01 10:00:00,sms,true,${b}`)].join('\n') + '\n');
+    const TAG = 0x80000000;
+    // Another parser brought 2250700000002 to the store as index 41 before this parser met it.
+    ids.know(keyOf('2250700000002'), Uint32Array.of(41));
+    parser.parse(rows([['2250700000001', '2250700000002'], ['2250700000003', '2250700000001']]), 0, true);
+    let batch = parser.take()!;
+    expect([...batch.sub]).toEqual([(TAG | 0) >>> 0, (TAG | 1) >>> 0]);
+    expect([...batch.peer]).toEqual([41, (TAG | 0) >>> 0]);
+    expect([...batch.newSubscriberKeys]).toEqual([...keyOf('2250700000001'), ...keyOf('2250700000003')]);
+    // The main thread answers this parser's ids (learn), and tells it of 0000000000004 (know) and again of its own 0000000000003.
+    ids.learn(0, Uint32Array.of(7, 9));
+    ids.know(Int32Array.from([...keyOf('2250700000004'), ...keyOf('2250700000003')]), Uint32Array.of(50, 9));
+    const next = new CsvEventParser('events.csv', new TimezoneOffsets('UTC'), ids, 1000);
+    next.parse(rows([['2250700000004', '2250700000003'], ['2250700000001', '2250700000005']]), 0, true);
+    batch = next.take()!;
+    expect([...batch.sub]).toEqual([50, 7]);
+    expect([...batch.peer]).toEqual([9, (TAG | 2) >>> 0]);
+    expect([...batch.newSubscriberKeys]).toEqual([...keyOf('2250700000005')]);
   });
 
   it('counts lines across blank lines and CRLF like the parser alone', async () => {
