@@ -68,6 +68,26 @@ export function loadKernelModule(file?: string): WebAssembly.Module {
   return module;
 }
 
+const lazilyCompiled = new Map<string, WebAssembly.Module>();
+
+/**
+ * The kernel module compiled V8's default way (each function in the baseline
+ * tier when first called, then optimised in the background as it runs), for a
+ * thread that calls a few kernels many times - the ingest's CSV rows and HMAC,
+ * a call per batch - where compiling all of them eagerly (~50 ms a thread) is
+ * start-up time a small file feels, and the hot ones are optimised after a
+ * few calls. Query kernels, one long call each, keep loadKernelModule.
+ */
+export function loadKernelModuleLazily(file?: string): WebAssembly.Module {
+  const where = kernelPath(file);
+  let module = lazilyCompiled.get(where) ?? compiled.get(where);
+  if (!module) {
+    module = new WebAssembly.Module(fs.readFileSync(where));
+    lazilyCompiled.set(where, module);
+  }
+  return module;
+}
+
 /** The module's exports as wasm declares them: u32 arguments and results are i32. */
 export interface RawKernels {
   partitionDay(n: number, sub: Ptr, t: Ptr, dayStart: number, partOf: Ptr, nSubs: number, nParts: number, hist: Ptr, perm: Ptr, offsets: Ptr): number;

@@ -9,7 +9,7 @@
 import { NULL_U32 } from '../../kernels/shared/constants.js';
 import * as L from '../../kernels/shared/csv-layout.js';
 import { Heap, type Ptr } from '../engine/memory.js';
-import { loadKernelModule } from '../engine/wasm.js';
+import { loadKernelModuleLazily } from '../engine/wasm.js';
 import { KernelError } from '../errors.js';
 
 interface RawCsvKernel {
@@ -67,7 +67,7 @@ export class CsvKernel {
   private placedIn: ArrayBufferLike | null = null;
 
   constructor() {
-    const instance = new WebAssembly.Instance(loadKernelModule(), { env: { memory: this.heap.memory } });
+    const instance = new WebAssembly.Instance(loadKernelModuleLazily(), { env: { memory: this.heap.memory } });
     this.raw = instance.exports as unknown as RawCsvKernel;
     if (typeof this.raw.csvRows !== 'function') throw new KernelError('MODULE_STALE', 'the kernel module has no csvRows: run npm run build:kernels');
     this.st = this.heap.alloc(this.raw.csvStateBytes());

@@ -11,7 +11,7 @@
  */
 import crypto from 'node:crypto';
 import { Heap, type Ptr } from '../engine/memory.js';
-import { loadKernelModule } from '../engine/wasm.js';
+import { loadKernelModuleLazily } from '../engine/wasm.js';
 
 const K = Int32Array.from([
   0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5, 0xd807aa98, 0x12835b01, 0x243185be,
@@ -81,7 +81,7 @@ class HmacLanes {
   private out: Ptr = 0;
 
   constructor(inner: Int32Array, outer: Int32Array) {
-    const instance = new WebAssembly.Instance(loadKernelModule(), { env: { memory: this.heap.memory } });
+    const instance = new WebAssembly.Instance(loadKernelModuleLazily(), { env: { memory: this.heap.memory } });
     this.raw = instance.exports as unknown as RawHmacKernel;
     this.ctx = this.heap.alloc(this.raw.hmacContextBytes());
     const words = this.heap.i32(this.ctx, 80);
