@@ -286,13 +286,16 @@ export function digitsOfKey(hi: number, lo: number, out: Uint8Array, at = 0): nu
   const n = hi >>> 20;
   let lead = hi & 0xfffff;
   let rest = lo;
+  // Both parts are below 2^31: integer division by `| 0`, no floating point.
   for (let i = n - 1; i >= 0; i--) {
     if (n - i > 9) {
-      out[at + i] = 48 + (lead % 10);
-      lead = Math.floor(lead / 10);
+      const q = (lead / 10) | 0;
+      out[at + i] = 48 + lead - 10 * q;
+      lead = q;
     } else {
-      out[at + i] = 48 + (rest % 10);
-      rest = Math.floor(rest / 10);
+      const q = (rest / 10) | 0;
+      out[at + i] = 48 + rest - 10 * q;
+      rest = q;
     }
   }
   return n;
