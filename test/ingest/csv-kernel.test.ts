@@ -115,8 +115,11 @@ const HEADERS = [
 ];
 
 describe('the CSV row kernel', () => {
-  it.each(HEADERS.map((h, i) => [i, h]))('gives what the parser alone gives (header %i)', async (i, header) => {
-    const text = csv(100 + i, 6000, header);
+  // More seeds for a longer search: OPALITE_CSV_FUZZ_SEEDS=50 npx vitest run test/ingest/csv-kernel.test.ts
+  const seeds = Number(process.env.OPALITE_CSV_FUZZ_SEEDS ?? 1);
+  const cases = HEADERS.flatMap((h, i) => Array.from({ length: seeds }, (_, k) => [i, 100 + i + 1000 * k, h] as const));
+  it.each(cases)('gives what the parser alone gives (header %i, seed %i)', async (i, seed, header) => {
+    const text = csv(seed, 6000, header);
     const reference = await parseAll(text, false, [1 << 20], 1000);
     const rows = reference.reduce((n, b) => n + b.length, 0);
     const rejects = reference.reduce((n, b) => n + b.rejects.length, 0);
