@@ -21,7 +21,7 @@ const REQUIRED: readonly EventColumn[] = ['msisdn', 'datetime', 'event_type'];
  * store index its thread did not know yet: the id was new to the store when
  * the batch was parsed (see IdMap.onLearn).
  */
-export const LOCAL_TAG = CSV_LOCAL_TAG;
+const LOCAL_TAG = CSV_LOCAL_TAG;
 
 /** One parser's local ids -> store indexes, grown as its batches introduce ids. */
 export class IdMap {
