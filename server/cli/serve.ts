@@ -61,7 +61,11 @@ export function serveCommand(): Command {
 
       const engineOptions = { partitions: cfg.partitions, threads: cfg.threads, k: cfg.k };
       const engine = Engine.open(cfg.store, engineOptions);
-      const server = await startServer({ config: cfg, engine });
+      // A server that cannot start (the port taken) must not leave the engine's worker threads keeping the process alive.
+      const server = await startServer({ config: cfg, engine }).catch(async (e: unknown) => {
+        await engine.close();
+        throw e;
+      });
       // New days ingested into this store (opalite ingest DATASET --store STORE) go live without a restart.
       const live = followStore({ store: cfg.store, engine: engineOptions, server, log: server.context.log });
       const drop = o.watch ? watchDropFolder({ dir: o.watch, store: cfg.store, log: server.context.log }) : null;

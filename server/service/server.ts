@@ -5,6 +5,7 @@
  * finish (bounded), close stream sockets with a reason, flush the audit log.
  * The engine belongs to the caller, who closes it after.
  */
+import net from 'node:net';
 import { pino, type Logger } from 'pino';
 import type { Engine } from '../engine/engine.js';
 import { AuditLog } from './audit.js';
@@ -21,7 +22,7 @@ import { API, registerRest } from './rest.js';
 import { storeChange } from './live.js';
 import { StreamHub } from './stream.js';
 import { registerDashboard } from './static.js';
-import { closeApp, uWS, type us_listen_socket } from './uws.js';
+import { closeApp, LIBUS_LISTEN_EXCLUSIVE_PORT, uWS, type TemplatedApp, type us_listen_socket } from './uws.js';
 import { IndicatorCache } from '../indicators/cache.js';
 
 export interface StartOptions {
@@ -96,9 +97,14 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
   registerRest(app, ctx, inflight);
   registerDashboard(app, { log });
 
-  const listenSocket = await new Promise<us_listen_socket>((resolve, reject) => {
-    app.listen(config.host, config.port, (s) => (s ? resolve(s) : reject(new ConfigError(`listen: expected to bind ${config.host}:${config.port}, found it taken or not allowed`))));
-  });
+  let listenSocket: us_listen_socket;
+  try {
+    listenSocket = await listenExclusively(app, config.host, config.port);
+  } catch (e) {
+    closeApp(app);
+    audit.close();
+    throw e;
+  }
   const port = uWS.us_socket_local_port(listenSocket as never);
   const sweeper = setInterval(() => ctx.limiter.sweep(), 600_000).unref();
   log.info({ ...describeConfig(config), port }, 'opalite service listening');
@@ -142,4 +148,24 @@ async function within(p: Promise<unknown>, ms: number): Promise<boolean> {
   } finally {
     clearTimeout(timer);
   }
+}
+
+/**
+ * Listens on host:port alone (no SO_REUSEPORT: see LIBUS_LISTEN_EXCLUSIVE_PORT).
+ * uWS only says that it could not bind, so on failure the same address is
+ * tried with node:net (also exclusive) to name the reason: "address in use"
+ * when another process holds it, else the system's code.
+ */
+async function listenExclusively(app: TemplatedApp, host: string, port: number): Promise<us_listen_socket> {
+  // The typings omit the (host, port, options, callback) form that the addon takes.
+  const listen = app.listen as unknown as (h: string, p: number, o: number, cb: (s: us_listen_socket | false) => void) => void;
+  const socket = await new Promise<us_listen_socket | false>((resolve) => listen.call(app, host, port, LIBUS_LISTEN_EXCLUSIVE_PORT, resolve));
+  if (socket) return socket;
+  const code = await new Promise<string>((resolve) => {
+    const probe = net.createServer();
+    probe.once('error', (e: NodeJS.ErrnoException) => resolve(e.code ?? e.message));
+    probe.listen({ host, port, exclusive: true }, () => probe.close(() => resolve('no error on a second try')));
+  });
+  const why = code === 'EADDRINUSE' ? 'address in use (another process listens on it: stop it or choose another --port)' : code === 'EACCES' ? 'permission denied (ports below 1024 need privileges)' : code === 'EADDRNOTAVAIL' ? 'address not available on this machine (check host)' : code;
+  return Promise.reject(new ConfigError(`listen ${host}:${port}: ${why}`));
 }

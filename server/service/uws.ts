@@ -15,3 +15,11 @@ export const uWS = createRequire(import.meta.url)('uWebSockets.js') as typeof UW
 export function closeApp(app: UWS.TemplatedApp): void {
   (app as unknown as { close?: () => void }).close?.();
 }
+
+/**
+ * uSockets' listen option: bind without SO_REUSEPORT. uWS's default shares a
+ * port with any other process of the same user that also asks for sharing, and
+ * the kernel then splits connections between them: a second service on a busy
+ * port would start, and answer half the requests from another store.
+ */
+export const LIBUS_LISTEN_EXCLUSIVE_PORT = 1;
