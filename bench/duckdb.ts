@@ -11,7 +11,7 @@
  *   cell_region(day, cell, region, lon, lat)    the cell version valid that day (versionsOn) and its
  *                                                admin3 region index (-1 outside every region)
  *
- * then, per kind, runs Opalite's spec and a DuckDB SQL query written to QUERIES.md's
+ * then, per kind, runs Opalite's spec and a DuckDB SQL query written to docs/QUERIES.md's
  * semantics, checks the published (redacted, k = 15) rows are equal, and only then
  * times both (best of 3 after a warm-up). Writes bench/DUCKDB.md.
  *

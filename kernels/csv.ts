@@ -5,7 +5,7 @@
 // so the two together give exactly what the general parser alone gives.
 //
 // Ordinary: one line, no quote, ASCII only, the header's field count, every
-// field good by DATA.md in its common spelling - an all-digit MSISDN (and
+// field good by docs/DATA.md in its common spelling - an all-digit MSISDN (and
 // counterpart) of at most 14 digits, a time `YYYY-MM-DD[ T]HH:MM[:SS]` or
 // `YYYY-MM-DD` without an offset (so already local time), plain digits for
 // a duration, a plain decimal for an amount. Event types, directions and cell

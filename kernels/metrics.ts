@@ -1,7 +1,7 @@
 // Per-subscriber metrics: FlowKit's joinable metrics (radius_of_gyration,
 // event_count, nocturnal_events, unique_location_counts, subscriber_degree,
 // pareto_interactions, total_active_periods, topup_amount, displacement), as
-// QUERIES.md defines them.
+// docs/QUERIES.md defines them.
 //
 // Rows, filters and location tables are as in locate.ts: each call scans one
 // (day, partition) range, rows chronological with ingest-order ties, ranges
@@ -34,7 +34,7 @@ const DAY: u32 = SECONDS_PER_DAY;
 const HOUR: u32 = 3600;
 const MAX_GROUP_SUBS: u32 = 0x7fffffff; // pair groups are i32
 
-/** Earth's mean radius, km (QUERIES.md). */
+/** Earth's mean radius, km (docs/QUERIES.md). */
 const R_KM: f64 = 6371.0088;
 /** Degrees to radians: pi / 180. */
 const RAD: f64 = 0.017453292519943295;

@@ -8,7 +8,7 @@ import { progressBar } from './progress.js';
 export function ingestCommand(): Command {
   return new Command('ingest')
     .description('ingest a dataset folder (cells.csv, regions/, events/) into a store, pseudonymising subscriber ids')
-    .argument('<dataset>', 'dataset folder, as described in DATA.md')
+    .argument('<dataset>', 'dataset folder, as described in docs/DATA.md')
     .requiredOption('--store <dir>', 'store folder (created when absent)')
     .option('--key-file <file>', 'pseudonymisation key file (default: $OPALITE_PSEUDONYM_KEY or the development key)')
     .action(async (dataset: string, o: { store: string; keyFile?: string }) => {

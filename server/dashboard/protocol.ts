@@ -1,5 +1,5 @@
 /**
- * What the page exchanges with the service (SERVICE.md): the stream's frames,
+ * What the page exchanges with the service (docs/SERVICE.md): the stream's frames,
  * the tier limits sent with the auth answer, and the REST bodies it reads.
  * Written out here rather than imported from the server, whose types pull in
  * Node modules; the e2e test checks both sides agree.

@@ -64,7 +64,7 @@ export function directionMask(direction: 'in' | 'out' | 'both'): number {
 }
 
 /**
- * nocturnal_events' night as hour bits, literally as QUERIES.md (and FlowKit) define it:
+ * nocturnal_events' night as hour bits, literally as docs/QUERIES.md (and FlowKit) define it:
  * hour >= start or hour < end. With start <= end that is every hour.
  */
 export function nightMaskOf(startHour: number, endHour: number): number {

@@ -255,7 +255,7 @@ function planKind(spec: QuerySpec, ctx: PlanContext): Plan {
       if (spec.query_kind === 'flows') {
         return { kind: spec.query_kind, step, shape: (m) => pairs(a, b, m.counts) };
       }
-      // In/outflows sum the unredacted flows, then redact the sums (QUERIES.md).
+      // In/outflows sum the unredacted flows, then redact the sums (docs/QUERIES.md).
       const inflow = spec.query_kind === 'inflows';
       return {
         kind: spec.query_kind,
@@ -281,8 +281,8 @@ function planKind(spec: QuerySpec, ctx: PlanContext): Plan {
     }
     case 'joined_spatial_aggregate': {
       if (spec.method === 'distr') {
-        // distr is FlowKit's method for categorical metrics only (handset), and DATA.md has no device column.
-        throw new SpecError('NOT_IMPLEMENTED', `method: 'distr' applies to the categorical handset metric, which needs device (TAC) data the data contract (DATA.md) does not carry`, 'method');
+        // distr is FlowKit's method for categorical metrics only (handset), and docs/DATA.md has no device column.
+        throw new SpecError('NOT_IMPLEMENTED', `method: 'distr' applies to the categorical handset metric, which needs device (TAC) data the data contract (docs/DATA.md) does not carry`, 'method');
       }
       const { step: locations, unit } = locationStep(ctx, spec.locations, 'locations');
       const space = ctx.units.space(unit);
@@ -304,7 +304,7 @@ function planKind(spec: QuerySpec, ctx: PlanContext): Plan {
             rows.push({ ...labelled(space, i), value: Number.isNaN(stat[i]!) ? null : stat[i]! });
             support.push(located[i]!);
           }
-          // A location is kept only if more than k subscribers are located there (QUERIES.md).
+          // A location is kept only if more than k subscribers are located there (docs/QUERIES.md).
           return { columns: [...space.columns, 'value'], rows, support, rule: 'value', scaled: false };
         },
       };
@@ -810,7 +810,7 @@ function sparseFlows(kind: 'flows' | 'inflows' | 'outflows', from: PairSide, to:
     shape: (m) => {
       const keys = concat(Float64Array, m.values);
       if (kind === 'flows') return keyedPairs(a, b, keys);
-      // In/outflows sum the unredacted pair counts, then redact the sums (QUERIES.md).
+      // In/outflows sum the unredacted pair counts, then redact the sums (docs/QUERIES.md).
       const inflow = kind === 'inflows';
       const sums = new Float64Array(inflow ? b.size : a.size);
       for (const key of keys) sums[inflow ? key % b.size : Math.floor(key / b.size)]++;
@@ -920,7 +920,7 @@ function metricStep(ctx: PlanContext, s: MetricSpec, path: string): MetricStep {
       return { op: 'topup', filter, statistic: s.statistic };
     }
     case 'handset':
-      throw new SpecError('NOT_IMPLEMENTED', `${path}.query_kind: handset needs device (TAC) data, which the data contract (DATA.md) does not carry`, `${path}.query_kind`);
+      throw new SpecError('NOT_IMPLEMENTED', `${path}.query_kind: handset needs device (TAC) data, which the data contract (docs/DATA.md) does not carry`, `${path}.query_kind`);
     default:
       throw notYet(s.query_kind, `${path}.query_kind`);
   }

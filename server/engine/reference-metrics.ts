@@ -1,6 +1,6 @@
 /**
  * Reference implementations of the per-subscriber metrics and the group
- * statistics, written from the query spec (/work/shared/spec/QUERIES.md,
+ * statistics, written from the query spec (docs/QUERIES.md,
  * "Per-subscriber metrics", joined_spatial_aggregate, histogram_aggregate) in
  * plain TypeScript over arrays of events, for the tests to compare the kernels
  * against. Like reference.ts they favour being obviously right over being fast.
@@ -26,7 +26,7 @@ export type Statistic = 'count' | 'sum' | 'avg' | 'max' | 'min' | 'median' | 'mo
 
 export const STATISTICS: readonly Statistic[] = ['count', 'sum', 'avg', 'max', 'min', 'median', 'mode', 'stddev', 'variance'];
 
-/** QUERIES.md: great-circle distances on a sphere of this radius. */
+/** docs/QUERIES.md: great-circle distances on a sphere of this radius. */
 export const EARTH_RADIUS_KM = 6371.0088;
 
 /** Great-circle distance in km between two points in degrees (haversine formula). */

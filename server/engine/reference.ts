@@ -1,6 +1,6 @@
 /**
  * Reference implementations of the kernels' semantics, written from the query
- * spec (/work/shared/spec/QUERIES.md) in plain TypeScript over arrays of events,
+ * spec (docs/QUERIES.md) in plain TypeScript over arrays of events,
  * for the tests to compare the kernels against. They favour being obviously
  * right over being fast: no partitions, no sorting tricks, no shared memory.
  *

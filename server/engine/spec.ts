@@ -1,5 +1,5 @@
 /**
- * The query spec: FlowKit's JSON query spec, validated against QUERIES.md and
+ * The query spec: FlowKit's JSON query spec, validated against docs/QUERIES.md and
  * FlowKit's own marshmallow schemas, normalised, and hashed. parseSpec either
  * returns a QuerySpec (a discriminated union on query_kind, every default
  * filled) or throws SpecErrors listing every problem with its dotted path.

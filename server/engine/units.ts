@@ -1,5 +1,5 @@
 /**
- * Aggregation units (DATA.md): admin1..adminN, lon-lat and cell. For a unit
+ * Aggregation units (docs/DATA.md): admin1..adminN, lon-lat and cell. For a unit
  * and a day, the location table maps every cell key to a location index, or
  * to a negative drop code saying why an event there cannot be located. The
  * kernels only ever see these tables, so version selection by date and the

@@ -1,6 +1,6 @@
 /**
  * Everything in the dataset folder but the events: dataset.json, cells.csv
- * and one GeoJSON file per administrative level (DATA.md), with OCHA COD-AB
+ * and one GeoJSON file per administrative level (docs/DATA.md), with OCHA COD-AB
  * property names and a census `population` on every feature.
  */
 import fs from 'node:fs';

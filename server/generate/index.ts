@@ -1,5 +1,5 @@
 /**
- * The synthetic CDR generator: a dataset folder (DATA.md) from a seed.
+ * The synthetic CDR generator: a dataset folder (docs/DATA.md) from a seed.
  * Same options, same bytes: all randomness comes from named seeded streams
  * (prng.ts) and nothing depends on the clock or the machine.
  *

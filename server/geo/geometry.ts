@@ -1,7 +1,7 @@
 /**
  * Measures on region geometry: area (for densities), bounding box (for the
  * spatial index), centroid (anchor of flow arcs) and great-circle distance
- * (radius of gyration, displacement: QUERIES.md).
+ * (radius of gyration, displacement: docs/QUERIES.md).
  */
 
 import { area } from '@turf/area';

@@ -1,5 +1,5 @@
 /**
- * COD-AB property names and their older spellings (DATA.md, regions). Boundary
+ * COD-AB property names and their older spellings (docs/DATA.md, regions). Boundary
  * files come from many producers (OCHA HDX, national statistics offices,
  * FlowKit's own test data), so names are matched case-insensitively against a
  * short list per role, most specific first.

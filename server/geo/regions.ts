@@ -1,6 +1,6 @@
 /**
  * Administrative boundaries: `DATASET/regions/adminN.geojson`, one file per
- * level, coarse (admin1) to fine (DATA.md, regions). Loading checks everything
+ * level, coarse (admin1) to fine (docs/DATA.md, regions). Loading checks everything
  * later stages rely on, and names the file and feature of anything wrong.
  */
 

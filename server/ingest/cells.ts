@@ -1,4 +1,4 @@
-/** Reads cells.csv: one row per cell version (DATA.md). Bad rows are reported, never guessed. */
+/** Reads cells.csv: one row per cell version (docs/DATA.md). Bad rows are reported, never guessed. */
 import fs from 'node:fs';
 import { Errors } from '../errors.js';
 import { csvBatches } from './readers/csv.js';

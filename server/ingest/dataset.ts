@@ -1,4 +1,4 @@
-/** Finds and checks the parts of a dataset folder (DATA.md) before anything is read. */
+/** Finds and checks the parts of a dataset folder (docs/DATA.md) before anything is read. */
 import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';

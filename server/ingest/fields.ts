@@ -1,5 +1,5 @@
 /**
- * The data contract for one event row, field by field (DATA.md): how a field's
+ * The data contract for one event row, field by field (docs/DATA.md): how a field's
  * trimmed text becomes a store value, and which failure is reported when a
  * row breaks the contract. Both ingest paths use these - the string path for
  * typed files (normalise.ts) and the byte path for CSV (csv-events.ts), whose

@@ -7,7 +7,7 @@
  * same checks and gives the same store.
  */
 
-/** Canonical event columns of DATA.md; readers map a file's header onto these. */
+/** Canonical event columns of docs/DATA.md; readers map a file's header onto these. */
 export const EVENT_COLUMNS = [
   'msisdn',
   'datetime',
@@ -49,7 +49,7 @@ export interface RawBatch {
 export type BatchSource = AsyncIterable<RawBatch>;
 
 /**
- * Lower-cased header names accepted for each canonical column (DATA.md:
+ * Lower-cased header names accepted for each canonical column (docs/DATA.md:
  * FlowKit's names and common aliases). Unknown columns are ignored.
  */
 export const COLUMN_ALIASES: Record<EventColumn, readonly string[]> = {

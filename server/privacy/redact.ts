@@ -1,6 +1,6 @@
 /**
  * Statistical disclosure control: the one place every aggregate passes through
- * before it leaves the engine. The rule for each query kind is QUERIES.md's
+ * before it leaves the engine. The rule for each query kind is docs/QUERIES.md's
  * table; the decision is always taken on unscaled subscriber counts (the
  * `support` of a row), never on a scaled or noised value.
  */
@@ -14,7 +14,7 @@ export const DEFAULT_K = 15;
  * - value: keep a row only if its support > k (the support is the row's subscriber count).
  * - series: keep a group's rows only if every row of the group has support > k.
  * - all: withhold the whole result unless every row has support > k (histograms;
- *   QUERIES.md says "below k", issue #3 asks 15 withheld, 16 kept for every kind).
+ *   docs/QUERIES.md: 15 withheld, 16 kept, for every kind as issue #3 asks).
  * - none: infrastructure or geometry, no people behind it.
  */
 export type RedactionRule = 'value' | 'series' | 'all' | 'none';

@@ -11,7 +11,7 @@ import { z } from 'zod';
 import { AGGREGATE_KINDS, TEMPORAL_RESOLUTIONS, type Temporal } from '../engine/spec.js';
 import { opaliteHome } from '../ingest/pseudonymise.js';
 
-/** What a token of a tier may see (SERVICE.md, tiers and tokens). */
+/** What a token of a tier may see (docs/SERVICE.md, tiers and tokens). */
 export interface Tier {
   /** Aggregation units it may see; '*' = every unit of the store. */
   units: string[];
@@ -34,7 +34,7 @@ export interface Tier {
 /** The aggregate kinds the indicator families (OPAL's) are built from. */
 export const INDICATOR_KINDS = ['spatial_aggregate', 'flows', 'inflows', 'outflows', 'unique_subscriber_counts'];
 
-/** SERVICE.md's example tiers, after OPAL's Free and Premium plans. */
+/** docs/SERVICE.md's example tiers, after OPAL's Free and Premium plans. */
 export const DEFAULT_TIERS: Record<string, Tier> = {
   free: {
     units: ['admin1', 'admin2'],

@@ -1,6 +1,6 @@
 /**
  * A drop folder for unattended operation: the operator's delivery job writes
- * each day's dataset folder (DATA.md layout) into DIR and, when it is complete,
+ * each day's dataset folder (docs/DATA.md layout) into DIR and, when it is complete,
  * creates an empty `READY` file in it. Ready folders are ingested into the
  * served store one at a time in name order, then moved to DIR/.done (or to
  * DIR/.failed with the error in `error.txt`), so nothing is ingested twice and

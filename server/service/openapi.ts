@@ -12,7 +12,7 @@ const RATE = { ...error('Too many queries this hour.'), headers: { 'Retry-After'
 
 /** The stream, in words: OpenAPI 3.0 has no WebSocket objects. */
 const STREAM =
-  'The WebSocket stream at /api/0/stream speaks binary MessagePack (SERVICE.md): {op: "auth", token}, then {op: "subscribe", id, spec} (a FlowKit spec: partial frames, then a final per unit, coarse to fine, capped by the tier) ' +
+  'The WebSocket stream at /api/0/stream speaks binary MessagePack (docs/SERVICE.md): {op: "auth", token}, then {op: "subscribe", id, spec} (a FlowKit spec: partial frames, then a final per unit, coarse to fine, capped by the tier) ' +
   'or {op: "subscribe", id, indicator: {id, unit, resolution, period?, scale?}} (final frames {op: "final", id, tier, indicator, last} per unit), and {op: "unsubscribe", id}. ' +
   "Live: for a tier with live refresh, a subscription stays open, and when an ingest adds, replaces or removes a day it reads (a spec's window; an indicator's period or the period before it) " +
   'its frames are sent again under the same id with refresh: true. An indicator subscription without a period follows the latest period: a refresh may be for a new period (indicator.period says which).';
@@ -220,7 +220,7 @@ export function openApiDocument(opts: { version: string; units: readonly string[
       schemas: {
         QuerySpec: {
           type: 'object',
-          description: "FlowKit's query spec (QUERIES.md): an aggregate at the top, per-subscriber queries nested in it.",
+          description: "FlowKit's query spec (docs/QUERIES.md): an aggregate at the top, per-subscriber queries nested in it.",
           properties: { query_kind: { type: 'string', enum: [...AGGREGATE_KINDS] } },
           required: ['query_kind'],
           additionalProperties: true,

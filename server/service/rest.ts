@@ -1,5 +1,5 @@
 /**
- * FlowKit's REST routes under /api/0 (SERVICE.md): run, poll, get,
+ * FlowKit's REST routes under /api/0 (docs/SERVICE.md): run, poll, get,
  * geography, available_dates, the OpenAPI document; plus /healthz and
  * /metrics for operators. Every /api/0 request, refused or not, is written
  * to the audit log before its response leaves.

@@ -1,6 +1,6 @@
 /**
  * The WebSocket stream at /api/0/stream: binary MessagePack only, progressive
- * and tiered (SERVICE.md).
+ * and tiered (docs/SERVICE.md).
  *
  * Client -> server: {op: "auth", token} (unless the upgrade carried
  * `Authorization: Bearer` or `?token=`), {op: "subscribe", id, spec},

@@ -119,7 +119,7 @@ const window = (kind: string, extra: Json = {}): Json => ({
 });
 
 describe('per-subscriber locations (nested in spatial_aggregate and friends)', () => {
-  it('daily_location: the QUERIES.md example, with FlowKit defaults filled', () => {
+  it('daily_location: the docs/QUERIES.md example, with FlowKit defaults filled', () => {
     const spec = parse(spatial({ query_kind: 'daily_location', date: '2016-01-01', aggregation_unit: 'admin3', method: 'last' }));
     expect(spec).toEqual({
       query_kind: 'spatial_aggregate',

@@ -22,7 +22,7 @@ describe('civilDays', () => {
 
 describe('parseDateTime', () => {
   const at = (s: string) => Date.UTC(2016, 0, 1, 8, 15, 2) / 1000 + (s === '' ? 0 : 0);
-  it('reads the forms DATA.md allows', () => {
+  it('reads the forms docs/DATA.md allows', () => {
     expect(parseDateTime('2016-01-01T08:15:02Z', utc)).toBe(at(''));
     expect(parseDateTime('2016-01-01 08:15:02', utc)).toBe(at(''));
     expect(parseDateTime('2016-01-01T08:15:02.999', utc)).toBe(at(''));

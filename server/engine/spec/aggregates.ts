@@ -1,5 +1,5 @@
 /**
- * The top-level kinds: QUERIES.md's table, with FlowKit's fields
+ * The top-level kinds: docs/QUERIES.md's table, with FlowKit's fields
  * (query_schemas/spatial_aggregate.py, flows.py, inflows.py, outflows.py,
  * joined_spatial_aggregate.py, histogram_aggregate.py, location_event_counts.py,
  * unique_subscriber_counts.py, total_network_objects.py,
@@ -174,7 +174,7 @@ const edges: Reader<number[]> = (value, path, env) => {
 };
 const nBins = integer({ min: 1 });
 
-/** FlowKit's {n_bins} or {bin_list}; a bare count or edge list (QUERIES.md's "n or edges") is taken too. */
+/** FlowKit's {n_bins} or {bin_list}; a bare count or edge list (docs/QUERIES.md's "n or edges") is taken too. */
 const bins: Reader<HistogramBins> = (value, path, env) => {
   if (typeof value === 'number' || typeof value === 'string') {
     const n = nBins(value, path, env);

@@ -1,7 +1,7 @@
 /**
  * Fields shared by many kinds, after FlowKit's field mixins and custom fields
  * (query_schemas/field_mixins.py, custom_fields.py, aggregation_unit.py,
- * random_sample.py), with QUERIES.md's rules where they differ: event_types
+ * random_sample.py), with docs/QUERIES.md's rules where they differ: event_types
  * default to calls and sms, hours are a half-open [start, end) of whole
  * hours, subscriber_subset is null only.
  */
@@ -12,7 +12,7 @@ import { outputUnit } from './walk.js';
 
 export const EVENT_TYPES = ['calls', 'sms', 'mds', 'topups'] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
-/** QUERIES.md: omitted event_types mean calls and sms. */
+/** docs/QUERIES.md: omitted event_types mean calls and sms. */
 export const DEFAULT_EVENT_TYPES: readonly EventType[] = ['calls', 'sms'];
 
 /** Sample statistics (PostgreSQL's, as flowmachine's Statistic enum). */

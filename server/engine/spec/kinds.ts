@@ -34,7 +34,7 @@ export const METRIC_KINDS = [
   'handset',
 ] as const;
 
-/** Top-level kinds: the table of QUERIES.md, and FlowKit's labelled aggregates (the hosts of mobility_classification). */
+/** Top-level kinds: the table of docs/QUERIES.md, and FlowKit's labelled aggregates (the hosts of mobility_classification). */
 export const AGGREGATE_KINDS = [
   'spatial_aggregate',
   'flows',

@@ -142,7 +142,7 @@ const eventCount = (f: Fields) =>
     sampling: readSampling(f),
   });
 
-/** QUERIES.md: night_hours default to 20:00-04:00 (flowmachine's NocturnalEvents default). */
+/** docs/QUERIES.md: night_hours default to 20:00-04:00 (flowmachine's NocturnalEvents default). */
 const DEFAULT_NIGHT: Hours = { start_hour: 20, end_hour: 4 };
 
 function nocturnalEvents(f: Fields): NocturnalEvents {
@@ -157,7 +157,7 @@ function nocturnalEvents(f: Fields): NocturnalEvents {
   });
 }
 
-/** QUERIES.md: proportion defaults to 0.8 (flowmachine's ParetoInteractions default). */
+/** docs/QUERIES.md: proportion defaults to 0.8 (flowmachine's ParetoInteractions default). */
 const paretoInteractions = (f: Fields) =>
   built<ParetoInteractions>({
     query_kind: 'pareto_interactions',

@@ -28,7 +28,7 @@ import type {
 } from './meaningful.js';
 import type { MetricSpec } from './metrics.js';
 
-/** A top-level query: one of QUERIES.md's aggregates. */
+/** A top-level query: one of docs/QUERIES.md's aggregates. */
 export type QuerySpec =
   | SpatialAggregate
   | Flows

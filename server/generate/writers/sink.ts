@@ -6,7 +6,7 @@ import { EVENT_COLUMNS } from '../../ingest/source.js';
 export const FORMATS = ['csv', 'csv.gz', 'parquet', 'arrow'] as const;
 export type Format = (typeof FORMATS)[number];
 
-/** Column names of an events file (DATA.md), in file order: the canonical names ingest maps onto. */
+/** Column names of an events file (docs/DATA.md), in file order: the canonical names ingest maps onto. */
 export const EVENT_HEADER = EVENT_COLUMNS;
 
 export interface EventSink {

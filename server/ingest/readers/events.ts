@@ -1,6 +1,6 @@
 /**
  * Opens an events file as a BatchSource, choosing the reader by extension
- * (DATA.md: *.csv, *.csv.gz, *.parquet, *.arrow; also .arrows and .feather,
+ * (docs/DATA.md: *.csv, *.csv.gz, *.parquet, *.arrow; also .arrows and .feather,
  * the other names of Arrow IPC streams and files). Every format's header goes
  * through mapHeader, so column names match case-insensitively everywhere.
  */

@@ -8,7 +8,7 @@
  *   are that wall-clock time; a timestamp that is an instant (Arrow with a
  *   timezone, Parquet isAdjustedToUTC) as an ISO 8601 string ending in `Z`, so
  *   the normaliser converts it to the dataset's local time like any CSV time
- *   with an offset (DATA.md).
+ *   with an offset (docs/DATA.md).
  */
 import type { RawValue } from '../source.js';
 
