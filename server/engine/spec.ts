@@ -21,6 +21,7 @@ import {
   type Kind,
 } from './spec/kinds.js';
 import { LABELLED_PARSERS } from './spec/labelled.js';
+import { SPEC_LIMITS, tooDeep } from './spec/limits.js';
 import { LOCATION_PARSERS } from './spec/locations.js';
 import { METRIC_PARSERS } from './spec/metrics.js';
 import { type Env, Fields, isRecord, joinPath, type SpecContext } from './spec/read.js';
@@ -69,6 +70,9 @@ export function parseSpec(json: unknown, ctx: SpecContext): QuerySpec {
     errors: [],
     nested: (value, path, allowed) => parseKind(env, value, path, allowed),
   };
+  // Before anything walks it recursively (the parsers, the messages quoting a value): 30,000 nested lists overflowed the stack.
+  const deep = tooDeep(json, SPEC_LIMITS.depth);
+  if (deep !== undefined) throw new SpecErrors([Issues.described(deep, `JSON nested at most ${SPEC_LIMITS.depth} levels deep`, 'deeper nesting')]);
   const spec = env.nested(json, '', AGGREGATE_KINDS);
   if (env.errors.length > 0 || spec === undefined) throw new SpecErrors(env.errors);
   return spec as QuerySpec;

@@ -241,7 +241,7 @@ export function registerRest(app: TemplatedApp, ctx: ServiceContext, inflight: {
     '/api/0/geography',
     async (ex, a) => {
       const who = await principal(ex, a);
-      const unit = decodeURIComponent(ex.params[0]!);
+      const unit = pathParam(ex.params[0]!, 'geography unit');
       a.detail = unit;
       const tc = tierContext(ctx);
       if (!tc.units.includes(unit)) {
@@ -263,7 +263,7 @@ export function registerRest(app: TemplatedApp, ctx: ServiceContext, inflight: {
   });
   /** The indicator of the path and its unit and resolution, checked against the catalog and the store (400/404 naming the field). */
   const indicatorAsked = (ex: Exchange, a: Audited) => {
-    const id = decodeURIComponent(ex.params[0]!);
+    const id = pathParam(ex.params[0]!, 'indicator');
     const known = CATALOG.find((d) => d.id === id);
     if (!known) throw new HttpError(404, 'UNKNOWN_INDICATOR', `indicator: expected one of ${CATALOG.map((d) => d.id).join(', ')}, found ${JSON.stringify(id.slice(0, 80))}`);
     const unit = ex.queryParam('unit') ?? 'admin1';
@@ -416,6 +416,15 @@ export function registerRest(app: TemplatedApp, ctx: ServiceContext, inflight: {
     }
     throw new HttpError(404, 'NOT_FOUND', `${ex.method.toUpperCase()} ${ex.url.slice(0, 200)}: no such route (see ${API}/spec/openapi.json)`);
   });
+}
+
+/** A percent-encoded path segment, decoded; a malformed encoding (a client's mistake, or a probe) is a 400, not a URIError. */
+function pathParam(raw: string, what: string): string {
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    throw new HttpError(400, 'BAD_PATH', `${what}: expected percent-encoded UTF-8, found ${JSON.stringify(raw.slice(0, 80))}`);
+  }
 }
 
 const datesOf = new WeakMap<Engine, Record<string, string[]>>();

@@ -4,7 +4,7 @@
  * spec or is refused with a SpecError.
  */
 import { describe, expect, it } from 'vitest';
-import { parseSpec } from '../../server/engine/spec.js';
+import { parseSpec, SpecErrors } from '../../server/engine/spec.js';
 import { SpecError } from '../../server/errors.js';
 import { rng } from '../util/rng.js';
 
@@ -73,5 +73,115 @@ describe('query spec fuzz', () => {
       expect(performance.now() - t0).toBeLessThan(5000);
     }
     expect(() => parseSpec({ query_kind: 'spatial_aggregate', locations: { query_kind: 'modal_location', locations: Array.from({ length: 100_000 }, () => 1) } }, ctx)).toThrow(SpecError);
+  });
+});
+
+/** The issues of a refused spec (fails the test if it parses). */
+function issuesOf(spec: unknown): { code: string; path: string; message: string }[] {
+  try {
+    parseSpec(spec, ctx);
+  } catch (e) {
+    expect(e).toBeInstanceOf(SpecErrors);
+    return (e as SpecErrors).issues;
+  }
+  throw new Error(`expected ${JSON.stringify(spec).slice(0, 200)} to be refused`);
+}
+
+const daily = (date = '2016-01-03') => ({ query_kind: 'daily_location', date, method: 'last', aggregation_unit: 'admin1' });
+const histogram = (bins: unknown) => ({
+  query_kind: 'histogram_aggregate',
+  metric: { query_kind: 'event_count', start_date: '2016-01-01', end_date: '2016-01-03' },
+  bins,
+});
+const activePeriods = (extra: Record<string, unknown>) => ({
+  query_kind: 'joined_spatial_aggregate',
+  locations: daily(),
+  metric: { query_kind: 'total_active_periods', start_date: '2016-01-01', total_periods: 3, ...extra },
+  method: 'avg',
+});
+const square = [[0, 0], [0, 1], [1, 1], [1, 0], [0, 0]];
+const meaningful = (labels: unknown, extra: Record<string, unknown> = {}) => ({
+  query_kind: 'meaningful_locations_aggregate',
+  aggregation_unit: 'admin1',
+  start_date: '2016-01-01',
+  end_date: '2016-01-02',
+  label: 'day',
+  labels,
+  tower_hour_of_day_scores: Array.from({ length: 24 }, () => 0),
+  tower_day_of_week_scores: { monday: 1 },
+  ...extra,
+});
+
+// Issue #14: histogram_aggregate took any n_bins (2,000,000 blocked the server for 27 s; 4,294,967,295 failed with
+// a RangeError: a 500). Every size a spec can ask for has a bound, refused as a SpecError naming the field.
+describe('every size in a spec is bounded', () => {
+  it('n_bins: at most 10,000 in every spelling; 10,000 itself parses', () => {
+    for (const n of [2_000_000, 4_294_967_295, 1e300]) {
+      for (const [bins, path] of [[n, 'bins'], [{ n_bins: n }, 'bins.n_bins'], [String(n), 'bins']] as const) {
+        const hit = issuesOf(histogram(bins)).find((i) => i.path === path);
+        expect(hit?.message, JSON.stringify(bins)).toMatch(/expected an integer >= 1 and <= 10000, found/);
+      }
+    }
+    expect(parseSpec(histogram({ n_bins: 10_000 }), ctx)).toMatchObject({ bins: { n_bins: 10_000 } });
+  });
+
+  it('bin_list: at most 10,001 edges', () => {
+    const edges = (n: number) => Array.from({ length: n }, (_, i) => i);
+    expect(parseSpec(histogram({ bin_list: edges(10_001) }), ctx)).toMatchObject({ bins: { bin_list: edges(10_001) } });
+    const hit = issuesOf(histogram({ bin_list: edges(10_002) })).find((i) => i.path === 'bins.bin_list');
+    expect(hit?.message).toMatch(/expected a list of at least 2 and at most 10001 bin edges, found a list of 10002/);
+    expect(issuesOf(histogram(edges(200_000)))[0]).toMatchObject({ path: 'bins', message: expect.stringMatching(/at most 10001 .*found a list of 200000/) });
+  });
+
+  it('lists of nested specs: at most 1,000', () => {
+    const modal = (n: number) => ({ query_kind: 'spatial_aggregate', locations: { query_kind: 'modal_location', locations: Array.from({ length: n }, () => daily()) } });
+    expect(() => parseSpec(modal(1000), ctx)).not.toThrow();
+    expect(issuesOf(modal(1001))).toEqual([
+      expect.objectContaining({ path: 'locations.locations', message: expect.stringMatching(/at most 1000 query specs.*found a list of 1001/) }),
+    ]);
+  });
+
+  it('total_active_periods: periods and their length bounded, and so is the window they span', () => {
+    expect(() => parseSpec(activePeriods({ total_periods: 100_000, period_unit: 'minutes' }), ctx)).not.toThrow();
+    expect(issuesOf(activePeriods({ total_periods: 4_294_967_295 }))[0]).toMatchObject({ path: 'metric.total_periods', message: expect.stringMatching(/<= 100000/) });
+    expect(issuesOf(activePeriods({ period_length: 4_294_967_295 }))[0]).toMatchObject({ path: 'metric.period_length', message: expect.stringMatching(/<= 100000/) });
+    // 3 periods of 100,000 days: each number in bounds, the window (300,000 days) is not.
+    expect(issuesOf(activePeriods({ period_length: 100_000 }))[0]).toMatchObject({
+      path: 'metric',
+      message: expect.stringMatching(/at most 3660 days, found 3 periods of 100000 days = 300000 days/),
+    });
+  });
+
+  it('thresholds that reach the kernels as 32-bit integers', () => {
+    const mc = (stay: unknown) => ({
+      query_kind: 'labelled_spatial_aggregate',
+      locations: { query_kind: 'coalesced_location' },
+      labels: { query_kind: 'mobility_classification', locations: [], stay_length_threshold: stay },
+    });
+    expect(issuesOf(mc(2 ** 31)).find((i) => i.path === 'labels.stay_length_threshold')?.message).toMatch(/<= 2147483647/);
+    expect(issuesOf(meaningful({ day: { type: 'Polygon', coordinates: [square] } }, { tower_cluster_call_threshold: 1e20 })).find((i) => i.path === 'tower_cluster_call_threshold')?.message).toMatch(/<= 2147483647/);
+  });
+
+  it('label shapes: labels, polygons, rings and positions bounded', () => {
+    expect(() => parseSpec(meaningful({ day: { type: 'Polygon', coordinates: [square] } }), ctx)).not.toThrow();
+    const many = Object.fromEntries(Array.from({ length: 101 }, (_, i) => [`l${i}`, { type: 'Polygon', coordinates: [square] }]));
+    expect(issuesOf(meaningful(many)).find((i) => i.path === 'labels')?.message).toMatch(/at most 100 labels, found 101/);
+    const ring = Array.from({ length: 100_001 }, (_, i) => [i, i]);
+    expect(issuesOf(meaningful({ day: { type: 'Polygon', coordinates: [ring] } })).find((i) => i.path === 'labels.day.coordinates.0')?.message).toMatch(
+      /at most 100000 positions, found a list of 100001/,
+    );
+  });
+
+  it('JSON nested deeper than 64 levels is refused before anything walks it (30,000 nested lists were a stack overflow)', () => {
+    let v: unknown = [];
+    for (let i = 0; i < 30_000; i++) v = [v];
+    for (const spec of [v, { query_kind: 'spatial_aggregate', locations: v }, { query_kind: 'spatial_aggregate', locations: daily(), extra: v }]) {
+      const all = issuesOf(spec);
+      expect(all).toHaveLength(1);
+      expect(all[0]!.message).toMatch(/expected JSON nested at most 64 levels deep, found deeper nesting/);
+    }
+    let ok: unknown = 1;
+    for (let i = 0; i < 60; i++) ok = [ok];
+    expect(issuesOf({ query_kind: 'spatial_aggregate', locations: ok })[0]!.message).not.toMatch(/nested/);
   });
 });

@@ -27,6 +27,7 @@ import { CATEGORICAL_METRIC_KINDS } from './kinds.js';
 import type { FlowInput, ReferenceLocation, UniqueLocations } from './locations.js';
 import { MEANINGFUL_PARSERS } from './meaningful.js';
 import type { MetricSpec, NumericMetric } from './metrics.js';
+import { SPEC_LIMITS } from './limits.js';
 import { built, type Fields, integer, joinPath, listOf, number, object, oneOf, type Reader } from './read.js';
 
 export interface SpatialAggregate {
@@ -165,14 +166,14 @@ function joinedSpatialAggregate(f: Fields): JoinedSpatialAggregate {
 }
 
 const edges: Reader<number[]> = (value, path, env) => {
-  const list = listOf(number(), 'numbers', { min: 2 })(value, path, env);
+  const list = listOf(number(), 'bin edges', { min: 2, max: SPEC_LIMITS.bins + 1 })(value, path, env);
   if (list && list.some((x, i) => i > 0 && x <= list[i - 1]!)) {
     env.errors.push(Issues.expected(path, 'strictly increasing bin edges', value));
     return undefined;
   }
   return list;
 };
-const nBins = integer({ min: 1 });
+const nBins = integer({ min: 1, max: SPEC_LIMITS.bins });
 
 /** FlowKit's {n_bins} or {bin_list}; a bare count or edge list (docs/QUERIES.md's "n or edges") is taken too. */
 const bins: Reader<HistogramBins> = (value, path, env) => {
@@ -189,10 +190,10 @@ const bins: Reader<HistogramBins> = (value, path, env) => {
       return b.fail(Issues.expected(b.path, "exactly one of 'n_bins' and 'bin_list'", b.raw));
     }
     if (b.has('n_bins')) {
-      const n = b.req('n_bins', 'an integer >= 1', nBins);
+      const n = b.req('n_bins', `an integer >= 1 and <= ${SPEC_LIMITS.bins}`, nBins);
       return n === undefined ? undefined : { n_bins: n };
     }
-    const list = b.req('bin_list', 'a list of at least 2 increasing bin edges', edges);
+    const list = b.req('bin_list', `a list of 2 to ${SPEC_LIMITS.bins + 1} increasing bin edges`, edges);
     return list === undefined ? undefined : { bin_list: list };
   })(value, path, env);
 };

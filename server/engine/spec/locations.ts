@@ -15,6 +15,7 @@ import {
 } from './common.js';
 import { readDay, readWindow } from './dates.js';
 import { canonicalJson } from './hash.js';
+import { SPEC_LIMITS } from './limits.js';
 import { boolean, built, type Fields, integer, number, oneOf } from './read.js';
 
 interface Sampled {
@@ -170,7 +171,7 @@ function coalescedLocation(f: Fields): CoalescedLocation {
     preferred_location: preferred,
     fallback_location: fallback,
     subscriber_location_weights: weights,
-    weight_threshold: f.req('weight_threshold', 'an integer >= 0', integer({ min: 0 })),
+    weight_threshold: f.req('weight_threshold', `an integer >= 0 and <= ${SPEC_LIMITS.int32}`, integer({ min: 0, max: SPEC_LIMITS.int32 })),
     sampling: readSampling(f),
   });
 }
@@ -181,7 +182,7 @@ function mobilityClassification(f: Fields): MobilityClassification {
   return built<MobilityClassification>({
     query_kind: 'mobility_classification',
     locations,
-    stay_length_threshold: f.req('stay_length_threshold', 'an integer >= 0', integer({ min: 0 })),
+    stay_length_threshold: f.req('stay_length_threshold', `an integer >= 0 and <= ${SPEC_LIMITS.int32}`, integer({ min: 0, max: SPEC_LIMITS.int32 })),
     sampling: readSampling(f),
   });
 }

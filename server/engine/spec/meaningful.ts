@@ -6,6 +6,7 @@
 import { type EventFilter, readEventFilter, readUnit } from './common.js';
 import { readWindow } from './dates.js';
 import { Issues } from './errors.js';
+import { SPEC_LIMITS } from './limits.js';
 import { built, type Fields, integer, isRecord, joinPath, listOf, number, object, oneOf, type Reader, text } from './read.js';
 
 /** A polygon in (hour-of-day score, day-of-week score) space, both in [-1, 1]. */
@@ -63,9 +64,9 @@ const position: Reader<number[]> = (value, path, env) => {
   env.errors.push(Issues.expected(path, 'a position [x, y]', value));
   return undefined;
 };
-const ring = listOf(position, 'positions', { min: 3 });
-const polygon = listOf(ring, 'rings', { min: 1 });
-const multiPolygon = listOf(polygon, 'polygons', { min: 1 });
+const ring = listOf(position, 'positions', { min: 3, max: SPEC_LIMITS.positions });
+const polygon = listOf(ring, 'rings', { min: 1, max: SPEC_LIMITS.rings });
+const multiPolygon = listOf(polygon, 'polygons', { min: 1, max: SPEC_LIMITS.polygons });
 
 const shapeType = oneOf(['Polygon', 'MultiPolygon'] as const);
 
@@ -79,6 +80,11 @@ const labelShape: Reader<LabelShape> = object('label shape', 'a GeoJSON Polygon 
 const labels: Reader<Record<string, LabelShape>> = (value, path, env) => {
   if (!isRecord(value) || Object.keys(value).length === 0) {
     env.errors.push(Issues.expected(path, 'an object mapping label names to GeoJSON polygons', value));
+    return undefined;
+  }
+  const count = Object.keys(value).length;
+  if (count > SPEC_LIMITS.labels) {
+    env.errors.push(Issues.described(path, `an object of at most ${SPEC_LIMITS.labels} labels`, `${count}`));
     return undefined;
   }
   const entries = Object.entries(value).map(([name, shape]) => [name, labelShape(shape, joinPath(path, name), env)]);
@@ -121,7 +127,7 @@ function scoring(f: Fields) {
     ),
     tower_day_of_week_scores: f.req('tower_day_of_week_scores', 'an object of day-of-week scores', dayOfWeekScores),
     tower_cluster_radius: f.opt('tower_cluster_radius', 1.0, number({ min: 0 })),
-    tower_cluster_call_threshold: f.opt('tower_cluster_call_threshold', 0, integer({ min: 0 })),
+    tower_cluster_call_threshold: f.opt('tower_cluster_call_threshold', 0, integer({ min: 0, max: SPEC_LIMITS.int32 })),
     event_types,
     subscriber_subset,
   };

@@ -21,8 +21,10 @@ import {
   type Statistic,
 } from './common.js';
 import { readStart, readWindow } from './dates.js';
+import { Issues } from './errors.js';
 import type { ReferenceLocation } from './locations.js';
 import { locationMethod } from './locations.js';
+import { SPEC_LIMITS } from './limits.js';
 import { built, type Fields, integer, number, oneOf } from './read.js';
 
 interface Windowed {
@@ -179,15 +181,31 @@ const displacement = (f: Fields) =>
 
 const PERIOD_UNITS = ['days', 'hours', 'minutes'] as const;
 
-const totalActivePeriods = (f: Fields) =>
-  built<TotalActivePeriods>({
+const PERIOD_DAYS = { days: 1, hours: 1 / 24, minutes: 1 / 1440 } as const;
+const periodCount = integer({ min: 1, max: SPEC_LIMITS.periods });
+
+function totalActivePeriods(f: Fields): TotalActivePeriods {
+  const spec = built<TotalActivePeriods>({
     query_kind: 'total_active_periods',
     start_date: readStart(f, 'start_date'),
-    total_periods: f.req('total_periods', 'an integer >= 1', integer({ min: 1 })),
-    period_length: f.opt('period_length', 1, integer({ min: 1 })),
+    total_periods: f.req('total_periods', `an integer >= 1 and <= ${SPEC_LIMITS.periods}`, periodCount),
+    period_length: f.opt('period_length', 1, periodCount),
     period_unit: f.opt('period_unit', 'days' as const, oneOf(PERIOD_UNITS)),
     ...readEventFilter(f),
   });
+  // Each number in bounds can still span a window far past any store (and past the kernels' 32-bit seconds).
+  const { total_periods: n, period_length: len, period_unit: unit } = spec as Partial<TotalActivePeriods>;
+  if (n !== undefined && len !== undefined && unit !== undefined && n * len * PERIOD_DAYS[unit] > SPEC_LIMITS.windowDays) {
+    f.fail(
+      Issues.described(
+        f.path,
+        `total_periods x period_length spanning at most ${SPEC_LIMITS.windowDays} days`,
+        `${n} periods of ${len} ${unit} = ${+(n * len * PERIOD_DAYS[unit]).toFixed(2)} days`,
+      ),
+    );
+  }
+  return spec;
+}
 
 function topup<K extends 'topup_amount' | 'topup_balance'>(kind: K) {
   return (f: Fields) =>

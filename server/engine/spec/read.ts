@@ -8,6 +8,7 @@
 import type { SpecError } from '../../errors.js';
 import { Issues } from './errors.js';
 import { isKind, type Kind, POSITIONS } from './kinds.js';
+import { SPEC_LIMITS } from './limits.js';
 import type { AnySpec } from './union.js';
 
 export interface SpecContext {
@@ -112,12 +113,17 @@ export class Fields {
     return this.env.nested(value, this.at(key), allowed) as T | undefined;
   }
 
-  /** A non-empty list of nested specs. */
+  /** A non-empty list of nested specs, at most SPEC_LIMITS.nestedSpecs. */
   nestedList<T extends AnySpec>(key: string): T[] | undefined {
     const allowed = this.allowed(key);
     const expected = `a non-empty list of query specs with a query_kind of ${allowed.join(', ')}`;
-    const nonEmpty: Reader<unknown[]> = (v, p) =>
-      Array.isArray(v) && v.length > 0 ? v : this.fail(Issues.expected(p, expected, v));
+    const max = SPEC_LIMITS.nestedSpecs;
+    const nonEmpty: Reader<unknown[]> = (v, p) => {
+      if (Array.isArray(v) && v.length > max) {
+        return this.fail(Issues.described(p, `a list of at most ${max} query specs with a query_kind of ${allowed.join(', ')}`, `a list of ${v.length}`));
+      }
+      return Array.isArray(v) && v.length > 0 ? v : this.fail(Issues.expected(p, expected, v));
+    };
     const items = this.req(key, expected, nonEmpty);
     if (items === undefined) return undefined;
     const specs = items.map((item, i) => this.env.nested(item, joinPath(this.at(key), i), allowed));
@@ -234,16 +240,18 @@ export const boolean: Reader<boolean> = (value, path, env) => {
   return fail(env, path, 'true or false', value);
 };
 
-/** A list of items; `length` or `min` constrain its size. */
-export function listOf<T>(item: Reader<T>, what: string, size: { min?: number; length?: number } = {}): Reader<T[]> {
+/** A list of items; `length`, or `min` and `max`, constrain its size (every list in a spec has a max or a length). */
+export function listOf<T>(item: Reader<T>, what: string, size: { min?: number; max?: number; length?: number } = {}): Reader<T[]> {
+  const atLeast = size.min ? `at least ${size.min}` : '';
+  const atMost = size.max !== undefined ? `at most ${size.max}` : '';
   const expected =
-    size.length !== undefined
-      ? `a list of exactly ${size.length} ${what}`
-      : size.min
-        ? `a list of at least ${size.min} ${what}`
-        : `a list of ${what}`;
+    size.length !== undefined ? `a list of exactly ${size.length} ${what}` : `a list of ${[atLeast, atMost].filter(Boolean).join(' and ')} ${what}`.replace('of  ', 'of ');
   return (value, path, env) => {
     if (!Array.isArray(value)) return fail(env, path, expected, value);
+    if (size.max !== undefined && value.length > size.max) {
+      env.errors.push(Issues.described(path, expected, `a list of ${value.length}`));
+      return undefined;
+    }
     if (size.length !== undefined && value.length !== size.length) return fail(env, path, expected, value);
     if (size.min !== undefined && value.length < size.min) return fail(env, path, expected, value);
     const out = value.map((v, i) => item(v, joinPath(path, i), env));
