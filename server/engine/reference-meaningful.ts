@@ -33,9 +33,10 @@
  *   SUM / COUNT(*) over the member sites, not over events).
  * - Label: the first label, in the spec's order, whose polygon contains the point
  *   (score_hour, score_dow); none: 'unknown'. FlowKit rejects overlapping labels, so
- *   the order only matters for labels FlowKit would refuse. Containment uses the
- *   geo module's even-odd rule (a point on a west or south edge is inside; PostGIS's
- *   ST_Contains excludes every edge). Unclosed rings are closed.
+ *   the order only matters for labels FlowKit would refuse. Containment follows the
+ *   geo module's even-odd rule, written again here (refInside): a point on a west or
+ *   south edge is inside (PostGIS's ST_Contains excludes every edge). Unclosed rings
+ *   are closed.
  * - Aggregate: every cluster of the label counts 1 / n towards the region containing
  *   its centroid, n = the subscriber's clusters of that label (FlowKit's
  *   sum(1./n_clusters)). A centroid outside every region is dropped (FlowKit's LEFT
@@ -44,11 +45,14 @@
  *   1 / (n_a * n_b) towards (region of a, region of b).
  */
 import { NULL_U32 } from '../../kernels/shared/constants.js';
-import { haversineKm } from '../geo/geometry.js';
-import { pointInPolygon } from '../geo/pip.js';
 import { dayOf, hourOf, qualifies, type RefEvent, type RefFilter } from './reference.js';
 import type { CoordLocator } from './reference-metrics.js';
 import type { LabelShape } from './spec/meaningful.js';
+
+// ---------------------------------------------------------------------------
+// Used by the engine (planner.ts, meaningful-kernels.ts, execute.ts, protocol.ts):
+// the kernels' parameters read from a spec. They are not part of the oracle below,
+// which reads the spec on its own, so a fault here fails the tests.
 
 export const DAYS_OF_WEEK = ['monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday', 'sunday'] as const;
 
@@ -61,6 +65,43 @@ export interface MeaningfulParams {
   callThreshold: number;
   /** Labels in the spec's order. */
   labels: [string, LabelShape][];
+}
+
+function closed(ring: number[][]): number[][] {
+  const a = ring[0]!;
+  const b = ring[ring.length - 1]!;
+  return a[0] === b[0] && a[1] === b[1] ? ring : [...ring, a];
+}
+
+/** Polygons of a label shape, rings closed. */
+export function labelPolygons(shape: LabelShape): number[][][][] {
+  const polys = shape.type === 'Polygon' ? [shape.coordinates as number[][][]] : (shape.coordinates as number[][][][]);
+  return polys.map((rings) => rings.map(closed));
+}
+
+/** The planner's params from a validated spec. */
+export function meaningfulParams(spec: MeaningfulSpec): MeaningfulParams {
+  return {
+    hourScores: [...spec.tower_hour_of_day_scores],
+    dowScores: DAYS_OF_WEEK.map((d) => spec.tower_day_of_week_scores[d] ?? 0),
+    radiusKm: spec.tower_cluster_radius,
+    callThreshold: spec.tower_cluster_call_threshold,
+    labels: Object.entries(spec.labels),
+  };
+}
+
+// ---------------------------------------------------------------------------
+// The oracle: plain definitions from docs/QUERIES.md (meaningful locations), with
+// their own distance, day of week and point-in-polygon, sharing no helper with the
+// engine.
+
+/** The fields of a meaningful-locations spec the definitions read. */
+export interface MeaningfulSpec {
+  tower_hour_of_day_scores: number[];
+  tower_day_of_week_scores: Partial<Record<(typeof DAYS_OF_WEEK)[number], number>>;
+  tower_cluster_radius: number;
+  tower_cluster_call_threshold: number;
+  labels: Record<string, LabelShape>;
 }
 
 /** One subscriber's site: its position, call days, events and score sums. */
@@ -82,38 +123,57 @@ export interface Cluster {
   label: string;
 }
 
-/** Monday-first day of week of a day number (1970-01-01 was a Thursday). */
-export function dayOfWeek(day: number): number {
-  return (((day + 3) % 7) + 7) % 7;
+/** Great-circle distance in km on a sphere of 6371.0088 km (docs/QUERIES.md), by the haversine formula. */
+export function refDistanceKm(lon1: number, lat1: number, lon2: number, lat2: number): number {
+  const toRad = Math.PI / 180;
+  const phi1 = lat1 * toRad;
+  const phi2 = lat2 * toRad;
+  const half = (a: number) => Math.sin(a / 2) * Math.sin(a / 2);
+  const h = half(phi2 - phi1) + Math.cos(phi1) * Math.cos(phi2) * half((lon2 - lon1) * toRad);
+  return 2 * 6371.0088 * Math.asin(Math.sqrt(Math.min(h, 1)));
 }
 
-function closed(ring: number[][]): number[][] {
-  const a = ring[0]!;
-  const b = ring[ring.length - 1]!;
-  return a[0] === b[0] && a[1] === b[1] ? ring : [...ring, a];
+const WEEKDAY_NAMES = ['sunday', 'monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday'] as const;
+
+/** The English name of a day (days since 1970), from the calendar rather than arithmetic. */
+export function weekdayName(day: number): (typeof WEEKDAY_NAMES)[number] {
+  return WEEKDAY_NAMES[new Date(day * 86_400_000).getUTCDay()]!;
 }
 
-/** Polygons of a label shape, rings closed. */
-export function labelPolygons(shape: LabelShape): number[][][][] {
-  const polys = shape.type === 'Polygon' ? [shape.coordinates as number[][][]] : (shape.coordinates as number[][][][]);
-  return polys.map((rings) => rings.map(closed));
+/**
+ * Whether (x, y) is inside a polygon (rings: outer first, then holes), even-odd:
+ * count the edges crossed by a ray going east. An edge counts when exactly one of
+ * its ends lies strictly above the point and it passes strictly east of it, so a
+ * point on a west or south edge is inside, on an east or north edge outside
+ * (docs/DATA.md). Rings need not be closed.
+ */
+export function refInside(rings: readonly (readonly number[])[][], x: number, y: number): boolean {
+  let crossings = 0;
+  for (const ring of rings) {
+    for (let i = 0; i < ring.length; i++) {
+      let [x0, y0] = ring[i]!;
+      let [x1, y1] = ring[(i + 1) % ring.length]!;
+      if (y0! > y === y1! > y) continue;
+      if (y0! > y1!) [x0, y0, x1, y1] = [x1, y1, x0, y0];
+      const xAtY = x0! + ((y - y0!) / (y1! - y0!)) * (x1! - x0!);
+      if (x < xAtY) crossings++;
+    }
+  }
+  return crossings % 2 === 1;
 }
 
-/** A labeller: the first label containing (hour score, dow score), else 'unknown'. */
+/** A labeller: the first label, in the spec's order, containing (hour score, dow score), else 'unknown'. */
 export function labeller(labels: [string, LabelShape][]): (h: number, d: number) => string {
-  const shapes = labels.map(([name, shape]) => [name, labelPolygons(shape)] as const);
-  return (h, d) => {
-    for (const [name, polys] of shapes) if (polys.some((rings) => pointInPolygon(rings, h, d))) return name;
-    return 'unknown';
-  };
+  const polygonsOf = (shape: LabelShape) => (shape.type === 'Polygon' ? [shape.coordinates as number[][][]] : (shape.coordinates as number[][][][]));
+  return (h, d) => labels.find(([, shape]) => polygonsOf(shape).some((rings) => refInside(rings, h, d)))?.[0] ?? 'unknown';
 }
 
 /** Hartigan clusters of one subscriber's sites, thresholded and labelled (see the file comment). */
-export function clusterSites(sites: Site[], params: MeaningfulParams, label: (h: number, d: number) => string): Cluster[] {
+export function clusterSites(sites: Site[], params: { radiusKm: number; callThreshold: number }, label: (h: number, d: number) => string): Cluster[] {
   const ordered = [...sites].sort((a, b) => b.days - a.days || a.lon - b.lon || a.lat - b.lat);
   const clusters: { lon: number; lat: number; weight: number; members: Site[] }[] = [];
   for (const s of ordered) {
-    const c = clusters.find((c) => haversineKm(c.lon, c.lat, s.lon, s.lat) < params.radiusKm);
+    const c = clusters.find((c) => refDistanceKm(c.lon, c.lat, s.lon, s.lat) < params.radiusKm);
     if (c) {
       const w = c.weight + s.days;
       c.lon = (c.lon * c.weight + s.lon * s.days) / w;
@@ -140,8 +200,8 @@ export function clusterSites(sites: Site[], params: MeaningfulParams, label: (h:
   return out;
 }
 
-/** Reference: every subscriber's labelled clusters over the window, from raw events. */
-export function refMeaningfulClusters(events: readonly RefEvent[], f: RefFilter, coords: CoordLocator, params: MeaningfulParams): Map<number, Cluster[]> {
+/** Reference: every subscriber's labelled clusters over the window, from raw events and the spec's own fields. */
+export function refMeaningfulClusters(events: readonly RefEvent[], f: RefFilter, coords: CoordLocator, spec: MeaningfulSpec): Map<number, Cluster[]> {
   const sites = new Map<number, Map<string, Site & { lastDay: number }>>();
   events
     .map((event, index) => ({ event, index }))
@@ -162,10 +222,11 @@ export function refMeaningfulClusters(events: readonly RefEvent[], f: RefFilter,
         s.lastDay = day;
         s.days++;
       }
-      s.sumHour += params.hourScores[hourOf(event.t)]!;
-      s.sumDow += params.dowScores[dayOfWeek(day)]!;
+      s.sumHour += spec.tower_hour_of_day_scores[hourOf(event.t)]!;
+      s.sumDow += spec.tower_day_of_week_scores[weekdayName(day)] ?? 0;
     });
-  const label = labeller(params.labels);
+  const label = labeller(Object.entries(spec.labels));
+  const params = { radiusKm: spec.tower_cluster_radius, callThreshold: spec.tower_cluster_call_threshold };
   const out = new Map<number, Cluster[]>();
   for (const [sub, bySite] of sites) out.set(sub, clusterSites([...bySite.values()], params, label));
   return out;
@@ -203,21 +264,4 @@ export function refMeaningfulOD(
     }
   }
   return out;
-}
-
-/** The planner's params from a validated spec. */
-export function meaningfulParams(spec: {
-  tower_hour_of_day_scores: number[];
-  tower_day_of_week_scores: Partial<Record<(typeof DAYS_OF_WEEK)[number], number>>;
-  tower_cluster_radius: number;
-  tower_cluster_call_threshold: number;
-  labels: Record<string, LabelShape>;
-}): MeaningfulParams {
-  return {
-    hourScores: [...spec.tower_hour_of_day_scores],
-    dowScores: DAYS_OF_WEEK.map((d) => spec.tower_day_of_week_scores[d] ?? 0),
-    radiusKm: spec.tower_cluster_radius,
-    callThreshold: spec.tower_cluster_call_threshold,
-    labels: Object.entries(spec.labels),
-  };
 }

@@ -6,9 +6,8 @@ import { NULL_U32, SECONDS_PER_DAY, TYPE_CALLS, TYPE_SMS } from '../../kernels/s
 import { Engine, type QueryResult } from '../../server/engine/engine.js';
 import type { CoordLocator, RefMetricEvent } from '../../server/engine/reference-metrics.js';
 import {
-  clusterSites, dayOfWeek, labeller, meaningfulParams, refMeaningfulAggregate, refMeaningfulClusters, refMeaningfulOD,
+  clusterSites, labeller, refDistanceKm, refMeaningfulAggregate, refMeaningfulClusters, refMeaningfulOD, weekdayName, type MeaningfulSpec,
 } from '../../server/engine/reference-meaningful.js';
-import { haversineKm } from '../../server/geo/geometry.js';
 import { Heap } from '../../server/engine/memory.js';
 import { ScoreTable } from '../../server/engine/meaningful-kernels.js';
 import { ALL_HOURS, instantiate } from '../../server/engine/wasm.js';
@@ -72,17 +71,17 @@ function expectRowsClose(actual: QueryResult['rows'], expected: Record<string, s
 }
 
 describe('meaningful locations: clustering and labelling definitions', () => {
-  const params = (radiusKm: number, callThreshold = 0) => ({
-    ...meaningfulParams(base({ tower_cluster_radius: radiusKm, tower_cluster_call_threshold: callThreshold }) as never),
-  });
-  // Two sites 1 km apart on the equator-ish: 1 km of longitude at latitude 0.5.
-  const dLon = 1 / (haversineKm(0, 0.5, 1, 0.5));
+  const params = (radiusKm: number, callThreshold = 0) => ({ radiusKm, callThreshold });
+  const labels = Object.entries(FLOWKIT_LABELS) as Parameters<typeof labeller>[0];
+  // Two sites 1 km apart near the equator: 1 km of longitude at latitude 0.5 is 1 / (111.19508 cos 0.5°) degrees
+  // (2 pi 6371.0088 / 360 km a degree of the great circle; along a parallel the haversine differs from it by < 1e-9).
+  const dLon = 1 / ((2 * Math.PI * 6371.0088) / 360 * Math.cos((0.5 * Math.PI) / 180));
   const a = { lon: 0.25, lat: 0.5, days: 3, events: 4, sumHour: 2, sumDow: -3 }; // score (0.5, -0.75)
   const b = { lon: 0.25 + dLon, lat: 0.5, days: 1, events: 2, sumHour: -2, sumDow: -2 }; // score (-1, -1)
 
   it('two sites 1 km apart cluster together with radius 2 km, apart with radius 0.5 km', () => {
-    expect(haversineKm(a.lon, a.lat, b.lon, b.lat)).toBeCloseTo(1, 6);
-    const label = labeller(meaningfulParams(base() as never).labels);
+    expect(refDistanceKm(a.lon, a.lat, b.lon, b.lat)).toBeCloseTo(1, 6);
+    const label = labeller(labels);
     const together = clusterSites([b, a], params(2), label);
     expect(together).toHaveLength(1);
     // Call-day-weighted centroid, mean of the two site scores (not of their events).
@@ -102,10 +101,10 @@ describe('meaningful locations: clustering and labelling definitions', () => {
   });
 
   it('ties in call days go to the smaller longitude first, whatever the input order', () => {
-    const label = labeller(meaningfulParams(base() as never).labels);
+    const label = labeller(labels);
     const s = (lon: number) => ({ lon, lat: 0, days: 2, events: 1, sumHour: 0, sumDow: 0 });
     // 0 and 1.5 km: with radius 1 km, the cluster led by the westmost site takes 0.9 km, not 1.5 km.
-    const k = 1 / haversineKm(0, 0, 1, 0);
+    const k = 360 / (2 * Math.PI * 6371.0088); // degrees of longitude per km on the equator
     const sites = [s(1.5 * k), s(0.9 * k), s(0)];
     const out = clusterSites(sites, params(1), label);
     const again = clusterSites([...sites].reverse(), params(1), label);
@@ -122,7 +121,8 @@ describe('meaningful locations: clustering and labelling definitions', () => {
     expect(label(-0.25, -0.25)).toBe('b');
     expect(label(0.31, 0.25)).toBe('unknown');
     expect(label(0, 0)).toBe('unknown');
-    expect(dayOfWeek(FIRST_DAY)).toBe(4); // 2016-01-01 was a Friday
+    expect(weekdayName(FIRST_DAY)).toBe('friday'); // 2016-01-01
+    expect(refDistanceKm(0, 0, 1, 0)).toBeCloseTo((2 * Math.PI * 6371.0088) / 360, 9); // a degree of the equator
   });
 });
 
@@ -197,7 +197,7 @@ function fixtureSuite(name: string, threads: number) {
     for (const radius of [1, 60]) {
       it(`meaningful_locations_aggregate matches the reference for every label (radius ${radius} km)`, async () => {
         const extra = { tower_cluster_radius: radius, tower_cluster_call_threshold: 2 };
-        const clusters = refMeaningfulClusters(fx.events, range(0, 4), coordsOf(fx), meaningfulParams(base(extra) as never));
+        const clusters = refMeaningfulClusters(fx.events, range(0, 4), coordsOf(fx), base(extra) as MeaningfulSpec);
         let rows = 0;
         for (const label of ['day', 'evening', 'unknown']) {
           const r = await engine.run({ query_kind: 'meaningful_locations_aggregate', start_date: date(0), end_date: date(4), label, ...base(extra) });
@@ -213,7 +213,7 @@ function fixtureSuite(name: string, threads: number) {
 
     it('meaningful_locations_between_label_od_matrix matches the reference', async () => {
       const extra = { tower_cluster_radius: 60 };
-      const clusters = refMeaningfulClusters(fx.events, range(0, 4), coordsOf(fx), meaningfulParams(base(extra) as never));
+      const clusters = refMeaningfulClusters(fx.events, range(0, 4), coordsOf(fx), base(extra) as MeaningfulSpec);
       let rows = 0;
       for (const [a, b] of [['day', 'evening'], ['unknown', 'day'], ['day', 'day']] as const) {
         const r = await engine.run({ query_kind: 'meaningful_locations_between_label_od_matrix', start_date: date(0), end_date: date(4), label_a: a, label_b: b, ...base(extra) });
@@ -228,7 +228,7 @@ function fixtureSuite(name: string, threads: number) {
 
     it('meaningful_locations_between_dates_od_matrix matches the reference', async () => {
       const extra = { tower_cluster_radius: 60, event_types: ['calls', 'sms', 'mds'] };
-      const p = meaningfulParams(base(extra) as never);
+      const p = base(extra) as MeaningfulSpec;
       const types = [0, 1, 2];
       const a = refMeaningfulClusters(fx.events, { ...range(0, 2), types }, coordsOf(fx), p);
       const b = refMeaningfulClusters(fx.events, { ...range(2, 4), types }, coordsOf(fx), p);
