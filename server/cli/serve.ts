@@ -9,7 +9,8 @@ import path from 'node:path';
 import { Command } from 'commander';
 import { Engine } from '../engine/engine.js';
 import { Errors } from '../errors.js';
-import { type ConfigFile, loadConfig, SetupError } from '../service/config.js';
+import { type ConfigFile, ConfigError, loadConfig, SetupError } from '../service/config.js';
+import { isProduction } from '../util/production.js';
 import { developmentKeys, loadSigningKey, mintToken } from '../service/keys.js';
 import { watchDropFolder } from '../service/dropfolder.js';
 import { followStore } from '../service/live.js';
@@ -53,6 +54,10 @@ export function serveCommand(): Command {
 
       let devSigning: string | undefined;
       if (cfg.keys.publicKeys.length === 0) {
+        // Development keys mint a printed token per tier: never on a production server.
+        if (isProduction()) {
+          throw new ConfigError('keys.publicKeys: expected the public keys tokens are signed with in production (NODE_ENV=production), found none; development keys are never used in production');
+        }
         const dev = developmentKeys();
         process.stdout.write(`no keys configured: using the development key ${dev.publicKey} (kid ${dev.kid})\n`);
         cfg.keys.publicKeys = [dev.publicKey];

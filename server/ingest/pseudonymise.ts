@@ -10,6 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { IngestError } from '../errors.js';
 import { digitsKey, digitsOfKey, IntPairIndex, MAX_KEY_DIGITS, StringIndex } from '../util/string-index.js';
+import { isProduction } from '../util/production.js';
 import { KeyedHash } from './hmac.js';
 
 export const HASH_BYTES = 32;
@@ -28,12 +29,20 @@ export function opaliteHome(): string {
 
 /**
  * Resolves the key: the environment variable (hex or base64, at least 32 bytes)
- * wins, then `keyFile`, then a development key generated once under
- * opaliteHome() with mode 0600.
+ * wins, then `keyFile`, then, outside production only, a development key
+ * generated once under opaliteHome() with mode 0600. In production
+ * (isProduction) the fallback is refused: a key made on the spot would hash
+ * this delivery's ids under a key the next ingest does not have.
  */
 export function loadPseudonymKey(keyFile?: string): PseudonymKey {
   const fromEnv = process.env.OPALITE_PSEUDONYM_KEY;
   if (fromEnv) return { key: decodeKey(fromEnv, 'OPALITE_PSEUDONYM_KEY'), source: 'OPALITE_PSEUDONYM_KEY' };
+  if (!keyFile && isProduction()) {
+    throw new IngestError(
+      'KEY_MISSING',
+      'pseudonymisation key: expected OPALITE_PSEUDONYM_KEY or --key-file in production (NODE_ENV=production), found none; a generated development key is never used in production',
+    );
+  }
   const file = keyFile ?? path.join(opaliteHome(), 'pseudonym.key');
   if (!fs.existsSync(file)) {
     if (keyFile) throw new IngestError('KEY_MISSING', `${file}: pseudonymisation key file does not exist`);

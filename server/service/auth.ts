@@ -86,6 +86,12 @@ export class Verifier {
 
   private principal(p: JWTPayload): Principal {
     if (typeof p.sub !== 'string' || p.sub.length === 0) throw Errors.tokenClaim('sub', 'a non-empty string', typeof p.sub);
+    // jose checks iat's type only. A token "issued" in the future was minted with a wrong clock or to outlive
+    // the lifetime its issuer allows (exp - iat looks short): refused beyond the same skew exp is given.
+    const ahead = typeof p.iat === 'number' ? p.iat - Date.now() / 1000 : 0;
+    if (ahead > CLOCK_TOLERANCE_S) {
+      throw Errors.tokenClaim('iat', `a time no later than now (${CLOCK_TOLERANCE_S} s clock skew allowed)`, `one ${Math.round(ahead)} s in the future`);
+    }
     const tierName = p.tier;
     if (typeof tierName !== 'string') throw Errors.tokenClaim('tier', 'the name of a tier', typeof tierName);
     const tier = Object.hasOwn(this.tiers, tierName) ? this.tiers[tierName] : undefined;

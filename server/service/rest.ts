@@ -1,7 +1,7 @@
 /**
  * FlowKit's REST routes under /api/0 (docs/SERVICE.md): run, poll, get,
  * geography, available_dates, the OpenAPI document; plus /healthz and
- * /metrics for operators. Every /api/0 request, refused or not, is written
+ * /metrics (metrics:read scope) for operators. Every /api/0 request, refused or not, is written
  * to the audit log before its response leaves.
  *
  * Access: every route but the OpenAPI document needs a token. A query's
@@ -387,7 +387,20 @@ export function registerRest(app: TemplatedApp, ctx: ServiceContext, inflight: {
     },
     { audit: false },
   );
-  route('get', '/metrics', '/metrics', (ex) => ex.text(200, ctx.metrics.render(), 'text/plain; version=0.0.4; charset=utf-8'), { audit: false });
+  // Operator metrics name routes, volumes and failures: only for a token that carries the metrics:read scope
+  // explicitly (a scraper's long-lived token: opalite token --scope metrics:read). Not audited: scrapes are periodic.
+  route(
+    'get',
+    '/metrics',
+    '/metrics',
+    async (ex, a) => {
+      const who = await principal(ex, a);
+      requireScopes(who, ['metrics:read']);
+      if (who.scopes === null) throw new HttpError(403, 'SCOPE_MISSING', 'metrics: expected a token with the scope metrics:read, found a token without scopes');
+      ex.text(200, ctx.metrics.render(), 'text/plain; version=0.0.4; charset=utf-8');
+    },
+    { audit: false },
+  );
 
   // CORS preflights: not audited, as they carry no token and return nothing but what a page may send.
   route(

@@ -270,7 +270,13 @@ describe('the other routes', () => {
 
   it('answers /healthz and /metrics (requests by route and status, gauges)', async () => {
     expect(await (await fetch(`${h.base}/healthz`)).json()).toMatchObject({ status: 'ok' });
-    const text = await (await fetch(`${h.base}/metrics`)).text();
+    // Issue #14: /metrics answered anyone. It takes a token with the metrics:read scope (a tier alone is not enough).
+    expect((await fetch(`${h.base}/metrics`)).status).toBe(401);
+    const unscoped = await fetch(`${h.base}/metrics`, { headers: auth(await h.token('partner')) });
+    expect(unscoped.status).toBe(403);
+    expect(((await unscoped.json()) as { msg: string }).msg).toMatch(/metrics:read/);
+    const scraper = await h.token('free', { sub: 'prometheus', scopes: ['metrics:read'] });
+    const text = await (await fetch(`${h.base}/metrics`, { headers: auth(scraper) })).text();
     expect(text).toMatch(/opalite_http_requests_total\{route="\/api\/0\/run",status="202"\} \d+/);
     for (const g of ['opalite_queries_running', 'opalite_cache_entries', 'opalite_stream_clients', 'opalite_stream_bytes_buffered']) {
       expect(text).toMatch(new RegExp(`^${g} \\d+$`, 'm'));

@@ -89,6 +89,27 @@ describe('the command line', () => {
     process.exitCode = saved;
   });
 
+  it('opalite serve in production (NODE_ENV=production) without configured keys refuses development keys and tokens', async () => {
+    const { serveCommand } = await import('../../server/cli/serve.js');
+    const home = path.join(root, 'prod-home');
+    vi.stubEnv('NODE_ENV', 'production');
+    vi.stubEnv('OPALITE_CONFIG', '');
+    vi.stubEnv('OPALITE_HOME', home);
+    const saved = process.exitCode;
+    const stderr = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    try {
+      const out = await printed(() => serveCommand().parseAsync(['--store', path.join(root, 'store'), '--port', '0'], { from: 'user' }));
+      expect(String(stderr.mock.calls[0]?.[0])).toMatch(/^opalite: ConfigError: keys.publicKeys: expected .* in production \(NODE_ENV=production\), found none/);
+      expect(process.exitCode).toBe(2);
+      expect(out).not.toMatch(/development tokens/);
+      expect(fs.existsSync(path.join(home, 'service', 'dev-signing.pem'))).toBe(false);
+    } finally {
+      stderr.mockRestore();
+      vi.unstubAllEnvs();
+      process.exitCode = saved;
+    }
+  });
+
   const built = fs.existsSync(path.resolve('dist/server/cli/serve.js'));
   it.skipIf(!built)('opalite serve: a development key outside the repo, a token per tier, a working service, a clean stop on SIGTERM', async () => {
     const home = path.join(root, 'home');

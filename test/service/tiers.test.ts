@@ -4,6 +4,7 @@
  * stream; token refusals (401); the rate limit (429).
  */
 import fs from 'node:fs';
+import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_TIERS, type Tier } from '../../server/service/config.js';
 import { createKeyPair, loadSigningKey, mintToken } from '../../server/service/keys.js';
@@ -168,6 +169,28 @@ describe('tokens', () => {
     const noKid = Buffer.from(JSON.stringify({ alg: 'EdDSA', typ: 'JWT' })).toString('base64url');
     expect(head).not.toBe(noKid);
     await refused(await get(auth(`${noKid}.${body}.${sig}`)), 401, 'TOKEN_SIGNATURE');
+  });
+
+  it('refuses a token issued in the future (iat beyond the 30 s clock skew), accepts one within it', async () => {
+    const signing = loadSigningKey(h.keys.privateKey);
+    const issuedIn = (seconds: number) => {
+      const now = Math.floor(Date.now() / 1000);
+      return new SignJWT({ tier: 'partner' })
+        .setProtectedHeader({ alg: signing.alg, kid: signing.kid })
+        .setSubject('time-traveller')
+        .setAudience(AUDIENCE)
+        .setIssuedAt(now + seconds)
+        .setExpirationTime(now + seconds + 600)
+        .sign(signing.key);
+    };
+    const get = async (t: string) => fetch(`${h.api}/available_dates`, { headers: auth(t) });
+    const msg = await refused(await get(await issuedIn(3600)), 401, 'TOKEN_CLAIM');
+    expect(msg).toMatch(/claim 'iat': expected a time no later than now \(30 s clock skew allowed\), found one \d+ s in the future/);
+    expect((await get(await issuedIn(10))).status).toBe(200);
+    const c = await StreamClient.open(`${h.api.replace('http', 'ws')}/stream`);
+    c.send({ op: 'auth', token: await issuedIn(3600) });
+    expect((await c.until((f) => f.some((x) => x.op === 'error')))[0]).toMatchObject({ op: 'error', code: 'TOKEN_CLAIM' });
+    c.close();
   });
 
   it("refuses alg none and HMAC tokens before trying any key", async () => {
