@@ -57,13 +57,26 @@ export class Api {
     return (await this.json<{ periods: IndicatorResult[] }>(`/indicators/${encodeURIComponent(id)}/series?${q}`)).periods;
   }
 
-  /** Each spec's redacted rows, in order: one POST /series per SPECS_PER_REQUEST specs (the service bounds a body). */
-  async runAll(specs: readonly unknown[]): Promise<Row[][]> {
-    const out: Row[][] = [];
+  /**
+   * Why the service refuses an indicator for a period, in its own words ("TIER_FRESHNESS: expected dates before
+   * ..."), or null when it answers: the page asks when the tier's window leaves it nothing to offer.
+   */
+  async refusal(id: string, unit: string, resolution: string, period: string): Promise<string | null> {
+    try {
+      await this.request(`/indicators/${encodeURIComponent(id)}?${new URLSearchParams({ unit, resolution, period })}`);
+      return null;
+    } catch (e) {
+      return e instanceof ApiError ? `${e.code}: ${e.message.replace(/^[^:]*: /, '')}` : (e as Error).message;
+    }
+  }
+
+  /** Each spec's redacted rows and their protection, in order: one POST /series per SPECS_PER_REQUEST specs (the service bounds a body). */
+  async runAll(specs: readonly unknown[]): Promise<{ rows: Row[]; privacy?: unknown }[]> {
+    const out: { rows: Row[]; privacy?: unknown }[] = [];
     for (let i = 0; i < specs.length; i += SPECS_PER_REQUEST) {
       const body = JSON.stringify({ specs: specs.slice(i, i + SPECS_PER_REQUEST) });
       const r = await this.request('/series', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body });
-      for (const res of ((await r.json()) as { results: { query_result: Row[] }[] }).results) out.push(res.query_result);
+      for (const res of ((await r.json()) as { results: { query_result: Row[]; privacy?: unknown }[] }).results) out.push({ rows: res.query_result, privacy: res.privacy });
     }
     return out;
   }

@@ -13,15 +13,16 @@
 import './style.css';
 import { Api } from './api.js';
 import { Chart } from './chart.js';
-import { colourScale } from './colour.js';
+import { colourScale, type ScaleKind } from './colour.js';
 import { save, toCsv, toGeoJson } from './download.js';
 import { renderLegend } from './legend.js';
 import { MapView } from './map.js';
+import { describePrivacy } from './privacy.js';
 import { type Frame, type Geography, type Limits, unitRank } from './protocol.js';
-import { type Period, periodsFor, resolutionsFor, type Source, sourcesFor, unitsFor } from './sources.js';
+import { type Period, periodsFor, resolutionsFor, type Source, sourcesFor, TIME_RANK, unitsFor } from './sources.js';
 import { StreamConnection } from './stream.js';
 import { renderTable } from './table.js';
-import { type ComparisonKind, compareRegions, type Picture, pictureOfIndicator, pictureOfRows, type SeriesPoint, type Shown } from './values.js';
+import { type ComparisonKind, compareRegions, type FlowMeasure, flowPicture, type Picture, pictureOfIndicator, pictureOfRows, type SeriesPoint, type Shown } from './values.js';
 
 /** The most periods the service gives in one series (GET /indicators/<id>/series, POST /series). */
 const MAX_SERIES_PERIODS = 400;
@@ -32,11 +33,42 @@ const select = (id: string) => $<HTMLSelectElement>(id);
 type View = 'map' | 'graph' | 'table';
 
 /** Fills a select with options, keeping the current choice when it is still offered. */
-function options(el: HTMLSelectElement, items: readonly { value: string; label: string }[], preferred?: string): void {
+function options(el: HTMLSelectElement, items: readonly { value: string; label: string; start?: string }[], preferred?: string): void {
   const keep = el.value;
-  el.replaceChildren(...items.map((i) => new Option(i.label, i.value)));
+  el.replaceChildren(
+    ...items.map((i) => {
+      const o = new Option(i.label, i.value);
+      if (i.start) o.dataset.start = i.start;
+      return o;
+    }),
+  );
   const want = [keep, preferred].find((v) => v !== undefined && items.some((i) => i.value === v));
   el.value = want ?? items.at(-1)?.value ?? '';
+}
+
+/** A period as the Period list shows it: short enough for a phone's select ("2016-W14 · 04-04 to 04-10"). */
+function periodItem(p: Period): { value: string; label: string; start: string } {
+  const first = p.days[0]!;
+  const last = p.days.at(-1)!;
+  const label = p.resolution === 'day' ? p.key : `${p.key} · ${first.slice(5)} to ${last.slice(5)}`;
+  return { value: p.key, label, start: p.start };
+}
+
+const addDays = (day: string, n: number) => new Date(Date.parse(`${day}T00:00:00Z`) + n * 86_400_000).toISOString().slice(0, 10);
+
+/** The measure's unit, in words: "people" when scaled to people, else what the catalog counts ("subscribers"). */
+function measureUnit(catalogUnit: string, scaled: boolean): string {
+  const m = /^(.*?) \((.*) when scaled\)$/.exec(catalogUnit);
+  return m ? (scaled ? m[2]! : m[1]!) : catalogUnit;
+}
+
+/** How a value is written for a comparison: thousands separators, a sign for changes, "%" for percent change. */
+function formatter(kind: ComparisonKind | 'net'): (v: number) => string {
+  const sign = (v: number) => (v > 0 ? '+' : v < 0 ? '−' : '');
+  if (kind === 'percent_change') return (v) => `${sign(v)}${Math.abs(v).toLocaleString('en', { maximumFractionDigits: 1 })}%`;
+  if (kind === 'abnormality') return (v) => `${sign(v)}${Math.abs(v).toFixed(1)}`;
+  if (kind === 'diff' || kind === 'net') return (v) => `${sign(v)}${Math.abs(v).toLocaleString('en', { maximumFractionDigits: 2 })}`;
+  return (v) => v.toLocaleString('en', { maximumFractionDigits: 2 });
 }
 
 class Dashboard {
@@ -60,6 +92,12 @@ class Dashboard {
   private region: string | null = null;
   private renderQueued = false;
   private lastShown: { unit: string; shown: Map<string, Shown>; picture: Picture } | null = null;
+  /**
+   * Until the user picks a unit, the page may move the first view to a coarser unit when most regions of the chosen
+   * one are withheld (a small store's admin2 regions are mostly under the resident floor): a first view of hatching
+   * tells nothing.
+   */
+  private autoUnit = true;
 
   private constructor(
     private readonly conn: StreamConnection,
@@ -71,11 +109,18 @@ class Dashboard {
     const conn = await StreamConnection.open(token);
     const d = new Dashboard(conn, new Api(token), conn.limits);
     conn.onClose = (reason) => d.fail(`the stream closed: ${reason}`);
-    $('who').textContent = `${conn.sub} · ${conn.tier} tier · ${conn.limits.units.join(', ')} · ${conn.limits.temporal} or coarser${conn.limits.download ? ' · downloads' : ''}${conn.limits.live ? ' · live' : ''}`;
+    // What this page offers the tier (administrative units, days or coarser), not every unit the service knows.
+    const units = conn.limits.units.filter((u) => u.startsWith('admin'));
+    const temporal = TIME_RANK[Math.max(TIME_RANK.indexOf(conn.limits.temporal), TIME_RANK.indexOf('day'))];
+    $('who').textContent = `${conn.sub} · ${conn.tier} tier · ${units.join(', ')} · ${temporal} or coarser${conn.limits.download ? ' · downloads' : ''}${conn.limits.live ? ' · live' : ''}`;
+    document.body.classList.add('connected');
+    $('follow-row').hidden = !conn.limits.live;
     const [catalog, days] = await Promise.all([d.api.catalog(), d.api.days()]);
     d.sources = sourcesFor(catalog, d.limits);
     d.days = days;
     d.wire();
+    // A phone turned, a window resized: the chart is drawn at its container's width.
+    window.addEventListener('resize', () => d.scheduleRender());
     d.fillCategories();
     d.subscribe();
     // A subscription that follows the latest period is moved on by the service itself (live tiers); with any other,
@@ -113,7 +158,11 @@ class Dashboard {
   private wire(): void {
     select('category').onchange = () => this.fillSources();
     select('source').onchange = () => this.fillUnits();
-    select('unit').onchange = () => this.subscribe();
+    select('unit').onchange = () => {
+      this.autoUnit = false;
+      this.subscribe();
+    };
+    select('measure').onchange = () => this.scheduleRender();
     select('resolution').onchange = () => this.fillPeriods();
     select('period').onchange = () => this.subscribe();
     select('comparison').onchange = () => this.scheduleRender();
@@ -124,6 +173,8 @@ class Dashboard {
     select('region').onchange = () => this.selectRegion(select('region').value);
     this.map.onSelect = (pcod) => this.selectRegion(pcod);
     for (const b of document.querySelectorAll<HTMLButtonElement>('#views button')) b.onclick = () => this.showView(b.dataset.view as View);
+    // On a phone the controls are a drawer over the map; a choice made in it closes it.
+    for (const el of $('controls').querySelectorAll('select')) el.addEventListener('change', () => setDrawer(false));
     $('downloads').hidden = !this.limits.download;
     $('dl-csv').onclick = () => this.download('csv');
     $('dl-geojson').onclick = () => this.download('geojson');
@@ -159,7 +210,7 @@ class Dashboard {
 
   private fillPeriods(): void {
     const ps = this.periods();
-    options(select('period'), ps.map((p) => ({ value: p.key, label: `${p.key} (${p.days[0]} to ${p.days.at(-1)})` })));
+    options(select('period'), ps.map(periodItem));
     this.subscribe();
   }
 
@@ -200,8 +251,13 @@ class Dashboard {
     if (this.sub) this.conn.unsubscribe(this.sub.id);
     this.sub = null;
     this.showError(null);
+    $('notice').hidden = true;
     if (!p || !unit) {
-      this.setStatus('error', 'nothing to show: the tier allows no period or unit for this indicator');
+      void this.explainEmpty();
+      return;
+    }
+    if (s.kind === 'aggregate' && s.spec!(p, unit) === null) {
+      this.setStatus('empty', `${s.label} needs the period before ${p.key}, which the store does not hold: pick a later period`);
       return;
     }
     const units = this.limits.units.filter((u) => u.startsWith('admin') && unitRank(u) <= unitRank(unit));
@@ -229,7 +285,7 @@ class Dashboard {
     }
     if (f.op !== 'partial' && f.op !== 'final') return;
     const unit = f.tier ?? this.unit;
-    const picture = f.op === 'final' && f.indicator ? pictureOfIndicator(f.indicator) : pictureOfRows(unit, f.rows ?? []);
+    const picture = f.op === 'final' && f.indicator ? pictureOfIndicator(f.indicator, f.privacy) : pictureOfRows(unit, f.rows ?? [], this.source.shape === 'od', f.privacy);
     sub.pictures.set(unit, picture);
     this.app.dataset.frames = String(++sub.frames);
     const i = Math.max(0, sub.units.indexOf(unit));
@@ -237,6 +293,7 @@ class Dashboard {
     if (f.op === 'final' && f.last) {
       sub.final = true;
       sub.fraction = 1;
+      if (this.autoUnit && this.coarserIfHatched(sub.pictures)) return;
     }
     // A frame of another period than the one selected (a latest-following subscription moved on) is drawn once the
     // page has taken up the new days; the end of a live refresh means new or replaced days.
@@ -280,9 +337,12 @@ class Dashboard {
           return results.map((r) => ({ start: r.period.start, key: r.period.key, picture: pictureOfIndicator(r) }));
         }
         const specs = periods.map((p) => s.spec!(p, unit));
-        const rows = await this.api.runAll(specs.filter((x) => x !== null));
+        const answers = await this.api.runAll(specs.filter((x) => x !== null));
         let next = 0;
-        return periods.map((p, i) => ({ start: p.start, key: p.key, picture: pictureOfRows(unit, specs[i] ? rows[next++]! : []) }));
+        return periods.map((p, i) => {
+          const a = specs[i] ? answers[next++]! : { rows: [], privacy: undefined };
+          return { start: p.start, key: p.key, picture: pictureOfRows(unit, a.rows, s.shape === 'od', a.privacy) };
+        });
       };
       const all = load();
       this.series.set(key, all);
@@ -312,7 +372,7 @@ class Dashboard {
     const wasLatest = period.selectedIndex === period.options.length - 1;
     const before = period.value;
     this.days = days;
-    options(period, this.periods().map((p) => ({ value: p.key, label: `${p.key} (${p.days[0]} to ${p.days.at(-1)})` })), before);
+    options(period, this.periods().map(periodItem), before);
     if ($<HTMLInputElement>('follow').checked && wasLatest) period.selectedIndex = period.options.length - 1;
     if (period.value !== before && !this.sub?.followsLatest) this.subscribe();
   }
@@ -320,7 +380,7 @@ class Dashboard {
   // ------------------------------------------------------------ rendering
 
   /** Coalesces frames: at most one render per animation frame, of the latest state. */
-  private scheduleRender(): void {
+  scheduleRender(): void {
     if (this.renderQueued) return;
     this.renderQueued = true;
     requestAnimationFrame(() => {
@@ -336,8 +396,11 @@ class Dashboard {
     // The finest unit that has a picture and whose outlines are ready.
     const unit = [...sub.units].reverse().find((u) => sub.pictures.has(u) && this.map.has(u));
     if (!unit) return;
-    const picture = sub.pictures.get(unit)!;
-    const kind = picture.flows ? 'value' : this.comparison;
+    const published = sub.pictures.get(unit)!;
+    const measure = select('measure').value as FlowMeasure;
+    // Flows colour the regions by the chosen total (out, in or net) of the published pairs.
+    const picture = published.flows ? flowPicture(published, measure) : published;
+    const kind = published.flows ? 'value' : this.comparison;
     const needsSeries = kind !== 'value' || this.view === 'graph';
     const series = needsSeries ? this.seriesFor(unit) : null;
     const history = series ? series.filter((h) => h.start < p.start) : [];
@@ -346,27 +409,106 @@ class Dashboard {
     const pending = kind !== 'value' && !series;
     const shown = pending ? new Map<string, Shown>() : compareRegions(regions, picture, p.start, kind, previous, history);
     const values = [...shown.values()].map((s) => s.shown).filter((v): v is number => v !== null);
-    const scale = pending ? null : colourScale(values, kind !== 'value');
+    const scaleKind: ScaleKind = kind === 'abnormality' ? 'abnormality' : kind !== 'value' || (published.flows && measure === 'net') ? 'diverging' : 'sequential';
+    const scale = pending ? null : colourScale(values, scaleKind);
     this.map.paint(unit, shown, scale);
-    const withheld = [...shown.values()].filter((s) => s.shown === null).length;
-    const title = `${this.source.label} · ${unit} · ${p.key}${kind === 'value' ? '' : ` · ${kind.replace('_', ' ')}`}${pending ? ' (computing…)' : ''}`;
-    if (picture.flows) renderLegend($('legend'), `${title} · total in (flows between regions)`, scale, withheld, 'no published flow in');
-    else renderLegend($('legend'), title, scale, withheld);
-    this.drawFlows(unit, picture);
+    const format = formatter(published.flows && measure === 'net' ? 'net' : kind);
+    const hidden = new Map<string, number>();
+    for (const s of shown.values()) if (s.shown === null && s.why) hidden.set(s.why, (hidden.get(s.why) ?? 0) + 1);
+    renderLegend($('legend'), { title: this.title(unit, p, kind, measure, pending), scale, format, hidden });
+    this.drawFlows(unit, published);
     this.lastShown = { unit, shown, picture };
-    this.renderRegionInfo(unit, shown, picture);
-    if (this.view === 'table') renderTable($<HTMLTableElement>('table'), kind, this.map.names(unit), shown, picture);
+    this.renderRegionInfo(unit, shown, published, format);
+    $('privacy').textContent = describePrivacy(published.privacy);
+    if (this.view === 'table') renderTable($<HTMLTableElement>('table'), kind, this.map.names(unit), shown, published, format);
     if (this.view === 'graph') this.renderGraph(unit, series, p);
     const final = sub.final && unit === sub.units.at(-1) && !pending && !(this.view === 'graph' && !series);
     this.app.dataset.unit = unit;
     this.app.dataset.period = p.key;
     this.app.dataset.comparison = kind;
     this.app.dataset.source = this.source.id;
+    this.app.dataset.measure = published.flows ? measure : '';
     this.setStatus(
       final ? 'final' : 'partial',
       final ? `final · ${unit} · ${p.key}` : `${unit} · ${Math.round(sub.fraction * 100)}% done${needsSeries && !series ? ` · comparisons: loading ${Math.min(this.periods().length, MAX_SERIES_PERIODS)} periods` : ''}`,
       sub.fraction,
     );
+  }
+
+  /** The legend's title: what (category, indicator or measure, and its unit), where, when, compared how. */
+  private title(unit: string, p: Period, kind: ComparisonKind, measure: FlowMeasure, pending: boolean): string {
+    const s = this.source;
+    const entry = s.measureUnit;
+    const what = s.shape === 'od' ? `${s.category} · ${s.label}: ${measure === 'net' ? 'net (in − out)' : `total ${measure}`}` : `${s.category} · ${s.label}`;
+    const compared = kind === 'value' ? '' : ` · ${{ diff: 'difference from the previous period', percent_change: 'percent change from the previous period (%)', abnormality: 'abnormality score' }[kind]}`;
+    return `${what} (${measureUnit(entry, this.scale)}) · ${unit} · ${p.key}${compared}${pending ? ' (computing…)' : ''}`;
+  }
+
+  /**
+   * After the first view's last frame: when most regions of the chosen unit are withheld and a coarser unit has most
+   * of its own published, shows that one instead (and says so). True when it moved.
+   */
+  private coarserIfHatched(pictures: ReadonlyMap<string, Picture>): boolean {
+    this.autoUnit = false;
+    const share = (u: string) => {
+      const pic = pictures.get(u);
+      if (!pic || pic.flows) return 1;
+      // An indicator lists every region (null when withheld); a FlowKit result leaves withheld ones out.
+      const n = Math.max(this.map.regions(u).length, pic.values.size);
+      return n === 0 ? 1 : 1 - [...pic.values.values()].filter((v) => v !== null).length / n;
+    };
+    const chosen = this.unit;
+    if (share(chosen) <= 0.5) return false;
+    const coarser = [...pictures.keys()].filter((u) => unitRank(u) < unitRank(chosen) && share(u) <= 0.5).sort((a, b) => unitRank(b) - unitRank(a))[0];
+    if (!coarser) return false;
+    select('unit').value = coarser;
+    this.subscribe();
+    $('notice').hidden = false;
+    $('notice').textContent = `Showing ${coarser}: at ${chosen}, ${Math.round(share(chosen) * 100)}% of the regions are withheld (see the legend for why). Pick ${chosen} under Spatial resolution to see it anyway.`;
+    return true;
+  }
+
+  /**
+   * The tier's window leaves no period of this indicator (the free tier's embargo on a store shorter than it): says
+   * why, in the service's own words, and what the tier would see once the store is long enough.
+   */
+  private async explainEmpty(): Promise<void> {
+    const s = this.source;
+    const l = this.limits;
+    const units = unitsFor(s, l);
+    const resolutions = resolutionsFor(s, l);
+    const first = this.days[0];
+    const last = this.days.at(-1);
+    this.setStatus('empty', 'nothing this tier may see in this store yet');
+    const lines: string[] = [];
+    if (!first || !last) lines.push('The store holds no day yet.');
+    else if (units.length === 0 || resolutions.length === 0) lines.push(`The ${this.conn.tier} tier may not see ${s.label} at any unit or time resolution the page offers.`);
+    else {
+      lines.push(`This store holds ${this.days.length} days, ${first} to ${last}.`);
+      if (l.freshnessDays) {
+        const before = addDays(last, 1 - l.freshnessDays);
+        lines.push(`The ${this.conn.tier} tier sees only data older than ${l.freshnessDays} days: periods that end before ${before}, so none of this store's ${resolutions.join(' or ')} periods yet.`);
+        // The first period of the finest resolution allowed, and the last stored day from which the tier may see it.
+        const finest = [...resolutions].sort((a, b) => TIME_RANK.indexOf(a) - TIME_RANK.indexOf(b))[0]!;
+        const firstPeriod = periodsFor(this.days, finest, { ...l, freshnessDays: null, historyDays: null })[0];
+        if (firstPeriod) {
+          const from = addDays(firstPeriod.end, l.freshnessDays - 1);
+          lines.push(
+            `Once the store holds data up to ${from} (${Math.round((Date.parse(from) - Date.parse(last)) / 86_400_000)} more days), it would see ${finest} ${firstPeriod.key} at ${units.join(' and ')}` +
+              `${l.download ? '' : ', without downloads'}.`,
+          );
+        }
+      }
+      if (s.kind === 'indicator') {
+        const why = await this.api.refusal(s.id, units[0]!, [...resolutions].sort((a, b) => TIME_RANK.indexOf(a) - TIME_RANK.indexOf(b))[0]!, last);
+        if (why) lines.push(`The service says: ${why}`);
+      }
+    }
+    if (this.sub) return; // another choice was made meanwhile
+    const n = $('notice');
+    n.hidden = false;
+    n.replaceChildren(...lines.map((t) => Object.assign(document.createElement('p'), { textContent: t })));
+    $('legend').replaceChildren();
   }
 
   private drawFlows(unit: string, picture: Picture): void {
@@ -376,9 +518,10 @@ class Dashboard {
     const threshold = Math.min(Number(t.value), max);
     const n = this.map.drawFlows(unit, picture.flows, threshold);
     $('threshold-out').textContent = `${threshold.toLocaleString('en')} (${n} drawn)`;
+    renderCorridors($('corridors'), picture.flows, this.map.names(unit));
   }
 
-  private renderRegionInfo(unit: string, shown: Map<string, Shown>, picture: Picture): void {
+  private renderRegionInfo(unit: string, shown: Map<string, Shown>, picture: Picture, format: (v: number) => string): void {
     const pcod = this.region;
     const names = this.map.names(unit);
     options(select('region'), [...names].map(([value, name]) => ({ value, label: `${name} (${value})` })), pcod ?? undefined);
@@ -389,17 +532,23 @@ class Dashboard {
     }
     const s = shown.get(pcod);
     const t = picture.totals?.get(pcod);
-    const fmt = (v: number | null | undefined) => (v === null || v === undefined ? 'withheld' : v.toLocaleString('en'));
-    info.textContent =
-      `${names.get(pcod)} (${pcod}): value ${fmt(s?.value)}` +
-      (s && s.shown !== s.value ? ` · ${this.comparison.replace('_', ' ')} ${s.shown === null ? `– (${s.why})` : fmt(s.shown)}` : '') +
-      (t ? ` · in ${fmt(t.in)} · out ${fmt(t.out)}` : '');
+    const fmt = (v: number | null | undefined) => (v === null || v === undefined ? `withheld (${s?.why ?? 'not published'})` : v.toLocaleString('en'));
+    info.textContent = t
+      ? `${names.get(pcod)} (${pcod}): out ${t.out.toLocaleString('en')} · in ${t.in.toLocaleString('en')} · net ${formatter('net')(t.in - t.out)} (published flows)`
+      : `${names.get(pcod)} (${pcod}): value ${fmt(s?.value)}` +
+        (s && s.shown !== s.value ? ` · ${this.comparison.replace('_', ' ')} ${s.shown === null ? `– (${s.why})` : format(s.shown)}` : '');
   }
 
   private renderGraph(unit: string, series: SeriesPoint[] | null, p: Period): void {
     const pcod = this.region && this.map.names(unit).has(this.region) ? this.region : select('region').value;
     if (!series) this.chart.clear('loading the series…');
-    else if (pcod) this.chart.show(`${this.source.label} · ${this.map.names(unit).get(pcod)} (${pcod})`, series, pcod, p.start);
+    else if (pcod) {
+      const title = `${this.source.label} · ${this.map.names(unit).get(pcod)} (${pcod})`;
+      const hint = $('graph-hint');
+      hint.textContent = (this.source.shape === 'od' ? hint.dataset.flows : hint.dataset.series) ?? '';
+      if (this.source.shape === 'od') this.chart.showFlows(title, series, pcod, p.start);
+      else this.chart.show(title, series, pcod, p.start);
+    }
   }
 
   private download(what: 'csv' | 'geojson' | 'spec'): void {
@@ -436,6 +585,32 @@ class Dashboard {
     this.showError(message);
     this.setStatus('error', 'error');
   }
+}
+
+/** Opens or closes the controls' drawer (phones; on a wide screen the controls are always beside the map). */
+function setDrawer(open: boolean): void {
+  document.body.classList.toggle('drawer-open', open);
+  $('menu').setAttribute('aria-expanded', String(open));
+}
+$('menu').onclick = () => setDrawer(!document.body.classList.contains('drawer-open'));
+$('scrim').onclick = () => setDrawer(false);
+
+/** The top corridors: the largest published flows, with the regions' names. */
+function renderCorridors(el: HTMLElement, flows: Picture['flows'], names: ReadonlyMap<string, string>): void {
+  el.hidden = !flows;
+  if (!flows) return;
+  const top = [...flows].sort((a, b) => b.value - a.value).slice(0, 10);
+  const head = Object.assign(document.createElement('strong'), { textContent: top.length ? `Top ${top.length} corridors` : 'No published flow between regions' });
+  const list = document.createElement('ol');
+  for (const f of top) {
+    const li = document.createElement('li');
+    li.dataset.from = f.pcod_from;
+    li.dataset.to = f.pcod_to;
+    li.dataset.value = String(f.value);
+    li.textContent = `${names.get(f.pcod_from) ?? f.pcod_from} → ${names.get(f.pcod_to) ?? f.pcod_to}: ${f.value.toLocaleString('en')}`;
+    list.append(li);
+  }
+  el.replaceChildren(head, list);
 }
 
 let current: Dashboard | null = null;

@@ -85,7 +85,7 @@ export class MapView {
     if (this.layers.has(unit)) return;
     const features = geo.features.filter((f) => f.geometry).map(forD3);
     const { width, height } = this.svg.getBoundingClientRect();
-    this.svg.setAttribute('viewBox', `0 0 ${Math.round(width)} ${Math.round(height)}`);
+    if (!this.projection) this.svg.setAttribute('viewBox', `0 0 ${Math.round(width)} ${Math.round(height)}`);
     this.projection ??= geoMercator().fitExtent(
       [
         [10, 10],
@@ -120,6 +120,14 @@ export class MapView {
     }
     this.svg.insertBefore(g, this.flowLayer);
     this.layers.set(unit, layer);
+    // The view box is the country's own box, not the window's at first draw: the map then fills whatever box the
+    // SVG has later (a phone turned, a window resized) as well as its shape allows, without projecting again.
+    if (this.layers.size === 1) {
+      g.removeAttribute('hidden');
+      const b = g.getBBox();
+      if (this.shownUnit !== unit) g.setAttribute('hidden', '');
+      if (b.width > 0 && b.height > 0) this.svg.setAttribute('viewBox', `${(b.x - 6).toFixed(1)} ${(b.y - 6).toFixed(1)} ${(b.width + 12).toFixed(1)} ${(b.height + 12).toFixed(1)}`);
+    }
   }
 
   /** Shows `unit`'s layer with each region's fill: a colour, "withheld" (hatched), or pending. */

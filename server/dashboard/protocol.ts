@@ -42,14 +42,17 @@ export interface IndicatorResult {
   values?: RegionValue[];
   flows?: FlowValue[];
   withheld: Record<string, number>;
-  metadata: { definition: string; specs: { role: string; spec: unknown }[]; notes: string[] };
+  /** `disclosure`: the k and resident floor the values were withheld by (read defensively: older services lack it). */
+  metadata: { definition: string; specs: { role: string; spec: unknown }[]; notes: string[]; disclosure?: { k?: number; residentFloor?: number } };
+  /** The protection of the values (privacy.ts reads it; optional). */
+  privacy?: unknown;
 }
 
 export type Frame =
   | { op: 'auth'; ok: boolean; sub: string; tier: string; limits: Limits }
-  | { op: 'partial'; id: string; tier: string | null; fraction: number; rows: Row[]; refresh?: boolean }
+  | { op: 'partial'; id: string; tier: string | null; fraction: number; rows: Row[]; refresh?: boolean; privacy?: unknown }
   /** `refresh`: sent again by a live tier's subscription after an ingest changed a day it reads. */
-  | { op: 'final'; id: string; tier: string | null; rows?: Row[]; withheld?: number; query_id?: string; indicator?: IndicatorResult; last: boolean; refresh?: boolean }
+  | { op: 'final'; id: string; tier: string | null; rows?: Row[]; withheld?: number; query_id?: string; indicator?: IndicatorResult; last: boolean; refresh?: boolean; privacy?: unknown }
   | { op: 'error'; id: string | null; code: string; message: string }
   | { op: 'unsubscribed'; id: string };
 

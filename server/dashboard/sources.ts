@@ -16,6 +16,8 @@ export interface Source {
   category: string;
   label: string;
   description: string;
+  /** What a value counts, as the catalog says ("subscribers (people when scaled)"). */
+  measureUnit: string;
   shape: 'region' | 'od';
   /** Whether it can be scaled from subscribers to people. */
   scalable: boolean;
@@ -38,6 +40,7 @@ const AGGREGATES: Source[] = [
     category: 'FlowKit aggregates',
     label: 'unique_subscriber_counts',
     description: 'Distinct subscribers with an event in the region during the period (FlowKit unique_subscriber_counts).',
+    measureUnit: 'subscribers',
     shape: 'region',
     scalable: false,
     spatial: ADMIN,
@@ -50,6 +53,7 @@ const AGGREGATES: Source[] = [
     category: 'FlowKit aggregates',
     label: 'spatial_aggregate of most_frequent_location',
     description: 'Subscribers by the region they were seen in most often during the period (FlowKit spatial_aggregate).',
+    measureUnit: 'subscribers',
     shape: 'region',
     scalable: false,
     spatial: ADMIN,
@@ -62,11 +66,14 @@ const AGGREGATES: Source[] = [
     category: 'FlowKit aggregates',
     label: 'flows between most_frequent_locations',
     description: "Subscribers by the region seen most in the previous period and in this one (FlowKit flows); the diagonal is those who stayed.",
+    measureUnit: 'subscribers',
     shape: 'od',
     scalable: false,
     spatial: ADMIN,
     temporal: PERIODS,
     spec: (p, unit) => {
+      // The first stored period has no previous one to have come from.
+      if (!p.previous) return null;
       const prev = calendarPeriod(new Date(Date.parse(`${p.start}T00:00:00Z`) - 86_400_000).toISOString().slice(0, 10), p.resolution);
       return { query_kind: 'flows', from_location: modal(prev, unit), to_location: modal(p, unit) };
     },
@@ -81,6 +88,7 @@ export function sourcesFor(catalog: readonly CatalogEntry[], limits: Limits): So
     category: c.category,
     label: c.id.split('.').slice(1).join('.'),
     description: `${c.description} Unit: ${c.unit}.`,
+    measureUnit: c.unit,
     shape: c.shape,
     scalable: CATALOG.find((d) => d.id === c.id)?.scalable ?? false,
     spatial: c.spatial,
@@ -90,7 +98,7 @@ export function sourcesFor(catalog: readonly CatalogEntry[], limits: Limits): So
   return [...indicators, ...AGGREGATES.filter((a) => may(a.id))];
 }
 
-const TIME_RANK = ['second', 'minute', 'hour', 'day', 'week', 'month', 'year'];
+export const TIME_RANK = ['second', 'minute', 'hour', 'day', 'week', 'month', 'year'];
 
 /** The source's units the tier may see, coarse to fine. */
 export function unitsFor(source: Source, limits: Limits): string[] {

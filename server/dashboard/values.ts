@@ -8,6 +8,7 @@
  */
 import { abnormality, diff, percentChange, type Abnormality } from '../indicators/compare.js';
 import type { FlowValue, IndicatorResult, Row } from './protocol.js';
+import { type Privacy, readPrivacy } from './privacy.js';
 
 export type ComparisonKind = 'value' | 'diff' | 'percent_change' | 'abnormality';
 
@@ -22,9 +23,47 @@ export interface Picture {
   totals: Map<string, { in: number; out: number }> | null;
   /** What a region absent from `values` means: withheld (redacted), or for flows none published into it. */
   missing: string;
+  /** The protection the service reported for these values, when it did (see privacy.ts). */
+  privacy: Privacy | null;
 }
 
-function odPicture(unit: string, pairs: FlowValue[]): Picture {
+/**
+ * Why a value is not shown, in words, from the service's reason code
+ * (server/indicators/disclosure.ts) and its disclosure settings, when it sent them.
+ */
+export function reasonText(code: string, d: { k?: number; residentFloor?: number } = {}): string {
+  const k = d.k ?? 15;
+  switch (code) {
+    case 'threshold':
+      return `${k} or fewer subscribers`;
+    case 'resident-floor':
+      return `fewer than ${d.residentFloor ?? 200} resident subscribers`;
+    case 'rounded-to-threshold':
+      return `rounds to ${k} or fewer`;
+    case 'differencing':
+      return 'a difference of withheld or small values';
+    case 'missing':
+      return 'no data for this period';
+    default:
+      return code;
+  }
+}
+
+/** Why an abnormality score is not shown, in words. */
+export function abnormalityText(a: Abnormality, minHistoryDays = 90): string {
+  switch (a.withheld) {
+    case 'short-history':
+      return `needs ${minHistoryDays} days of history (has ${a.historyDays})`;
+    case 'zero-mad':
+      return 'no variation in its history';
+    case 'missing':
+      return 'no published value';
+    default:
+      return '';
+  }
+}
+
+function odPicture(unit: string, pairs: FlowValue[], privacy: Privacy | null): Picture {
   const flows = pairs.filter((f) => f.pcod_from !== f.pcod_to);
   const totals = new Map<string, { in: number; out: number }>();
   const at = (p: string) => totals.get(p) ?? (totals.set(p, { in: 0, out: 0 }), totals.get(p)!);
@@ -32,28 +71,49 @@ function odPicture(unit: string, pairs: FlowValue[]): Picture {
     at(f.pcod_from).out += f.value;
     at(f.pcod_to).in += f.value;
   }
-  return { unit, values: new Map([...totals].map(([p, t]) => [p, t.in])), reasons: new Map(), flows, totals, missing: 'no published flow in' };
+  return { unit, values: new Map([...totals].map(([p, t]) => [p, t.in])), reasons: new Map(), flows, totals, missing: 'no published flow in', privacy };
 }
 
-export function pictureOfIndicator(r: IndicatorResult): Picture {
-  if (r.flows) return odPicture(r.aggregation_unit, r.flows);
+export function pictureOfIndicator(r: IndicatorResult, privacyFromFrame?: unknown): Picture {
+  const privacy = readPrivacy(r.privacy ?? privacyFromFrame);
+  if (r.flows) return odPicture(r.aggregation_unit, r.flows, privacy);
   const values = new Map<string, number | null>();
   const reasons = new Map<string, string>();
+  const d = r.metadata?.disclosure ?? {};
   for (const v of r.values ?? []) {
     values.set(v.pcod, v.value);
-    if (v.value === null) reasons.set(v.pcod, v.withheld ?? 'withheld');
+    if (v.value === null) reasons.set(v.pcod, reasonText(v.withheld ?? 'withheld', d));
   }
-  return { unit: r.aggregation_unit, values, reasons, flows: null, totals: null, missing: 'withheld' };
+  return { unit: r.aggregation_unit, values, reasons, flows: null, totals: null, missing: 'withheld', privacy };
 }
 
 /** A FlowKit result's rows ({pcod, value} or {pcod_from, pcod_to, value}) at `unit`. */
-export function pictureOfRows(unit: string, rows: readonly Row[]): Picture {
-  if (rows.length > 0 && 'pcod_from' in rows[0]!) {
-    return odPicture(unit, rows.map((r) => ({ pcod_from: String(r.pcod_from), pcod_to: String(r.pcod_to), value: Number(r.value) })));
+export function pictureOfRows(unit: string, rows: readonly Row[], od: boolean, rawPrivacy?: unknown): Picture {
+  const privacy = readPrivacy(rawPrivacy);
+  if (od) {
+    return odPicture(unit, rows.map((r) => ({ pcod_from: String(r.pcod_from), pcod_to: String(r.pcod_to), value: Number(r.value) })), privacy);
   }
   const values = new Map<string, number | null>();
   for (const r of rows) if (typeof r.pcod === 'string') values.set(r.pcod, r.value === null ? null : Number(r.value));
-  return { unit, values, reasons: new Map(), flows: null, totals: null, missing: 'withheld' };
+  // A region absent from a redacted FlowKit result had k or fewer subscribers (or none).
+  const missing = privacy ? `${privacy.k} or fewer subscribers` : 'too few subscribers (redacted)';
+  return { unit, values, reasons: new Map(), flows: null, totals: null, missing, privacy };
+}
+
+/** What the regions of a flows map are coloured by: the published flows out of each, into each, or in − out. */
+export type FlowMeasure = 'out' | 'in' | 'net';
+
+/**
+ * An OD picture's regions valued by `measure`. A region with no published flow on that side is not shown (it may
+ * have flows of k or fewer, withheld), not drawn as 0; net is shown wherever the region has any published flow.
+ */
+export function flowPicture(p: Picture, measure: FlowMeasure): Picture {
+  const values = new Map<string, number | null>();
+  for (const [pcod, t] of p.totals ?? []) {
+    const v = measure === 'out' ? t.out : measure === 'in' ? t.in : t.in - t.out;
+    if (measure === 'net' || v > 0) values.set(pcod, v);
+  }
+  return { ...p, values, missing: measure === 'net' ? 'no published flow' : `no published flow ${measure}` };
 }
 
 /** A picture of an earlier period, for comparisons. */
@@ -99,7 +159,7 @@ export function compareRegions(
     }
     if (kind === 'abnormality') {
       const a = abnormality(value, start, history.map((h) => ({ start: h.start, value: valueOf(h.picture, pcod) })));
-      out.set(pcod, { value, shown: a.score, reference: a.median ?? null, abnormality: a, why: withheld ?? (a.score === null ? a.withheld : null) });
+      out.set(pcod, { value, shown: a.score, reference: a.median ?? null, abnormality: a, why: withheld ?? (a.score === null ? abnormalityText(a) : null) });
       continue;
     }
     const reference = valueOf(previous, pcod);

@@ -6,9 +6,17 @@
  * a plain median/MAD computed here from REST values); flows are drawn
  * thickest first above a threshold; a free-tier token is offered only its
  * units and resolutions and refused finer ones by the service; and no task in
- * the page runs longer than 100 ms while admin3 frames arrive. Screenshots go
- * to docs/ (shown in the README) when OPALITE_SCREENSHOTS=docs, else to a
- * temporary folder, so that a test run leaves the working tree as it was.
+ * the page runs longer than 100 ms while admin3 frames arrive. Issue #19: the
+ * first view moves off a mostly withheld unit; withheld regions say why, as
+ * REST reports it; legends suit the values (one class for one value, none
+ * for nothing published, "%" for percent change, the unit in the title);
+ * flows colour the regions by out, in or net, with the top corridors and the
+ * region's out/in/net over time; the phone layout (no horizontal scroll, the
+ * map at least 80% of the width, the controls in a drawer); and the free
+ * tier's empty page on a store shorter than its embargo explains itself.
+ * Screenshots (1440x900 and 390x844 per view) go to docs/ (shown in the
+ * README) when OPALITE_SCREENSHOTS=docs, else to a temporary folder, so that
+ * a test run leaves the working tree as it was.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -17,7 +25,8 @@ import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pino from 'pino';
 import { followStore } from '../../server/service/live.js';
-import { auth, type Harness, ingestWithTestKey, runToCompletion, StreamClient } from '../service/helpers.js';
+import { DEFAULT_TIERS } from '../../server/service/config.js';
+import { auth, type Harness, ingestWithTestKey, runToCompletion, sampleStore, startHarness, StreamClient } from '../service/helpers.js';
 import { type Disaster, displacementService, launchBrowser } from './harness.js';
 
 const DOCS = process.env.OPALITE_SCREENSHOTS === 'docs' ? path.resolve('docs') : fs.mkdtempSync(path.join(os.tmpdir(), 'opalite-screens-'));
@@ -40,6 +49,35 @@ afterAll(async () => {
   await h?.close();
   if (h) fs.rmSync(h.root, { recursive: true, force: true });
 });
+
+/** The page at 1440x900 and at 390x844 (a phone), as docs/<name>.png and docs/<name>-phone.png; back to wide after. */
+async function shoot(page: Page, name: string): Promise<void> {
+  await page.setViewportSize({ width: 1440, height: 900 });
+  await settle(page);
+  await page.screenshot({ path: path.join(DOCS, `${name}.png`) });
+  await page.setViewportSize({ width: 390, height: 844 });
+  await settle(page);
+  await page.screenshot({ path: path.join(DOCS, `${name}-phone.png`) });
+  await page.setViewportSize({ width: 1440, height: 900 });
+  await settle(page);
+}
+
+/** Two animation frames: a resize's render has run. */
+const settle = (page: Page) => page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
+
+/** The legend as shown: its title, each class's label, and each hidden-region line. */
+function legendOf(page: Page): Promise<{ title: string; classes: string[]; hidden: string[]; text: string; data: Record<string, string> }> {
+  return page.$eval('#legend', (el) => ({
+    title: el.querySelector('strong')?.textContent ?? '',
+    classes: [...el.querySelectorAll('.class')].map((c) => c.textContent!),
+    hidden: [...el.querySelectorAll('.hidden-reason')].map((c) => c.textContent!),
+    text: el.textContent!,
+    data: { ...(el as HTMLElement).dataset } as Record<string, string>,
+  }));
+}
+
+/** The page's words for the service's reason codes (server/indicators/disclosure.ts), written out here. */
+const REASONS: Record<string, string> = { 'resident-floor': 'fewer than 200 resident subscribers', threshold: '15 or fewer subscribers', 'rounded-to-threshold': 'rounds to 15 or fewer', missing: 'no data for this period' };
 
 interface Shown {
   status: string;
@@ -123,30 +161,77 @@ describe('the dashboard, premium tier', () => {
     await page.goto(`${h.base}/#token=${premium}`);
   });
 
-  it('draws the latest week at admin2 with the regions and legend of the REST result', async () => {
-    await waitShown(page, { unit: 'admin2', comparison: 'value', source: 'residents.count' });
+  it('first shows admin1, as admin2 is mostly withheld, with the regions and legend of the REST result', async () => {
+    await waitShown(page, { unit: 'admin1', comparison: 'value', source: 'residents.count' });
     const period = await page.$eval('#app', (el) => (el as HTMLElement).dataset.period!);
-    const start = await page.$eval('#period', (el) => (el as HTMLSelectElement).selectedOptions[0]!.textContent!.match(/\((\S+) to/)![1]!);
-    const rest = await indicatorRest(premium, `unit=admin2&resolution=week&period=${start}&scale=true`);
+    const start = await page.$eval('#period', (el) => (el as HTMLSelectElement).selectedOptions[0]!.dataset.start!);
+    // Why not admin2, the preferred unit: most of its regions are withheld, by REST's own account.
+    const admin2 = await indicatorRest(premium, `unit=admin2&resolution=week&period=${start}&scale=true`);
+    expect(admin2.values.filter((v) => v.value === null).length / admin2.values.length).toBeGreaterThan(0.5);
+    expect(await page.$eval('#unit', (el) => (el as HTMLSelectElement).value)).toBe('admin1');
+    expect(await page.textContent('#notice')).toContain('Showing admin1: at admin2');
+    const rest = await indicatorRest(premium, `unit=admin1&resolution=week&period=${start}&scale=true`);
     expect(rest.period.key).toBe(period);
-    const onMap = await regionsOnMap(page, 'admin2');
+    const onMap = await regionsOnMap(page, 'admin1');
     expect(Object.keys(onMap).sort()).toEqual(rest.values.map((v) => v.pcod).sort());
     for (const v of rest.values) {
       expect(onMap[v.pcod]!.value, v.pcod).toBe(v.value);
       expect(onMap[v.pcod]!.state, v.pcod).toBe(v.value === null ? 'withheld' : 'shown');
     }
     const published = rest.values.map((v) => v.value).filter((v): v is number => v !== null);
-    const legend = await page.$eval('#legend', (el) => ({ ...(el as HTMLElement).dataset }));
-    expect(Number(legend.min)).toBe(Math.min(...published));
-    expect(Number(legend.max)).toBe(Math.max(...published));
-    expect(Number(legend.withheld)).toBe(rest.values.length - published.length);
-    await page.screenshot({ path: path.join(DOCS, 'dashboard-map.png') });
+    const legend = await legendOf(page);
+    expect(Number(legend.data.min)).toBe(Math.min(...published));
+    expect(Number(legend.data.max)).toBe(Math.max(...published));
+    expect(Number(legend.data.withheld)).toBe(rest.values.length - published.length);
+    // Up to five classes of the distinct values, labelled by the whole numbers in them; the unit and category in the title.
+    expect(legend.classes.length).toBe(Math.min(5, new Set(published).size));
+    for (const c of legend.classes) expect(c).toMatch(/^[\d,]+( to [\d,]+)? \(\d+\)$/);
+    expect(legend.title).toContain('residents · count (people) · admin1 · ' + period);
+    await shoot(page, 'dashboard-map');
+  });
+
+  it('says why each withheld region is withheld, as REST reports it, on the map, in the legend and in the table', async () => {
+    await page.selectOption('#unit', 'admin2');
+    await waitShown(page, { unit: 'admin2', comparison: 'value', source: 'residents.count' });
+    const start = await page.$eval('#period', (el) => (el as HTMLSelectElement).selectedOptions[0]!.dataset.start!);
+    const rest = (await indicatorRest(premium, `unit=admin2&resolution=week&period=${start}&scale=true`)) as IndicatorBody & { values: { withheld?: string }[]; withheld: Record<string, number> };
+    const titles = await page.$$eval('#map g[data-unit="admin2"] path.region', (ps) => Object.fromEntries(ps.map((p) => [p.getAttribute('data-pcod')!, p.querySelector('title')!.textContent!])));
+    const withheld = rest.values.filter((v) => v.value === null);
+    expect(withheld.length).toBeGreaterThan(0);
+    for (const v of withheld) expect(titles[v.pcod], v.pcod).toContain(`withheld (${REASONS[v.withheld!]})`);
+    const legend = await legendOf(page);
+    const byReason = new Map<string, number>();
+    for (const v of withheld) byReason.set(v.withheld!, (byReason.get(v.withheld!) ?? 0) + 1);
+    // REST's own counts by reason (regions without data are not counted there: they have nothing to withhold).
+    for (const [why, n] of Object.entries(rest.withheld)) expect(byReason.get(why), why).toBe(n);
+    expect(legend.hidden.sort()).toEqual([...byReason].map(([why, n]) => `${REASONS[why]} (${n})`).sort());
+    await page.click('#views button[data-view="table"]');
+    await waitShown(page, { unit: 'admin2' });
+    const table = await page.$$eval('#table tbody tr', (trs) => Object.fromEntries(trs.map((tr) => [tr.getAttribute('data-pcod')!, tr.children[2]!.textContent!])));
+    for (const v of rest.values) expect(table[v.pcod], v.pcod).toBe(v.value === null ? REASONS[v.withheld!] : v.value.toLocaleString('en'));
+    await shoot(page, 'dashboard-table');
+    await page.click('#views button[data-view="map"]');
+  });
+
+  it('shows no classes and says why when nothing is published (abnormality with less than 90 days of history)', async () => {
+    await page.selectOption('#period', '2016-W05');
+    await page.selectOption('#comparison', 'abnormality');
+    await waitShown(page, { unit: 'admin2', period: '2016-W05', comparison: 'abnormality' });
+    const legend = await legendOf(page);
+    expect(legend.data.classes).toBe('0');
+    expect(legend.text).toContain('nothing published');
+    expect(legend.text).not.toMatch(/from 0 to 0|\b0 to 0\b/);
+    // 2016-W05 starts 2016-02-01: the earlier weeks span 35 days of history (2015-12-28 to 2016-01-31).
+    const rest = await indicatorRest(premium, 'unit=admin2&resolution=week&period=2016-02-01&scale=true');
+    const published = rest.values.filter((v) => v.value !== null).length;
+    expect(legend.hidden).toContain(`needs 90 days of history (has 35) (${published})`);
   });
 
   it("shows the struck region's residents falling and their abnormality rising after the disaster", async () => {
     // 2016-W13 ends the Sunday before the disaster (Tuesday 2016-04-05); 2016-W15 is the week after its week.
     expect(disaster.date).toBe('2016-04-05');
     const at = async (period: string, comparison: string) => {
+      await page.selectOption('#unit', 'admin2');
       await page.selectOption('#period', period);
       await page.selectOption('#comparison', comparison);
       await waitShown(page, { unit: 'admin2', period, comparison });
@@ -179,7 +264,19 @@ describe('the dashboard, premium tier', () => {
     const seriesRequests = api(/^\/api\/0\/indicators\/residents\.count\/series\?.*resolution=week/);
     expect(seriesRequests.length).toBeGreaterThanOrEqual(1);
     expect(seriesRequests.length).toBeLessThanOrEqual(2); // admin1 (drawn first) and admin2
+    // Scores are classed around the usual band, diverging: the struck region in the most negative class.
+    const legend = await legendOf(page);
+    expect(legend.title).toContain('abnormality score');
+    expect(legend.classes[0]).toMatch(/^−5 or below \(\d+\)$/);
     await page.screenshot({ path: path.join(DOCS, 'dashboard-abnormality.png') });
+
+    // Percent change says "%", in the title and on every class.
+    await at('2016-W15', 'percent_change');
+    const pct = await legendOf(page);
+    expect(pct.title).toContain('percent change from the previous period (%)');
+    expect(pct.classes.length).toBeGreaterThan(0);
+    for (const c of pct.classes) expect(c).toMatch(/%( to [−+]?[\d,.]+%)? \(\d+\)$/);
+    await at('2016-W15', 'abnormality');
   });
 
   it("graphs the struck region's series with its reference band", async () => {
@@ -190,7 +287,9 @@ describe('the dashboard, premium tier', () => {
     const points = await page.$eval('#chart', (el) => Number((el as HTMLElement).dataset.points));
     const periods = await page.$$eval('#period option', (o) => o.length);
     expect(points).toBe(periods);
-    await page.screenshot({ path: path.join(DOCS, 'dashboard-graph.png') });
+    // The "loading the series…" text is gone once the chart is drawn.
+    expect(await page.$eval('#chart', (el) => [...el.childNodes].filter((n) => n.nodeType === Node.TEXT_NODE).map((n) => n.textContent).join(''))).toBe('');
+    await shoot(page, 'dashboard-graph');
     await page.click('#views button[data-view="map"]');
   });
 
@@ -209,23 +308,70 @@ describe('the dashboard, premium tier', () => {
     expect(all.length).toBeGreaterThan(1);
     expect(all.map((a) => a.value)).toEqual(all.map((a) => a.value).sort((a, b) => b - a));
     expect(all[0]!.from).toBe(disaster.pcod);
-    await page.screenshot({ path: path.join(DOCS, 'dashboard-flows.png') });
 
-    // The arcs and each region's total in and out are the REST result's off-diagonal pairs.
+    // The arcs are the REST result's off-diagonal pairs.
     const modal = (start: string, end: string) => ({ query_kind: 'most_frequent_location', start_date: start, end_date: end, aggregation_unit: 'admin2' });
     const spec = { query_kind: 'flows', from_location: modal('2016-03-28', '2016-04-04'), to_location: modal('2016-04-04', '2016-04-11') };
     const id = await runToCompletion(h, premium, spec);
     const rows = ((await (await fetch(`${h.api}/get/${id}`, { headers: auth(premium) })).json()) as { query_result: { pcod_from: string; pcod_to: string; value: number }[] }).query_result;
     const pairs = rows.filter((r) => r.pcod_from !== r.pcod_to);
     expect(all.map((a) => `${a.from}>${a.to}=${a.value}`).sort()).toEqual(pairs.map((r) => `${r.pcod_from}>${r.pcod_to}=${r.value}`).sort());
+    const sum = (pcod: string, side: 'pcod_from' | 'pcod_to') => pairs.filter((r) => r[side] === pcod).reduce((n, r) => n + r.value, 0);
+
+    // Out (the default), in and net: each region's colour value is that sum of the REST pairs; a region with no
+    // published flow on that side is not drawn as 0.
+    const regionsByMeasure = async (measure: string) => {
+      await page.selectOption('#measure', measure);
+      await page.waitForFunction((m) => document.getElementById('app')!.dataset.measure === m, measure);
+      await waitShown(page, { source: 'flows', period: '2016-W14' });
+      return regionsOnMap(page, 'admin2');
+    };
+    const names = Object.keys(await regionsOnMap(page, 'admin2'));
+    const involved = (p: string) => pairs.some((r) => r.pcod_from === p || r.pcod_to === p);
+    for (const measure of ['in', 'net', 'out']) {
+      const onMap = await regionsByMeasure(measure);
+      for (const p of names) {
+        const want = measure === 'out' ? sum(p, 'pcod_from') : measure === 'in' ? sum(p, 'pcod_to') : sum(p, 'pcod_to') - sum(p, 'pcod_from');
+        const shown = measure === 'net' ? involved(p) : want > 0;
+        expect([p, onMap[p]!.state, onMap[p]!.shown], measure).toEqual([p, shown ? 'shown' : 'withheld', shown ? want : null]);
+      }
+    }
+    // Out: the struck region sends the most, and is drawn in the top class.
+    const outs = names.map((p) => sum(p, 'pcod_from'));
+    expect(sum(disaster.pcod, 'pcod_from')).toBe(Math.max(...outs));
+    const fill = await page.$eval(`#map g[data-unit="admin2"] path[data-pcod="${disaster.pcod}"]`, (p) => p.getAttribute('fill'));
+    const top = await page.$eval('#legend', (el) => [...el.querySelectorAll('.class .swatch')].at(-1)!.getAttribute('style'));
+    expect(top).toContain(`background:${fill}`);
+    expect((await legendOf(page)).title).toContain('FlowKit aggregates · flows between most_frequent_locations: total out (subscribers) · admin2 · 2016-W14');
+
+    // The top corridors: the ten largest REST pairs, largest first.
+    const corridors = await page.$$eval('#corridors li', (ls) => ls.map((l) => `${l.getAttribute('data-from')}>${l.getAttribute('data-to')}=${l.getAttribute('data-value')}`));
+    const largest = [...pairs].sort((a, b) => b.value - a.value).slice(0, 10);
+    expect(corridors.length).toBe(largest.length);
+    expect(corridors.map((c) => Number(c.split('=')[1]))).toEqual(largest.map((r) => r.value));
+    expect(corridors[0]).toBe(`${disaster.pcod}>${largest[0]!.pcod_to}=${largest[0]!.value}`);
+    await shoot(page, 'dashboard-flows');
+
+    // The table: each region's total out, in and net, from the REST pairs.
     await page.click('#views button[data-view="table"]');
     await waitShown(page, { source: 'flows', period: '2016-W14' });
     const table = await page.$$eval('#table tbody tr', (trs) => trs.map((tr) => [...tr.children].map((td) => td.textContent!)));
-    for (const [pcod, , inText, outText] of table) {
-      const sum = (side: 'pcod_from' | 'pcod_to') => pairs.filter((r) => r[side] === pcod).reduce((n, r) => n + r.value, 0);
-      const shown = (t: string | undefined) => (t === 'none published' ? 0 : Number(t!.replace(/,/g, '')));
-      expect([pcod, shown(inText), shown(outText)]).toEqual([pcod, sum('pcod_to'), sum('pcod_from')]);
+    const num = (t: string | undefined) => (t === 'none published' ? 0 : Number(t!.replace(/,/g, '').replace('−', '-')));
+    for (const [pcod, , outText, inText, netText] of table) {
+      expect([pcod, num(outText), num(inText)]).toEqual([pcod, sum(pcod!, 'pcod_from'), sum(pcod!, 'pcod_to')]);
+      if (involved(pcod!)) expect([pcod, num(netText)]).toEqual([pcod, sum(pcod!, 'pcod_to') - sum(pcod!, 'pcod_from')]);
     }
+
+    // The graph: the struck region's out, in and net per week; at 2016-W14, the REST sums.
+    await page.click(`#views button[data-view="map"]`);
+    await page.click(`#map g[data-unit="admin2"] path[data-pcod="${disaster.pcod}"]`);
+    await page.click('#views button[data-view="graph"]');
+    await waitShown(page, { source: 'flows', period: '2016-W14' });
+    await page.waitForSelector('#chart canvas');
+    const current = await page.$eval('#chart', (el) => JSON.parse((el as HTMLElement).dataset.current!) as { out: number; in: number; net: number });
+    expect(current).toEqual({ out: sum(disaster.pcod, 'pcod_from'), in: sum(disaster.pcod, 'pcod_to'), net: sum(disaster.pcod, 'pcod_to') - sum(disaster.pcod, 'pcod_from') });
+    expect(Number(await page.$eval('#chart', (el) => (el as HTMLElement).dataset.points))).toBe(await page.$$eval('#period option', (o) => o.length));
+    await shoot(page, 'dashboard-flows-graph');
     await page.click('#views button[data-view="map"]');
 
     const values = all.map((a) => a.value);
@@ -297,7 +443,105 @@ describe('the dashboard, premium tier', () => {
   });
 });
 
+describe('the dashboard on a phone and on a wall screen', () => {
+  /** How the page lays out at a width: horizontal overflow, the map's width, the header's height, the drawer. */
+  const layout = (page: Page) =>
+    page.evaluate(() => {
+      const box = (id: string) => document.getElementById(id)!.getBoundingClientRect();
+      return {
+        overflow: document.documentElement.scrollWidth - window.innerWidth,
+        mapWidth: box('map').width,
+        mapTop: box('map').top,
+        headerHeight: document.querySelector('header')!.getBoundingClientRect().height,
+        lineHeight: parseFloat(getComputedStyle(document.querySelector('header h1')!).lineHeight) || 20,
+        controlsRight: box('controls').right,
+        width: window.innerWidth,
+      };
+    });
+
+  it('at 390 px: no horizontal scroll, the map first and at least 80% wide, the controls in a drawer', async () => {
+    const page = await browser.context.newPage();
+    const problems: string[] = [];
+    page.on('console', (m) => m.type() === 'error' && problems.push(m.text()));
+    page.on('response', (r) => r.status() >= 400 && problems.push(`${r.status()} ${r.url()}`));
+    try {
+      await page.setViewportSize({ width: 390, height: 844 });
+      await page.goto(`${h.base}/#token=${premium}`);
+      await waitShown(page, { source: 'residents.count', unit: 'admin1' });
+      const l = await layout(page);
+      expect(l.overflow).toBeLessThanOrEqual(0);
+      expect(l.mapWidth / l.width).toBeGreaterThanOrEqual(0.8);
+      // The header on one or two lines; then the views, the progress and the map: above the fold.
+      expect(l.headerHeight).toBeLessThan(2 * 40);
+      expect(l.mapTop).toBeLessThan(200);
+      // The drawer is closed (off screen to the left); the menu opens it, a choice in it closes it.
+      expect(l.controlsRight).toBeLessThanOrEqual(0);
+      await page.click('#menu');
+      await page.waitForFunction(() => document.getElementById('controls')!.getBoundingClientRect().left >= 0);
+      expect(await page.$eval('#menu', (b) => b.getAttribute('aria-expanded'))).toBe('true');
+      await page.selectOption('#resolution', 'month');
+      await page.waitForFunction(() => document.getElementById('controls')!.getBoundingClientRect().right <= 0);
+      await waitShown(page, { source: 'residents.count', unit: 'admin1', period: '2016-07' });
+      // Not a live tier: no "follow new days".
+      expect(await page.$eval('#follow-row', (el) => (el as HTMLElement).hidden)).toBe(true);
+      // The Period list's labels fit its select.
+      await page.click('#menu');
+      await page.waitForFunction(() => document.getElementById('controls')!.getBoundingClientRect().left >= 0);
+      const period = await page.$eval('#period', (el) => {
+        const s = el as HTMLSelectElement;
+        const ctx = document.createElement('canvas').getContext('2d')!;
+        ctx.font = getComputedStyle(s).font;
+        return { text: ctx.measureText(s.selectedOptions[0]!.textContent!).width, box: s.clientWidth };
+      });
+      expect(period.text).toBeLessThan(period.box - 20); // room for the arrow
+      await page.screenshot({ path: path.join(DOCS, 'dashboard-drawer-phone.png') });
+      await page.click('#scrim', { position: { x: 380, y: 400 } });
+      // 360 px and a wall screen: no horizontal scroll either; on the wall the controls sit beside the map.
+      for (const width of [360, 2560]) {
+        await page.setViewportSize({ width, height: 900 });
+        await settle(page);
+        const w = await layout(page);
+        expect(w.overflow, String(width)).toBeLessThanOrEqual(0);
+        expect(w.mapWidth / width, String(width)).toBeGreaterThanOrEqual(width > 800 ? 0.6 : 0.8);
+        if (width > 800) expect(w.controlsRight).toBeGreaterThan(0);
+      }
+      // Nothing failed to load (no /favicon.ico 404) and nothing logged an error.
+      expect(problems).toEqual([]);
+    } finally {
+      await page.close();
+    }
+  });
+});
+
 describe('the dashboard, free tier', () => {
+  it("explains the free token's empty page on a store shorter than its embargo (the 14-day sample), as REST does", async () => {
+    // The service as `npm start` runs it: the default tiers (free: data older than 30 days) on the embedded sample.
+    const sample = await startHarness(await sampleStore(), { tiers: structuredClone(DEFAULT_TIERS) });
+    const page = await browser.context.newPage();
+    try {
+      const token = await sample.token('free');
+      const rest = await fetch(`${sample.api}/indicators/residents.count?unit=admin1&resolution=month&period=2016-01-14`, { headers: auth(token) });
+      expect(rest.status).toBe(403);
+      const refusal = (await rest.json()) as { code: string; msg: string };
+      expect(refusal.code).toBe('TIER_FRESHNESS');
+      // 30 days before the day after the last (2016-01-14): 2015-12-16.
+      expect(refusal.msg).toContain('expected dates before 2015-12-16');
+      await page.goto(`${sample.base}/#token=${token}`);
+      await page.waitForFunction(() => document.getElementById('app')!.dataset.status === 'empty' && !document.getElementById('notice')!.hidden && document.getElementById('notice')!.textContent!.includes('The service says'));
+      const notice = (await page.textContent('#notice'))!;
+      expect(notice).toContain('This store holds 14 days, 2016-01-01 to 2016-01-14.');
+      expect(notice).toContain('only data older than 30 days: periods that end before 2015-12-16');
+      // January 2016 ends 2016-01-31: the tier sees it once the last day is 30 days after that.
+      expect(notice).toContain('Once the store holds data up to 2016-03-01 (47 more days), it would see month 2016-01 at admin1 and admin2, without downloads.');
+      expect(notice).toContain(`The service says: TIER_FRESHNESS: ${refusal.msg}`);
+      await shoot(page, 'dashboard-free-empty');
+    } finally {
+      await page.close();
+      await sample.close();
+      fs.rmSync(sample.root, { recursive: true, force: true });
+    }
+  });
+
   it('offers only admin1-2 and monthly or coarser, and the service refuses finer data asked directly', async () => {
     const page = await browser.context.newPage();
     await page.goto(`${h.base}/#token=${free}`);
@@ -341,6 +585,9 @@ describe('the dashboard, live tier', () => {
       page.on('pageerror', (e) => console.error('page error:', e));
       await page.goto(`${h.base}/#token=${await h.token('partner')}`);
       await waitShown(page, { source: 'residents.count' });
+      // The header promises what the page offers (administrative units, days or coarser), not lon-lat or hours.
+      expect(await page.textContent('#who')).toBe('test-partner · partner tier · admin1, admin2, admin3 · day or coarser · downloads · live');
+      expect(await page.$eval('#follow-row', (el) => (el as HTMLElement).hidden)).toBe(false);
       await page.selectOption('#category', 'presence');
       await page.selectOption('#source', 'presence.count');
       await page.selectOption('#unit', 'admin1');
@@ -366,6 +613,10 @@ describe('the dashboard, live tier', () => {
       // Only the cell's region has anyone that day: exactly the 300 (a people count, rounded to 100).
       const shown = Object.entries(onMap).filter(([, v]) => v.value !== null);
       expect(shown.map(([, v]) => v.value)).toEqual([300]);
+      // One value, one class, labelled by that value.
+      const legend = await legendOf(page);
+      expect(legend.classes).toEqual(['300 (1)']);
+      expect(legend.title).toContain('presence · count (subscribers) · admin1 · 2016-07-09');
       const rest = (await (await fetch(`${h.api}/indicators/presence.count?unit=admin1&resolution=day&period=2016-07-09`, { headers: auth(premium) })).json()) as IndicatorBody;
       for (const v of rest.values) expect(onMap[v.pcod]!.value, v.pcod).toBe(v.value);
     } finally {
