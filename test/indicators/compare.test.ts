@@ -1,7 +1,7 @@
 /** compare.ts: diff, percent change, and the robust abnormality score on hand-made series. */
 import { describe, expect, it } from 'vitest';
 import { addDays } from '../../server/indicators/catalog.js';
-import { abnormality, compare, compareResults, diff, mad, MAD_SCALE, median, percentChange } from '../../server/indicators/compare.js';
+import { abnormality, compare, compareResults, diff, mad, median, percentChange } from '../../server/indicators/compare.js';
 
 /** A daily series of `values` ending the day before `start`. */
 const daily = (start: string, values: (number | null)[]) => values.map((value, i) => ({ start: addDays(start, i - values.length), value }));
@@ -46,10 +46,13 @@ describe('abnormality', () => {
     expect(a.withheld).toBeUndefined();
     expect(a.median).toBe(16);
     expect(a.mad).toBe(4);
-    expect(a.score).toBeCloseTo((40 - 16) / (MAD_SCALE * 4), 2);
+    // By hand, rounded to 2 decimals: 24 / 5.9304 = 4.0469..., -6 / 5.9304 = -1.0117...
     expect(a.score).toBe(4.05);
     expect(abnormality(16, start, history).score).toBe(0);
-    expect(abnormality(10, start, history).score).toBeCloseTo(-6 / (MAD_SCALE * 4), 2);
+    expect(abnormality(10, start, history).score).toBe(-1.01);
+    // Far out, the constant shows through the rounding: 593.04 / (1.4826 x 4) = 100 exactly, where a
+    // scale of 1.483 would give 99.97.
+    expect(abnormality(609.04, start, history).score).toBe(100);
   });
 
   it('is published only with at least 90 days of history (a parameter)', () => {
@@ -60,7 +63,8 @@ describe('abnormality', () => {
     expect(short.historyDays).toBe(89);
     // Lowered, a short synthetic series gets a score: [1, 2, 3, 4, 5]: median 3, MAD 1.
     const five = abnormality(6, start, daily(start, [1, 2, 3, 4, 5]), { minHistoryDays: 5 });
-    expect(five.score).toBeCloseTo(3 / MAD_SCALE, 2);
+    expect(five.score).toBe(2.02); // 3 / 1.4826 = 2.0234...
+    expect(abnormality(77.13, start, daily(start, [1, 2, 3, 4, 5]), { minHistoryDays: 5 }).score).toBe(50); // 74.13 / 1.4826
     expect(abnormality(6, start, daily(start, [1, 2, 3, 4, 5]), { minHistoryDays: 6 }).withheld).toBe('short-history');
   });
 
@@ -70,7 +74,7 @@ describe('abnormality', () => {
     const recent = daily(start, Array.from({ length: 100 }, (_, i) => (i % 2 ? 9 : 7)));
     const withOld = abnormality(10, start, [...old, ...recent], { lookbackDays: 100 });
     expect(withOld.median).toBe(8);
-    expect(withOld.score).toBeCloseTo(2 / MAD_SCALE, 2);
+    expect(withOld.score).toBe(1.35); // 2 / 1.4826 = 1.3489...
     const gaps = abnormality(10, start, [...recent, { start: addDays(start, -3), value: null }]);
     expect(gaps.n).toBe(100);
     expect(abnormality(10, start, daily(start, Array(120).fill(8))).withheld).toBe('zero-mad');
