@@ -93,6 +93,8 @@ interface Client {
   queuedBytes: number;
   closed: boolean;
   authTimer: NodeJS.Timeout | null;
+  /** Closes the socket when the token expires, even if nothing is sent then (see expired). */
+  expiryTimer?: NodeJS.Timeout;
   /** An audit entry for this socket could not be written: nothing more is sent, the socket is closed. */
   auditFailed?: boolean;
 }
@@ -102,6 +104,10 @@ const CLOSE_UNSUPPORTED = 1003;
 const CLOSE_TRY_AGAIN = 1013;
 const CLOSE_GOING_AWAY = 1001;
 const CLOSE_SERVER_ERROR = 1011;
+/** The token expired while the socket was open (application range 4000-4999, as 401 is to HTTP). */
+const CLOSE_TOKEN_EXPIRED = 4001;
+/** setTimeout's longest delay (about 24.8 days); a later expiry re-arms the timer. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 export class StreamHub {
   private readonly clients = new Set<WebSocket<Client>>();
@@ -190,6 +196,7 @@ export class StreamHub {
         this.clients.add(ws);
         const c = ws.getUserData();
         if (c.principal) {
+          this.watchExpiry(ws, c);
           this.control(ws, { op: 'auth', ok: true, sub: c.principal.sub, tier: c.principal.tierName, limits: this.limitsOf(c.principal) });
         } else {
           c.authTimer = setTimeout(() => {
@@ -223,6 +230,7 @@ export class StreamHub {
         const c = ws.getUserData();
         c.closed = true;
         if (c.authTimer) clearTimeout(c.authTimer);
+        if (c.expiryTimer) clearTimeout(c.expiryTimer);
         c.subs.clear();
         c.queue = [];
         c.queuedBytes = 0;
@@ -294,11 +302,7 @@ export class StreamHub {
       this.end(ws, CLOSE_POLICY, 'not authenticated');
       return;
     }
-    if (c.principal.exp * 1000 <= Date.now()) {
-      this.error(ws, idOf(m), 'TOKEN_EXPIRED', Errors.tokenExpired(c.principal.exp).message);
-      this.end(ws, CLOSE_POLICY, 'token expired');
-      return;
-    }
+    if (this.expired(ws, c)) return;
     switch (m.op) {
       case 'subscribe':
         return this.subscribe(ws, c, m);
@@ -330,6 +334,7 @@ export class StreamHub {
       c.principal = p;
       if (c.authTimer) clearTimeout(c.authTimer);
       c.authTimer = null;
+      this.watchExpiry(ws, c);
       this.audit(c, 'stream auth', 'ok');
       this.control(ws, { op: 'auth', ok: true, sub: p.sub, tier: p.tierName, limits: this.limitsOf(p) });
     } catch (e) {
@@ -562,10 +567,34 @@ export class StreamHub {
     this.frame(ws, id, false, { op: 'error', id, code, message, ...(issues ? { issues } : {}) });
   }
 
+  /**
+   * Whether the socket's token has expired; if so the socket is closed (4001,
+   * with the time in the reason). Checked before every frame, since a live
+   * subscription keeps sending without the client asking anything, and by a
+   * timer at the expiry itself, so that an idle socket does not outlive it.
+   */
+  private expired(ws: WebSocket<Client>, c: Client): boolean {
+    if (!c.principal || c.principal.exp * 1000 > Date.now()) return false;
+    this.end(ws, CLOSE_TOKEN_EXPIRED, `token expired at ${new Date(c.principal.exp * 1000).toISOString()}; open a new socket with a fresh token`);
+    return true;
+  }
+
+  private watchExpiry(ws: WebSocket<Client>, c: Client): void {
+    if (c.expiryTimer) clearTimeout(c.expiryTimer);
+    if (c.closed || !c.principal) return;
+    const ms = c.principal.exp * 1000 - Date.now();
+    c.expiryTimer = setTimeout(() => {
+      c.expiryTimer = undefined;
+      if (!c.closed && !this.expired(ws, c)) this.watchExpiry(ws, c);
+    }, Math.max(0, Math.min(ms + 1, MAX_TIMER_MS)));
+    c.expiryTimer.unref();
+  }
+
   /** Sends one frame, or queues it while the socket is choked (see the header). */
   private frame(ws: WebSocket<Client>, sub: SubId | null, partial: boolean, frame: object): void {
     const c = ws.getUserData();
     if (c.closed) return;
+    if (this.expired(ws, c)) return;
     if (c.auditFailed) {
       // Fail closed: what the audit log could not record is not sent.
       this.end(ws, CLOSE_SERVER_ERROR, 'the audit log could not be written; nothing more is served');

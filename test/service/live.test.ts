@@ -76,4 +76,42 @@ describe('live frames', () => {
       else process.env.OPALITE_PSEUDONYM_KEY = saved;
     }
   });
+
+  // Issue #14: expiry was checked only when the client sent something, so a live subscription kept receiving
+  // refresh frames after its token expired. Every frame checks it; an expired socket is closed with 4001.
+  it('sends nothing once the token has expired: the socket is closed with 4001, and a new day brings no refresh', async () => {
+    const c = await StreamClient.open(h.api.replace(/^http/, 'ws') + '/stream');
+    try {
+      const token = await h.token('partner', { sub: 'short-lived', ttl: 2 });
+      const exp = (JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString()) as { exp: number }).exp;
+      c.send({ op: 'auth', token });
+      await c.until((f) => f.some((x) => x.op === 'auth'));
+      const spec = { query_kind: 'unique_subscriber_counts', start_date: '2016-01-10', end_date: '2016-01-25', aggregation_unit: 'admin1' };
+      c.send({ op: 'subscribe', id: 'u', spec });
+      await c.until((f) => finals(f).length === 1);
+      const closed = await c.closedWithin(exp * 1000 - Date.now() + 3000);
+      expect(closed.code).toBe(4001);
+      expect(closed.reason).toMatch(/^token expired at \d{4}-\d\d-\d\dT/);
+      const frames = c.frames.length;
+
+      const dataset = path.join(h.root, 'delivery-expiry');
+      oneDayDelivery(dataset, '2016-01-18');
+      await ingestWithTestKey(dataset, h.config.store);
+      await live.settled();
+      await new Promise((r) => setTimeout(r, 300));
+      expect(h.server.context.engine.store.days()).toContain('2016-01-18');
+      expect(c.frames.length).toBe(frames);
+      expect(c.frames.some((f) => f.refresh === true)).toBe(false);
+      h.server.context.audit.flush();
+      const ended = fs
+        .readFileSync(h.config.audit.file, 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as { sub: string; op: string; status: unknown })
+        .filter((e) => e.sub === 'short-lived' && e.op === 'stream end');
+      expect(ended).toEqual([expect.objectContaining({ status: 4001 })]);
+    } finally {
+      c.close();
+    }
+  });
 });
