@@ -4,6 +4,7 @@
  * rerun it from a script (FlowClient, or curl against the same service).
  */
 import type { GeoFeature } from './protocol.js';
+import { intervalOf } from './privacy.js';
 import type { Picture, Shown } from './values.js';
 
 export function save(name: string, type: string, text: string): void {
@@ -25,10 +26,13 @@ export function toCsv(comparison: string, names: ReadonlyMap<string, string>, sh
     lines.push(['pcod_from', 'pcod_to', 'value']);
     for (const f of picture.flows) lines.push([f.pcod_from, f.pcod_to, f.value]);
   } else {
-    lines.push(['pcod', 'name', 'value', 'withheld', comparison === 'value' ? null : comparison, comparison === 'value' ? null : 'reference'].filter((x) => x !== null));
+    // Noised values (differential privacy) carry the half-width of their 95% interval.
+    const noised = picture.privacy?.mode === 'dp' && picture.privacy.interval95 !== undefined;
+    lines.push(['pcod', 'name', 'value', 'withheld', noised ? 'interval95' : null, comparison === 'value' ? null : comparison, comparison === 'value' ? null : 'reference'].filter((x) => x !== null));
     for (const [pcod, name] of names) {
       const s = shown.get(pcod);
-      const row: unknown[] = [pcod, name, s?.value ?? null, s?.value === null ? 'true' : 'false'];
+      const row: unknown[] = [pcod, name, s?.value ?? null, s?.value === null ? (s.why ?? 'withheld') : ''];
+      if (noised) row.push(s?.value === null ? null : intervalOf(picture.privacy, pcod));
       if (comparison !== 'value') row.push(s?.shown ?? null, s?.reference ?? null);
       lines.push(row);
     }

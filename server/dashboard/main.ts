@@ -441,7 +441,8 @@ class Dashboard {
     const entry = s.measureUnit;
     const what = s.shape === 'od' ? `${s.category} · ${s.label}: ${measure === 'net' ? 'net (in − out)' : `total ${measure}`}` : `${s.category} · ${s.label}`;
     const compared = kind === 'value' ? '' : ` · ${{ diff: 'difference from the previous period', percent_change: 'percent change from the previous period (%)', abnormality: 'abnormality score' }[kind]}`;
-    return `${what} (${measureUnit(entry, this.scale)}) · ${unit} · ${p.key}${compared}${pending ? ' (computing…)' : ''}`;
+    const approx = this.sub?.pictures.get(unit)?.privacy?.mode === 'dp' ? ' · approx. (differential privacy)' : '';
+    return `${what} (${measureUnit(entry, this.scale)}) · ${unit} · ${p.key}${compared}${approx}${pending ? ' (computing…)' : ''}`;
   }
 
   /**

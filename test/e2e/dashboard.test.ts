@@ -21,6 +21,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { decode, encode } from '@msgpack/msgpack';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pino from 'pino';
@@ -507,6 +508,72 @@ describe('the dashboard on a phone and on a wall screen', () => {
       }
       // Nothing failed to load (no /favicon.ico 404) and nothing logged an error.
       expect(problems).toEqual([]);
+    } finally {
+      await page.close();
+    }
+  });
+});
+
+describe('the dashboard, protection shown', () => {
+  // The service does not noise answers yet (differential privacy is being added beside this page): the answers are
+  // given the block it will send, in the stream's frames and in REST's series, on their way to the page.
+  const DP = { mode: 'dp', k: 15, epsilon: 0.5, mechanism: 'gaussian', interval95: 120, budget: { spent: 1.5, remaining: 8.5, period: 'month' } };
+
+  async function withPrivacy(page: Page, privacy: unknown): Promise<void> {
+    await page.routeWebSocket(/\/api\/0\/stream$/, (ws) => {
+      const server = ws.connectToServer();
+      ws.onMessage((m) => server.send(m));
+      server.onMessage((m) => {
+        const f = decode(m as Buffer) as Record<string, unknown>;
+        if (f.op === 'partial' || f.op === 'final') f.privacy = privacy;
+        ws.send(Buffer.from(encode(f)));
+      });
+    });
+    await page.route(/\/api\/0\/indicators\/[^/]+\/series\?/, async (route) => {
+      const r = await route.fetch();
+      const body = (await r.json()) as { periods: Record<string, unknown>[] };
+      for (const p of body.periods) p.privacy = privacy;
+      await route.fulfill({ response: r, json: body });
+    });
+  }
+
+  it('marks noised values approximate with their 95% interval, in the table and the graph, and gives the budget left', async () => {
+    const page = await browser.context.newPage();
+    try {
+      await withPrivacy(page, DP);
+      await page.goto(`${h.base}/#token=${premium}`);
+      await waitShown(page, { source: 'residents.count', unit: 'admin1' });
+      expect(await page.textContent('#privacy')).toBe(
+        'Protection: differential privacy (ε = 0.5, gaussian mechanism); values of 15 or fewer withheld. Values are approximate: each ± 120 (95%). Budget left: 8.5 of 10 this month.',
+      );
+      expect((await legendOf(page)).title).toContain('approx. (differential privacy)');
+      await page.click('#views button[data-view="table"]');
+      await waitShown(page, { unit: 'admin1' });
+      const start = await page.$eval('#period', (el) => (el as HTMLSelectElement).selectedOptions[0]!.dataset.start!);
+      const rest = await indicatorRest(premium, `unit=admin1&resolution=week&period=${start}&scale=true`);
+      const cells = await page.$$eval('#table tbody tr', (trs) => Object.fromEntries(trs.map((tr) => [tr.getAttribute('data-pcod')!, tr.children[2]!.textContent!])));
+      for (const v of rest.values) expect(cells[v.pcod], v.pcod).toBe(v.value === null ? expect.any(String) : `approx. ${v.value.toLocaleString('en')} ± 120`);
+      await page.click('#views button[data-view="graph"]');
+      await waitShown(page, { unit: 'admin1' });
+      await page.waitForSelector('#chart canvas');
+      expect(await page.$eval('#chart', (el) => (el as HTMLElement).dataset.noised)).toBe('true');
+      expect(await page.$$eval('#chart .u-legend .u-label', (ss) => ss.map((s) => s.textContent!))).toContain('95% low');
+      await shoot(page, 'dashboard-protection');
+    } finally {
+      await page.close();
+    }
+  });
+
+  it('under threshold mode says values of k or fewer are withheld, and marks nothing approximate', async () => {
+    const page = await browser.context.newPage();
+    try {
+      await withPrivacy(page, { mode: 'threshold', k: 15 });
+      await page.goto(`${h.base}/#token=${premium}`);
+      await waitShown(page, { source: 'residents.count', unit: 'admin1' });
+      expect(await page.textContent('#privacy')).toBe('Protection: values of 15 or fewer withheld.');
+      await page.click('#views button[data-view="table"]');
+      await waitShown(page, { unit: 'admin1' });
+      expect(await page.$$eval('#table td', (tds) => tds.filter((td) => td.textContent!.includes('approx.')).length)).toBe(0);
     } finally {
       await page.close();
     }
