@@ -16,7 +16,11 @@
  * A full disk fails closed: an entry that cannot be written whole is cut back
  * off the file (so the chain stays intact and the next entry continues it)
  * and append throws AUDIT_FAILED, which the REST edge and the stream turn into
- * a refusal: nothing is served that the log does not record.
+ * a refusal: nothing is served that the log does not record. While failing,
+ * the log retries on a timer (retryMs) by appending an `audit resumed` entry
+ * that names when the failures began: health (/healthz) comes back by itself
+ * once the operator has made room, not only when a request happens to write,
+ * and the outage is recorded in the chain.
  */
 import crypto from 'node:crypto';
 import fs from 'node:fs';
@@ -84,8 +88,11 @@ export class AuditLog {
   healthy = true;
   /** Writes and flushes that failed, since start (/metrics). */
   failures = 0;
-  /** Called with each failure, for the server log. */
+  /** Called with each failure, for the server log (the timer's retries are not reported again). */
   onFailure?: (e: unknown) => void;
+  /** While unhealthy: the retry timer, when the failures began, and why. */
+  private retry: NodeJS.Timeout | null = null;
+  private failingSince: { time: string; why: string } | null = null;
 
   private constructor(
     readonly file: string,
@@ -93,6 +100,7 @@ export class AuditLog {
     private readonly intervalMs: number,
     head: { seq: number; hash: string },
     private readonly io: AuditIo,
+    private readonly retryMs: number,
   ) {
     this.seq = head.seq;
     this.prev = head.hash;
@@ -101,9 +109,9 @@ export class AuditLog {
   }
 
   /** Opens (or creates) the log and continues its chain; refuses a log whose last line is cut or altered. */
-  static open(file: string, opts: { fsync?: FsyncPolicy; fsyncIntervalMs?: number; io?: AuditIo } = {}): AuditLog {
+  static open(file: string, opts: { fsync?: FsyncPolicy; fsyncIntervalMs?: number; io?: AuditIo; retryMs?: number } = {}): AuditLog {
     fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
-    return new AuditLog(file, opts.fsync ?? 'interval', opts.fsyncIntervalMs ?? 1000, readHead(file), opts.io ?? nodeIo);
+    return new AuditLog(file, opts.fsync ?? 'interval', opts.fsyncIntervalMs ?? 1000, readHead(file), opts.io ?? nodeIo, opts.retryMs ?? 5000);
   }
 
   get entries(): number {
@@ -111,11 +119,35 @@ export class AuditLog {
   }
 
   private failed(e: unknown, doing: string): AuditError {
+    const why = (e as NodeJS.ErrnoException).code === 'ENOSPC' ? 'no space left on the device' : ((e as Error).message ?? String(e));
     this.healthy = false;
     this.failures++;
-    this.onFailure?.(e);
-    const why = (e as NodeJS.ErrnoException).code === 'ENOSPC' ? 'no space left on the device' : ((e as Error).message ?? String(e));
+    if (!this.retrying) this.onFailure?.(e);
+    this.failingSince ??= { time: new Date().toISOString(), why };
+    this.scheduleRetry();
     return new AuditError(`${this.file}: ${doing}: ${why}; requests are refused until it can be written`);
+  }
+
+  private retrying = false;
+
+  /** While unhealthy, tries every retryMs to write (and flush) an entry recording the outage; stops once one succeeds. */
+  private scheduleRetry(): void {
+    if (this.retry || this.fd < 0) return;
+    this.retry = setTimeout(() => {
+      this.retry = null;
+      if (this.healthy || this.fd < 0 || !this.failingSince) return;
+      this.retrying = true;
+      try {
+        const since = this.failingSince;
+        this.append({ sub: null, tier: null, op: 'audit resumed', status: 'ok', detail: `writes failed from ${since.time} until now (${since.why})` });
+        this.flush();
+      } catch {
+        // Still failing: failed() has scheduled the next try.
+      } finally {
+        this.retrying = false;
+      }
+    }, this.retryMs);
+    this.retry.unref();
   }
 
   /** Writes the whole line or nothing: a partial write is cut back off, so the chain on disk stays intact. */
@@ -169,6 +201,7 @@ export class AuditLog {
       this.timer.unref();
     }
     this.healthy = true;
+    this.failingSince = null;
     return entry;
   }
 
@@ -187,6 +220,8 @@ export class AuditLog {
   close(): void {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
+    if (this.retry) clearTimeout(this.retry);
+    this.retry = null;
     if (this.fd < 0) return;
     try {
       this.flush();

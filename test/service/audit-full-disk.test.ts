@@ -56,6 +56,34 @@ describe('the audit log on a full disk', () => {
     expect(log.failures).toBe(1);
   });
 
+  // Issue #14: /healthz stayed 503 after the disk was freed until some request happened to write the log.
+  it('retries on a timer while failing, so that health comes back by itself once there is room', async () => {
+    const file = path.join(root, 'retry-audit.jsonl');
+    const io = fillingDisk();
+    const log = AuditLog.open(file, { fsync: 'never', io, retryMs: 50 });
+    const reported: unknown[] = [];
+    log.onFailure = (e) => reported.push(e);
+    for (let i = 0; i < 3; i++) log.append({ sub: 'a', tier: 'premium', op: 'GET /x', status: 200 });
+    io.full = true;
+    expect(() => log.append({ sub: 'a', tier: 'premium', op: 'GET /x', status: 200 })).toThrow(/no space left/);
+    await new Promise((r) => setTimeout(r, 300));
+    // Still full: still unhealthy, the failed retries cut back off, reported once rather than every 50 ms.
+    expect(log.healthy).toBe(false);
+    expect(verifyAuditLog(file)).toMatchObject({ ok: true, entries: 3 });
+    expect(reported).toHaveLength(1);
+    io.full = false;
+    for (let i = 0; !log.healthy; i++) {
+      expect(i).toBeLessThan(100);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    // The retry wrote one entry, which records the outage in the chain itself.
+    const entries = fs.readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { op: string; status: string; detail: string });
+    expect(entries).toHaveLength(4);
+    expect(entries[3]).toMatchObject({ op: 'audit resumed', status: 'ok', detail: expect.stringMatching(/^writes failed from \S+ until now \(no space left on the device\)$/) });
+    log.close();
+    expect(verifyAuditLog(file)).toMatchObject({ ok: true, entries: 4 });
+  });
+
   /** REST and the stream against a server whose audit log runs out of room while it serves. */
   async function refusesWhileFull(h: Harness, fill: () => void, makeRoom: () => void, file: string): Promise<void> {
     const token = await h.token('premium');
@@ -94,6 +122,13 @@ describe('the audit log on a full disk', () => {
     expect(verifyAuditLog(file).ok).toBe(true);
 
     makeRoom();
+    // Healthy again without any request writing the log (the log retries on a timer).
+    let health2 = 503;
+    for (let i = 0; i < 200 && health2 !== 200; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      health2 = (await fetch(`${h.base}/healthz`)).status;
+    }
+    expect(health2).toBe(200);
     const served = await fetch(`${h.api}/get/${query_id}`, { headers: auth(token) });
     expect(served.status).toBe(200);
     expect(((await served.json()) as { query_result: unknown[] }).query_result.length).toBeGreaterThan(0);
@@ -113,7 +148,7 @@ describe('the audit log on a full disk', () => {
     // Replace the harness's server with one whose log writes through the filling disk.
     await h.server.close({ graceMs: 1000 });
     const engine = Engine.open(h.config.store, { partitions: h.config.partitions, threads: 0 });
-    const server = await startServer({ config: h.config, engine, log: pino({ level: 'silent' }), audit: AuditLog.open(file, { fsync: 'never', io }) });
+    const server = await startServer({ config: h.config, engine, log: pino({ level: 'silent' }), audit: AuditLog.open(file, { fsync: 'never', io, retryMs: 100 }) });
     await h.engine.close();
     const harness: Harness = {
       ...h,
