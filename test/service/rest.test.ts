@@ -46,7 +46,7 @@ describe('POST /run, GET /poll, GET /get', () => {
       if (poll.status !== 202) break;
       const body = (await poll.json()) as { status: string; progress: { fraction: number } };
       expect(['queued', 'executing']).toContain(body.status);
-      expect(body.progress.fraction).toBeGreaterThanOrEqual(0);
+      expect(body.progress.fraction >= 0 && body.progress.fraction < 1, JSON.stringify(body.progress)).toBe(true);
       statuses.add(body.status);
       expect(Date.now()).toBeLessThan(deadline);
     }
@@ -285,15 +285,24 @@ describe('the other routes', () => {
 
   it('writes every /api/0 request to the audit log, whose chain verifies', async () => {
     const { verifyAuditLog } = await import('../../server/service/audit.js');
+    // A result with rows withheld, so that the audited count is not zero by default.
+    const fine = specs.daily('admin3');
+    const fineId = await runToCompletion(h, premium, fine);
+    expect((await fetch(`${h.api}/get/${fineId}`, { headers: auth(premium) })).status).toBe(200);
     h.server.context.audit.flush();
     const lines = fs.readFileSync(h.config.audit.file, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(lines.some((l) => l.op === 'POST /api/0/run' && l.status === 400)).toBe(true);
     const got = lines.find((l) => l.op === 'GET /api/0/get' && l.status === 200 && l.detail === 'csv')!;
     expect(got.sub).toBe('test-premium');
     expect(got.tier).toBe('premium');
-    expect(got.rows).toBeGreaterThan(0);
-    expect(got.withheld).toBeGreaterThanOrEqual(0);
-    expect(got.spec).toMatchObject({ query_kind: 'spatial_aggregate' });
+    // The one CSV download above: specs.daily('admin2'), whose rows and withheld rows are the engine's.
+    const own = await h.engine.run(specs.daily('admin2'));
+    expect([got.rows, got.withheld]).toEqual([own.rows.length, own.withheld]);
+    expect(got.spec).toEqual(h.engine.parse(specs.daily('admin2')));
+    const ownFine = await h.engine.run(fine);
+    expect(ownFine.withheld).toBeGreaterThan(0);
+    const gotFine = lines.find((l) => l.op === 'GET /api/0/get' && l.status === 200 && l.query_id === fineId)!;
+    expect([gotFine.rows, gotFine.withheld]).toEqual([ownFine.rows.length, ownFine.withheld]);
     expect(verifyAuditLog(h.config.audit.file)).toMatchObject({ ok: true, entries: lines.length });
   });
 });

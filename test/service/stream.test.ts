@@ -171,12 +171,23 @@ describe('the stream', () => {
   });
 
   it('records subscriptions and finals in the audit log', async () => {
+    // Its own subscription, at a unit where rows are withheld: each final's audit entry says what the frame carried.
+    const c = await StreamClient.open(url, auth(partner));
+    let finals: Frame[];
+    try {
+      c.send({ op: 'subscribe', id: 'audited', spec: specs.daily('admin3', '2016-01-05') });
+      finals = of(await c.until((f) => f.some((x) => x.id === 'audited' && x.last === true)), 'audited').filter((f) => f.op === 'final');
+    } finally {
+      c.close();
+    }
+    expect(finals.map((f) => f.tier)).toEqual(['admin1', 'admin2', 'admin3']);
+    expect((finals.at(-1)!.rows as unknown[]).length).toBeGreaterThan(0);
+    expect(finals.at(-1)!.withheld).toBeGreaterThan(0);
     h.server.context.audit.flush();
     const lines = fs.readFileSync(h.config.audit.file, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
-    expect(lines.some((l) => l.op === 'stream subscribe' && l.status === 'accepted' && l.sub === 'test-partner')).toBe(true);
-    const final = lines.find((l) => l.op === 'stream final' && l.status === 'ok')!;
-    expect(final.rows).toBeGreaterThanOrEqual(0);
-    expect(final.query_id).toMatch(/^[0-9a-f]{64}$/);
+    expect(lines.some((l) => l.op === 'stream subscribe' && l.status === 'accepted' && l.sub === 'test-partner' && l.detail === 'audited: admin1 > admin2 > admin3')).toBe(true);
+    const audited = lines.filter((l) => l.op === 'stream final' && l.status === 'ok' && String(l.detail).startsWith('audited '));
+    expect(audited.map((l) => [l.query_id, l.rows, l.withheld])).toEqual(finals.map((f) => [f.query_id, (f.rows as unknown[]).length, f.withheld]));
     expect(lines.some((l) => l.op === 'stream subscribe' && l.status === 'BAD_SPEC')).toBe(true);
   });
 });
