@@ -20,7 +20,7 @@ import {
   tableToIPC,
   vectorFromArray,
 } from 'apache-arrow';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { IngestError } from '../../../server/errors.js';
 import { openEventSource } from '../../../server/ingest/readers/events.js';
 import type { EventColumn, RawValue } from '../../../server/ingest/source.js';
@@ -151,7 +151,7 @@ function normalised(r: Read): Record<string, string[]> {
 describe('openEventSource', () => {
   const files: Record<string, string> = {};
 
-  it('writes the fixtures', async () => {
+  beforeAll(async () => {
     files.csv = path.join(dir, 'events.csv');
     fs.writeFileSync(files.csv, csvText());
     files.crlf = path.join(dir, 'events-crlf.CSV');
