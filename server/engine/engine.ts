@@ -90,6 +90,15 @@ export interface SumThenRedactOptions {
 export interface RunOptions {
   /** Called with the redacted running estimate after the first partition, then after each 1/16 of them (never after the last). */
   onPartial?: (partial: QueryResult) => void;
+  /** Called as the query's partition tasks start and finish (the parts FlowKit's poll answer counts). */
+  onTasks?: (tasks: TaskProgress) => void;
+}
+
+/** A query's partition tasks: how many there are, how many are done, how many are running now. */
+export interface TaskProgress {
+  total: number;
+  done: number;
+  running: number;
 }
 
 export class Engine {
@@ -143,6 +152,11 @@ export class Engine {
 
   get version(): number {
     return this.store.version;
+  }
+
+  /** Subscriber partitions: the tasks one query runs as. */
+  get partitions(): number {
+    return this.loaded.nParts;
   }
 
   /** Validates a spec against this store (units, dates); throws SpecErrors listing every problem. */
@@ -234,9 +248,13 @@ export class Engine {
     const P = this.loaded.nParts;
     // Samples that need their population's keys settle their rule first.
     for (const prep of p.prepare ?? []) prep.settle((await this.collect(prep.step)).merged);
-    const { merged, drops } = await this.collect(step, (merged, drops, fraction, done, before) => {
-      if (opts.onPartial && done < P && partialDue(done, P, before)) opts.onPartial(this.finish(id, p, merged, drops, fraction));
-    });
+    const { merged, drops } = await this.collect(
+      step,
+      (merged, drops, fraction, done, before) => {
+        if (opts.onPartial && done < P && partialDue(done, P, before)) opts.onPartial(this.finish(id, p, merged, drops, fraction));
+      },
+      opts.onTasks,
+    );
     return this.finish(id, p, merged, drops, 1);
   }
 
@@ -244,6 +262,7 @@ export class Engine {
   private async collect(
     step: AggStep,
     onMerge?: (merged: Merged, drops: number[], fraction: number, done: number, before: number) => void,
+    onTasks?: (tasks: TaskProgress) => void,
   ): Promise<{ merged: Merged; drops: number[] }> {
     this.loaded.ensureColumns(optionalColumns(step));
     const P = this.loaded.nParts;
@@ -253,6 +272,7 @@ export class Engine {
     const groupParts: number[] = [];
     let subsDone = 0;
     let done = 0;
+    let running = 0;
     const merge = (part: number, r: PartialResult) => {
       if (r.counts) {
         if (merged.counts.length === 0) merged.counts = new Float64Array(r.counts.length);
@@ -278,9 +298,13 @@ export class Engine {
     const queue = batchesOf(P, this.executor.concurrency);
     const lanes = Array.from({ length: Math.min(queue.length, this.executor.concurrency * 2) }, async () => {
       for (let batch = queue.shift(); batch !== undefined; batch = queue.shift()) {
+        running += batch.length;
+        onTasks?.({ total: P, done, running });
         const results = await this.runBatch(batch, step);
         const before = done;
         results.forEach((r, i) => merge(batch[i]!, r));
+        running -= batch.length;
+        onTasks?.({ total: P, done, running });
         onMerge?.(merged, drops, subsDone / totalSubs, done, before);
       }
     });

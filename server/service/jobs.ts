@@ -8,12 +8,33 @@
  * also kept on disk: an id not in memory (after a restart, or forgotten) is
  * looked up there, and a hit is a completed job without running anything.
  */
-import type { Engine, QueryResult } from '../engine/engine.js';
+import type { Engine, QueryResult, TaskProgress } from '../engine/engine.js';
 import type { QuerySpec } from '../engine/spec.js';
 import { Errors, OpaliteError } from '../errors.js';
 import type { ResultStore } from './result-store.js';
 
 export type JobStatus = 'queued' | 'executing' | 'completed' | 'errored';
+
+/**
+ * FlowAPI's poll answer `progress` (flowmachine's dependency_graph.query_progress):
+ * `eligible` parts still to be run (queued, running or not yet started), of which
+ * `queued` wait and `running` run now; all 0 once the query is stored. Opalite's
+ * parts are a query's subscriber-partition tasks: FlowClient's progress bar counts
+ * eligible going down, as it does against FlowKit.
+ */
+export interface PollProgress {
+  eligible: number;
+  queued: number;
+  running: number;
+}
+
+/** The progress a job reports now. */
+export function pollProgress(job: Job): PollProgress {
+  if (job.status === 'completed' || job.status === 'errored') return { eligible: 0, queued: 0, running: 0 };
+  const t = job.tasks;
+  const eligible = t.total - t.done;
+  return { eligible, queued: eligible - t.running, running: t.running };
+}
 
 export interface JobFailure {
   code: string;
@@ -26,6 +47,8 @@ export interface Job {
   status: JobStatus;
   /** Share of subscribers processed so far. */
   fraction: number;
+  /** The query's partition tasks: all waiting until the job starts. */
+  tasks: TaskProgress;
   result?: QueryResult;
   error?: JobFailure;
   /** Settles with the final result; never rejects (a failure sets `error` and resolves undefined). */
@@ -71,7 +94,7 @@ export class Jobs {
     }
     if (this.engine.queryId(spec) !== id) return undefined;
     const result = kept.result;
-    const job: Pending = { id, spec, json: kept.json, status: 'completed', fraction: 1, result, done: Promise.resolve(result), listeners: new Set(), resolve: () => {} };
+    const job: Pending = { id, spec, json: kept.json, status: 'completed', fraction: 1, tasks: { total: 0, done: 0, running: 0 }, result, done: Promise.resolve(result), listeners: new Set(), resolve: () => {} };
     this.jobs.set(id, job);
     this.evict();
     return job;
@@ -99,7 +122,8 @@ export class Jobs {
     if (this.queue.length >= maxQueued) throw Errors.busy(maxQueued, 5);
     let resolve!: (r: QueryResult | undefined) => void;
     const done = new Promise<QueryResult | undefined>((r) => (resolve = r));
-    const job: Pending = { id, spec, json, status: 'queued', fraction: 0, done, listeners: new Set(), resolve };
+    const total = this.engine.partitions;
+    const job: Pending = { id, spec, json, status: 'queued', fraction: 0, tasks: { total, done: 0, running: 0 }, done, listeners: new Set(), resolve };
     this.jobs.delete(id);
     this.jobs.set(id, job);
     this.queue.push(job);
@@ -157,6 +181,9 @@ export class Jobs {
         onPartial: (partial) => {
           job.fraction = partial.fraction;
           for (const l of job.listeners) l(partial);
+        },
+        onTasks: (tasks) => {
+          job.tasks = tasks;
         },
       });
       job.result = result;

@@ -40,7 +40,11 @@ export function openApiDocument(opts: { version: string; units: readonly string[
             202: {
               description: 'Accepted; poll the Location.',
               headers: { Location: { schema: { type: 'string' }, description: '/api/0/poll/<query_id>' } },
-              content: { 'application/json': { schema: { type: 'object', properties: { query_id: { type: 'string' } }, required: ['query_id'] } } },
+              content: {
+                'application/json': {
+                  schema: { type: 'object', properties: { query_id: { type: 'string' }, progress: { $ref: '#/components/schemas/Progress' } }, required: ['query_id', 'progress'] },
+                },
+              },
             },
             400: error('Invalid spec: every problem, with its path, under `errors`.'),
             ...AUTH,
@@ -238,12 +242,26 @@ export function openApiDocument(opts: { version: string; units: readonly string[
             metadata: { type: 'object' },
           },
         },
+        Progress: {
+          type: 'object',
+          description:
+            "FlowAPI's progress: `eligible` parts (subscriber-partition tasks) still to run, of which `queued` wait and `running` run now; all 0 once done. `fraction` (Opalite's) is the share of subscribers processed.",
+          properties: {
+            eligible: { type: 'integer', minimum: 0 },
+            queued: { type: 'integer', minimum: 0 },
+            running: { type: 'integer', minimum: 0 },
+            fraction: { type: 'number', minimum: 0, maximum: 1 },
+          },
+          required: ['eligible', 'queued', 'running'],
+        },
         Status: {
           type: 'object',
           properties: {
             status: { type: 'string', enum: ['queued', 'executing'] },
-            progress: { type: 'object', properties: { fraction: { type: 'number', minimum: 0, maximum: 1 } } },
+            msg: { type: 'string' },
+            progress: { $ref: '#/components/schemas/Progress' },
           },
+          required: ['status', 'msg', 'progress'],
         },
         Result: {
           type: 'object',

@@ -20,7 +20,7 @@ import { tierContext, type ServiceContext } from './context.js';
 import { geographyOf, resultGeoJson } from './geojson.js';
 import { corsHeaders, preflight } from './cors.js';
 import { Exchange, HttpError } from './http.js';
-import type { Job } from './jobs.js';
+import { type Job, pollProgress } from './jobs.js';
 import { openApiDocument } from './openapi.js';
 import { checkDownload, checkGeography, checkIndicator, checkSpec } from './tiers.js';
 import { CATALOG, type IndicatorResult, period, periods, type Period, SeriesRangeError, seriesPeriods, type TemporalResolution } from '../indicators/index.js';
@@ -120,7 +120,8 @@ export function registerRest(app: TemplatedApp, ctx: ServiceContext, inflight: {
       return true;
     }
     if (job.status !== 'completed') {
-      ex.json(202, { status: job.status, msg: `query ${job.id} is ${job.status}`, progress: { fraction: job.fraction } });
+      // FlowAPI's shape (query_endpoints.py poll_query), which FlowClient reads; `fraction` is Opalite's own extra.
+      ex.json(202, { status: job.status, msg: `query ${job.id} is ${job.status}`, progress: { ...pollProgress(job), fraction: job.fraction } });
       return true;
     }
     return false;
@@ -143,7 +144,7 @@ export function registerRest(app: TemplatedApp, ctx: ServiceContext, inflight: {
     const job = ctx.jobs.submit(json, spec);
     a.queryId = job.id;
     a.detail = job.status;
-    ex.json(202, { query_id: job.id }, { Location: `${API}/poll/${job.id}` });
+    ex.json(202, { query_id: job.id, progress: pollProgress(job) }, { Location: `${API}/poll/${job.id}` });
   });
 
   // Several FlowKit specs in one request (a raw aggregate over a range of periods, for the dashboard's graph and

@@ -16,7 +16,6 @@ import {
   type EventFilter,
   readDirection,
   readEventFilter,
-  readHours,
   readStatistic,
   readUnit,
   type Statistic,
@@ -73,13 +72,18 @@ interface WindowedCount extends Omit<EventFilter, 'hours'> {
   start_date: string;
   end_date: string;
   aggregation_unit: string;
+  /**
+   * FlowKit's HoursField (missing=None, allow_none=True): FlowClient sends null. Left out
+   * when null, so a spec without hours keeps its query id (and its kept results).
+   */
+  hours?: NonNullable<EventFilter['hours']>;
 }
 
 export interface UniqueSubscriberCounts extends WindowedCount {
   query_kind: 'unique_subscriber_counts';
 }
 
-export interface LocationEventCounts extends WindowedCount {
+export interface LocationEventCounts extends Omit<WindowedCount, 'hours'> {
   query_kind: 'location_event_counts';
   interval: 'day' | 'hour' | 'min';
   direction: Direction;
@@ -249,16 +253,17 @@ function flows<K extends 'flows' | 'inflows' | 'outflows'>(kind: K) {
   };
 }
 
-/** A windowed count at a unit; FlowKit gives these no hours filter. */
+/** A windowed count at a unit, with FlowKit's optional hours filter (null: all hours). */
 function windowedCount(f: Fields): WindowedCount {
   const { start, end } = readWindow(f);
-  const { event_types, subscriber_subset } = readEventFilter(f, false);
+  const { event_types, subscriber_subset, hours } = readEventFilter(f, true);
   return built<WindowedCount>({
     start_date: start,
     end_date: end,
     aggregation_unit: readUnit(f),
     event_types,
     subscriber_subset,
+    ...(hours ? { hours } : {}),
   });
 }
 
@@ -269,12 +274,13 @@ function counted<K extends 'unique_subscriber_counts' | 'trips_od_matrix' | 'con
 const INTERVALS = ['day', 'hour', 'min'] as const;
 
 function locationEventCounts(f: Fields): LocationEventCounts {
+  const { hours, ...windowed } = windowedCount(f);
   return built<LocationEventCounts>({
     query_kind: 'location_event_counts',
-    ...windowedCount(f),
+    ...windowed,
     interval: f.req('interval', `one of ${INTERVALS.join(', ')}`, oneOf(INTERVALS, { minute: 'min' })),
     direction: readDirection(f),
-    hours: readHours(f),
+    hours: hours ?? null,
   });
 }
 
@@ -289,6 +295,8 @@ function totalNetworkObjects(f: Fields): TotalNetworkObjects {
 function aggregateNetworkObjects(f: Fields): AggregateNetworkObjects {
   const tno = f.nested<TotalNetworkObjects>('total_network_objects');
   acceptDerivedUnit(f, 'total_network_objects', tno);
+  // FlowClient sends hours: null here; an hours filter belongs on the nested total_network_objects.
+  if (f.has('hours')) f.fail(Issues.notSupported(f.at('hours'), 'null (set hours on total_network_objects)', 'an hours filter on the aggregate'));
   return built<AggregateNetworkObjects>({
     query_kind: 'aggregate_network_objects',
     total_network_objects: tno,

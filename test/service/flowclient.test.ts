@@ -1,0 +1,196 @@
+/**
+ * FlowKit's own client against the real service (issue #15): FlowClient's requests
+ * replayed exactly (flowclient-replay.ts: the calls and reads of connection.py,
+ * client.py and api_query.py; flowclient-specs.ts: the JSON of its spec helpers),
+ * including a query still running when FlowClient first polls it, held there
+ * deterministically by gating the engine's partition tasks.
+ */
+import fs from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Engine } from '../../server/engine/engine.js';
+import {
+  APIQuery,
+  Connection,
+  FileNotFound,
+  FlowclientConnectionError,
+  getAvailableDates,
+  getGeography,
+  getStatus,
+  runQuery,
+} from './flowclient-replay.js';
+import { everyAggregateHelper, spatialAggregateSpec, dailyLocationSpec, uniqueSubscriberCountsSpec } from './flowclient-specs.js';
+import { type Harness, sampleStore, startHarness } from './helpers.js';
+
+let root: string;
+let h: Harness;
+let premium: string;
+
+beforeAll(async () => {
+  root = await sampleStore();
+  // One query at a time, so that a second one waits in the queue while the first is held.
+  h = await startHarness(root, { partitions: 8, tweak: (c) => (c.limits.maxConcurrentQueries = 1) });
+  premium = await h.token('premium');
+});
+afterAll(async () => {
+  gate?.release();
+  await h?.close();
+  fs.rmSync(root, { recursive: true, force: true });
+});
+
+/**
+ * Holds the engine's partition tasks: the first `allow` batches run, the others wait
+ * until release(). The in-process executor runs two lanes of single-partition batches
+ * over 8 partitions, so a held query shows 8 - allow parts eligible, 2 of them running.
+ */
+interface Gate {
+  release(): void;
+}
+let gate: Gate | undefined;
+function hold(engine: Engine, allow: number): Gate {
+  const e = engine as unknown as { runBatch: (...args: unknown[]) => Promise<unknown> };
+  const original = e.runBatch;
+  let started = 0;
+  let open!: () => void;
+  const opened = new Promise<void>((r) => (open = r));
+  e.runBatch = async function (this: unknown, ...args: unknown[]) {
+    if (started++ >= allow) await opened;
+    return original.apply(this, args);
+  };
+  return {
+    release() {
+      e.runBatch = original;
+      open();
+    },
+  };
+}
+
+async function pollBody(id: string): Promise<{ status: number; body: Record<string, unknown>; location: string | null }> {
+  const r = await fetch(`${h.api}/poll/${id}`, { headers: { Authorization: `Bearer ${premium}` }, redirect: 'manual' });
+  return { status: r.status, body: (await r.json()) as Record<string, unknown>, location: r.headers.get('location') };
+}
+
+async function until<T>(what: () => Promise<T>, ok: (v: T) => boolean, ms = 10_000): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await what();
+    if (ok(v)) return v;
+    if (Date.now() > end) throw new Error(`timed out; last: ${JSON.stringify(v)}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+describe("FlowAPI's run/poll/get contract", () => {
+  it('a running query polls 202 {status, msg, progress: {eligible, queued, running}}, a queued one too, then 303 with Location', async () => {
+    gate = hold(h.engine, 3);
+    const spec = uniqueSubscriberCountsSpec('2016-01-02', '2016-01-09', 'admin2');
+    const run = await fetch(`${h.api}/run`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${premium}`, 'Content-Type': 'application/json' },
+      body: JSON.stringify(spec),
+      redirect: 'manual',
+    });
+    expect(run.status).toBe(202);
+    const ran = (await run.json()) as { query_id: string; progress: Record<string, number> };
+    expect(run.headers.get('location')).toBe(`/api/0/poll/${ran.query_id}`);
+    // Nothing of it has run yet: all 8 partition tasks eligible and waiting.
+    expect(ran.progress).toEqual({ eligible: 8, queued: 8, running: 0 });
+
+    // Held after 3 of 8 tasks: 5 eligible, 2 running (two lanes), 3 waiting.
+    const held = await until(() => pollBody(ran.query_id), (p) => (p.body.progress as { eligible: number }).eligible === 5);
+    expect(held.status).toBe(202);
+    expect(held.body.status).toBe('executing');
+    expect(typeof held.body.msg).toBe('string');
+    const { fraction, ...progress } = held.body.progress as Record<string, number>;
+    expect(progress).toEqual({ eligible: 5, queued: 3, running: 2 });
+    expect(fraction).toBeGreaterThan(0);
+    expect(fraction).toBeLessThan(1);
+
+    // A second query waits behind it (one at a time here): every part queued.
+    const other = await fetch(`${h.api}/run`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${premium}`, 'Content-Type': 'application/json' },
+      body: JSON.stringify(spatialAggregateSpec(dailyLocationSpec('2016-01-05', 'admin2', 'last'))),
+    });
+    const { query_id: queuedId } = (await other.json()) as { query_id: string };
+    const queued = await pollBody(queuedId);
+    expect(queued.status).toBe(202);
+    expect(queued.body.status).toBe('queued');
+    expect(queued.body.progress).toMatchObject({ eligible: 8, queued: 8, running: 0 });
+
+    // /get of an unfinished query: 202, as FlowAPI answers, not a result.
+    const early = await fetch(`${h.api}/get/${ran.query_id}`, { headers: { Authorization: `Bearer ${premium}` } });
+    expect(early.status).toBe(202);
+    await early.arrayBuffer();
+
+    gate.release();
+    const done = await until(() => pollBody(ran.query_id), (p) => p.status === 303);
+    expect(done.location).toBe(`/api/0/get/${ran.query_id}`);
+    expect(done.body.status).toBe('completed');
+    await until(() => pollBody(queuedId), (p) => p.status === 303);
+  });
+
+  it('a finished query run again answers 202 with progress all 0', async () => {
+    const spec = spatialAggregateSpec(dailyLocationSpec('2016-01-05', 'admin2', 'last'));
+    const r = await fetch(`${h.api}/run`, { method: 'POST', headers: { Authorization: `Bearer ${premium}`, 'Content-Type': 'application/json' }, body: JSON.stringify(spec) });
+    expect(r.status).toBe(202);
+    expect(((await r.json()) as { progress: unknown }).progress).toEqual({ eligible: 0, queued: 0, running: 0 });
+  });
+});
+
+describe('FlowClient, replayed from its source', () => {
+  it('APIQuery.run / status / wait_until_ready / get_result on a query still running when first polled', async () => {
+    gate = hold(h.engine, 2);
+    const spec = uniqueSubscriberCountsSpec('2016-01-03', '2016-01-10', 'admin2');
+    const c = new Connection(h.base, premium);
+    const q = new APIQuery(c, spec);
+    expect(await q.status()).toBe('not_running');
+    await q.run();
+    expect(q.queryId).toBe(h.engine.queryId(h.engine.parse(spec)));
+    await until(() => pollBody(q.queryId!), (p) => (p.body.progress as { running: number }).running === 2);
+    expect(await q.status()).toBe('executing');
+    const waiting = q.waitUntilReady(20);
+    await new Promise((r) => setTimeout(r, 100));
+    gate.release();
+    await waiting;
+    // FlowClient polled at least once before it was ready, and read eligible going down to the end.
+    expect(q.progressSeen.length).toBeGreaterThan(0);
+    expect(q.progressSeen[0]).toMatchObject({ eligible: 6, queued: 4, running: 2 });
+    expect(await q.status()).toBe('completed');
+    const rows = await q.getResult(20);
+    expect(rows).toEqual((await h.engine.run(spec)).rows);
+    // The calls FlowClient made, in order: run, then polls (202s, then 303), then get.
+    expect(c.sent[0]).toEqual({ method: 'POST', route: 'run', status: 202 });
+    expect(c.sent.at(-1)).toEqual({ method: 'GET', route: `get/${q.queryId}`, status: 200 });
+    expect(c.sent.filter((s) => s.route.startsWith('poll/') && s.status === 202).length).toBeGreaterThan(1);
+  });
+
+  for (const [name, spec] of everyAggregateHelper()) {
+    it(`${name}: the helper's spec runs unchanged and returns the engine's rows`, async () => {
+      const c = new Connection(h.base, premium);
+      const q = new APIQuery(c, spec);
+      const rows = await q.getResult(10); // never run: get_result runs it, as FlowClient does
+      const expected = (await h.engine.run(spec)).rows;
+      expect(rows).toEqual(JSON.parse(JSON.stringify(expected)));
+      expect(rows.length, 'published rows').toBeGreaterThan(0);
+    });
+  }
+
+  it('get_available_dates, get_geography and the errors FlowClient reads msg from', async () => {
+    const c = new Connection(h.base, premium);
+    const dates = await getAvailableDates(c, ['calls']);
+    expect(Object.keys(dates)).toEqual(['calls']);
+    expect(dates.calls![0]).toBe('2016-01-01');
+    expect(dates.calls!.at(-1)).toBe('2016-01-14');
+    const geo = await getGeography(c, 'admin2');
+    expect(geo.type).toBe('FeatureCollection');
+    // An unknown id: FlowClient's get_status says not_running (404 -> FileNotFoundError).
+    expect(await getStatus(c, '0'.repeat(64))).toBe('not_running');
+    await expect(new APIQuery(c, spatialAggregateSpec(dailyLocationSpec('2016-01-03', 'admin9', 'last'))).run()).rejects.toThrow(
+      /status code 400\. Error message: '.*admin9/,
+    );
+    const bad = new Connection(h.base, 'not-a-token');
+    await expect(runQuery(bad, uniqueSubscriberCountsSpec('2016-01-01', '2016-01-02', 'admin1'))).rejects.toBeInstanceOf(FlowclientConnectionError);
+    await expect(getStatus(c, 'f'.repeat(64))).resolves.toBe('not_running');
+    expect(FileNotFound).toBeDefined();
+  });
+});
