@@ -3,11 +3,13 @@
  * deployment's own keys are accepted (EdDSA with Ed25519, RS256 with RSA);
  * `alg: none` and every HMAC algorithm are refused before any key is tried.
  * A token must carry `sub`, `exp`, the deployment's `aud` and a `tier` that
- * names a configured tier; FlowKit-style `scopes` may narrow it further.
+ * names a configured tier; FlowKit-style `scopes` may narrow it further, and
+ * so may FlowAuth's `user_claims` (flowkit-claims.ts), as FlowAPI reads them.
  */
 import { decodeProtectedHeader, errors as jose, jwtVerify, type JWTPayload } from 'jose';
 import { AuthError, Errors } from '../errors.js';
 import type { Tier } from './config.js';
+import { type Claims, expandScopes, scopeStrings } from './flowkit-claims.js';
 import type { VerifyKey } from './keys.js';
 
 export interface Principal {
@@ -18,6 +20,8 @@ export interface Principal {
   scopes: string[] | null;
   /** Expiry, seconds since 1970. */
   exp: number;
+  /** FlowAuth's user_claims, expanded (action, path) grants; absent or null = no narrowing by them. */
+  claims?: Claims | null;
 }
 
 /** JOSE names per key algorithm: Ed25519 keys sign as EdDSA (or its newer name Ed25519). */
@@ -102,7 +106,8 @@ export class Verifier {
     if (scopes !== undefined && !(Array.isArray(scopes) && scopes.every((s) => typeof s === 'string'))) {
       throw Errors.tokenClaim('scopes', 'a list of scope strings', typeof scopes);
     }
-    return { sub: p.sub, tierName, tier, scopes: (scopes as string[] | undefined) ?? null, exp: p.exp! };
+    const claims = p.user_claims === undefined ? null : expandScopes(scopeStrings(p.user_claims));
+    return { sub: p.sub, tierName, tier, scopes: (scopes as string[] | undefined) ?? null, exp: p.exp!, claims };
   }
 }
 

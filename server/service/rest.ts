@@ -17,6 +17,7 @@ import { type Format, FORMATS, serialise } from '../format/formats.js';
 import { summarise } from '../store/summary.js';
 import { bearerOf, requireScopes, type Principal } from './auth.js';
 import { tierContext, type ServiceContext } from './context.js';
+import { type Action, requireClaims } from './flowkit-claims.js';
 import { geographyOf, resultGeoJson } from './geojson.js';
 import { corsHeaders, preflight } from './cors.js';
 import { Exchange, HttpError } from './http.js';
@@ -103,14 +104,14 @@ export function registerRest(app: TemplatedApp, ctx: ServiceContext, inflight: {
     return a.who;
   };
 
-  /** The job of a path's id, checked against the caller's tier. */
-  const jobFor = (a: Audited, who: Principal, id: string): Job => {
+  /** The job of a path's id, checked against the caller's tier (and FlowAuth claims for `actions`, as FlowAPI's poll and get ask). */
+  const jobFor = (a: Audited, who: Principal, id: string, actions: readonly Action[]): Job => {
     if (!QUERY_ID.test(id)) throw new HttpError(404, 'UNKNOWN_QUERY', `query id: expected 64 hex digits, found ${JSON.stringify(id.slice(0, 80))}`);
     a.queryId = id;
     const job = ctx.jobs.get(id);
     if (!job) throw new HttpError(404, 'UNKNOWN_QUERY', `query ${id}: no such query (never run, or forgotten: run it again)`);
     a.spec = job.spec;
-    checkSpec(job.spec, who, tierContext(ctx));
+    checkSpec(job.spec, who, tierContext(ctx), actions);
     return job;
   };
 
@@ -199,7 +200,7 @@ export function registerRest(app: TemplatedApp, ctx: ServiceContext, inflight: {
     '/api/0/poll',
     async (ex, a) => {
       const who = await principal(ex, a);
-      const job = jobFor(a, who, ex.params[0]!);
+      const job = jobFor(a, who, ex.params[0]!, ['run', 'get_result']);
       if (unfinished(ex, job)) return;
       ex.seeOther(`${API}/get/${job.id}`, { status: 'completed', msg: `query ${job.id} is ready` });
     },
@@ -218,7 +219,7 @@ export function registerRest(app: TemplatedApp, ctx: ServiceContext, inflight: {
         throw new HttpError(404, 'UNKNOWN_FORMAT', `format: expected one of .${REST_FORMATS.join(', .')}, found .${m[2]}`);
       }
       a.detail = format;
-      const job = jobFor(a, who, m[1]!);
+      const job = jobFor(a, who, m[1]!, ['get_result']);
       checkDownload(format, who);
       if (unfinished(ex, job)) return;
       const result = job.result!;
@@ -360,6 +361,7 @@ export function registerRest(app: TemplatedApp, ctx: ServiceContext, inflight: {
   route('get', `${API}/available_dates`, '/api/0/available_dates', async (ex, a) => {
     const who = await principal(ex, a);
     requireScopes(who, ['get_available_dates']);
+    requireClaims(who.claims ?? null, ['get_result'], ['available_dates']);
     ex.json(200, { available_dates: availableDates(ctx.engine) });
   });
 

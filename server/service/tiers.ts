@@ -9,6 +9,7 @@
 import { Errors } from '../errors.js';
 import { type AnySpec, childrenOf, finestTemporal, type QuerySpec, TEMPORAL_RESOLUTIONS, type Temporal, unitsOf } from '../engine/spec.js';
 import { requireScopes, type Principal } from './auth.js';
+import { type Action, queryScopeList, requireClaims } from './flowkit-claims.js';
 import type { Tier } from './config.js';
 
 /** What the check needs to know of the store. */
@@ -96,8 +97,12 @@ function checkUnit(p: Principal, unit: string, ctx: TierContext, where: string):
   }
 }
 
-/** Throws a 403 unless the principal's tier (and scopes) allow the spec. */
-export function checkSpec(spec: QuerySpec, p: Principal, ctx: TierContext): void {
+/**
+ * Throws a 403 unless the principal's tier (and scopes) allow the spec. `actions`:
+ * what FlowAuth's claims must grant, as FlowAPI asks: run to run, run and
+ * get_result to poll, get_result to fetch.
+ */
+export function checkSpec(spec: QuerySpec, p: Principal, ctx: TierContext, actions: readonly Action[] = ['run']): void {
   const t = p.tier;
   if (!t.kinds.includes('*') && !t.kinds.includes(spec.query_kind)) {
     throw Errors.tierBeyond('TIER_KIND', p.tierName, `expected a query kind of ${t.kinds.join(', ')}, found ${spec.query_kind}`);
@@ -115,6 +120,7 @@ export function checkSpec(spec: QuerySpec, p: Principal, ctx: TierContext): void
   const w = specWindow(spec);
   if (w && ctx.lastDay) checkWindow(p, w, ctx.lastDay);
   requireScopes(p, requiredScopes(spec));
+  requireClaims(p.claims ?? null, actions, queryScopeList(spec));
 }
 
 function checkWindow(p: Principal, [start, end]: [number, number], lastDay: string): void {
@@ -155,12 +161,14 @@ export function checkIndicator(unit: string, resolution: Temporal, window: [numb
   }
   if (ctx.lastDay) checkWindow(p, window, ctx.lastDay);
   requireScopes(p, [`${unit}:indicators:indicators`]);
+  requireClaims(p.claims ?? null, ['get_result'], [`indicators.aggregation_unit.${unit}`]);
 }
 
 /** /geography/<unit>: the unit must be allowed (and granted by a scope, when the token has scopes). */
 export function checkGeography(unit: string, p: Principal, ctx: TierContext): void {
   checkUnit(p, unit, ctx, 'the geography request');
   requireScopes(p, [`${unit}:geography:geography`]);
+  requireClaims(p.claims ?? null, ['get_result'], [`geography.aggregation_unit.${unit}`]);
 }
 
 /** Every format but JSON is a download. */

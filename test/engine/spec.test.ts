@@ -575,12 +575,12 @@ describe('aggregates', () => {
     parse(windowed('trips_od_matrix', '2016-01-01', '2016-01-02', 'admin1'));
     parse(windowed('consecutive_trips_od_matrix', '2016-01-01', '2016-01-02', 'admin1', { event_types: ['calls'] }));
     refused(windowed('trips_od_matrix', '2016-01-02', '2016-01-01', 'admin1'), 'end_date', undefined, 'EMPTY_WINDOW');
-    refused(
-      windowed('consecutive_trips_od_matrix', '2016-01-01', '2016-01-02', 'admin1', { hours: { start_hour: 1, end_hour: 2 } }),
-      'hours',
-      undefined,
-      'UNKNOWN_FIELD',
-    );
+    // FlowKit's HoursField: an hours filter, or null for every hour (what FlowClient sends).
+    expect(parse(windowed('consecutive_trips_od_matrix', '2016-01-01', '2016-01-02', 'admin1', { hours: { start_hour: 1, end_hour: 2 } }))).toMatchObject({
+      hours: { start_hour: 1, end_hour: 2 },
+    });
+    expect(parse(windowed('trips_od_matrix', '2016-01-01', '2016-01-02', 'admin1', { hours: null }))).not.toHaveProperty('hours');
+    refused(windowed('trips_od_matrix', '2016-01-01', '2016-01-02', 'admin1', { hours: { start_hour: 3, end_hour: 3 } }), 'hours', undefined, 'BAD_VALUE');
   });
 
   it('meaningful_locations_aggregate and its two OD kinds (FlowKit examples)', () => {

@@ -68,8 +68,8 @@ describe('POST /run, GET /poll, GET /get', () => {
     const a = specs.usc('admin1', '2016-01-02', '2016-01-09');
     const b = { aggregation_unit: 'ADMIN1', end_date: '2016-01-09T00:00:00', start_date: '2016-01-02 00:00:00', query_kind: 'unique_subscriber_counts' };
     const [ra, rb] = await Promise.all([post(premium, a), post(partner, b)]);
-    const [ia, ib] = await Promise.all([ra.json(), rb.json()]);
-    expect(ia).toEqual(ib);
+    const [ia, ib] = (await Promise.all([ra.json(), rb.json()])) as { query_id: string }[];
+    expect(ia!.query_id).toBe(ib!.query_id);
     expect(h.server.context.jobs.get((ia as { query_id: string }).query_id)).toBeDefined();
   });
 
