@@ -470,7 +470,24 @@ class PartitionRun {
         const cells = step.nFrom * step.nTo;
         const out = this.zeros(cells);
         this.kernels.countPairs(from, to, this.task.nSubs, step.nFrom, step.nTo, out);
-        return this.copy(out, cells);
+        if (!step.margins) return this.copy(out, cells);
+        // An outer join also needs each side's subscribers per location: the pairs' row (or
+        // column) sums leave out those the other side does not locate.
+        const pairsCounts = this.copy(out, cells);
+        const sides: Uint32Array[] = [pairsCounts];
+        for (const [on, vec, n] of [[step.margins.from, from, step.nFrom], [step.margins.to, to, step.nTo]] as const) {
+          if (!on) continue;
+          const m = this.zeros(n);
+          this.kernels.countByLocation(vec, this.task.nSubs, n, m);
+          sides.push(this.copy(m, n));
+        }
+        const all = new Uint32Array(sides.reduce((n, a) => n + a.length, 0));
+        let at = 0;
+        for (const a of sides) {
+          all.set(a, at);
+          at += a.length;
+        }
+        return all;
       }
       case 'set-pairs': {
         // Each side as (subscriber -> locations) lists; every combination of a subscriber counts once.

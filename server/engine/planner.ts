@@ -14,7 +14,7 @@ import { LABEL_SLOTS, labelledCells, slotLabel } from './labelled.js';
 import { directionMask, nightMaskOf, type StatisticName } from './metric-kernels.js';
 import type { AggStep, LocStep, MetricStep, MobilityStep, PairSide, WindowFilter } from './protocol.js';
 import { meaningfulParams } from './reference-meaningful.js';
-import type { DailyLocation, EventFilter, FlowInput, LocationVisits, MetricSpec, MobilityClassification, QuerySpec, UniqueLocations } from './spec.js';
+import type { DailyLocation, JoinType, EventFilter, FlowInput, LocationVisits, MetricSpec, MobilityClassification, QuerySpec, UniqueLocations } from './spec.js';
 import { MAX_SAMPLED_SUBS, type SampleRule, sampleRule } from './sample.js';
 import type { Sampling } from './spec/common.js';
 import type { UnitSpace, Units } from './units.js';
@@ -239,19 +239,25 @@ function planKind(spec: QuerySpec, ctx: PlanContext): Plan {
     case 'flows':
     case 'inflows':
     case 'outflows': {
-      if (spec.join_type !== 'inner') {
-        throw new SpecError('NOT_IMPLEMENTED', `join_type: only 'inner' is supported yet, found ${JSON.stringify(spec.join_type)}`, 'join_type');
-      }
       const from = pairSide(ctx, spec.from_location, 'from_location');
       const to = pairSide(ctx, spec.to_location, 'to_location');
       const a = ctx.units.space(from.unit);
       const b = ctx.units.space(to.unit);
+      const dense = denseOd(a, b);
+      const single = from.side.kind === 'location' && to.side.kind === 'location';
+      if (spec.join_type !== 'inner' && !(dense && single)) {
+        throw new SpecError(
+          'NOT_IMPLEMENTED',
+          `join_type: ${JSON.stringify(spec.join_type)} is not supported yet ${dense ? 'with unique_locations at an end' : `at the ${a.unit} unit`}; only 'inner' there`,
+          'join_type',
+        );
+      }
       // Cells and positions are many and an OD among them is sparse: count keys, not a dense matrix.
-      if (!denseOd(a, b)) return sparseFlows(spec.query_kind, from.side, to.side, a, b);
-      const step: AggStep =
-        from.side.kind === 'location' && to.side.kind === 'location'
-          ? { op: 'count-pairs', from: from.side.step, to: to.side.step, nFrom: a.size, nTo: b.size }
-          : { op: 'set-pairs', from: from.side, to: to.side, nFrom: a.size, nTo: b.size };
+      if (!dense) return sparseFlows(spec.query_kind, from.side, to.side, a, b);
+      if (spec.join_type !== 'inner') return outerFlows(spec.query_kind, spec.join_type, from.side, to.side, a, b);
+      const step: AggStep = single
+        ? { op: 'count-pairs', from: (from.side as { step: LocStep }).step, to: (to.side as { step: LocStep }).step, nFrom: a.size, nTo: b.size }
+        : { op: 'set-pairs', from: from.side, to: to.side, nFrom: a.size, nTo: b.size };
       if (spec.query_kind === 'flows') {
         return { kind: spec.query_kind, step, shape: (m) => pairs(a, b, m.counts) };
       }
@@ -764,7 +770,7 @@ export function odSumPlans(specs: readonly QuerySpec[], ctx: PlanContext): { pla
   let space: UnitSpace | undefined;
   const plans = specs.map((spec, i) => {
     const p = plan(spec, ctx);
-    if (p.kind !== 'flows' || p.step?.op !== 'count-pairs' || p.step.nFrom !== p.step.nTo) {
+    if (p.kind !== 'flows' || p.step?.op !== 'count-pairs' || p.step.nFrom !== p.step.nTo || p.step.margins) {
       throw new SpecError('BAD_VALUE', `specs.${i}: expected a flows spec between locations of one admin unit, found ${spec.query_kind}`, `specs.${i}`);
     }
     const unit = ctx.units.space(pairSide(ctx, (spec as Extract<QuerySpec, { query_kind: 'flows' }>).from_location, 'from_location').unit);
@@ -924,6 +930,79 @@ function metricStep(ctx: PlanContext, s: MetricSpec, path: string): MetricStep {
     default:
       throw notYet(s.query_kind, `${path}.query_kind`);
   }
+}
+
+/**
+ * flows, inflows and outflows over an outer join (FlowKit's Flows: loc1 JOIN loc2 USING
+ * (subscriber), then count(*) per (from, to), or sum(value) per end): a subscriber located
+ * at one end only is a pair with a null other end. `left` keeps the from side's, `right`
+ * the to side's, `full outer` both. Each row is redacted on its own count (> k), as
+ * FlowKit's RedactedLocationMetric does; an in/outflow's null group is a row too.
+ */
+function outerFlows(kind: 'flows' | 'inflows' | 'outflows', join: Exclude<JoinType, 'inner'>, from: PairSide, to: PairSide, a: UnitSpace, b: UnitSpace): Plan {
+  const margins = { from: join !== 'right', to: join !== 'left' };
+  const step: AggStep = {
+    op: 'count-pairs',
+    from: (from as { step: LocStep }).step,
+    to: (to as { step: LocStep }).step,
+    nFrom: a.size,
+    nTo: b.size,
+    margins,
+  };
+  const nullOf = (space: UnitSpace, suffix: string): Row => Object.fromEntries(space.columns.map((c) => [c + suffix, null]));
+  return {
+    kind,
+    step,
+    shape: ({ counts }) => {
+      const cells = a.size * b.size;
+      const inner = counts.subarray(0, cells);
+      // Subscribers at one end whom the other end does not locate: that end's count less its pairs.
+      const fromOnly = new Float64Array(a.size);
+      const toOnly = new Float64Array(b.size);
+      let at = cells;
+      if (margins.from) {
+        for (let i = 0; i < a.size; i++) {
+          let paired = 0;
+          for (let j = 0; j < b.size; j++) paired += inner[i * b.size + j]!;
+          fromOnly[i] = counts[at + i]! - paired;
+        }
+        at += a.size;
+      }
+      if (margins.to) {
+        for (let j = 0; j < b.size; j++) {
+          let paired = 0;
+          for (let i = 0; i < a.size; i++) paired += inner[i * b.size + j]!;
+          toOnly[j] = counts[at + j]! - paired;
+        }
+      }
+      const sum = (xs: Float64Array) => xs.reduce((s, v) => s + v, 0);
+      if (kind === 'flows') {
+        const shaped = pairs(a, b, inner);
+        const add = (row: Row, v: number) => {
+          if (v <= 0) return;
+          shaped.rows.push({ ...row, value: v });
+          shaped.support.push(v);
+        };
+        for (let i = 0; i < a.size; i++) add({ ...labelled(a, i, '_from'), ...nullOf(b, '_to') }, fromOnly[i]!);
+        for (let j = 0; j < b.size; j++) add({ ...nullOf(a, '_from'), ...labelled(b, j, '_to') }, toOnly[j]!);
+        return shaped;
+      }
+      // inflows group by the to end, outflows by the from end; the other end's nulls are in their group.
+      const inflow = kind === 'inflows';
+      const space = inflow ? b : a;
+      const sums = new Float64Array(space.size);
+      for (let i = 0; i < a.size; i++) for (let j = 0; j < b.size; j++) sums[inflow ? j : i] += inner[i * b.size + j]!;
+      const own = inflow ? toOnly : fromOnly;
+      for (let k = 0; k < space.size; k++) sums[k] += own[k]!;
+      const shaped = byLocation(space, sums, inflow ? '_to' : '_from');
+      const nullGroup = sum(inflow ? fromOnly : toOnly);
+      if (nullGroup > 0) {
+        shaped.rows.push({ ...nullOf(space, inflow ? '_to' : '_from'), value: nullGroup });
+        shaped.support.push(nullGroup);
+      }
+      return shaped;
+    },
+  };
 }
 
 function pairs(a: UnitSpace, b: UnitSpace, counts: ArrayLike<number>): Shaped {

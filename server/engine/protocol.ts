@@ -66,8 +66,12 @@ export type PairSide = { kind: 'location'; step: LocStep } | { kind: 'set'; unit
 export type AggStep =
   /** Subscribers per location: u32[nLocs]. */
   | { op: 'count-by-location'; input: LocStep; nLocs: number }
-  /** Subscribers per (from, to): u32[nFrom * nTo]. */
-  | { op: 'count-pairs'; from: LocStep; to: LocStep; nFrom: number; nTo: number }
+  /**
+   * Subscribers per (from, to): u32[nFrom * nTo]; with `margins` (an outer join), then
+   * subscribers per from location (u32[nFrom], when margins.from) and per to location
+   * (u32[nTo], when margins.to), whichever side they have.
+   */
+  | { op: 'count-pairs'; from: LocStep; to: LocStep; nFrom: number; nTo: number; margins?: { from: boolean; to: boolean } }
   /** As count-pairs where a side is a set of locations per subscriber (unique_locations): every (a, b) of a subscriber counts once. */
   | { op: 'set-pairs'; from: PairSide; to: PairSide; nFrom: number; nTo: number }
   /**
