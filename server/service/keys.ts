@@ -126,10 +126,14 @@ export interface TokenClaims {
   iss?: string;
 }
 
-/** A signed JWT with sub, aud, iat, exp, tier (and scopes when given). */
+/**
+ * A signed JWT with sub, aud, iat, exp, tier (and scopes when given). `identity` repeats
+ * sub: FlowClient's Connection reads the user's name from that claim (FlowAuth's tokens of
+ * flask-jwt-extended 3 carried it), and refuses a token without it before any request.
+ */
 export async function mintToken(signing: SigningKey, c: TokenClaims): Promise<string> {
   const now = Math.floor(Date.now() / 1000);
-  const jwt = new SignJWT({ tier: c.tier, ...(c.scopes?.length ? { scopes: c.scopes } : {}) })
+  const jwt = new SignJWT({ tier: c.tier, identity: c.sub, ...(c.scopes?.length ? { scopes: c.scopes } : {}) })
     .setProtectedHeader({ alg: signing.alg, typ: 'JWT', kid: signing.kid })
     .setSubject(c.sub)
     .setAudience(c.aud)

@@ -175,6 +175,12 @@ describe('FlowClient, replayed from its source', () => {
     });
   }
 
+  it("Opalite's tokens carry the identity claim FlowClient's Connection reads (update_token: jwt.decode(token)['identity'])", () => {
+    const payload = JSON.parse(Buffer.from(premium.split('.')[1]!, 'base64url').toString('utf8')) as Record<string, unknown>;
+    expect(payload.identity).toBe(payload.sub);
+    expect(payload.identity).toBe('test-premium');
+  });
+
   it('get_available_dates, get_geography and the errors FlowClient reads msg from', async () => {
     const c = new Connection(h.base, premium);
     const dates = await getAvailableDates(c, ['calls']);
