@@ -51,6 +51,12 @@ export class Api {
     return this.json<Geography>(`/geography/${encodeURIComponent(unit)}`);
   }
 
+  /** One indicator for the period holding `period`. */
+  indicator(id: string, unit: string, resolution: string, period: string, scale: boolean): Promise<IndicatorResult> {
+    const q = new URLSearchParams({ unit, resolution, period, ...(scale ? { scale: 'true' } : {}) });
+    return this.json<IndicatorResult>(`/indicators/${encodeURIComponent(id)}?${q}`);
+  }
+
   /** The indicator for every period from the one holding `from` to the one holding `to`, oldest first, in one request. */
   async indicatorSeries(id: string, unit: string, resolution: string, from: string, to: string, scale: boolean): Promise<IndicatorResult[]> {
     const q = new URLSearchParams({ unit, resolution, from, to, ...(scale ? { scale: 'true' } : {}) });

@@ -20,9 +20,13 @@ import { MapView } from './map.js';
 import { describePrivacy } from './privacy.js';
 import { type Frame, type Geography, type Limits, unitRank } from './protocol.js';
 import { type Period, periodsFor, resolutionsFor, type Source, sourcesFor, TIME_RANK, unitsFor } from './sources.js';
+import { readSituation, renderSituation, type Situation, situationCsv, situationMap } from './situation.js';
 import { StreamConnection } from './stream.js';
 import { renderTable } from './table.js';
 import { type ComparisonKind, compareRegions, type FlowMeasure, flowPicture, type Picture, pictureOfIndicator, pictureOfRows, type SeriesPoint, type Shown } from './values.js';
+
+/** How long each period stays on the map when playing the periods in turn. */
+const PLAY_STEP_MS = 900;
 
 /** The most periods the service gives in one series (GET /indicators/<id>/series, POST /series). */
 const MAX_SERIES_PERIODS = 400;
@@ -30,7 +34,7 @@ const MAX_SERIES_PERIODS = 400;
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 const select = (id: string) => $<HTMLSelectElement>(id);
 
-type View = 'map' | 'graph' | 'table';
+type View = 'map' | 'graph' | 'table' | 'situation';
 
 /** Fills a select with options, keeping the current choice when it is still offered. */
 function options(el: HTMLSelectElement, items: readonly { value: string; label: string; start?: string }[], preferred?: string): void {
@@ -74,6 +78,12 @@ function formatter(kind: ComparisonKind | 'net'): (v: number) => string {
 class Dashboard {
   private readonly map = new MapView($<HTMLElement>('map') as unknown as SVGSVGElement);
   private readonly chart = new Chart($('chart'));
+  private readonly situationChart = new Chart($('sit-chart'));
+  /** The situation on the card (for its CSV), and a counter so that a slow answer never replaces a newer one. */
+  private situation: Situation | null = null;
+  private situationRequest = 0;
+  /** Playing the periods in turn: the timer of the next step, when playing. */
+  private playing: number | null = null;
   private readonly app = $('app');
   private readonly geographies = new Map<string, Promise<Geography>>();
   private readonly series = new Map<string, Promise<SeriesPoint[]>>();
@@ -164,7 +174,21 @@ class Dashboard {
     };
     select('measure').onchange = () => this.scheduleRender();
     select('resolution').onchange = () => this.fillPeriods();
-    select('period').onchange = () => this.subscribe();
+    select('period').onchange = () => {
+      this.stop();
+      this.subscribe();
+    };
+    // The slider moves through the Period list; playing steps it on once each period is drawn.
+    $<HTMLInputElement>('slider').oninput = () => {
+      const i = Number($<HTMLInputElement>('slider').value);
+      this.stop();
+      this.toPeriod(i);
+    };
+    $('play').onclick = () => (this.playing !== null ? this.stop() : this.play());
+    select('sit-region').onchange = () => void this.loadSituation();
+    $<HTMLInputElement>('sit-date').onchange = () => void this.loadSituation();
+    $('sit-csv').onclick = () => this.situation && save(`situation_${this.situation.query.pcod}_${this.situation.query.period.key}.csv`, 'text/csv', situationCsv(this.situation));
+    $('sit-print').onclick = () => window.print();
     select('comparison').onchange = () => this.scheduleRender();
     $<HTMLInputElement>('scale').onchange = () => this.subscribe();
     // On the latest period, following decides whether the subscription asks for that period or for the latest.
@@ -211,13 +235,15 @@ class Dashboard {
   private fillPeriods(): void {
     const ps = this.periods();
     options(select('period'), ps.map(periodItem));
+    this.syncSlider();
     this.subscribe();
   }
 
   private showView(v: View): void {
     this.view = v;
     for (const b of document.querySelectorAll<HTMLButtonElement>('#views button')) b.setAttribute('aria-selected', String(b.dataset.view === v));
-    for (const name of ['map', 'graph', 'table']) $(`view-${name}`).hidden = name !== v;
+    for (const name of ['map', 'graph', 'table', 'situation']) $(`view-${name}`).hidden = name !== v;
+    if (v === 'situation') void this.openSituation();
     this.scheduleRender();
   }
 
@@ -373,6 +399,7 @@ class Dashboard {
     const before = period.value;
     this.days = days;
     options(period, this.periods().map(periodItem), before);
+    this.syncSlider();
     if ($<HTMLInputElement>('follow').checked && wasLatest) period.selectedIndex = period.options.length - 1;
     if (period.value !== before && !this.sub?.followsLatest) this.subscribe();
   }
@@ -423,6 +450,8 @@ class Dashboard {
     if (this.view === 'table') renderTable($<HTMLTableElement>('table'), kind, this.map.names(unit), shown, published, format);
     if (this.view === 'graph') this.renderGraph(unit, series, p);
     const final = sub.final && unit === sub.units.at(-1) && !pending && !(this.view === 'graph' && !series);
+    this.syncSlider();
+    if (final && this.playing === -1) this.playing = window.setTimeout(() => this.step(), PLAY_STEP_MS);
     this.app.dataset.unit = unit;
     this.app.dataset.period = p.key;
     this.app.dataset.comparison = kind;
@@ -433,6 +462,112 @@ class Dashboard {
       final ? `final · ${unit} · ${p.key}` : `${unit} · ${Math.round(sub.fraction * 100)}% done${needsSeries && !series ? ` · comparisons: loading ${Math.min(this.periods().length, MAX_SERIES_PERIODS)} periods` : ''}`,
       sub.fraction,
     );
+  }
+
+  // ------------------------------------------------------------ time
+
+  /** The slider shows where the selected period sits in the Period list. */
+  private syncSlider(): void {
+    const period = select('period');
+    const slider = $<HTMLInputElement>('slider');
+    slider.max = String(Math.max(0, period.options.length - 1));
+    slider.value = String(Math.max(0, period.selectedIndex));
+    slider.disabled = period.options.length < 2;
+    $('slider-out').textContent = period.value;
+    $('play').textContent = this.playing !== null ? '❚❚' : '▶';
+  }
+
+  private toPeriod(i: number): void {
+    const period = select('period');
+    if (i < 0 || i >= period.options.length || i === period.selectedIndex) return;
+    period.selectedIndex = i;
+    this.syncSlider();
+    this.subscribe();
+  }
+
+  /**
+   * Plays the periods in turn from the selected one (from the first, when the last is selected): the next is asked
+   * for once the current one is drawn whole, so the map shows each period, not a blur of half-drawn ones.
+   */
+  private play(): void {
+    const period = select('period');
+    if (period.selectedIndex >= period.options.length - 1) this.toPeriod(0);
+    // -1: waiting for the current period's final render, which sets the timer of the next step.
+    this.playing = -1;
+    this.syncSlider();
+    if (this.app.dataset.status === 'final') this.playing = window.setTimeout(() => this.step(), PLAY_STEP_MS);
+  }
+
+  private step(): void {
+    const period = select('period');
+    if (period.selectedIndex >= period.options.length - 1) return this.stop();
+    this.playing = -1;
+    this.toPeriod(period.selectedIndex + 1);
+  }
+
+  private stop(): void {
+    if (this.playing !== null && this.playing >= 0) clearTimeout(this.playing);
+    this.playing = null;
+    this.syncSlider();
+  }
+
+  // ------------------------------------------------------------ situation
+
+  /** Fills the situation's region list (the chosen unit's regions) and date bounds; reads it if a region is chosen. */
+  private async openSituation(): Promise<void> {
+    const unit = this.unit;
+    await this.geography(unit);
+    const names = this.map.names(unit);
+    const pick = this.region && names.has(this.region) ? this.region : select('sit-region').value || undefined;
+    options(select('sit-region'), [...names].map(([value, name]) => ({ value, label: `${name} (${value})` })), pick);
+    if (!pick) select('sit-region').value = '';
+    const date = $<HTMLInputElement>('sit-date');
+    const ps = this.periods();
+    date.min = ps[0]?.days[0] ?? '';
+    date.max = ps.at(-1)?.days.at(-1) ?? '';
+    if (!date.value) date.value = this.period?.days[0] ?? date.max;
+    await this.loadSituation();
+  }
+
+  private async loadSituation(): Promise<void> {
+    const view = $('view-situation');
+    const unit = this.unit;
+    const pcod = select('sit-region').value;
+    const date = $<HTMLInputElement>('sit-date').value;
+    const ps = this.periods();
+    const period = ps.find((p) => p.start <= date && date < p.end);
+    const n = ++this.situationRequest;
+    $('sit-card').hidden = true;
+    this.situation = null;
+    $<HTMLButtonElement>('sit-csv').disabled = true;
+    $('sit-csv').hidden = !this.limits.download;
+    if (!pcod || !date) return;
+    if (!period) {
+      view.dataset.status = 'empty';
+      $('sit-status').textContent = `No ${select('resolution').value} period this tier may see holds ${date} (from ${$<HTMLInputElement>('sit-date').min} to ${$<HTMLInputElement>('sit-date').max}).`;
+      return;
+    }
+    view.dataset.status = 'loading';
+    $('sit-status').textContent = `Reading ${this.map.names(unit).get(pcod)} in ${period.key}…`;
+    // The reference reads up to a year before the period (the abnormality score's lookback).
+    const yearBefore = new Date(Date.parse(`${period.start}T00:00:00Z`) - 366 * 86_400_000).toISOString().slice(0, 10);
+    const earlier = ps.filter((p) => p.start < period.start && p.start >= yearBefore);
+    try {
+      const s = await readSituation(this.api, { pcod, name: this.map.names(unit).get(pcod) ?? pcod, unit, period, earlier, scale: $<HTMLInputElement>('scale').checked, names: this.map.names(unit) });
+      if (n !== this.situationRequest) return;
+      this.situation = s;
+      $('sit-card').hidden = false;
+      const m = situationMap($('map') as unknown as SVGSVGElement, s);
+      $('sit-map').replaceChildren(m.svg, Object.assign(document.createElement('p'), { className: 'hint', textContent: m.caption }));
+      renderSituation($('sit-card'), this.situationChart, s);
+      $<HTMLButtonElement>('sit-csv').disabled = false;
+      $('sit-status').textContent = '';
+      view.dataset.status = 'final';
+    } catch (e) {
+      if (n !== this.situationRequest) return;
+      view.dataset.status = 'error';
+      $('sit-status').textContent = `The situation could not be read: ${(e as Error).message}`;
+    }
   }
 
   /** The legend's title: what (category, indicator or measure, and its unit), where, when, compared how. */

@@ -514,6 +514,113 @@ describe('the dashboard on a phone and on a wall screen', () => {
   });
 });
 
+describe('the dashboard in a crisis: time as a control, and the situation view', () => {
+  let page: Page;
+  beforeAll(async () => {
+    page = await browser.context.newPage();
+    page.on('pageerror', (e) => console.error('page error:', e));
+    await page.goto(`${h.base}/#token=${premium}`);
+    await waitShown(page, { source: 'residents.count', unit: 'admin1' });
+    await page.selectOption('#unit', 'admin2');
+    await waitShown(page, { source: 'residents.count', unit: 'admin2' });
+  });
+  afterAll(async () => page?.close());
+
+  it('moves through the periods with the slider, and plays them in turn, each drawn whole', async () => {
+    const keys = await page.$$eval('#period option', (os) => os.map((o) => (o as HTMLOptionElement).value));
+    await page.$eval('#slider', (el, i) => {
+      (el as HTMLInputElement).value = String(i);
+      el.dispatchEvent(new Event('input'));
+    }, keys.indexOf('2016-W13'));
+    await waitShown(page, { unit: 'admin2', period: '2016-W13' });
+    expect(await page.textContent('#slider-out')).toBe('2016-W13');
+    // Every period shown whole while playing, in order.
+    await page.evaluate(() => {
+      const w = window as unknown as { shown: string[] };
+      w.shown = [];
+      new MutationObserver(() => {
+        const d = document.getElementById('app')!.dataset;
+        if (d.status === 'final' && w.shown.at(-1) !== d.period) w.shown.push(d.period!);
+      }).observe(document.getElementById('app')!, { attributes: true });
+    });
+    await page.click('#play');
+    await waitShown(page, { unit: 'admin2', period: '2016-W16' });
+    await page.click('#play');
+    const shown = await page.evaluate(() => (window as unknown as { shown: string[] }).shown);
+    expect(shown.slice(0, 3)).toEqual(['2016-W14', '2016-W15', '2016-W16']);
+    const at = (await page.$eval('#app', (el) => (el as HTMLElement).dataset.period))!;
+    await waitShown(page, { unit: 'admin2', period: at });
+    const rest = await indicatorRest(premium, `unit=admin2&resolution=week&period=${await page.$eval('#period', (el) => (el as HTMLSelectElement).selectedOptions[0]!.dataset.start!)}&scale=true`);
+    const onMap = await regionsOnMap(page, 'admin2');
+    for (const v of rest.values) expect(onMap[v.pcod]!.value, v.pcod).toBe(v.value);
+  });
+
+  it("sums up the struck region's week: residents against the reference, departures, destinations, as REST gives them; its CSV is exactly that", async () => {
+    await page.click('#views button[data-view="situation"]');
+    await page.waitForFunction(() => document.querySelectorAll('#sit-region option').length > 0);
+    await page.selectOption('#sit-region', disaster.pcod);
+    await page.fill('#sit-date', disaster.date);
+    await page.waitForFunction(() => document.getElementById('view-situation')!.dataset.status === 'final' && document.getElementById('sit-title')!.textContent!.includes('2016-W14'), null, { timeout: 30_000 });
+    // REST: the residents of 2016-W14 (the disaster's week) and of every week before it, departures, relocations.
+    const q = 'unit=admin2&resolution=week';
+    const series = (await (await fetch(`${h.api}/indicators/residents.count/series?${q}&from=2015-12-28&to=2016-04-04&scale=true`, { headers: auth(premium) })).json()) as { periods: IndicatorBody[] };
+    const valueIn = (b: IndicatorBody) => b.values.find((v) => v.pcod === disaster.pcod)!.value;
+    const xs = series.periods.map(valueIn);
+    expect(series.periods.at(-1)!.period.key).toBe('2016-W14');
+    const median = (v: number[]) => {
+      const s = [...v].sort((a, b) => a - b);
+      return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+    };
+    const history = xs.slice(0, -1) as number[];
+    const reference = median(history);
+    const departed = (await (await fetch(`${h.api}/indicators/residents.departed?${q}&period=2016-04-04`, { headers: auth(premium) })).json()) as IndicatorBody;
+    const od = (await (await fetch(`${h.api}/indicators/relocations.od?${q}&period=2016-04-04`, { headers: auth(premium) })).json()) as { flows: { pcod_from: string; pcod_to: string; value: number }[] };
+    const rows = await page.$$eval('#sit-table tr', (trs) => trs.map((tr) => [tr.getAttribute('data-measure')!, tr.hasAttribute('data-value') ? Number(tr.getAttribute('data-value')) : null]));
+    const now = xs.at(-1)!;
+    const dep = valueIn(departed);
+    expect(rows).toEqual([
+      ['residents (people)', now],
+      ['reference: median of the 12 months before', reference],
+      ['change from the reference (%)', Math.round((1000 * (now! - reference)) / reference) / 10],
+      ['abnormality score', expect.any(Number)],
+      ['residents (people) in the previous period', xs.at(-2)],
+      ['departures (subscribers whose home moved out)', dep],
+    ]);
+    expect(rows[3]![1]).toBeCloseTo(robustZ(now!, history), 1);
+    const out = od.flows.filter((f) => f.pcod_from === disaster.pcod).sort((a, b) => b.value - a.value).slice(0, 5);
+    const listed = await page.$$eval('#sit-destinations li', (ls) => ls.map((l) => [l.getAttribute('data-pcod'), Number(l.getAttribute('data-value'))]));
+    expect(listed).toEqual(out.map((f) => [f.pcod_to, f.value]));
+    if (out.length === 0) expect(await page.textContent('#sit-destinations')).toContain('no relocation out of');
+
+    // The CSV: one line per number on the card, then one per destination.
+    const [download] = await Promise.all([page.waitForEvent('download'), page.click('#sit-csv')]);
+    const csv = fs.readFileSync((await download.path())!, 'utf8').trim().split('\n');
+    const name = (await page.textContent('#sit-title'))!.split(' (')[0]!;
+    const cell = (v: number | null | undefined) => (v === null || v === undefined ? '' : String(v));
+    expect(csv[0]).toBe('region,name,unit,measure,period,value,withheld_or_note');
+    expect(csv.slice(1, 7).map((l) => l.split(',').slice(0, 6).join(','))).toEqual(
+      rows.map(([m, v], i) => `${disaster.pcod},${name},admin2,${m},${i === 4 ? '2016-W13' : '2016-W14'},${cell(v as number | null)}`),
+    );
+    expect(csv.slice(7).map((l) => l.split(',')[3]!.split(' ')[2])).toEqual(out.map((f) => f.pcod_to));
+    expect(csv.slice(7).map((l) => Number(l.split(',')[5]))).toEqual(out.map((f) => f.value));
+    await shoot(page, 'dashboard-situation');
+
+    // The printable summary: the card alone (no controls), with the map, the graph, the numbers, protection and date.
+    await page.emulateMedia({ media: 'print' });
+    const printed = await page.evaluate(() => {
+      const shown = (sel: string) => getComputedStyle(document.querySelector(sel)!).display !== 'none';
+      return { controls: shown('#controls'), views: shown('#views'), card: shown('#sit-card'), map: document.querySelector('#sit-map svg path.region.selected')?.getAttribute('data-pcod'), caption: document.querySelector('#sit-map p')!.textContent!, chart: !!document.querySelector('#sit-chart canvas'), protection: document.getElementById('sit-protection')!.textContent! };
+    });
+    expect(printed).toMatchObject({ controls: false, views: false, card: true, map: disaster.pcod, chart: true });
+    expect(printed.caption).toContain('Residents (people) at admin2 in 2016-W14');
+    expect(printed.protection).toMatch(/^Protection: .* Read \d{4}-\d\d-\d\d \d\d:\d\d UTC\.$/);
+    await page.setViewportSize({ width: 794, height: 1123 }); // A4 at 96 dpi
+    await page.screenshot({ path: path.join(DOCS, 'dashboard-situation-print.png') });
+    await page.emulateMedia({ media: 'screen' });
+    await page.setViewportSize({ width: 1440, height: 900 });
+  });
+});
+
 describe('the dashboard, protection shown', () => {
   // The service does not noise answers yet (differential privacy is being added beside this page): the answers are
   // given the block it will send, in the stream's frames and in REST's series, on their way to the page.
