@@ -1,6 +1,6 @@
 /** `opalite ingest DATASET --store DIR` */
 import { Command } from 'commander';
-import { ingest, type IngestSummary } from '../ingest/ingest.js';
+import { ingest, type IngestOptions, type IngestSummary } from '../ingest/ingest.js';
 import { diskFullError } from '../store/fsutil.js';
 import { bytes, count, rate } from './format.js';
 import { progressBar } from './progress.js';
@@ -11,15 +11,15 @@ export function ingestCommand(): Command {
     .argument('<dataset>', 'dataset folder, as described in docs/DATA.md')
     .requiredOption('--store <dir>', 'store folder (created when absent)')
     .option('--key-file <file>', 'pseudonymisation key file (default: $OPALITE_PSEUDONYM_KEY or the development key)')
-    .action(async (dataset: string, o: { store: string; keyFile?: string }) => {
-      const summary = await runIngest(dataset, o.store, o.keyFile);
+    .option('--replace-cells', "let the delivery's cells.csv replace the whole stored cell table (default: it is laid over it, so stored days keep their locations)")
+    .action(async (dataset: string, o: { store: string; keyFile?: string; replaceCells?: boolean }) => {
+      const summary = await runIngest(dataset, o.store, o.keyFile, { replaceCells: o.replaceCells });
       printIngestSummary(summary);
-      if (summary.kept === 0) process.exitCode = 1;
     });
 }
 
 /** Runs an ingest with a progress bar and Ctrl-C handling (the store stays as it was). */
-export async function runIngest(dataset: string, store: string, keyFile?: string): Promise<IngestSummary> {
+export async function runIngest(dataset: string, store: string, keyFile?: string, more: Pick<IngestOptions, 'replaceCells'> = {}): Promise<IngestSummary> {
   const abort = new AbortController();
   const onSignal = () => abort.abort();
   process.once('SIGINT', onSignal);
@@ -31,6 +31,7 @@ export async function runIngest(dataset: string, store: string, keyFile?: string
       dataset,
       store,
       keyFile,
+      ...more,
       signal: abort.signal,
       onProgress: (p) => {
         bar ??= progressBar(p.bytesTotal, 'ingest |{bar}| {percentage}% | {done} of {all} | file {file} | {rows} rows | {rate}');
@@ -57,8 +58,12 @@ export function printIngestSummary(s: IngestSummary): void {
   const out = process.stdout;
   out.write(`ingested ${count(s.kept)} of ${count(s.rows)} rows from ${s.files.length - 1} event file(s), ${bytes(s.bytesIn)}, in ${s.seconds.toFixed(1)} s (${rate(s.rows, s.seconds)})\n`);
   out.write(`store version ${s.version}: ${s.days.length} day(s) written (${s.days[0] ?? '-'} .. ${s.days.at(-1) ?? '-'}), ${count(s.subscribers)} subscribers, ${count(s.cells)} cells\n`);
-  if (s.rejected > 0) {
-    out.write(`rejected ${count(s.rejected)} rows; report: ${s.report}\n`);
+  // Every file's rejects, the cell table's too: a rejected cell row loses that cell's location.
+  const bad = s.files.filter((f) => f.rejected > 0);
+  if (bad.length > 0) {
+    out.write(`rejected rows (report: ${s.report}):\n`);
+    for (const f of bad) out.write(`  ${count(f.rejected).padStart(10)} of ${count(f.rows)} in ${f.file}\n`);
+    out.write('most common reasons:\n');
     for (const [reason, n] of s.topReasons) out.write(`  ${count(n).padStart(10)}  ${reason}\n`);
   }
 }

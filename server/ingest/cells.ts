@@ -1,6 +1,6 @@
 /** Reads cells.csv: one row per cell version (docs/DATA.md). Bad rows are reported, never guessed. */
 import fs from 'node:fs';
-import { Errors } from '../errors.js';
+import { Errors, IngestError } from '../errors.js';
 import { csvBatches } from './readers/csv.js';
 import { dateToDay } from './datetime.js';
 import type { IngestReport } from './report.js';
@@ -28,12 +28,18 @@ function findColumns(header: readonly string[]): Partial<Record<CellColumn, numb
 
 /**
  * Parses cells.csv into versions keyed through `cells` (which assigns keys to
- * new ids). Throws when the file is missing or lacks a required column.
+ * new ids). Throws when the file is missing, lacks a required column, or has
+ * no valid row: an empty table would take every stored day's locations away.
  */
 export async function readCells(file: string, cells: CellTable, report: IngestReport): Promise<CellVersion[]> {
   if (!fs.existsSync(file)) throw Errors.missingFile(file, 'the cell table cells.csv');
   const stats = report.beginFile(file);
   const versions: CellVersion[] = [];
+  let firstReject: string | null = null;
+  const reject = (line: number, field: string, reason: string) => {
+    firstReject ??= `line ${line}: ${field}: ${reason}`;
+    report.reject(stats, line, field, reason);
+  };
   let idx: Partial<Record<CellColumn, number>> | null = null;
   for await (const batch of csvBatches(file)) {
     if (idx === null) {
@@ -44,7 +50,7 @@ export async function readCells(file: string, cells: CellTable, report: IngestRe
     }
     for (const bad of batch.badRows ?? []) {
       stats.rows++;
-      report.reject(stats, bad.line, 'row', bad.reason);
+      reject(bad.line, 'row', bad.reason);
     }
     const col = (c: CellColumn, i: number) => (idx![c] === undefined ? '' : batch.columns[idx![c]!]![i]!.trim());
     for (let i = 0; i < batch.length; i++) {
@@ -52,17 +58,17 @@ export async function readCells(file: string, cells: CellTable, report: IngestRe
       const line = batch.lines[i]!;
       const id = col('cell_id', i);
       if (id === '') {
-        report.reject(stats, line, 'cell_id', 'missing');
+        reject(line, 'cell_id', 'missing');
         continue;
       }
       const lon = Number(col('lon', i));
       const lat = Number(col('lat', i));
       if (col('lon', i) === '' || !Number.isFinite(lon) || lon < -180 || lon > 180) {
-        report.reject(stats, line, 'lon', 'expected a longitude in [-180, 180]');
+        reject(line, 'lon', 'expected a longitude in [-180, 180]');
         continue;
       }
       if (col('lat', i) === '' || !Number.isFinite(lat) || lat < -90 || lat > 90) {
-        report.reject(stats, line, 'lat', 'expected a latitude in [-90, 90]');
+        reject(line, 'lat', 'expected a latitude in [-90, 90]');
         continue;
       }
       const fromText = col('valid_from', i).slice(0, 10);
@@ -70,20 +76,28 @@ export async function readCells(file: string, cells: CellTable, report: IngestRe
       const from = fromText === '' ? null : dateToDay(fromText);
       const to = toText === '' ? null : dateToDay(toText);
       if (from === -1) {
-        report.reject(stats, line, 'valid_from', 'expected a date YYYY-MM-DD or empty');
+        reject(line, 'valid_from', 'expected a date YYYY-MM-DD or empty');
         continue;
       }
       if (to === -1) {
-        report.reject(stats, line, 'valid_to', 'expected a date YYYY-MM-DD or empty');
+        reject(line, 'valid_to', 'expected a date YYYY-MM-DD or empty');
         continue;
       }
       if (from !== null && to !== null && to < from) {
-        report.reject(stats, line, 'valid_to', 'expected a date on or after valid_from');
+        reject(line, 'valid_to', 'expected a date on or after valid_from');
         continue;
       }
       versions.push({ cell: cells.indexOf(id), site: col('site_id', i), lon, lat, from, to });
       stats.kept++;
     }
+  }
+  if (versions.length === 0) {
+    throw new IngestError(
+      'EMPTY_CELLS',
+      stats.rows === 0
+        ? `${file}: expected at least one cell row, found none (an empty table would take every stored day's locations away; the store is unchanged)`
+        : `${file}: expected at least one valid cell row, found none among ${stats.rows} (first: ${firstReject}); the store is unchanged`,
+    );
   }
   return versions;
 }

@@ -550,7 +550,7 @@ export class CsvEventParser extends CsvScanner {
       const text = this.text(buf, f);
       t = text === '' ? TIME_MISSING : parseDateTime(text, this.tz);
     }
-    t = timeCode(t);
+    if (t !== TIME_MISSING) t = timeCode(t); // timeCode would call the missing marker (-1) out of range
 
     const type = this.memoField(buf, col[3]!, this.types, TYPE_EMPTY, eventTypeOf);
     const dir = this.memoField(buf, col[4]!, this.directions, directionOf(''), directionOf);

@@ -184,7 +184,7 @@ export class CsvIngest {
     try {
       for await (const batch of scanChunks(bytes, file, parser, () => parser.take(), from === 0)) {
         if (target.signal?.aborted) throw abortError();
-        merger ??= new EventMerger({ file, ...target }, parser.present);
+        merger ??= new EventMerger({ file, ...target }, parser.header ?? []);
         merger.merge(batch, this.mainMap, 0);
         target.onBytes?.(from + src.bytesRead);
       }
@@ -229,7 +229,7 @@ export class CsvIngest {
       const r = await result;
       if (r.kind === 'failed') throw r.code ? new IngestError(r.code, r.message) : new Error(r.message);
       if (r.parsed) {
-        merger ??= new EventMerger({ file, ...target }, presentColumns(header ?? r.header ?? []));
+        merger ??= new EventMerger({ file, ...target }, header ?? r.header ?? []);
         merger.merge(r.parsed, pool.maps[worker]!, piece ? line : 0);
       }
       if (piece) line += r.lines;
@@ -319,7 +319,7 @@ export class CsvIngest {
   private async parallel(file: string, size: number, target: CsvFileTarget): Promise<void> {
     const { header, dataStart, line: firstLine } = readHeader(file, size);
     if (!header || dataStart >= size) return this.sequential(file, target, 0, null, 1);
-    const merger = new EventMerger({ file, ...target }, presentColumns(header));
+    const merger = new EventMerger({ file, ...target }, header);
     const pool = this.workerPool();
     const count = Math.ceil((size - dataStart) / this.chunkBytes);
     const inFlight = 2 * pool.workers.length;

@@ -12,7 +12,8 @@ import { loadRegionLevels, validateHierarchy, type RegionLevel } from '../geo/re
 import { CellTable } from '../store/cells.js';
 import { commit, removeOrphans } from '../store/commit.js';
 import { DayStaging } from '../store/day-writer.js';
-import { paths } from '../store/layout.js';
+import { writeFileSynced } from '../store/fsutil.js';
+import { paths, PENDING_REPORT } from '../store/layout.js';
 import { lockStore } from '../store/lock.js';
 import { emptyManifest, manifestExists, readManifest, type Manifest } from '../store/manifest.js';
 import { Store } from '../store/reader.js';
@@ -46,6 +47,12 @@ export interface IngestOptions {
   signal?: AbortSignal;
   /** CSV parsing: worker threads and range size (tests and benchmarks set them). */
   csv?: CsvIngestOptions;
+  /**
+   * The delivery's cells.csv replaces the whole stored cell table (versions of
+   * cells it does not name are dropped). Default: it is laid over the stored
+   * one (CellTable.overlay), so stored days keep their locations.
+   */
+  replaceCells?: boolean;
 }
 
 export interface IngestSummary {
@@ -95,7 +102,7 @@ export async function ingest(opts: IngestOptions): Promise<IngestSummary> {
 
     fs.mkdirSync(stagingRoot, { recursive: true });
     fs.mkdirSync(paths.reports(opts.store), { recursive: true });
-    const pendingReport = path.join(paths.reports(opts.store), `.pending-${path.basename(stagingRoot)}.csv`);
+    const pendingReport = path.join(paths.reports(opts.store), `${PENDING_REPORT}${path.basename(stagingRoot)}.csv`);
     const report = new IngestReport(pendingReport);
     cleanups.push(() => {
       report.close();
@@ -113,7 +120,8 @@ export async function ingest(opts: IngestOptions): Promise<IngestSummary> {
       levels = await loadRegionLevels(dataset.dir);
       validateHierarchy(levels);
     }
-    cells.setVersions(await readCells(dataset.cells, cells, report), levels);
+    const delivered = await readCells(dataset.cells, cells, report);
+    cells.setVersions(opts.replaceCells ? delivered : CellTable.overlay(cells.versions, delivered), levels);
 
     const staging = new DayStaging(path.join(stagingRoot, 'days'));
     let rows = 0;
@@ -144,18 +152,30 @@ export async function ingest(opts: IngestOptions): Promise<IngestSummary> {
     } finally {
       await csv.close();
     }
+    const eventFiles = report.files.filter((f) => f.file !== dataset.cells);
+    const kept = eventFiles.reduce((n, f) => n + f.kept, 0);
+    if (kept === 0) {
+      // Committing would replace the dimension tables and announce a new version for nothing.
+      staging.abort();
+      const read = eventFiles.reduce((n, f) => n + f.rows, 0);
+      const reasons = report.topReasons(3).map(([reason, n]) => `${n} ${reason}`).join('; ');
+      throw new IngestError(
+        'NOTHING_KEPT',
+        `${dataset.dir}: expected at least one good event row, found none of ${read}${reasons ? ` (${reasons})` : ''}; the store is unchanged`,
+      );
+    }
     const stagedDays = staging.finish();
 
     const dimsDir = path.join(stagingRoot, 'dims');
     fs.mkdirSync(dimsDir);
     const cellsJson = JSON.stringify(cells.toJSON());
     const regionsJson = JSON.stringify(levels);
-    fs.writeFileSync(path.join(dimsDir, 'cells.json'), cellsJson);
-    fs.writeFileSync(path.join(dimsDir, 'regions.json'), regionsJson);
+    writeFileSynced(path.join(dimsDir, 'cells.json'), cellsJson);
+    writeFileSynced(path.join(dimsDir, 'regions.json'), regionsJson);
     // The levels' source paths are for messages only: the same boundaries from another folder hash the same.
     const regionsContent = JSON.stringify(levels.map(({ file: _file, ...level }) => level));
     const dimsHash = crypto.createHash('sha256').update(cellsJson).update('\0').update(regionsContent).digest('hex');
-    fs.writeFileSync(path.join(dimsDir, 'subscribers.bin'), subscribers.serialise());
+    writeFileSynced(path.join(dimsDir, 'subscribers.bin'), subscribers.serialise());
 
     const reportWritten = report.close();
     const next = commit(opts.store, base, {
@@ -176,12 +196,11 @@ export async function ingest(opts: IngestOptions): Promise<IngestSummary> {
       reportFile = path.join(paths.reports(opts.store), `ingest-v${next.version}.csv`);
       fs.renameSync(reportWritten, reportFile);
     }
-    const eventFiles = report.files.filter((f) => f.file !== dataset.cells);
     return {
       version: next.version,
       days: [...stagedDays.keys()],
       rows: eventFiles.reduce((n, f) => n + f.rows, 0),
-      kept: eventFiles.reduce((n, f) => n + f.kept, 0),
+      kept,
       rejected: eventFiles.reduce((n, f) => n + f.rejected, 0),
       files: report.files,
       topReasons: report.topReasons(),

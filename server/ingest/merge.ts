@@ -8,7 +8,7 @@ import { NULL_U32 } from '../../kernels/shared/constants.js';
 import { CSV_LOCAL_TAG } from '../../kernels/shared/csv-layout.js';
 import { Errors } from '../errors.js';
 import type { CellTable } from '../store/cells.js';
-import type { ParsedEvents } from './csv-events.js';
+import { presentColumns, type ParsedEvents } from './csv-events.js';
 import type { EventSink } from './normalise.js';
 import type { SubscriberDictionary } from './pseudonymise.js';
 import type { FileStats, IngestReport } from './report.js';
@@ -83,17 +83,21 @@ export interface MergeTarget {
 export class EventMerger {
   private checkedColumns = false;
 
-  /** `present`: the canonical columns of the file's header, in header order. */
+  private readonly present: readonly EventColumn[];
+
+  /** `header`: the file's header row as found (the message for a missing column lists it). */
   constructor(
     private readonly o: MergeTarget,
-    private readonly present: readonly EventColumn[],
-  ) {}
+    private readonly header: readonly string[],
+  ) {
+    this.present = presentColumns(header);
+  }
 
   /** Appends a batch's good rows to the sink and its rejects to the report; `lineOffset` turns its lines into the file's. */
   merge(p: ParsedEvents, ids: IdMap, lineOffset: number): void {
     const { file, subscribers, cells, sink, report, stats } = this.o;
     if (!this.checkedColumns && p.rows > 0) {
-      for (const c of REQUIRED) if (!this.present.includes(c)) throw Errors.missingColumn(file, c, this.present);
+      for (const c of REQUIRED) if (!this.present.includes(c)) throw Errors.missingColumn(file, c, this.header);
       this.checkedColumns = true;
     }
     // New ids in id order: an all-digit one by its key (hashed by the dictionary when new to the store), else by its pseudonym.

@@ -63,7 +63,7 @@ export class EventNormaliser {
     const cols = batch.columns;
     if (!this.checkedColumns) {
       for (const c of REQUIRED) {
-        if (!cols[c]) throw Errors.missingColumn(file, c, Object.keys(cols));
+        if (!cols[c]) throw Errors.missingColumn(file, c, batch.header ?? Object.keys(cols));
       }
       this.checkedColumns = true;
     }

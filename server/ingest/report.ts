@@ -3,7 +3,7 @@
  * never its values (they may hold a raw MSISDN). Written as CSV as rows arrive,
  * so a bad file with millions of rejects costs no memory.
  */
-import fs from 'node:fs';
+import { storeFs, withPath } from '../store/fsutil.js';
 
 export interface FileStats {
   file: string;
@@ -33,17 +33,21 @@ export class IngestReport {
     const key = `${field}: ${reason}`;
     this.reasons.set(key, (this.reasons.get(key) ?? 0) + 1);
     if (this.out === null) return;
-    if (this.fd === null) {
-      this.fd = fs.openSync(this.out, 'w');
-      fs.writeSync(this.fd, 'file,line,field,reason\n');
+    try {
+      if (this.fd === null) {
+        this.fd = storeFs.openSync(this.out, 'w');
+        storeFs.writeSync(this.fd, 'file,line,field,reason\n');
+      }
+      storeFs.writeSync(this.fd, `${csvField(stats.file)},${line},${csvField(field)},${csvField(reason)}\n`);
+    } catch (e) {
+      throw withPath(e, this.out); // a full disk here must name the report, as everywhere else
     }
-    fs.writeSync(this.fd, `${csvField(stats.file)},${line},${csvField(field)},${csvField(reason)}\n`);
   }
 
   /** Path of the written report, or null when no row was rejected. */
   close(): string | null {
     if (this.fd === null) return null;
-    fs.closeSync(this.fd);
+    storeFs.closeSync(this.fd);
     this.fd = null;
     return this.out;
   }

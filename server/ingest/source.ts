@@ -43,6 +43,8 @@ export interface RawBatch {
    * number of fields...), with their line and what was wrong; not in `length`.
    */
   badRows?: { line: number; reason: string }[];
+  /** The file's own column names, in file order (for messages: what was found). */
+  header?: readonly string[];
 }
 
 /** What a reader yields: batches, in file order. */

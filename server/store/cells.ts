@@ -69,6 +69,39 @@ export class CellTable {
   }
 
   /**
+   * The versions after a delivery's cells.csv (`delivered`) is laid over the
+   * stored ones: for each cell the delivery names, its versions hold on the
+   * days they cover, and the stored versions keep the days they do not cover
+   * (cut around them); cells the delivery does not name keep every version.
+   * So a delivery that lists only today's cells never takes locations away
+   * from the days already stored. Sorted by cell and start, so the same table
+   * delivered again gives the same versions (and dimsHash).
+   */
+  static overlay(stored: readonly CellVersion[], delivered: readonly CellVersion[]): CellVersion[] {
+    const covered = new Map<number, [number, number][]>();
+    for (const v of delivered) {
+      let list = covered.get(v.cell);
+      if (!list) covered.set(v.cell, (list = []));
+      list.push([v.from ?? -Infinity, v.to ?? Infinity]);
+    }
+    const kept: CellVersion[] = [];
+    for (const v of stored) {
+      const cuts = covered.get(v.cell);
+      if (!cuts) {
+        kept.push(v);
+        continue;
+      }
+      for (const [from, to] of uncovered(v.from ?? -Infinity, v.to ?? Infinity, cuts)) {
+        kept.push({ ...v, from: from === -Infinity ? null : from, to: to === Infinity ? null : to });
+      }
+    }
+    const out = [...kept, ...delivered];
+    const start = (v: CellVersion) => v.from ?? -Infinity;
+    // Stable: versions of a cell that start the same day keep their order (the later one wins in versionsOn).
+    return out.map((v, i) => [v, i] as const).sort(([a, i], [b, j]) => a.cell - b.cell || start(a) - start(b) || i - j).map(([v]) => v);
+  }
+
+  /**
    * For one day, the index of the version of every cell key valid that day, -1
    * when none is. Where versions overlap, the one with the latest start wins.
    */
@@ -93,4 +126,22 @@ export class CellTable {
       regions: Object.fromEntries(Object.entries(this.regions).map(([k, v]) => [k, Array.from(v)])),
     };
   }
+}
+
+/** The parts of the day range [from, to] (inclusive; infinite ends allowed) that no range of `cuts` covers. */
+function uncovered(from: number, to: number, cuts: readonly [number, number][]): [number, number][] {
+  let parts: [number, number][] = [[from, to]];
+  for (const [a, b] of cuts) {
+    const next: [number, number][] = [];
+    for (const [s, e] of parts) {
+      if (b < s || a > e) {
+        next.push([s, e]);
+        continue;
+      }
+      if (a > s) next.push([s, a - 1]);
+      if (b < e) next.push([b + 1, e]);
+    }
+    parts = next;
+  }
+  return parts;
 }

@@ -7,7 +7,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fsyncDir } from './fsutil.js';
-import { dayDirName, dimsDirName, paths } from './layout.js';
+import { dayDirName, dimsDirName, MANIFEST_FILE, paths, PENDING_REPORT } from './layout.js';
 import { type DayEntry, type Manifest, writeManifest } from './manifest.js';
 
 export interface StagedCommit {
@@ -49,12 +49,18 @@ export function commit(store: string, base: Manifest, staged: StagedCommit): Man
     days: Object.fromEntries(Object.entries(days).sort(([a], [b]) => (a < b ? -1 : 1))),
   };
   writeManifest(store, next);
-  removeOrphans(store, next);
+  removeOrphans(store, next, true);
   return next;
 }
 
-/** Removes day and dims folders the manifest does not name, and any staging left by a dead writer. */
-export function removeOrphans(store: string, manifest: Manifest): void {
+/**
+ * Removes day and dims folders the manifest does not name, and what a dead
+ * writer left: staging, manifest temporaries (store.json.tmp-PID), pending
+ * reports. Only a writer calls it, under the store's lock, so none of these
+ * can belong to another live writer; the committing writer keeps its own
+ * pending report (`keepReports`), renamed once the version is known.
+ */
+export function removeOrphans(store: string, manifest: Manifest, keepReports = false): void {
   const keepDays = new Set(Object.values(manifest.days).map((d) => path.basename(d.dir)));
   for (const [dir, keep] of [
     [paths.days(store), keepDays],
@@ -66,4 +72,11 @@ export function removeOrphans(store: string, manifest: Manifest): void {
     }
   }
   fs.rmSync(paths.staging(store), { recursive: true, force: true });
+  for (const name of fs.readdirSync(store)) {
+    if (name.startsWith(`${MANIFEST_FILE}.tmp-`)) fs.rmSync(path.join(store, name), { force: true });
+  }
+  const reports = paths.reports(store);
+  if (!keepReports && fs.existsSync(reports)) {
+    for (const name of fs.readdirSync(reports)) if (name.startsWith(PENDING_REPORT)) fs.rmSync(path.join(reports, name), { force: true });
+  }
 }

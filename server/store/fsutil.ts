@@ -70,6 +70,22 @@ export function writeFileAtomic(file: string, data: string | Uint8Array): void {
   fsyncDir(path.dirname(file));
 }
 
+/** Writes `data` to a new `file` and fsyncs it (files of a staged folder, renamed into place later); errors name the file. */
+export function writeFileSynced(file: string, data: string | Uint8Array): void {
+  const bytes = typeof data === 'string' ? Buffer.from(data) : data;
+  try {
+    const fd = storeFs.openSync(file, 'w');
+    try {
+      for (let off = 0; off < bytes.length; ) off += storeFs.writeSync(fd, bytes, off);
+      storeFs.fsyncSync(fd);
+    } finally {
+      storeFs.closeSync(fd);
+    }
+  } catch (e) {
+    throw withPath(e, file);
+  }
+}
+
 /** Errors from a write by descriptor carry no path; the operator needs it. */
 export function withPath(e: unknown, file: string): unknown {
   const err = e as NodeJS.ErrnoException | null;

@@ -66,6 +66,9 @@ export function dimsDirName(generation: number): string {
   return `g${generation}`;
 }
 
+/** Prefix of an ingest's report while it is written (reports/.pending-ID.csv), renamed at commit. */
+export const PENDING_REPORT = '.pending-';
+
 export const paths = {
   manifest: (store: string) => path.join(store, MANIFEST_FILE),
   days: (store: string) => path.join(store, 'days'),

@@ -130,6 +130,50 @@ describe('a full disk during ingest (injected ENOSPC)', () => {
   }, 60_000);
 });
 
+describe('a full disk names the file it was writing (issue #14)', () => {
+  /** ENOSPC at every write to a file whose path matches `which`. */
+  function fullAt(which: RegExp): void {
+    const fds = new Set<number>();
+    const realOpen = storeFs.openSync;
+    const realWrite = storeFs.writeSync;
+    vi.spyOn(storeFs, 'openSync').mockImplementation((file, flags) => {
+      const fd = realOpen(file, flags);
+      if (which.test(String(file))) fds.add(fd);
+      return fd;
+    });
+    vi.spyOn(storeFs, 'writeSync').mockImplementation((fd, data, offset) => {
+      if (fds.has(fd)) throw enospc();
+      return realWrite(fd, data, offset);
+    });
+  }
+
+  for (const [what, which] of [
+    ['the cell table', /dims\/cells\.json$/],
+    ['the subscriber dictionary', /dims\/subscribers\.bin$/],
+    ['the bad-row report', /reports\/\.pending-[^/]*\.csv$/],
+  ] as const) {
+    it(`while writing ${what}`, async () => {
+      const store = path.join(root, `store-names-${what.replace(/ /g, '-')}`);
+      await ingest({ dataset: small, store });
+      const before = snapshot(store);
+      // A delivery with one bad row, so that a report is written.
+      const bad = path.join(root, `bad-row-${what.replace(/ /g, '-')}`);
+      fs.cpSync(later, bad, { recursive: true });
+      fs.appendFileSync(path.join(bad, 'events', 'events.csv'), '2250999,not a time,A,calls,true\n');
+      fullAt(which);
+      const failed = await runIngest(bad, store).then(
+        () => null,
+        (e: unknown) => e,
+      );
+      expect((failed as StoreError).code).toBe('DISK_FULL');
+      expect((failed as StoreError).message).toMatch(new RegExp(`no space left on the device writing ${store.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/\\S*${which.source.replace(/\$$/, '')}; the ingest stopped`));
+      vi.restoreAllMocks();
+      expect(snapshot(store)).toEqual(before);
+      expect(leftovers(store)).toEqual([]);
+    }, 60_000);
+  }
+});
+
 const disk = mountTinyDisk(2 << 20);
 afterAll(() => disk?.unmount());
 

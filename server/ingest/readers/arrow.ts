@@ -166,7 +166,7 @@ export class ArrowReader implements AsyncIterable<RawBatch>, Progress {
           const lines = new Int32Array(piece.numRows);
           for (let i = 0; i < lines.length; i++) lines[i] = rows + i + 1;
           rows += piece.numRows;
-          yield { length: piece.numRows, columns, lines };
+          yield { length: piece.numRows, columns, lines, header: batch.schema.fields.map((f) => f.name) };
         }
       }
       this.bytesRead = this.bytesTotal;

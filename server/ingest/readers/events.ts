@@ -37,7 +37,7 @@ async function* csvToRaw(batches: AsyncIterable<CsvBatch>): AsyncGenerator<RawBa
     mapping.forEach((column, i) => {
       if (column) columns[column] = b.columns[i];
     });
-    yield { length: b.length, columns, lines: b.lines, badRows: b.badRows };
+    yield { length: b.length, columns, lines: b.lines, badRows: b.badRows, header: b.header };
   }
 }
 

@@ -1,5 +1,5 @@
 /** What every reader shares: progress counters and turning failures into IngestErrors. */
-import { Errors, IngestError } from '../../errors.js';
+import { Errors, OpaliteError } from '../../errors.js';
 
 export interface BinaryReaderOptions {
   /** Most rows per batch; default 4096. */
@@ -23,12 +23,16 @@ export interface Progress {
 
 /**
  * Turns any failure while reading `file` into an IngestError naming it;
- * IngestErrors pass through. `format` prefixes a decoder's own message
- * ("gzip: ...", "parquet: ...") so the report says which layer failed.
+ * IngestErrors pass through, and so do the store's own errors and a full
+ * disk met while writing what was read (the ingest report, a staged day):
+ * those are not the file's fault, and say which file they were writing.
+ * `format` prefixes a decoder's own message ("gzip: ...", "parquet: ...")
+ * so the report says which layer failed.
  */
-export function readError(file: string, e: unknown, format?: string): IngestError {
-  if (e instanceof IngestError) return e;
+export function readError(file: string, e: unknown, format?: string): Error {
+  if (e instanceof OpaliteError) return e;
   const err = e as NodeJS.ErrnoException | undefined;
+  if (err?.code === 'ENOSPC' || err?.code === 'EDQUOT') return err as Error;
   if (err?.code === 'ENOENT') return Errors.missingFile(file, 'a data file');
   if (err?.code === 'EISDIR') return Errors.fileUnreadable(file, 'expected a file, found a directory');
   if (typeof err?.code === 'string' && err.code.startsWith('Z_')) format = 'gzip';

@@ -167,6 +167,7 @@ export class ParquetReader implements AsyncIterable<RawBatch>, Progress {
       }
       const { schema } = new parquet.ParquetReader(md, env, { rawStatistics: true });
       const plan = this.plan(schema.fields, md, converted);
+      const names = Object.keys(schema.fields);
       await env.close();
       env = null;
       const totalRows = Number(md.num_rows as number);
@@ -186,7 +187,7 @@ export class ParquetReader implements AsyncIterable<RawBatch>, Progress {
               plan.forEach((c, j) => (columns[c.column] = at === 0 && end === batch.numRows ? full[j]! : full[j]!.slice(at, end)));
               const lines = new Int32Array(end - at);
               for (let i = 0; i < lines.length; i++) lines[i] = rows + begin + at + i + 1;
-              yield { length: end - at, columns, lines };
+              yield { length: end - at, columns, lines, header: names };
             }
             begin += batch.numRows;
           }

@@ -1,0 +1,248 @@
+/**
+ * Issue #14, "data lost or silently wrong": what a bad delivery must not do
+ * to a store (an empty cell table, events that all fail), what the operator
+ * must be told (every file's rejected rows, messages that say what was found),
+ * and what a killed writer must not leave behind.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { tableFromArrays, tableToIPC } from 'apache-arrow';
+import pino from 'pino';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { printIngestSummary } from '../../server/cli/ingest.js';
+import { IngestError } from '../../server/errors.js';
+import { ingest, type IngestOptions } from '../../server/ingest/ingest.js';
+import { READY_MARKER, watchDropFolder } from '../../server/service/dropfolder.js';
+import { readManifest } from '../../server/store/manifest.js';
+import { Store } from '../../server/store/reader.js';
+import { pruneBefore } from '../../server/store/retention.js';
+
+const KEY_HEX = 'ab'.repeat(32);
+let root: string;
+let keyFile: string;
+beforeEach(() => {
+  root = fs.mkdtempSync(path.join(os.tmpdir(), 'opalite-delivery-'));
+  keyFile = path.join(root, 'key');
+  fs.writeFileSync(keyFile, KEY_HEX);
+});
+afterEach(() => {
+  vi.restoreAllMocks();
+  fs.rmSync(root, { recursive: true, force: true });
+});
+
+/** West is the square [0, 1] x [0, 1], East [1, 2] x [0, 1]. */
+const square = (x: number) => [[[x, 0], [x + 1, 0], [x + 1, 1], [x, 1], [x, 0]]];
+const REGIONS = {
+  type: 'FeatureCollection',
+  features: [
+    { type: 'Feature', properties: { ADM1_PCODE: 'W', ADM1_EN: 'West' }, geometry: { type: 'Polygon', coordinates: square(0) } },
+    { type: 'Feature', properties: { ADM1_PCODE: 'E', ADM1_EN: 'East' }, geometry: { type: 'Polygon', coordinates: square(1) } },
+  ],
+};
+const CELLS = 'cell_id,lon,lat,valid_from,valid_to\nA,0.5,0.5,,\nB,1.5,0.5,,\n';
+const HEADER = 'msisdn,datetime,cell_id,event_type,outgoing';
+const call = (msisdn: string, datetime: string, cell: string) => `${msisdn},${datetime},${cell},calls,true`;
+
+/** A dataset folder; `events` is file name -> text. */
+function delivery(name: string, o: { cells?: string; events: Record<string, string> }): string {
+  const dir = path.join(root, name);
+  fs.mkdirSync(path.join(dir, 'events'), { recursive: true });
+  fs.mkdirSync(path.join(dir, 'regions'), { recursive: true });
+  fs.writeFileSync(path.join(dir, 'regions', 'admin1.geojson'), JSON.stringify(REGIONS));
+  fs.writeFileSync(path.join(dir, 'cells.csv'), o.cells ?? CELLS);
+  for (const [file, text] of Object.entries(o.events)) fs.writeFileSync(path.join(dir, 'events', file), text);
+  return dir;
+}
+
+const day1 = () => delivery('day1', { events: { 'e.csv': [HEADER, call('2250001', '2016-01-01 08:00:00', 'A'), call('2250002', '2016-01-01 09:00:00', 'B')].join('\n') + '\n' } });
+const run = (dataset: string, store: string, more: Partial<IngestOptions> = {}) => ingest({ dataset, store, keyFile, ...more });
+const failure = (p: Promise<unknown>) => p.then(() => null, (e: unknown) => e as IngestError);
+
+/** The region (admin1 index) of cell `id` on `date`, -1 outside every region, null without a valid version. */
+function regionOf(store: string, id: string, date: string): number | null {
+  const { cells } = Store.open(store).dims();
+  const v = cells.versionsOn(Date.parse(`${date}T00:00:00Z`) / 86_400_000)[cells.keyOf(id)!]!;
+  return v < 0 ? null : cells.regions.admin1![v]!;
+}
+
+/** Every file of the store but the reports, with its bytes. */
+function storeFiles(store: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const e of fs.readdirSync(store, { recursive: true, withFileTypes: true })) {
+    if (!e.isFile() || e.parentPath.includes('reports')) continue;
+    const file = path.join(e.parentPath, e.name);
+    out[path.relative(store, file)] = fs.readFileSync(file).toString('base64');
+  }
+  return out;
+}
+
+describe('a delivery with an empty cell table', () => {
+  for (const [what, cells] of [
+    ['header only', 'cell_id,lon,lat,valid_from,valid_to\n'],
+    ['empty', ''],
+    ['no valid row', 'cell_id,lon,lat\nA,abc,0.5\nB,200,0.5\n'],
+  ] as const) {
+    it(`is refused (${what}) and the store keeps every day's locations`, async () => {
+      const store = path.join(root, 'store');
+      await run(day1(), store);
+      const before = storeFiles(store);
+      const ds = delivery('day2', { cells, events: { 'e.csv': `${HEADER}\n${call('2250001', '2016-01-02 08:00:00', 'A')}\n` } });
+      const e = await failure(run(ds, store));
+      expect(e).toBeInstanceOf(IngestError);
+      expect(e!.code).toBe('EMPTY_CELLS');
+      expect(e!.message).toContain(path.join(ds, 'cells.csv'));
+      expect(e!.message).toMatch(what === 'no valid row' ? /found none among 2 \(first: line 2: lon: expected a longitude/ : /expected at least one cell row, found none/);
+      expect(storeFiles(store)).toEqual(before);
+      expect(regionOf(store, 'A', '2016-01-01')).toBe(0);
+    });
+  }
+
+  it('a partial table is laid over the stored one: cells it does not name, and days its versions do not cover, keep theirs', async () => {
+    const store = path.join(root, 'store');
+    await run(day1(), store);
+    // Only B, moved into West from 2 January, and a new cell C.
+    const ds = delivery('day2', {
+      cells: 'cell_id,lon,lat,valid_from,valid_to\nB,0.25,0.25,2016-01-02,\nC,1.75,0.75,,\n',
+      events: { 'e.csv': `${HEADER}\n${call('2250001', '2016-01-02 08:00:00', 'B')}\n` },
+    });
+    await run(ds, store);
+    expect(regionOf(store, 'A', '2016-01-01')).toBe(0);
+    expect(regionOf(store, 'A', '2016-01-02')).toBe(0);
+    expect(regionOf(store, 'B', '2016-01-01')).toBe(1); // the stored version, cut to the day before the new one
+    expect(regionOf(store, 'B', '2016-01-02')).toBe(0);
+    expect(regionOf(store, 'C', '2016-01-01')).toBe(1);
+    expect(Store.open(store).dims().cells.versions).toHaveLength(4);
+
+    // The same table again changes nothing in the dimension tables.
+    const dimsHash = readManifest(store).dimsHash;
+    await run(ds, store);
+    expect(readManifest(store).dimsHash).toBe(dimsHash);
+  });
+
+  it('replaces the whole table only when the operator says so (replaceCells)', async () => {
+    const store = path.join(root, 'store');
+    await run(day1(), store);
+    const ds = delivery('day2', { cells: 'cell_id,lon,lat\nB,0.25,0.25\n', events: { 'e.csv': `${HEADER}\n${call('2250001', '2016-01-02 08:00:00', 'B')}\n` } });
+    await run(ds, store, { replaceCells: true });
+    expect(regionOf(store, 'A', '2016-01-01')).toBeNull();
+    expect(regionOf(store, 'B', '2016-01-01')).toBe(0);
+  });
+});
+
+describe('a delivery that keeps no event row', () => {
+  const allBad = [HEADER, '2250001,,A,calls,true', '2250002,2016-01-02 08:00:00,A,fax,true', ',2016-01-02 08:00:00,A,calls,true'].join('\n') + '\n';
+
+  for (const [what, events] of [
+    ['every row rejected', { 'e.csv': allBad }],
+    ['header only', { 'e.csv': `${HEADER}\n` }],
+  ] as const) {
+    it(`leaves the store exactly as it was (${what})`, async () => {
+      const store = path.join(root, 'store');
+      await run(day1(), store);
+      const before = storeFiles(store);
+      // New cells too: they must not reach the store either.
+      const e = await failure(run(delivery('day2', { cells: 'cell_id,lon,lat\nZ,1.5,0.5\n', events }), store));
+      expect(e).toBeInstanceOf(IngestError);
+      expect(e!.code).toBe('NOTHING_KEPT');
+      expect(e!.message).toMatch(what === 'header only' ? /found none of 0; the store is unchanged/ : /found none of 3 \(1 datetime: missing; 1 event_type: .*; 1 msisdn: missing\); the store is unchanged/);
+      expect(storeFiles(store)).toEqual(before);
+      expect(readManifest(store).version).toBe(1);
+    });
+  }
+
+  it('is moved to the drop folder\'s .failed with the reason, the store unchanged', async () => {
+    const store = path.join(root, 'store');
+    await run(day1(), store);
+    const before = storeFiles(store);
+    const drop = path.join(root, 'drop');
+    fs.mkdirSync(drop);
+    const ds = delivery('bad', { events: { 'e.csv': allBad } });
+    fs.renameSync(ds, path.join(drop, 'bad'));
+    fs.writeFileSync(path.join(drop, 'bad', READY_MARKER), '');
+    const folder = watchDropFolder({ dir: drop, store, keyFile, log: pino({ level: 'silent' }), intervalMs: 60_000 });
+    try {
+      await folder.scan();
+    } finally {
+      await folder.close();
+    }
+    expect(fs.readdirSync(path.join(drop, '.done'))).toEqual([]);
+    expect(fs.readdirSync(path.join(drop, '.failed'))).toEqual(['bad']);
+    expect(fs.readFileSync(path.join(drop, '.failed', 'bad', 'error.txt'), 'utf8')).toMatch(/expected at least one good event row, found none of 3/);
+    expect(storeFiles(store)).toEqual(before);
+  });
+});
+
+describe('the summary', () => {
+  it("names every file's rejected rows, the cell table's too, with the report's path", async () => {
+    const store = path.join(root, 'store');
+    const ds = delivery('ds', {
+      cells: 'cell_id,lon,lat\nA,0.5,0.5\nB,1.5,0.5\nC,abc,0.5\nD,0.5,91\n',
+      events: { 'e.csv': [HEADER, call('2250001', '2016-01-01 08:00:00', 'A'), call('2250002', '2016-01-01 09:00:00', 'B')].join('\n') + '\n' },
+    });
+    const summary = await run(ds, store);
+    expect(summary.rejected).toBe(0); // event rows
+    expect(summary.report).toBe(path.join(store, 'reports', 'ingest-v1.csv'));
+    let printed = '';
+    vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      printed += String(chunk);
+      return true;
+    });
+    printIngestSummary(summary);
+    vi.restoreAllMocks();
+    expect(printed).toContain(`ingested 2 of 2 rows from 1 event file(s)`);
+    expect(printed).toContain(`rejected rows (report: ${summary.report}):\n`);
+    expect(printed).toContain(`         2 of 4 in ${path.join(ds, 'cells.csv')}\n`);
+    expect(printed).not.toContain(path.join(ds, 'events', 'e.csv'));
+    expect(fs.readFileSync(summary.report!, 'utf8').trim().split('\n')).toHaveLength(3);
+  });
+});
+
+describe('messages', () => {
+  const odd = 'phone,when,tower,kind,recharge_amount\n2250001,2016-01-01 08:00:00,A,calls,\n';
+  for (const [format, write] of [
+    ['csv (parsed here)', (dir: string) => fs.writeFileSync(path.join(dir, 'e.csv'), odd)],
+    ['arrow', (dir: string) => {
+      const t = tableFromArrays({ phone: ['2250001'], when: ['2016-01-01 08:00:00'], tower: ['A'], kind: ['calls'], recharge_amount: [''] } as never);
+      fs.writeFileSync(path.join(dir, 'e.arrow'), tableToIPC(t, 'file'));
+    }],
+  ] as const) {
+    it(`a missing column lists the columns found, not the ones recognised (${format})`, async () => {
+      const ds = delivery('ds', { events: {} });
+      write(path.join(ds, 'events'));
+      const e = await failure(run(ds, path.join(root, 'store'), { csv: { threads: 0 } }));
+      expect(e!.code).toBe('MISSING_COLUMN');
+      expect(e!.message).toMatch(/expected a column 'msisdn', found columns \[phone, when, tower, kind, recharge_amount\]$/);
+    });
+  }
+
+  it('a missing column lists the columns found through the parse workers too', async () => {
+    const ds = delivery('ds', { events: { 'e.csv': odd } });
+    const e = await failure(run(ds, path.join(root, 'store'), { csv: { threads: 2 } }));
+    expect(e!.message).toMatch(/found columns \[phone, when, tower, kind, recharge_amount\]$/);
+  });
+
+  for (const threads of [0, 2]) {
+    it(`an empty datetime is "missing", not out of range (threads ${threads})`, async () => {
+      const rows = [HEADER, call('2250001', '2016-01-01 08:00:00', 'A'), '2250002,,A,calls,true', '2250003, ,B,calls,true'];
+      const summary = await run(delivery('ds', { events: { 'e.csv': rows.join('\n') + '\n' } }), path.join(root, 'store'), { csv: { threads } });
+      expect(summary.topReasons).toEqual([['datetime: missing', 2]]);
+      expect(fs.readFileSync(summary.report!, 'utf8')).toContain(`,3,datetime,missing\n`);
+    });
+  }
+});
+
+describe('what a killed writer left', () => {
+  it('stale manifest temporaries and pending reports are removed by the next ingest and by prune', async () => {
+    const store = path.join(root, 'store');
+    await run(day1(), store);
+    const stale = [path.join(store, 'store.json.tmp-4242'), path.join(store, 'reports', '.pending-4242-abcd.csv')];
+    for (const f of stale) fs.writeFileSync(f, 'half');
+    await run(delivery('day2', { events: { 'e.csv': `${HEADER}\n${call('2250001', '2016-01-02 08:00:00', 'A')}\n` } }), store);
+    for (const f of stale) expect(fs.existsSync(f), f).toBe(false);
+
+    for (const f of stale) fs.writeFileSync(f, 'half');
+    expect(pruneBefore(store, '2016-01-02').removed).toEqual(['2016-01-01']);
+    for (const f of stale) expect(fs.existsSync(f), f).toBe(false);
+  });
+});
