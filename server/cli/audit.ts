@@ -1,22 +1,58 @@
-/** `opalite audit verify FILE`: check the audit log's hash chain. */
+/**
+ * `opalite audit verify FILE [--checkpoints F ...] [--public-key P ...]`: check
+ * the audit log's hash chain, and against checkpoints (audit-anchor.ts) that
+ * show a cut tail or a recomputed chain. `opalite audit checkpoint FILE --key K
+ * --out F`: append a signed checkpoint of the log's head, run by a user whose
+ * key the service user cannot read.
+ */
+import fs from 'node:fs';
 import { Command } from 'commander';
 import { verifyAuditLog } from '../service/audit.js';
+import { headCheckpoint, readCheckpoints, signCheckpoint, verifyWithCheckpoints } from '../service/audit-anchor.js';
+import { loadPublicKey, loadSigningKey } from '../service/keys.js';
 import { reportSetupErrors } from './serve.js';
+
+const many = (v: string, prev: string[] = []) => [...prev, v];
 
 export function auditCommand(): Command {
   const audit = new Command('audit').description("the service's hash-chained audit log");
   audit
     .command('verify')
-    .description('check every entry of an audit log: reports the first line that was edited, removed, moved or cut')
+    .description('check every entry of an audit log: reports the first line that was edited, removed, moved or cut; with checkpoints, also a cut tail or a recomputed chain')
     .argument('<file>', 'audit log (JSON lines)')
-    .action(reportSetupErrors((file: string) => {
-      const v = verifyAuditLog(file);
+    .option('--checkpoints <file>', 'checkpoints: a file `opalite audit checkpoint` appends to, or the service log (journalctl -u opalite -o cat); repeatable', many)
+    .option('--public-key <pem>', 'Ed25519 public key the checkpoints must be signed with (repeatable); unsigned checkpoints are then refused', many)
+    .action(reportSetupErrors((file: string, o: { checkpoints?: string[]; publicKey?: string[] }) => {
+      if (!o.checkpoints?.length) {
+        const v = verifyAuditLog(file);
+        if (v.ok) {
+          process.stdout.write(`${file}: ok, ${v.entries} entries, chain head ${v.head} (no checkpoints given: a cut tail or a recomputed chain would not show)\n`);
+        } else {
+          process.stdout.write(`${file}: line ${v.line}: ${v.reason} (${v.entries} entries verified before it)\n`);
+          process.exitCode = 1;
+        }
+        return;
+      }
+      const cps = o.checkpoints.flatMap((f) => readCheckpoints(f).map((c) => ({ ...c, source: f })));
+      const keys = o.publicKey?.map(loadPublicKey);
+      const v = verifyWithCheckpoints(file, cps, keys);
       if (v.ok) {
-        process.stdout.write(`${file}: ok, ${v.entries} entries, chain head ${v.head}\n`);
+        process.stdout.write(`${file}: ok, ${v.entries} entries, chain head ${v.head}, agrees with ${v.checkpoints} checkpoint(s)${keys ? ', every one signed' : ''}\n`);
       } else {
-        process.stdout.write(`${file}: line ${v.line}: ${v.reason} (${v.entries} entries verified before it)\n`);
+        process.stdout.write(`${file}: ${v.reason}\n`);
         process.exitCode = 1;
       }
+    }));
+  audit
+    .command('checkpoint')
+    .description("verify the log's chain and append a checkpoint of its head, signed with an Ed25519 key, to a file (run it as a user other than the service's, e.g. from a root timer)")
+    .argument('<file>', 'audit log (JSON lines)')
+    .requiredOption('--key <pem>', 'Ed25519 private key the service user cannot read')
+    .requiredOption('--out <file>', 'checkpoints file to append to (kept where the service user cannot write)')
+    .action(reportSetupErrors((file: string, o: { key: string; out: string }) => {
+      const cp = signCheckpoint(loadSigningKey(o.key), headCheckpoint(file));
+      fs.appendFileSync(o.out, JSON.stringify(cp) + '\n', { mode: 0o644 });
+      process.stdout.write(`${o.out}: checkpoint of ${file} at entry ${cp.seq}, head ${cp.head}\n`);
     }));
   return audit;
 }

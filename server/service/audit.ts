@@ -90,6 +90,14 @@ export class AuditLog {
   failures = 0;
   /** Called with each failure, for the server log (the timer's retries are not reported again). */
   onFailure?: (e: unknown) => void;
+  /**
+   * Called with the chain's state {seq, head, time} at most every checkpointMs
+   * while entries are added, and on close: the server writes it to a second
+   * sink (its own log, journald) that anchors the chain (audit-anchor.ts).
+   */
+  onCheckpoint?: (cp: { seq: number; head: string; time: string }) => void;
+  private checkpointTimer: NodeJS.Timeout | null = null;
+  private checkpointed = -1;
   /** While unhealthy: the retry timer, when the failures began, and why. */
   private retry: NodeJS.Timeout | null = null;
   private failingSince: { time: string; why: string } | null = null;
@@ -101,6 +109,7 @@ export class AuditLog {
     head: { seq: number; hash: string },
     private readonly io: AuditIo,
     private readonly retryMs: number,
+    private readonly checkpointMs: number,
   ) {
     this.seq = head.seq;
     this.prev = head.hash;
@@ -109,9 +118,16 @@ export class AuditLog {
   }
 
   /** Opens (or creates) the log and continues its chain; refuses a log whose last line is cut or altered. */
-  static open(file: string, opts: { fsync?: FsyncPolicy; fsyncIntervalMs?: number; io?: AuditIo; retryMs?: number } = {}): AuditLog {
+  static open(file: string, opts: { fsync?: FsyncPolicy; fsyncIntervalMs?: number; io?: AuditIo; retryMs?: number; checkpointMs?: number } = {}): AuditLog {
     fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
-    return new AuditLog(file, opts.fsync ?? 'interval', opts.fsyncIntervalMs ?? 1000, readHead(file), opts.io ?? nodeIo, opts.retryMs ?? 5000);
+    return new AuditLog(file, opts.fsync ?? 'interval', opts.fsyncIntervalMs ?? 1000, readHead(file), opts.io ?? nodeIo, opts.retryMs ?? 5000, opts.checkpointMs ?? 60_000);
+  }
+
+  /** Hands the chain's state to onCheckpoint, once per state. */
+  checkpoint(): void {
+    if (this.seq === this.checkpointed || !this.onCheckpoint) return;
+    this.checkpointed = this.seq;
+    this.onCheckpoint({ seq: this.seq, head: this.prev, time: new Date().toISOString() });
   }
 
   get entries(): number {
@@ -202,6 +218,13 @@ export class AuditLog {
     }
     this.healthy = true;
     this.failingSince = null;
+    if (!this.checkpointTimer && this.onCheckpoint) {
+      this.checkpointTimer = setTimeout(() => {
+        this.checkpointTimer = null;
+        this.checkpoint();
+      }, this.checkpointMs);
+      this.checkpointTimer.unref();
+    }
     return entry;
   }
 
@@ -222,12 +245,15 @@ export class AuditLog {
     this.timer = null;
     if (this.retry) clearTimeout(this.retry);
     this.retry = null;
+    if (this.checkpointTimer) clearTimeout(this.checkpointTimer);
+    this.checkpointTimer = null;
     if (this.fd < 0) return;
     try {
       this.flush();
     } catch {
       // Reported by flush.
     }
+    this.checkpoint();
     fs.closeSync(this.fd);
     this.fd = -1;
   }
@@ -295,7 +321,7 @@ export type AuditVerdict =
  * reordered line breaks seq or prev there; a cut last line has no newline.
  * An edit that also recomputes the line's hash is caught at the next line.
  */
-export function verifyAuditLog(file: string): AuditVerdict {
+export function verifyAuditLog(file: string, opts: { onEntry?: (seq: number, hash: string) => void } = {}): AuditVerdict {
   let fd: number;
   try {
     fd = fs.openSync(file, 'r');
@@ -318,6 +344,7 @@ export function verifyAuditLog(file: string): AuditVerdict {
     }
     prev = e.hash;
     seq = e.seq;
+    opts.onEntry?.(seq, prev);
     return null;
   };
   try {
