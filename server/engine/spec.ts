@@ -9,7 +9,7 @@
  * kinds.ts (which kind may nest where), walk.ts (questions about a parsed
  * tree) and hash.ts (canonical JSON and the query id).
  */
-import type { SpecError } from '../errors.js';
+import { SpecError } from '../errors.js';
 import { AGGREGATE_PARSERS } from './spec/aggregates.js';
 import { Issues, SpecErrors } from './spec/errors.js';
 import {
@@ -74,6 +74,11 @@ export function parseSpec(json: unknown, ctx: SpecContext): QuerySpec {
   const deep = tooDeep(json, SPEC_LIMITS.depth);
   if (deep !== undefined) throw new SpecErrors([Issues.described(deep, `JSON nested at most ${SPEC_LIMITS.depth} levels deep`, 'deeper nesting')]);
   const spec = env.nested(json, '', AGGREGATE_KINDS);
+  if (env.errors.length > SPEC_LIMITS.issues) {
+    const more = env.errors.length - SPEC_LIMITS.issues;
+    env.errors.length = SPEC_LIMITS.issues;
+    env.errors.push(new SpecError('TOO_MANY_PROBLEMS', `spec: expected at most ${SPEC_LIMITS.issues} problems reported, found ${more} more (fix these first)`, ''));
+  }
   if (env.errors.length > 0 || spec === undefined) throw new SpecErrors(env.errors);
   return spec as QuerySpec;
 }

@@ -189,6 +189,30 @@ describe('every size in a spec is bounded', () => {
     );
   });
 
+  it('event_types: at most 64 entries (duplicates of the four types are taken, but not without end)', () => {
+    const usc = (types: unknown) => ({ query_kind: 'unique_subscriber_counts', start_date: '2016-01-01', end_date: '2016-01-03', aggregation_unit: 'admin1', event_types: types });
+    expect(parseSpec(usc(Array.from({ length: 64 }, () => 'calls')), ctx)).toMatchObject({ event_types: ['calls'] });
+    expect(issuesOf(usc(Array.from({ length: 100_000 }, () => 'calls')))).toEqual([
+      expect.objectContaining({ path: 'event_types', message: expect.stringMatching(/at most 64 event types.*found a list of 100000/) }),
+    ]);
+  });
+
+  it('a spec with thousands of problems reports the first 50 and how many more (the 400 body stays small)', () => {
+    const spec: Record<string, unknown> = { query_kind: 'spatial_aggregate', locations: daily() };
+    for (let i = 0; i < 5000; i++) spec[`x${i}`] = i;
+    const all = issuesOf(spec);
+    expect(all).toHaveLength(51);
+    expect(all.slice(0, 50).every((i) => i.code === 'UNKNOWN_FIELD')).toBe(true);
+    expect(all[50]).toMatchObject({ code: 'TOO_MANY_PROBLEMS', message: 'spec: expected at most 50 problems reported, found 4950 more (fix these first)' });
+    let message = '';
+    try {
+      parseSpec(spec, ctx);
+    } catch (e) {
+      message = (e as Error).message;
+    }
+    expect(message.length).toBeLessThan(20_000);
+  });
+
   it('JSON nested deeper than 64 levels is refused before anything walks it (30,000 nested lists were a stack overflow)', () => {
     let v: unknown = [];
     for (let i = 0; i < 30_000; i++) v = [v];

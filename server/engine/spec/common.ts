@@ -6,6 +6,7 @@
  * hours, subscriber_subset is null only.
  */
 import { Issues } from './errors.js';
+import { SPEC_LIMITS } from './limits.js';
 import { boolean, type Draft, type Fields, integer, joinPath, number, object, oneOf, type Reader } from './read.js';
 import type { AnySpec } from './union.js';
 import { outputUnit } from './walk.js';
@@ -55,6 +56,9 @@ export function readEventTypes(f: Fields): EventType[] | undefined {
   const path = f.at('event_types');
   const expected = `a non-empty list of ${EVENT_TYPES.join(', ')}`;
   if (!Array.isArray(raw) || raw.length === 0) return f.fail(Issues.expected(path, expected, raw));
+  if (raw.length > SPEC_LIMITS.eventTypes) {
+    return f.fail(Issues.described(path, `a list of at most ${SPEC_LIMITS.eventTypes} event types (${EVENT_TYPES.join(', ')})`, `a list of ${raw.length}`));
+  }
   const types = raw.map((v, i) => eventType(v, joinPath(path, i), f.env));
   if (types.some((t) => t === undefined)) return undefined;
   return [...new Set(types as EventType[])].sort();

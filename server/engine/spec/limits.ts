@@ -16,6 +16,10 @@ export const SPEC_LIMITS = {
   periods: 100_000,
   /** The window total_active_periods spans (total_periods x period_length), in days: ten years. */
   windowDays: 3660,
+  /** Entries of an event_types list (four types; repeats are taken as FlowKit takes them). */
+  eventTypes: 64,
+  /** Problems reported for one spec: the rest are counted, so that a 400 body stays small. */
+  issues: 50,
   /** Integer thresholds the kernels take as 32-bit integers. */
   int32: 2 ** 31 - 1,
   /** meaningful_locations' labels, polygons in a label, rings in a polygon, positions in a ring. */
