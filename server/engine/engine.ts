@@ -564,6 +564,7 @@ function directUnits(step: AggStep): string[] {
     case 'events-by-bucket':
     case 'unique-set':
     case 'cell-bits':
+    case 'cell-seconds':
       return [step.unit];
     case 'both':
       return [...directUnits(step.a), ...directUnits(step.b)];
@@ -619,6 +620,8 @@ function countBytes(step: AggStep): number {
     case 'unique-set':
       return 4 * step.nLocs;
     case 'count-pairs':
+      // An outer join's margins: each kept side's subscribers per location, after the pairs.
+      return 4 * (step.nFrom * step.nTo + (step.margins?.from ? step.nFrom : 0) + (step.margins?.to ? step.nTo : 0));
     case 'set-pairs':
       return 4 * step.nFrom * step.nTo;
     case 'trips':
@@ -660,6 +663,7 @@ function estimateArena(step: AggStep, nSubs: number, nCells: number, maxBitmap: 
   // Sparse trips gather (sub, loc, t) per event of the window.
   if (step.op === 'sparse-trips') bytes += 12 * rowsIn(step.filter) + 64;
   if (step.op === 'unique-by-location') bytes += bitmapBytes(nSubs, step.nLocs) <= maxBitmap ? bitmapBytes(nSubs, step.nLocs) : 0;
+  if (step.op === 'cell-seconds') bytes += Math.ceil((3600 * Math.max(nCells, 1)) / 128) * 16 + 16;
   if (step.op === 'cell-bits') bytes += (Math.ceil((step.slotsPerDay * Math.max(nCells, 1)) / 128) * 16 + 16) * Math.max(step.filter.days.length, 1);
   return bytes;
 }

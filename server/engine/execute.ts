@@ -10,7 +10,7 @@ import type { Ptr } from './memory.js';
 import { type ClusterList, clustersOf, labelIndex, ScoreTable } from './meaningful-kernels.js';
 import * as M from './metric-kernels.js';
 import * as OD from './od-kernels.js';
-import type { AggStep, LocStep, MetricStep, PairSide, PartialResult, PartitionTask, WindowFilter } from './protocol.js';
+import { type AggStep, CELL_KEY_SPAN, type LocStep, type MetricStep, type PairSide, type PartialResult, type PartitionTask, type WindowFilter } from './protocol.js';
 import type { MeaningfulParams } from './reference-meaningful.js';
 import { type SampleRule, sampleKey } from './sample.js';
 import { DROP_BYTES, type EventColumns, type Kernels, LocationTable } from './wasm.js';
@@ -24,7 +24,7 @@ export function bitmapBytes(nSubs: number, nLocs: number): number {
 }
 
 /** The steps whose partition results are counts to sum. */
-type CountStep = Exclude<AggStep, { op: 'metric-by-location' | 'metric-values' | 'cell-bits' | 'meaningful' | 'sparse-pairs' | 'sparse-trips' | 'sample-keys' | 'labelled' }>;
+type CountStep = Exclude<AggStep, { op: 'metric-by-location' | 'metric-values' | 'cell-bits' | 'cell-seconds' | 'meaningful' | 'sparse-pairs' | 'sparse-trips' | 'sample-keys' | 'labelled' }>;
 
 class PartitionRun {
   readonly arena: Arena;
@@ -395,6 +395,39 @@ class PartitionRun {
           OD.markCellsByPeriod(k, range, { loc, nCells: this.task.nCells }, clipped, { seconds: slotSeconds, base: dayStart, count: step.slotsPerDay }, bits + i * perDay, this.drops);
         });
         return { bits: this.u8(bits, perDay * f.days.length).slice() };
+      }
+      case 'cell-seconds': {
+        // An hour of one-second slots at a time through the cell-bits kernel, its set bits read back as keys.
+        const k = this.kernels;
+        const nCells = Math.max(this.task.nCells, 1);
+        if (nCells > CELL_KEY_SPAN) throw new RangeError(`total_by second: expected at most ${CELL_KEY_SPAN} cells, found ${nCells}`);
+        const bytes = OD.cellBitsBytes(k, 3600, nCells);
+        const bits = this.arena.alloc(bytes);
+        const keys: number[] = [];
+        const f = step.filter;
+        for (const day of f.days) {
+          const range = this.task.days[day];
+          const loc = this.task.tables[step.unit]?.[day];
+          if (!range || range.n === 0 || loc === undefined) continue;
+          for (let h = 0; h < 24; h++) {
+            const base = day * SECONDS_PER_DAY + h * 3600;
+            const clipped = { ...f, tStart: Math.max(f.tStart, base), tEnd: Math.min(f.tEnd, base + 3600) };
+            if (clipped.tStart >= clipped.tEnd) continue;
+            const view = this.u8(bits, bytes);
+            view.fill(0);
+            OD.markCellsByPeriod(k, range, { loc, nCells: this.task.nCells }, clipped, { seconds: 1, base, count: 3600 }, bits, this.drops);
+            for (let i = 0; i < bytes; i++) {
+              const byte = view[i]!;
+              if (byte === 0) continue;
+              for (let b = 0; b < 8; b++) {
+                if ((byte & (1 << b)) === 0) continue;
+                const bit = i * 8 + b;
+                keys.push((base + Math.floor(bit / nCells)) * CELL_KEY_SPAN + (bit % nCells));
+              }
+            }
+          }
+        }
+        return { groups: new Int32Array(keys.length), values: Float64Array.from(keys) };
       }
       case 'metric-by-location': {
         const loc = this.location(step.locations);

@@ -12,7 +12,7 @@ import type { RegionLevel } from '../geo/regions.js';
 import type { RedactionRule, Row } from '../privacy/redact.js';
 import { LABEL_SLOTS, labelledCells, slotLabel } from './labelled.js';
 import { directionMask, nightMaskOf, type StatisticName } from './metric-kernels.js';
-import type { AggStep, LocStep, MetricStep, MobilityStep, PairSide, WindowFilter } from './protocol.js';
+import { type AggStep, CELL_KEY_SPAN, type LocStep, type MetricStep, type MobilityStep, type PairSide, type WindowFilter } from './protocol.js';
 import { meaningfulParams } from './reference-meaningful.js';
 import type { DailyLocation, JoinType, EventFilter, FlowInput, LocationVisits, MetricSpec, MobilityClassification, QuerySpec, UniqueLocations } from './spec.js';
 import { MAX_SAMPLED_SUBS, type SampleRule, sampleRule } from './sample.js';
@@ -439,14 +439,8 @@ function planKind(spec: QuerySpec, ctx: PlanContext): Plan {
         kind: spec.query_kind,
         step: t.step,
         shape: (m, tools) => {
-          const totals = t.totals(m, tools);
-          const rows: Row[] = [];
-          for (let l = 0; l < t.space.size; l++) {
-            for (let p = 0; p < t.periods.length; p++) {
-              const v = totals[l * t.periods.length + p]!;
-              if (v > 0) rows.push({ ...labelled(t.space, l), datetime: t.periods[p]!, value: v });
-            }
-          }
+          const { periods, entries } = t.counts(m, tools);
+          const rows: Row[] = entries.map((e) => ({ ...labelled(t.space, e.loc), datetime: periods[e.period]!, value: e.value }));
           // Cells are infrastructure, not people: nothing to redact.
           return { columns: [...t.space.columns, 'datetime', 'value'], rows, support: rows.map(() => 0), rule: 'none' };
         },
@@ -460,10 +454,10 @@ function planKind(spec: QuerySpec, ctx: PlanContext): Plan {
         kind: spec.query_kind,
         step: t.step,
         shape: (m, tools) => {
-          const totals = t.totals(m, tools);
+          const { periods, entries } = t.counts(m, tools);
           const labels: string[] = [];
           const labelIndex = new Map<string, number>();
-          const aggOf = t.periods.map((p) => {
+          const aggOf = periods.map((p) => {
             const label = truncate(p, by);
             let i = labelIndex.get(label);
             if (i === undefined) labelIndex.set(label, (i = labels.push(label) - 1));
@@ -471,14 +465,9 @@ function planKind(spec: QuerySpec, ctx: PlanContext): Plan {
           });
           const groups: number[] = [];
           const values: number[] = [];
-          for (let l = 0; l < t.space.size; l++) {
-            for (let p = 0; p < t.periods.length; p++) {
-              const v = totals[l * t.periods.length + p]!;
-              if (v > 0) {
-                groups.push(l * labels.length + aggOf[p]!);
-                values.push(v);
-              }
-            }
+          for (const e of entries) {
+            groups.push(e.loc * labels.length + aggOf[e.period]!);
+            values.push(e.value);
           }
           const stat = tools.groupStatistic(Int32Array.from(groups), Float64Array.from(values), t.space.size * labels.length, statistic);
           const present = new Set(groups);
@@ -695,14 +684,18 @@ function truncate(label: string, to: string): string {
 /** Slots per day of each total_by: whole-day periods (day, month, year) need one. */
 const SLOTS_PER_DAY: Record<string, number> = { minute: 1440, hour: 24, day: 1, month: 1, year: 1 };
 
-/** total_network_objects: the cell-bits step, its periods, and the totals from merged bitsets. */
+/** total_network_objects' counts: the periods seen and, sorted by location then period, each count > 0. */
+interface PeriodCounts {
+  periods: string[];
+  entries: { loc: number; period: number; value: number }[];
+}
+
+/** total_network_objects: its step (cell bits per slot, or (second, cell) keys for total_by second) and its counts. */
 function networkObjects(ctx: PlanContext, spec: Extract<QuerySpec, { query_kind: 'total_network_objects' }>, path = '') {
-  const slotsPerDay = SLOTS_PER_DAY[spec.total_by];
-  if (slotsPerDay === undefined) {
-    throw new SpecError('NOT_IMPLEMENTED', `${path}total_by: periods of one ${spec.total_by} are not supported yet; use minute or coarser`, `${path}total_by`);
-  }
   const space = ctx.units.space(spec.aggregation_unit);
   const filter = datedWindow(ctx, spec, path.replace(/\.$/, ''));
+  if (spec.total_by === 'second') return networkObjectsBySecond(ctx, spec.aggregation_unit, space, filter);
+  const slotsPerDay = SLOTS_PER_DAY[spec.total_by]!;
   const slotSeconds = SECONDS_PER_DAY / slotsPerDay;
   const periods: string[] = [];
   const index = new Map<string, number>();
@@ -718,10 +711,56 @@ function networkObjects(ctx: PlanContext, spec: Extract<QuerySpec, { query_kind:
   }
   return {
     space,
-    periods,
     step: { op: 'cell-bits', unit: spec.aggregation_unit, filter, slotsPerDay } as AggStep,
-    totals: (m: Merged, tools: ShapeTools) =>
-      m.bits ? tools.countCells(m.bits, filter.days, spec.aggregation_unit, slotsPerDay, (d) => first.get(d)!, periods.length, space.size) : new Uint32Array(space.size * periods.length),
+    counts: (m: Merged, tools: ShapeTools): PeriodCounts => {
+      const totals = m.bits
+        ? tools.countCells(m.bits, filter.days, spec.aggregation_unit, slotsPerDay, (d) => first.get(d)!, periods.length, space.size)
+        : new Uint32Array(space.size * periods.length);
+      const entries: PeriodCounts['entries'] = [];
+      for (let l = 0; l < space.size; l++) {
+        for (let p = 0; p < periods.length; p++) {
+          const v = totals[l * periods.length + p]!;
+          if (v > 0) entries.push({ loc: l, period: p, value: v });
+        }
+      }
+      return { periods, entries };
+    },
+  };
+}
+
+/**
+ * total_by second: the partitions' (second, cell) keys, deduplicated (a cell serves many
+ * partitions' subscribers), each cell located with its day's table, counted per (location, second).
+ */
+function networkObjectsBySecond(ctx: PlanContext, unit: string, space: UnitSpace, filter: WindowFilter) {
+  return {
+    space,
+    step: { op: 'cell-seconds', unit, filter } as AggStep,
+    counts: (m: Merged): PeriodCounts => {
+      const keys = concat(Float64Array, m.values).sort();
+      const seconds: number[] = [];
+      const secondIndex = new Map<number, number>();
+      const perLoc: Map<number, number>[] = Array.from({ length: space.size }, () => new Map());
+      let last = -1;
+      for (const key of keys) {
+        if (key === last) continue;
+        last = key;
+        const t = Math.floor(key / CELL_KEY_SPAN);
+        const cell = key - t * CELL_KEY_SPAN;
+        const loc = ctx.units.table(unit, Math.floor(t / SECONDS_PER_DAY))[cell]!;
+        if (loc === undefined || loc < 0) continue;
+        let s = secondIndex.get(t);
+        if (s === undefined) secondIndex.set(t, (s = seconds.push(t) - 1));
+        perLoc[loc]!.set(s, (perLoc[loc]!.get(s) ?? 0) + 1);
+      }
+      // Keys are sorted by time, so seconds are indexed in time order.
+      const periods = seconds.map((t) => `${dayToDate(Math.floor(t / SECONDS_PER_DAY))} ${pad(Math.floor((t % SECONDS_PER_DAY) / 3600))}:${pad(Math.floor((t % 3600) / 60))}:${pad(t % 60)}`);
+      const entries: PeriodCounts['entries'] = [];
+      perLoc.forEach((bySecond, loc) => {
+        for (const [period, value] of [...bySecond].sort((a, b) => a[0] - b[0])) entries.push({ loc, period, value });
+      });
+      return { periods, entries };
+    },
   };
 }
 

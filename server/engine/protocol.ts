@@ -63,6 +63,9 @@ export interface MobilityStep {
 export type PairSide = { kind: 'location'; step: LocStep } | { kind: 'set'; unit: string; filter: WindowFilter };
 
 /** What a partition returns to be merged with the other partitions. */
+/** (second, cell) keys of a cell-seconds step: t * CELL_KEY_SPAN + cell, exact in a double for t < 2^32. */
+export const CELL_KEY_SPAN = 2 ** 21;
+
 export type AggStep =
   /** Subscribers per location: u32[nLocs]. */
   | { op: 'count-by-location'; input: LocStep; nLocs: number }
@@ -102,6 +105,11 @@ export type AggStep =
    * merged across partitions by OR (distinct cells are not per subscriber).
    */
   | { op: 'cell-bits'; unit: string; filter: WindowFilter; slotsPerDay: number }
+  /**
+   * total_by second: each (second, cell) with a located qualifying event, as keys
+   * t * CELL_KEY_SPAN + cell in `values` (a day of second slots is too many bits to OR).
+   */
+  | { op: 'cell-seconds'; unit: string; filter: WindowFilter }
   /** The sample keys (sample.ts) of the subscribers present in a location or metric vector: values, concatenated. */
   | { op: 'sample-keys'; of: { loc: LocStep } | { metric: MetricStep }; rule: SampleRule }
   /**

@@ -184,3 +184,51 @@ describe('join_type on flows, inflows and outflows (FlowKit Flows: loc1 JOIN loc
     await expect(engine.run({ query_kind: 'flows', from_location: unique, to_location: daily(1), join_type: 'left' })).rejects.toThrow(/join_type: "left" is not supported yet/);
   });
 });
+
+describe("total_by: 'second' (FlowKit's TotalBy takes second)", () => {
+  const label = (t: number) => `${new Date(t * 1000).toISOString().slice(0, 10)} ${new Date(t * 1000).toISOString().slice(11, 19)}`;
+
+  it('total_network_objects by second matches the reference: distinct cells per location and second', async () => {
+    const f = range();
+    const r = await engine.run(windowed('total_network_objects', { total_by: 'second' }));
+    const ref = [...refCellsByPeriod(fx.events, f, fx.locator, (t) => t).counts]
+      .map(([k, value]) => [...k.split(',').map(Number), value] as [number, number, number])
+      .sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+    expect(ref.length).toBeGreaterThan(100);
+    expect(ref.some(([, , v]) => v > 1)).toBe(true); // some seconds see several cells of one region
+    expect(r.rows.map((x) => [x.pcod, x.datetime, x.value])).toEqual(ref.map(([loc, t, v]) => [`R${loc}`, label(t), v]));
+  });
+
+  it('aggregate_network_objects over seconds (max by hour) matches the reference, and the hours filter applies', async () => {
+    const f = range(HOURS);
+    const tno = windowed('total_network_objects', { total_by: 'second', hours: HOURS });
+    const r = await engine.run({ query_kind: 'aggregate_network_objects', total_network_objects: tno, statistic: 'max', aggregate_by: 'hour' });
+    const byHour = new Map<string, number>();
+    for (const [k, v] of refCellsByPeriod(fx.events, f, fx.locator, (t) => t).counts) {
+      const [loc, t] = k.split(',').map(Number) as [number, number];
+      const key = `R${loc}|${label(t - (t % 3600))}`;
+      byHour.set(key, Math.max(byHour.get(key) ?? 0, v));
+    }
+    const expected = [...byHour].map(([k, value]) => ({ pcod: k.split('|')[0], datetime: k.split('|')[1], value })).sort((a, b) => (a.pcod! < b.pcod! ? -1 : a.pcod! > b.pcod! ? 1 : a.datetime! < b.datetime! ? -1 : 1));
+    expect(expected.every((e) => Number(e.datetime!.slice(11, 13)) >= 8 && Number(e.datetime!.slice(11, 13)) < 17)).toBe(true);
+    expect(r.rows).toEqual(expected);
+  });
+});
+
+describe('the same through the worker pool', () => {
+  it('outer-join flows and total_by second give the in-process rows', async () => {
+    const pooled = Engine.open(dir, { partitions: 4, threads: 1 });
+    try {
+      const daily = (d: number) => ({ query_kind: 'daily_location', date: date(d), method: 'last', aggregation_unit: 'admin1' });
+      for (const spec of [
+        { query_kind: 'flows', from_location: daily(0), to_location: { ...daily(1), hours: NIGHT }, join_type: 'full outer' },
+        { query_kind: 'outflows', from_location: daily(0), to_location: { ...daily(1), hours: NIGHT }, join_type: 'right' },
+        windowed('total_network_objects', { total_by: 'second' }),
+      ]) {
+        expect((await pooled.run(spec)).rows).toEqual((await engine.run(spec)).rows);
+      }
+    } finally {
+      await pooled.close();
+    }
+  });
+});
