@@ -1,13 +1,16 @@
 /**
- * What a token may see: the tier check of a parsed spec. Every aggregation
- * unit anywhere in the spec must be one the tier allows, the finest time
- * resolution it reveals must not be finer than the tier's, its top-level kind
+ * What a token may see: the tier check of a parsed spec. It first passes the
+ * refusals every tier shares (refusals.ts: sampling, extremes, overlapping
+ * inputs). Every aggregation unit anywhere in the spec must be one the tier
+ * allows, every window anywhere in it (each input's own, however deep) and the
+ * finest time resolution it reveals must not be finer than the tier's, its top-level kind
  * must be allowed, its dates must lie inside the tier's history and freshness
  * window, and the token's scopes (when it has any) must grant it. A refusal
  * is a 403 AuthError whose message names the limit.
  */
 import { Errors } from '../errors.js';
-import { type AnySpec, childrenOf, finestTemporal, type QuerySpec, TEMPORAL_RESOLUTIONS, type Temporal, unitsOf } from '../engine/spec.js';
+import { type AnySpec, childrenOf, finestTemporal, leafWindows, type QuerySpec, TEMPORAL_RESOLUTIONS, type Temporal, unitsOf } from '../engine/spec.js';
+import { checkServiceSpec } from './refusals.js';
 import { requireScopes, type Principal } from './auth.js';
 import { type Action, queryScopeList, requireClaims } from './flowkit-claims.js';
 import type { Tier } from './config.js';
@@ -98,9 +101,9 @@ function checkUnit(p: Principal, unit: string, ctx: TierContext, where: string):
 }
 
 /**
- * Throws a 403 unless the principal's tier (and scopes) allow the spec. `actions`:
- * what FlowAuth's claims must grant, as FlowAPI asks: run to run, run and
- * get_result to poll, get_result to fetch.
+ * Throws a 403 unless the principal's tier (and scopes) allow the spec, a 400 for
+ * what no tier is served (refusals.ts). `actions`: what FlowAuth's claims must
+ * grant, as FlowAPI asks: run to run, run and get_result to poll, get_result to fetch.
  */
 export function checkSpec(spec: QuerySpec, p: Principal, ctx: TierContext, actions: readonly Action[] = ['run']): void {
   const t = p.tier;
@@ -108,6 +111,18 @@ export function checkSpec(spec: QuerySpec, p: Principal, ctx: TierContext, actio
     throw Errors.tierBeyond('TIER_KIND', p.tierName, `expected a query kind of ${t.kinds.join(', ')}, found ${spec.query_kind}`);
   }
   for (const u of unitsOf(spec)) checkUnit(p, u, ctx, 'the spec');
+  // Each window on its own, named by its path: pooling thirty days does not make one of them a month.
+  for (const w of leafWindows(spec)) {
+    if (rank(w.resolution) < rank(t.temporal)) {
+      throw Errors.tierBeyond(
+        'TIER_TEMPORAL',
+        p.tierName,
+        `expected a time resolution of ${t.temporal} or coarser, found a spec that reveals ${w.resolution}s at ${w.path} (${w.start}..${w.end}; ` +
+          'each window is judged on its own, not on the span of the inputs it is pooled with)',
+      );
+    }
+  }
+  checkServiceSpec(spec);
   const finest = finestTemporal(spec);
   if (rank(finest) < rank(t.temporal)) {
     throw Errors.tierBeyond(

@@ -918,7 +918,8 @@ describe('helpers for the planner and the tier check', () => {
     expect(finestTemporal(parse(windowed('trips_od_matrix', '2016-01-01 06:00', '2016-01-08', 'admin1')))).toBe('hour');
     expect(finestTemporal(parse(windowed('trips_od_matrix', '2016-01-01 06:30', '2016-01-08', 'admin1')))).toBe('minute');
     const modal = { query_kind: 'modal_location', locations: ['01', '02', '03', '04', '05', '06', '07'].map((d) => daily(`2016-01-${d}`)) };
-    expect(finestTemporal(parse(spatial(modal)))).toBe('week');
+    // Each input's own window counts, not the span of the inputs pooled (issue #13, item 2).
+    expect(finestTemporal(parse(spatial(modal)))).toBe('day');
     expect(finestTemporal(parse(spatial(daily('2016-01-01', 'admin3', { hours: { start_hour: 8, end_hour: 9 } }))))).toBe('hour');
     const lec = windowed('location_event_counts', '2015-12-01', '2016-01-02', 'admin1', { interval: 'min' });
     expect(finestTemporal(parse(lec))).toBe('minute');

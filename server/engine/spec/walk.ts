@@ -51,12 +51,36 @@ export function outputUnit(spec: AnySpec): string | undefined {
 
 /** The specs nested directly in `spec`. */
 export function childrenOf(spec: AnySpec): AnySpec[] {
-  const out: AnySpec[] = [];
+  return childrenAt(spec, '').map((c) => c.spec);
+}
+
+/** A spec nested in another, with its dotted path from the top (`locations.2`, as SpecErrors name fields). */
+export interface Nested {
+  spec: AnySpec;
+  path: string;
+}
+
+const join = (path: string, key: string | number) => (path === '' ? String(key) : `${path}.${key}`);
+
+/** The specs nested directly in `spec` (itself at `path`), with their paths. */
+export function childrenAt(spec: AnySpec, path: string): Nested[] {
+  const out: Nested[] = [];
   for (const key of Object.keys(POSITIONS[spec.query_kind] ?? {})) {
     const v = field(spec, key);
-    if (Array.isArray(v)) out.push(...(v as AnySpec[]));
-    else if (v) out.push(v as AnySpec);
+    if (Array.isArray(v)) (v as AnySpec[]).forEach((c, i) => out.push({ spec: c, path: join(join(path, key), i) }));
+    else if (v) out.push({ spec: v as AnySpec, path: join(path, key) });
   }
+  return out;
+}
+
+/** Every spec of the tree, the top one first (path ''), depth first. */
+export function everySpec(spec: AnySpec): Nested[] {
+  const out: Nested[] = [];
+  const visit = (n: Nested) => {
+    out.push(n);
+    childrenAt(n.spec, n.path).forEach(visit);
+  };
+  visit({ spec, path: '' });
   return out;
 }
 
@@ -116,6 +140,82 @@ function ownWindows(spec: AnySpec): [string, string][] {
   return out;
 }
 
+/** A window a spec states itself, with the path of its field(s) and the resolution it reveals. */
+export interface LeafWindow {
+  path: string;
+  start: string;
+  end: string;
+  resolution: Temporal;
+}
+
+/**
+ * Every window stated anywhere in the tree, each judged on its own: a window
+ * nested in a modal_location or location_visits is not hidden by its siblings
+ * (thirty daily locations pooled over a month still read each day's events, and
+ * one of them repeated weighs that day: issue #13, item 2).
+ */
+export function leafWindows(spec: AnySpec): LeafWindow[] {
+  const out: LeafWindow[] = [];
+  for (const { spec: s, path } of everySpec(spec)) {
+    for (const [start, end] of WINDOW_FIELDS) {
+      const a = field(s, start);
+      const b = field(s, end);
+      if (typeof a === 'string' && typeof b === 'string') out.push({ path: join(path, `${start}..${end}`), start: a, end: b, resolution: windowResolution(a, b) });
+    }
+    const date = field(s, 'date');
+    if (typeof date === 'string') out.push({ path: join(path, 'date'), start: date, end: addDays(date, 1), resolution: 'day' });
+  }
+  return out;
+}
+
+/**
+ * Kinds that combine several inputs per subscriber (a mode, visit counts, an
+ * origin and a destination): an input repeated, or two inputs whose windows
+ * overlap, weigh the shared days twice, so the combination can be steered by one
+ * day's data while each input's window looks coarse. coalesced_location is not
+ * among them: its preferred and fallback locations cover one period by design.
+ */
+const COMBINING: ReadonlySet<Kind> = new Set([
+  'modal_location',
+  'location_visits',
+  'mobility_classification',
+  'flows',
+  'inflows',
+  'outflows',
+  'labelled_flows',
+]);
+
+/** Two inputs of one combining spec whose windows overlap. */
+export interface Overlap {
+  /** The combining spec's path ('' for the top). */
+  owner: string;
+  kind: Kind;
+  first: { path: string; window: [string, string] };
+  second: { path: string; window: [string, string] };
+}
+
+/** The first pair of overlapping inputs of a combining kind anywhere in the tree, or undefined. */
+export function overlappingInputs(spec: AnySpec): Overlap | undefined {
+  for (const { spec: s, path } of everySpec(spec)) {
+    if (!COMBINING.has(s.query_kind)) continue;
+    // labelled_flows' labels span its periods by design; only its ends are inputs to compare.
+    const inputs = childrenAt(s, path).filter((c) => !(s.query_kind === 'labelled_flows' && c.path.endsWith('labels')));
+    const windows = inputs.map((c) => ({ path: c.path, window: hull(c.spec) }));
+    for (let i = 0; i < windows.length; i++) {
+      for (let j = i + 1; j < windows.length; j++) {
+        const a = windows[i]!.window;
+        const b = windows[j]!.window;
+        if (!a || !b) continue;
+        // Windows are [start, end): they overlap when each starts before the other ends.
+        if (instantKey(a[0]) < instantKey(b[1]) && instantKey(b[0]) < instantKey(a[1])) {
+          return { owner: path, kind: s.query_kind, first: { path: windows[i]!.path, window: a }, second: { path: windows[j]!.path, window: b } };
+        }
+      }
+    }
+  }
+  return undefined;
+}
+
 /** The hull of every window in the subtree. */
 function hull(spec: AnySpec): [string, string] | undefined {
   const inner = childrenOf(spec).map(hull);
@@ -125,9 +225,6 @@ function hull(spec: AnySpec): [string, string] | undefined {
   const end = all.map((w) => w[1]).reduce((a, b) => (instantKey(a) >= instantKey(b) ? a : b));
   return [start, end];
 }
-
-/** Kinds whose result summarises all their inputs' days at once (the mode, or the visit counts, over them). */
-const POOLING: ReadonlySet<Kind> = new Set(['modal_location', 'location_visits']);
 
 const BUCKET: Readonly<Record<string, Temporal>> = {
   second: 'second',
@@ -144,25 +241,18 @@ const BUCKET: Readonly<Record<string, Temporal>> = {
  * The finest time resolution the spec's result reveals: its windows (by
  * length, or by bounds that are not midnight), its time buckets (interval,
  * total_by, aggregate_by, total_active_periods' periods), and hour-of-day
- * filters (hours, night_hours), which count as 'hour'. A modal_location or
- * location_visits counts as one window spanning its inputs. Conservative on
- * purpose: the tier check refuses what this calls too fine.
+ * filters (hours, night_hours), which count as 'hour'. Every window counts on
+ * its own, however deep: a modal_location of daily locations reveals days (its
+ * inputs' windows), not the span of its inputs (issue #13, item 2). Conservative
+ * on purpose: the tier check refuses what this calls too fine.
  */
 export function finestTemporal(spec: AnySpec): Temporal {
   let best: Temporal = 'year';
   const note = (t: Temporal | undefined) => {
     if (t) best = finer(best, t);
   };
-  const visit = (s: AnySpec, countWindows: boolean) => {
-    const pooled = POOLING.has(s.query_kind);
-    if (countWindows) {
-      if (pooled) {
-        const h = hull(s);
-        if (h) note(windowResolution(...h));
-      } else {
-        for (const [start, end] of ownWindows(s)) note(windowResolution(start, end));
-      }
-    }
+  const visit = (s: AnySpec) => {
+    for (const [start, end] of ownWindows(s)) note(windowResolution(start, end));
     if (field(s, 'hours') || field(s, 'night_hours')) note('hour');
     for (const key of ['interval', 'total_by', 'aggregate_by']) {
       const v = field(s, key);
@@ -173,8 +263,8 @@ export function finestTemporal(spec: AnySpec): Temporal {
       const unit = s.period_unit;
       note(unit === 'minutes' ? 'minute' : unit === 'hours' ? 'hour' : byLength(s.period_length));
     }
-    for (const c of childrenOf(s)) visit(c, countWindows && !pooled);
+    for (const c of childrenOf(s)) visit(c);
   };
-  visit(spec, true);
+  visit(spec);
   return best;
 }
