@@ -139,10 +139,14 @@ export const Errors = {
   tierBeyond: (code: string, tier: string, why: string) => new AuthError(code, `tier '${tier}': ${why}`),
   scopeMissing: (needed: string) =>
     new AuthError('SCOPE_MISSING', `token: expected a scope granting ${JSON.stringify(needed)}, found none among the token's scopes`),
-  rateLimited: (tier: string, perHour: number, retryAfter: number) =>
+  rateLimited: (tier: string, perHour: number, retryAfter: number, costly?: { cost: number; left: number }) =>
     new AuthError(
       'RATE_LIMITED',
-      `tier '${tier}': expected at most ${perHour} queries an hour, found the limit reached; retry in ${retryAfter} s`,
+      costly
+        ? `tier '${tier}': expected at most ${perHour} queries an hour, found a request costing ${costly.cost} (one per spec or period) ` +
+            `with ${Math.max(0, costly.left)} left this hour` +
+            (costly.cost > perHour ? '; it can never fit: split it' : `; retry in ${retryAfter} s`)
+        : `tier '${tier}': expected at most ${perHour} queries an hour, found the limit reached; retry in ${retryAfter} s`,
     ),
   badStreamRequest: (message: string) => new SpecError('BAD_REQUEST', message),
   busy: (queued: number, retryAfter: number) =>

@@ -88,7 +88,7 @@ export interface IndicatorResult {
   values?: RegionValue[];
   /** OD indicators: the published pairs only. */
   flows?: FlowValue[];
-  /** Values (regions or pairs with a count > 0) withheld, by reason. */
+  /** Values withheld, by reason: every region or off-diagonal pair not published, zero included (not for lack of a previous period, population or area). */
   withheld: Partial<Record<WithheldReason, number>>;
   metadata: {
     definition: string;
@@ -293,7 +293,9 @@ function finishOd(
   };
   const sumOf = (id: string, r: Region) => (id.endsWith('arrived') || id.endsWith('trips_in') ? od.inflow.get(r.pcod) : od.outflow.get(r.pcod));
   if (def.shape === 'od') {
-    bump('threshold', od.withheldPairs);
+    // Every off-diagonal pair not above k is withheld for the threshold, zero included: counting only the positive
+    // ones would tell how many pairs hold 1..k people (issue #13, item 6).
+    bump('threshold', regions.length * (regions.length - 1) - od.pairs.size);
     const flows: FlowValue[] = [];
     for (const [key, v] of od.pairs) {
       const [from, to] = key.split('\t') as [string, string];
@@ -311,7 +313,6 @@ function finishOd(
       const b = od.outflow.get(r.pcod);
       const pa = discloseCount(cfg, { value: a, residents: res.get(r.pcod), rounding: 'relocations' });
       const pb = discloseCount(cfg, { value: b, residents: res.get(r.pcod), rounding: 'relocations' });
-      if (a === undefined && b === undefined) return { value: null, withheld: 'missing' };
       return discloseDifference(cfg, { minuend: a ?? 0, subtrahend: b ?? 0, termsPublished: pa.value !== null && pb.value !== null, residents: res.get(r.pcod) });
     });
     return;

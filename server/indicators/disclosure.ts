@@ -17,6 +17,12 @@
  * 4. rounding: counts of people to the nearest 100; relocations/flows,
  *    densities and differences to the nearest 10 (configurable). A count that
  *    rounds to k or less is withheld, so no published count is ever <= k.
+ *
+ * One reason for everything at or below k, zero included (issue #13, item 6):
+ * a count absent from its (thresholded) source is withheld as 'threshold', like
+ * 1..k, never as 'missing', which would say "nobody". 'missing' is kept for
+ * what does not depend on the data's counts: no previous period, no census
+ * population to scale by, no area.
  */
 import { DEFAULT_K } from '../privacy/redact.js';
 import type { RoundingClass } from './catalog.js';
@@ -88,7 +94,8 @@ export function passesFloor(residents: number | null | undefined, floor: number)
  * (`support`), the value is rounded, and a value that rounds to k or less is withheld.
  */
 export function discloseCount(cfg: DisclosureConfig, o: { value: number | null | undefined; support?: number | null; residents: number | null | undefined; rounding: RoundingClass }): Disclosed {
-  if (o.value === null || o.value === undefined) return { value: null, withheld: 'missing' };
+  // Absent: zero, or withheld upstream at k; both are at or below k.
+  if (o.value === null || o.value === undefined) return { value: null, withheld: 'threshold' };
   const support = o.support === undefined ? o.value : o.support;
   if (!passesThreshold(support, cfg.k)) return { value: null, withheld: 'threshold' };
   if (!passesFloor(o.residents, cfg.residentFloor)) return { value: null, withheld: 'resident-floor' };
@@ -99,7 +106,7 @@ export function discloseCount(cfg: DisclosureConfig, o: { value: number | null |
 
 /** A flow between two regions: thresholded, and withheld if either end is below the resident floor. */
 export function discloseFlow(cfg: DisclosureConfig, o: { value: number | null | undefined; residentsFrom: number | null | undefined; residentsTo: number | null | undefined; rounding?: RoundingClass }): Disclosed {
-  if (o.value === null || o.value === undefined) return { value: null, withheld: 'missing' };
+  if (o.value === null || o.value === undefined) return { value: null, withheld: 'threshold' };
   if (!passesThreshold(o.value, cfg.k)) return { value: null, withheld: 'threshold' };
   if (!passesFloor(o.residentsFrom, cfg.residentFloor) || !passesFloor(o.residentsTo, cfg.residentFloor)) return { value: null, withheld: 'resident-floor' };
   const r = roundTo(o.value, cfg.rounding[o.rounding ?? 'relocations']);
@@ -114,8 +121,10 @@ export function discloseFlow(cfg: DisclosureConfig, o: { value: number | null | 
  * then rounded as a difference (and withheld if it rounds to |d| <= k).
  */
 export function discloseDifference(cfg: DisclosureConfig, o: { minuend: number | null | undefined; subtrahend: number | null | undefined; termsPublished: boolean; residents: number | null | undefined }): Disclosed {
-  if (o.minuend === null || o.minuend === undefined || o.subtrahend === null || o.subtrahend === undefined) return { value: null, withheld: 'missing' };
-  if (!o.termsPublished) return { value: null, withheld: 'differencing' };
+  // A term absent (zero, or at or below k) is not published: the difference is withheld for that, as any other.
+  if (o.minuend === null || o.minuend === undefined || o.subtrahend === null || o.subtrahend === undefined || !o.termsPublished) {
+    return { value: null, withheld: 'differencing' };
+  }
   const d = o.minuend - o.subtrahend;
   if (!(Math.abs(d) > cfg.k)) return { value: null, withheld: 'differencing' };
   if (!passesFloor(o.residents, cfg.residentFloor)) return { value: null, withheld: 'resident-floor' };

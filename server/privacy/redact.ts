@@ -75,3 +75,64 @@ function keep(rows: Row[], ok: (i: number) => boolean): RedactedAggregate {
   for (let i = 0; i < rows.length; i++) if (ok(i)) out.push(rows[i]!);
   return { rows: out, withheld: rows.length - out.length };
 }
+
+/**
+ * A progressive estimate (a partial result over a share `fraction` of the
+ * subscribers), redacted so that it is never more exact than the final and
+ * never publishes what the final withholds (issue #13, item 4):
+ *
+ * - rows are kept by the same rule on the partial's own support. Supports only
+ *   grow as partitions are added (partitions are disjoint sets of subscribers),
+ *   so a row kept here is kept in the final, except where a group's rows are
+ *   open (`openGroups`: the labelled aggregates, where a label absent so far may
+ *   appear later with k or fewer and withhold its whole location in the final):
+ *   those partials are withheld entirely.
+ * - a count is coarsened before it is scaled: to a multiple of 10, or of its
+ *   second significant figure's unit when that is coarser (1,234 -> 1,200), and
+ *   the scaled estimate is published to 2 significant figures. So value x
+ *   fraction gives the partial's count only to within that step (not exactly, as
+ *   round(value x fraction) did), and successive partials no longer differ by
+ *   the handful of subscribers one partition added. Rounding cannot stop
+ *   differencing in general (only noise does: DP mode); it keeps a partial as
+ *   coarse as an estimate over a sample is anyway.
+ * - unscaled values (averages, and the counts of kinds that do not grow in
+ *   proportion to subscribers, `scaled: false`) are published to 2 significant
+ *   figures; infrastructure (rule `none`) as it is.
+ */
+export function redactEstimate(agg: UnredactedAggregate & { scaled?: boolean; openGroups?: boolean }, k: number, fraction: number): RedactedAggregate {
+  if (agg.rule === 'series' && agg.openGroups) return { rows: [], withheld: agg.rows.length };
+  const { rows, withheld } = redact(agg, k);
+  if (agg.rule === 'none') return { rows: agg.scaled === false ? rows : rows.map((r) => ({ ...r, value: scaleValue(r.value, fraction) })), withheld };
+  const scaled = agg.scaled !== false;
+  return { rows: rows.map((r) => ({ ...r, value: typeof r.value === 'number' ? significant2(scaled ? coarsenCount(r.value) / fraction : r.value) : r.value })), withheld };
+}
+
+function scaleValue(v: Row[string], fraction: number): Row[string] {
+  return typeof v === 'number' ? Math.round(v / fraction) : v;
+}
+
+/** A partial's count, coarsened: to a multiple of 10, or of its second significant figure's unit when coarser. */
+export function coarsenCount(n: number): number {
+  if (!(n > 0)) return 0;
+  const step = Math.max(10, 10 ** (Math.floor(Math.log10(n)) - 1));
+  return Math.round(n / step) * step;
+}
+
+/** x to 2 significant figures (0 stays 0). */
+export function significant2(x: number): number {
+  return x === 0 || !Number.isFinite(x) ? x : Number(x.toPrecision(2));
+}
+
+/**
+ * Events dropped, by reason, as published: each count only if it is greater than k, else null, like any count
+ * (issue #13, item 6: a handful of events outside every region is a handful of people's whereabouts). An
+ * estimate's (a partial frame's) counts are coarsened as its values are.
+ */
+export function redactDropped<T extends { [K in keyof T]: number }>(dropped: T, k: number, estimate = false): { [K in keyof T]: number | null } {
+  const out = {} as { [K in keyof T]: number | null };
+  for (const key of Object.keys(dropped) as (keyof T)[]) {
+    const n = dropped[key]!;
+    out[key] = n > k ? (estimate ? coarsenCount(n) : n) : null;
+  }
+  return out;
+}

@@ -56,7 +56,7 @@ export function openApiDocument(opts: { version: string; units: readonly string[
       '/series': {
         post: {
           summary:
-            'Several query specs in one request (a raw aggregate over a range of periods): each parsed and tier-checked as /run does (a refusal names specs[i]), run in turn, each result also kept at /get/<query_id>. Counted once against the rate limit.',
+            'Several query specs in one request (a raw aggregate over a range of periods): each parsed and tier-checked as /run does (a refusal names specs[i]), run in turn, each result also kept at /get/<query_id>. Each spec costs one unit of the rate limit (429 naming the cost when too few are left).',
           requestBody: {
             required: true,
             content: {
@@ -148,7 +148,7 @@ export function openApiDocument(opts: { version: string; units: readonly string[
       '/indicators/{id}/series': {
         get: {
           summary:
-            'One indicator for a unit over a range of periods, in one request: each period exactly as /indicators/{id} publishes it, each checked against the tier (a refusal names the period), counted once against the rate limit.',
+            'One indicator for a unit over a range of periods, in one request: each period exactly as /indicators/{id} publishes it, each checked against the tier (a refusal names the period); each period costs one unit of the rate limit.',
           parameters: [
             { name: 'id', in: 'path', required: true, schema: { type: 'string' } },
             { name: 'unit', in: 'query', schema: { type: 'string', enum: [...opts.units] } },

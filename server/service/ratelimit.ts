@@ -17,8 +17,12 @@ export class RateLimiter {
     private readonly windowMs = HOUR_MS,
   ) {}
 
-  /** Counts one query for the principal, or throws 429 RATE_LIMITED with the seconds to wait. */
-  take(p: Principal): void {
+  /**
+   * Counts `cost` queries for the principal (a /series request costs one per spec or period, so that one
+   * request of 400 specs is not cheaper than 400 requests), or throws 429 RATE_LIMITED with the seconds to
+   * wait until the hour's budget has room for the whole cost. Nothing is counted when refused.
+   */
+  take(p: Principal, cost = 1): void {
     const limit = p.tier.queriesPerHour;
     const t = this.now();
     // One window per subject and tier: a subject's tokens of another tier count apart.
@@ -26,11 +30,16 @@ export class RateLimiter {
     let times = this.seen.get(key);
     if (!times) this.seen.set(key, (times = []));
     while (times.length > 0 && times[0]! <= t - this.windowMs) times.shift();
-    if (times.length >= limit) {
-      const retryAfter = Math.max(1, Math.ceil((times[0]! + this.windowMs - t) / 1000));
-      throw Object.assign(Errors.rateLimited(p.tierName, limit, retryAfter), { retryAfter });
+    if (cost > limit) {
+      throw Object.assign(Errors.rateLimited(p.tierName, limit, Math.ceil(this.windowMs / 1000), { cost, left: limit - times.length }), { retryAfter: Math.ceil(this.windowMs / 1000) });
     }
-    times.push(t);
+    if (times.length + cost > limit) {
+      // The whole cost fits once enough of the oldest queries have left the window.
+      const oldest = times[times.length + cost - limit - 1]!;
+      const retryAfter = Math.max(1, Math.ceil((oldest + this.windowMs - t) / 1000));
+      throw Object.assign(Errors.rateLimited(p.tierName, limit, retryAfter, cost > 1 ? { cost, left: limit - times.length } : undefined), { retryAfter });
+    }
+    for (let i = 0; i < cost; i++) times.push(t);
   }
 
   /** Forgets subjects with no query in the window (called now and then). */

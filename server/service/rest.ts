@@ -150,8 +150,9 @@ export function registerRest(app: TemplatedApp, ctx: ServiceContext, inflight: {
 
   // Several FlowKit specs in one request (a raw aggregate over a range of periods, for the dashboard's graph and
   // comparisons): each parsed and tier-checked as /run would (a refusal names specs[i]), run one after another through
-  // the same jobs (so each result is also at /get/<query_id>), answered with /get's JSON of each, in order. Counted once
-  // against the rate limit; running them in turn keeps one request to one execution slot.
+  // the same jobs (so each result is also at /get/<query_id>), answered with /get's JSON of each, in order. Each spec
+  // costs one unit of the rate limit (issue #13: 400 specs for one unit made the limit moot); running them in turn
+  // keeps one request to one execution slot.
   route('post', `${API}/series`, '/api/0/series', async (ex, a) => {
     const who = await principal(ex, a);
     if (ctx.closing) throw new HttpError(503, 'SHUTTING_DOWN', 'the service is shutting down; ask again on its next start');
@@ -178,7 +179,7 @@ export function registerRest(app: TemplatedApp, ctx: ServiceContext, inflight: {
       }
     });
     a.detail = `${parsed.length} specs`;
-    ctx.limiter.take(who);
+    ctx.limiter.take(who, parsed.length); // one unit per spec, as many /run requests would cost
     const results: { query_id: string; query_result: QueryResult['rows'] }[] = [];
     let withheld = 0;
     for (const [i, p] of parsed.entries()) {
@@ -311,7 +312,7 @@ export function registerRest(app: TemplatedApp, ctx: ServiceContext, inflight: {
   );
 
   // An indicator over a range of periods in one request: each period checked and computed exactly as the route above
-  // (the same results, from the same cache), counted once against the rate limit, at most MAX_SERIES_PERIODS periods.
+  // (the same results, from the same cache), one unit of the rate limit per period, at most MAX_SERIES_PERIODS periods.
   route(
     'get',
     `${API}/indicators/:id/series`,
@@ -346,7 +347,7 @@ export function registerRest(app: TemplatedApp, ctx: ServiceContext, inflight: {
           throw e;
         }
       }
-      ctx.limiter.take(who);
+      ctx.limiter.take(who, ps.length); // one unit per period, as many single-period requests would cost
       const results: IndicatorResult[] = [];
       for (const p of ps) {
         if (ex.aborted) return;

@@ -8,7 +8,8 @@
  * once authenticated; per subscription, for each unit from the coarsest the
  * store has up to the spec's own (capped at the finest the token's tier
  * allows): {op: "partial", id, tier, fraction, rows, dropped} frames, then
- * {op: "final", id, tier, rows, withheld, dropped, query_id, last}; or
+ * {op: "final", id, tier, rows, withheld, dropped, query_id, last} (each
+ * dropped count null unless above k, server/privacy/redact.ts); or
  * {op: "error", id, code, message}; {op: "unsubscribed", id}. An indicator
  * subscription ({op: "subscribe", id, indicator}) gets {op: "final", id, tier,
  * indicator, last} frames only.
@@ -37,6 +38,7 @@ import { Packr, Unpackr } from 'msgpackr';
 import type { QueryResult } from '../engine/engine.js';
 import { type QuerySpec, SpecErrors, unitsOf } from '../engine/spec.js';
 import { Errors, OpaliteError } from '../errors.js';
+import { redactDropped } from '../privacy/redact.js';
 import { type Principal, bearerOf } from './auth.js';
 import { tierContext, type ServiceContext } from './context.js';
 import { changeTouches, type StoreChange } from './live.js';
@@ -526,7 +528,8 @@ export class StreamHub {
       const listener = (partial: QueryResult) => {
         if (!live()) return;
         partials++;
-        this.frame(ws, sub.id, true, { op: 'partial', id: sub.id, tier: r.unit, fraction: partial.fraction, rows: partial.rows, dropped: partial.dropped, ...again });
+        const dropped = redactDropped(partial.dropped, this.ctx.engine.threshold, true);
+        this.frame(ws, sub.id, true, { op: 'partial', id: sub.id, tier: r.unit, fraction: partial.fraction, rows: partial.rows, dropped, ...again });
       };
       if (job.status === 'queued' || job.status === 'executing') job.listeners.add(listener);
       const result = await job.done;
@@ -551,7 +554,7 @@ export class StreamHub {
         tier: r.unit,
         rows: result.rows,
         withheld: result.withheld,
-        dropped: result.dropped,
+        dropped: redactDropped(result.dropped, this.ctx.engine.threshold),
         query_id: result.query_id,
         last,
         ...again,

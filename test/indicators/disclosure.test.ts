@@ -21,8 +21,10 @@ describe('threshold', () => {
   it('15 withheld, 16 kept', () => {
     expect(discloseCount(exact, { value: 15, residents: 1000, rounding: 'people' })).toEqual({ value: null, withheld: 'threshold' });
     expect(discloseCount(exact, { value: 16, residents: 1000, rounding: 'people' })).toEqual({ value: 16 });
-    expect(discloseCount(exact, { value: 0, residents: 1000, rounding: 'people' }).value).toBeNull();
-    expect(discloseCount(exact, { value: undefined, residents: 1000, rounding: 'people' }).withheld).toBe('missing');
+    // Zero, and a region absent from a thresholded source, carry the same reason as 1..15 (issue #13).
+    expect(discloseCount(exact, { value: 0, residents: 1000, rounding: 'people' })).toEqual({ value: null, withheld: 'threshold' });
+    expect(discloseCount(exact, { value: undefined, residents: 1000, rounding: 'people' }).withheld).toBe('threshold');
+    expect(discloseFlow(exact, { value: undefined, residentsFrom: 1000, residentsTo: 1000 }).withheld).toBe('threshold');
   });
   it('is decided on the unscaled support, not the scaled value', () => {
     expect(discloseCount(exact, { value: 15_000, support: 15, residents: 1000, rounding: 'people' }).withheld).toBe('threshold');

@@ -142,14 +142,20 @@ describe('an indicator series over REST', () => {
     expect((await series('/indicators/no.such/series', premium)).status).toBe(404);
   });
 
-  it('counts once against the rate limit, however many periods', async () => {
+  it('costs one unit of the rate limit per period (issue #13)', async () => {
     const token = await h.token('tiny', { sub: 'rate' });
     const path = '/indicators/presence.count/series?unit=admin1&resolution=day';
-    for (let i = 0; i < 3; i++) {
-      const r = await series(path, token);
-      expect(r.status).toBe(200);
-      expect(r.body.periods).toHaveLength(7); // 2016-01-08 .. 2016-01-14
-    }
+    // Seven periods (2016-01-08 .. 2016-01-14) against a budget of 3: refused whole, naming the cost, nothing spent.
+    const whole = await series(path, token);
+    expect(whole.status).toBe(429);
+    expect(whole.body.msg).toMatch(/a request costing 7 \(one per spec or period\) with 3 left this hour; it can never fit/);
+    const two = await series(`${path}&from=2016-01-13&to=2016-01-14`, token);
+    expect(two.status).toBe(200);
+    expect(two.body.periods).toHaveLength(2);
+    const again = await series(`${path}&from=2016-01-13&to=2016-01-14`, token);
+    expect(again.status).toBe(429);
+    expect(again.body.msg).toMatch(/a request costing 2 .* with 1 left this hour; retry in \d+ s/);
+    expect((await get('/indicators/presence.count?unit=admin1&resolution=day&period=2016-01-14', token)).status).toBe(200);
     const refused = await get(path, token);
     expect(refused.status).toBe(429);
     expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0);
