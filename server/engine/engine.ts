@@ -4,7 +4,7 @@
  * partition; after each, the running total can be reported as a progressive
  * estimate. Every result, partial or final, is redacted before it leaves.
  */
-import { type Row, redact, thresholdFrom } from '../privacy/redact.js';
+import { type Row, redact, redactEstimate, thresholdFrom } from '../privacy/redact.js';
 import { Store } from '../store/reader.js';
 import { ARENA_FULL } from './arena.js';
 import { bitmapBytes, MAX_BITMAP_BYTES } from './execute.js';
@@ -391,9 +391,8 @@ export class Engine {
 
   private finish(id: string, p: Plan, merged: Merged, drops: number[], fraction: number): QueryResult {
     const shaped = p.shape(merged, this.tools);
-    const { rows, withheld } = redact(shaped, this.k);
-    // An estimate scales the published value, never the support redaction used.
-    const published = fraction < 1 && shaped.scaled !== false ? rows.map((r) => ({ ...r, value: Math.round((r.value as number) / fraction) })) : rows;
+    // An estimate is redacted on its own support, then coarsened and scaled (redactEstimate says how and why).
+    const { rows: published, withheld } = fraction < 1 ? redactEstimate(shaped, this.k, fraction) : redact(shaped, this.k);
     return {
       query_id: id,
       query_kind: p.kind,

@@ -30,8 +30,10 @@ export interface Shaped {
   rule: RedactionRule;
   /** For rule `series`: the group (location) of each row. */
   group?: number[];
-  /** False when `value` is a statistic that an estimate must not scale (averages, medians). */
+  /** False when `value` is a statistic that an estimate must not scale (averages, medians, distinct cells). */
   scaled?: boolean;
+  /** For rule `series`: a group's rows are only those seen so far (labels), so a later partition may add one (redactEstimate). */
+  openGroups?: boolean;
 }
 
 /** Partition results merged so far: counts summed, (group, value) pairs concatenated. */
@@ -441,8 +443,10 @@ function planKind(spec: QuerySpec, ctx: PlanContext): Plan {
         shape: (m, tools) => {
           const { periods, entries } = t.counts(m, tools);
           const rows: Row[] = entries.map((e) => ({ ...labelled(t.space, e.loc), datetime: periods[e.period]!, value: e.value }));
-          // Cells are infrastructure, not people: nothing to redact.
-          return { columns: [...t.space.columns, 'datetime', 'value'], rows, support: rows.map(() => 0), rule: 'none' };
+          // Cells are infrastructure, not people: nothing to redact. Distinct cells do not grow in proportion to the
+          // subscribers seen, so an estimate publishes the cells seen so far, unscaled (issue #17: scaled, the first
+          // frame was +480% at 5 M events).
+          return { columns: [...t.space.columns, 'datetime', 'value'], rows, support: rows.map(() => 0), rule: 'none', scaled: false };
         },
       };
     }
@@ -545,7 +549,7 @@ function labelledAggregate(ctx: PlanContext, spec: LabelledSpec): Plan {
         support.push(count);
         group.push(key);
       }
-      return { columns: [...columns, 'value_label', 'value'], rows, support, group, rule: 'series' };
+      return { columns: [...columns, 'value_label', 'value'], rows, support, group, rule: 'series', openGroups: true };
     },
   };
 }
