@@ -1,5 +1,5 @@
 /**
- * What a token may see: the tier check of a parsed spec. It first passes the
+ * What a token may see: the tier check of a parsed spec. It also applies the
  * refusals every tier shares (refusals.ts: sampling, extremes, overlapping
  * inputs). Every aggregation unit anywhere in the spec must be one the tier
  * allows, every window anywhere in it (each input's own, however deep) and the
