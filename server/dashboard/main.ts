@@ -185,7 +185,12 @@ class Dashboard {
       this.toPeriod(i);
     };
     $('play').onclick = () => (this.playing !== null ? this.stop() : this.play());
-    select('sit-region').onchange = () => void this.loadSituation();
+    select('sit-region').onchange = () => {
+      // The same region on the map and in the graph.
+      this.region = select('sit-region').value;
+      this.map.select(this.region);
+      void this.loadSituation();
+    };
     $<HTMLInputElement>('sit-date').onchange = () => void this.loadSituation();
     $('sit-csv').onclick = () => this.situation && save(`situation_${this.situation.query.pcod}_${this.situation.query.period.key}.csv`, 'text/csv', situationCsv(this.situation));
     $('sit-print').onclick = () => window.print();
@@ -298,6 +303,8 @@ class Dashboard {
         ? { indicator: { id: s.id, unit, resolution: p.resolution, ...(followsLatest ? {} : { period: p.start }), scale: this.scale } }
         : { spec: s.spec!(p, unit) };
     this.sub = { id, units, pictures: new Map(), frames: 0, fraction: 0, final: false, spec: 'spec' in body ? body.spec : body.indicator, followsLatest };
+    // A new unit, resolution or scale while the situation is open: read it again at those.
+    if (this.view === 'situation') void this.openSituation();
     this.conn.subscribe(id, body, (f) => this.onFrame(id, f));
     this.setStatus('loading', `waiting for the first frame of ${s.label} at ${unit}, ${p.key}`);
   }
@@ -518,7 +525,8 @@ class Dashboard {
     const unit = this.unit;
     await this.geography(unit);
     const names = this.map.names(unit);
-    const pick = this.region && names.has(this.region) ? this.region : select('sit-region').value || undefined;
+    // The region chosen before, if the unit has it; none otherwise (never a region picked for the user).
+    const pick = [this.region, select('sit-region').value].find((p) => p && names.has(p)) ?? undefined;
     options(select('sit-region'), [...names].map(([value, name]) => ({ value, label: `${name} (${value})` })), pick);
     if (!pick) select('sit-region').value = '';
     const date = $<HTMLInputElement>('sit-date');
@@ -730,6 +738,7 @@ function setDrawer(open: boolean): void {
 }
 $('menu').onclick = () => setDrawer(!document.body.classList.contains('drawer-open'));
 $('scrim').onclick = () => setDrawer(false);
+document.addEventListener('keydown', (e) => e.key === 'Escape' && setDrawer(false));
 
 /** The top corridors: the largest published flows, with the regions' names. */
 function renderCorridors(el: HTMLElement, flows: Picture['flows'], names: ReadonlyMap<string, string>): void {

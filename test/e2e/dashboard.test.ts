@@ -477,6 +477,12 @@ describe('the dashboard on a phone and on a wall screen', () => {
       expect(l.mapTop).toBeLessThan(200);
       // The drawer is closed (off screen to the left); the menu opens it, a choice in it closes it.
       expect(l.controlsRight).toBeLessThanOrEqual(0);
+      // Closed, it is out of the tab order as well; Escape closes it.
+      expect(await page.$eval('#controls', (el) => getComputedStyle(el).visibility)).toBe('hidden');
+      await page.click('#menu');
+      await page.waitForFunction(() => document.getElementById('controls')!.getBoundingClientRect().left >= 0);
+      await page.keyboard.press('Escape');
+      await page.waitForFunction(() => getComputedStyle(document.getElementById('controls')!).visibility === 'hidden');
       await page.click('#menu');
       await page.waitForFunction(() => document.getElementById('controls')!.getBoundingClientRect().left >= 0);
       expect(await page.$eval('#menu', (b) => b.getAttribute('aria-expanded'))).toBe('true');
