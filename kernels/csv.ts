@@ -34,7 +34,7 @@ import {
   CSV_OUT_CELL, CSV_OUT_DURATION, CSV_OUT_KIND, CSV_OUT_PEER, CSV_OUT_RECHARGE, CSV_OUT_SUB, CSV_OUT_T, CSV_STOP, CSV_STOP_AT,
   CSV_STOP_CAPACITY, CSV_STOP_END, CSV_STOP_FULL, CSV_STOP_MISS, CSV_STOP_SLOW, CSV_SUBS_CAPACITY, CSV_SUBS_COUNT, CSV_SUBS_KEYS,
   CSV_SUBS_KEYS_CAPACITY, CSV_SUBS_TABLE, CSV_SUBS_USED, CSV_TAG_CELL, CSV_TAG_DIRECTION, CSV_TAG_TYPE,
-  CSV_STORE_MAP, CSV_STORE_MAPPED, CSV_LOCAL_TAG,
+  CSV_STORE_MAP, CSV_STORE_MAPPED, CSV_LOCAL_TAG, CSV_T_FROM, CSV_T_TO,
 } from './shared/csv-layout';
 
 // The state block: the host's half is in shared/csv-layout.ts; from S_LAST_DATE on it is the kernel's.
@@ -64,6 +64,8 @@ const S_MEMO_CAPACITY: usize = CSV_MEMO_CAPACITY;
 const S_MEMO_USED: usize = CSV_MEMO_USED;
 const S_STORE_MAP: usize = CSV_STORE_MAP;
 const S_STORE_MAPPED: usize = CSV_STORE_MAPPED;
+const S_T_FROM: usize = CSV_T_FROM;
+const S_T_TO: usize = CSV_T_TO;
 const LOCAL_TAG: u32 = CSV_LOCAL_TAG;
 /** The day of the last date read, by its 10 bytes: most rows of a file share a few dates. */
 const S_LAST_DATE: usize = 160; // u64 + u16
@@ -120,6 +122,7 @@ export function csvStateBytes(): usize {
 export function csvInit(st: usize): void {
   memory.fill(st, 0, STATE_BYTES);
   for (let c: usize = 0; c < 8; c++) store<i32>(st + S_COL + 4 * c, -1);
+  store<u32>(st + S_T_TO, 0xffffffff);
   return STATUS_OK;
 }
 
@@ -705,6 +708,8 @@ export function csvRows(st: usize, buf: usize, pos: u32, end: u32, stopAt: u32, 
   const cellOut = <usize>load<u32>(st + S_OUT_CELL);
   const durationOut = <usize>load<u32>(st + S_OUT_DURATION);
   const rechargeOut = <usize>load<u32>(st + S_OUT_RECHARGE);
+  const tFrom = <i64>load<u32>(st + S_T_FROM);
+  const tTo = <i64>load<u32>(st + S_T_TO);
   const lfs = i8x16.splat(LF);
   const commas = i8x16.splat(COMMA);
   const quotes = i8x16.splat(QUOTE);
@@ -746,7 +751,7 @@ export function csvRows(st: usize, buf: usize, pos: u32, end: u32, stopAt: u32, 
     if (subKey == 0) break;
     const datetime = field(st, buf, C_DATETIME);
     const t = localSeconds(st, buf + startOf(datetime), lengthOf(datetime));
-    if (t < 0) break;
+    if (t < tFrom || t >= tTo) break; // unreadable, or outside the plausible dates: the host reports it
 
     const typeField = field(st, buf, C_TYPE);
     let n = lengthOf(typeField);

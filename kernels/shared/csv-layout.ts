@@ -46,6 +46,14 @@ export const CSV_MEMO_USED = 124;
 export const CSV_STORE_MAP = 128;
 export const CSV_STORE_MAPPED = 132;
 
+/**
+ * u32 x 2: the plausible event times, local seconds [from, to): a row outside
+ * them goes to the host, which rejects it with its line (ingest/dates.ts).
+ * csvInit sets [0, 2^32 - 1).
+ */
+export const CSV_T_FROM = 136;
+export const CSV_T_TO = 140;
+
 /** A subscriber in a parsed row: its store index, or LOCAL_TAG | its local id while the store map lacks it. */
 export const CSV_LOCAL_TAG = 0x80000000;
 

@@ -12,14 +12,16 @@ export function ingestCommand(): Command {
     .requiredOption('--store <dir>', 'store folder (created when absent)')
     .option('--key-file <file>', 'pseudonymisation key file (default: $OPALITE_PSEUDONYM_KEY or the development key)')
     .option('--replace-cells', "let the delivery's cells.csv replace the whole stored cell table (default: it is laid over it, so stored days keep their locations)")
-    .action(async (dataset: string, o: { store: string; keyFile?: string; replaceCells?: boolean }) => {
-      const summary = await runIngest(dataset, o.store, o.keyFile, { replaceCells: o.replaceCells });
+    .option('--earliest <date>', "first plausible event date, YYYY-MM-DD (default: a year before the store's oldest day; 20 years before today for a new store)")
+    .option('--latest <date>', 'last plausible event date, YYYY-MM-DD (default: tomorrow)')
+    .action(async (dataset: string, o: { store: string; keyFile?: string; replaceCells?: boolean; earliest?: string; latest?: string }) => {
+      const summary = await runIngest(dataset, o.store, o.keyFile, { replaceCells: o.replaceCells, dates: { earliest: o.earliest, latest: o.latest } });
       printIngestSummary(summary);
     });
 }
 
 /** Runs an ingest with a progress bar and Ctrl-C handling (the store stays as it was). */
-export async function runIngest(dataset: string, store: string, keyFile?: string, more: Pick<IngestOptions, 'replaceCells'> = {}): Promise<IngestSummary> {
+export async function runIngest(dataset: string, store: string, keyFile?: string, more: Pick<IngestOptions, 'replaceCells' | 'dates'> = {}): Promise<IngestSummary> {
   const abort = new AbortController();
   const onSignal = () => abort.abort();
   process.once('SIGINT', onSignal);

@@ -1,10 +1,10 @@
 /** `opalite prune --store DIR --keep-days N`: the retention policy, applied atomically. */
 import { Command } from 'commander';
-import { pruneBefore, retentionHorizon } from '../store/retention.js';
+import { futureDays, pruneBefore, retentionHorizon } from '../store/retention.js';
 
 export function pruneCommand(): Command {
   return new Command('prune')
-    .description('drop the days older than the newest N (retention), atomically; a running service picks up the new version')
+    .description('drop the days older than the newest N (retention), counted from the newest day not after tomorrow, atomically; a running service picks up the new version')
     .requiredOption('--store <dir>', 'store folder')
     .requiredOption('--keep-days <n>', 'how many of the newest days to keep', (v) => {
       const n = Number(v);
@@ -16,6 +16,10 @@ export function pruneCommand(): Command {
       if (from === null) {
         process.stdout.write('the store holds no day\n');
         return;
+      }
+      const future = futureDays(o.store);
+      if (future.length > 0) {
+        process.stderr.write(`warning: ${future.length} stored day(s) dated after tomorrow (${future[0]} .. ${future.at(-1)}): not counted from, not removed\n`);
       }
       const { removed, version } = pruneBefore(o.store, from);
       process.stdout.write(

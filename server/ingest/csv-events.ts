@@ -26,7 +26,8 @@ import { CSV_STOP_AT, CSV_STOP_CAPACITY, CSV_STOP_END, CSV_STOP_MISS, CSV_STOP_S
 import { ByteStringIndex, digitsKey } from '../util/string-index.js';
 import { CsvKernel, SCRATCH_ROWS, type RowColumns } from './csv-kernel.js';
 import { parseDateTime, parseDateTimeBytes, type TimezoneOffsets } from './datetime.js';
-import { directionOf, durationOf, eventTypeOf, FAILURES, rechargeOf, rowFailure, timeCode, TIME_MISSING, TYPE_EMPTY } from './fields.js';
+import { ANY_DATE, type PlausibleDates } from './dates.js';
+import { directionOf, durationOf, eventTypeOf, FAILURE_IMPLAUSIBLE, FAILURES, rechargeOf, rowFailure, timeCode, TIME_IMPLAUSIBLE, TIME_MISSING, TYPE_EMPTY } from './fields.js';
 import type { KeyedHash } from './hmac.js';
 import { HASH_BYTES } from './pseudonymise.js';
 import { CsvScanner, ESCAPED, WIDE, type Latin1Sliceable } from './readers/csv.js';
@@ -84,7 +85,13 @@ export class ParserIds {
   private cellsSent = 0;
   private readonly key = new Int32Array(2);
 
-  constructor(private readonly keyed: KeyedHash) {}
+  /** `dates`: the rows this thread's parsers accept; the kernel takes only those, the others are reported here. */
+  constructor(
+    private readonly keyed: KeyedHash,
+    readonly dates: PlausibleDates = ANY_DATE,
+  ) {
+    this.kernel.setTimes(dates.from, dates.to);
+  }
 
   /**
    * The subscriber whose canonical bytes are [start, end) of `buf`, as a row
@@ -551,6 +558,8 @@ export class CsvEventParser extends CsvScanner {
       t = text === '' ? TIME_MISSING : parseDateTime(text, this.tz);
     }
     if (t !== TIME_MISSING) t = timeCode(t); // timeCode would call the missing marker (-1) out of range
+    const dates = this.ids.dates;
+    if (t >= 0 && (t < dates.from || t >= dates.to)) t = TIME_IMPLAUSIBLE;
 
     const type = this.memoField(buf, col[3]!, this.types, TYPE_EMPTY, eventTypeOf);
     const dir = this.memoField(buf, col[4]!, this.directions, directionOf(''), directionOf);
@@ -585,7 +594,7 @@ export class CsvEventParser extends CsvScanner {
     this.rows++;
     const failure = rowFailure(ms === me, t, type, dir, duration, recharge);
     if (failure !== 0) {
-      const [field, reason] = FAILURES[failure]!;
+      const [field, reason] = failure === FAILURE_IMPLAUSIBLE ? dates.failure : FAILURES[failure]!;
       this.rejects.push({ line: rowLine, field, reason });
       return;
     }

@@ -22,6 +22,7 @@ import { Errors, IngestError } from '../errors.js';
 import { CsvEventParser, ParserIds, presentColumns, recycleColumns, type ParsedEvents } from './csv-events.js';
 import type { ChunkResult, ChunkTask, CsvWorkerInit, KnowMessage, LearnMessage, PieceTask, RecycleMessage, StreamTask } from './csv-protocol.js';
 import { columnBuffers, columnsOf } from './csv-protocol.js';
+import { ANY_DATE, type PlausibleDates } from './dates.js';
 import type { TimezoneOffsets } from './datetime.js';
 import { KeyedHash } from './hmac.js';
 import { EventMerger, IdMap, type MergeTarget } from './merge.js';
@@ -137,6 +138,7 @@ export class CsvIngest {
     private readonly key: Buffer,
     private readonly tz: TimezoneOffsets,
     opts: CsvIngestOptions = {},
+    private readonly dates: PlausibleDates = ANY_DATE,
   ) {
     this.threads = workerScript ? (opts.threads ?? os.availableParallelism()) : 0;
     this.chunkBytes = opts.chunkBytes ?? DEFAULT_CHUNK_BYTES;
@@ -148,7 +150,7 @@ export class CsvIngest {
   }
 
   private workerPool(): CsvWorkers {
-    this.pool ??= new CsvWorkers(this.threads, workerScript!, { key: this.key, timezone: this.tz.timezone });
+    this.pool ??= new CsvWorkers(this.threads, workerScript!, { key: this.key, timezone: this.tz.timezone, dates: this.dates });
     return this.pool;
   }
 
@@ -170,7 +172,7 @@ export class CsvIngest {
    */
   private async sequential(file: string, target: CsvFileTarget, from: number, header: string[] | null, line: number): Promise<void> {
     if (!this.mainIds) {
-      const ids = new ParserIds(new KeyedHash(this.key));
+      const ids = new ParserIds(new KeyedHash(this.key), this.dates);
       this.mainMap.onLearn = (from, indexes) => ids.learn(from, indexes);
       this.mainMap.onMerged = (p) => recycleColumns(columnsOf(columnBuffers(p)));
       this.mainIds = ids;

@@ -129,6 +129,12 @@ export class CsvKernel {
     return this.input;
   }
 
+  /** Rows whose local seconds are outside [from, to) are left to the host (see CSV_T_FROM). */
+  setTimes(from: number, to: number): void {
+    this.setWord(L.CSV_T_FROM, from | 0);
+    this.setWord(L.CSV_T_TO, to | 0);
+  }
+
   /** The fields per row and each canonical column's field index (-1 when absent), for the calls that follow. */
   setColumns(ncols: number, columns: Int32Array): void {
     this.setWord(L.CSV_NCOLS, ncols);

@@ -1,11 +1,13 @@
 /** The messages between the CSV ingest (main thread) and its parse workers (csv-worker.ts). */
 import type { ParsedEvents } from './csv-events.js';
+import type { PlausibleDates } from './dates.js';
 import type { RowColumns } from './csv-kernel.js';
 
 /** Given once, as workerData. */
 export interface CsvWorkerInit {
   key: Uint8Array;
   timezone: string;
+  dates: PlausibleDates;
 }
 
 /**

@@ -19,7 +19,7 @@ const READ_AHEAD = 1 << 16;
 
 const init = workerData as CsvWorkerInit;
 const tz = new TimezoneOffsets(init.timezone);
-const ids = new ParserIds(new KeyedHash(init.key));
+const ids = new ParserIds(new KeyedHash(init.key), init.dates);
 
 /** Reads `length` bytes from `position` into `buf` (a new buffer when not given); fewer at the end of the file. */
 function read(fd: number, position: number, length: number, buf: Buffer<ArrayBufferLike> = Buffer.allocUnsafe(length)): Buffer<ArrayBufferLike> {

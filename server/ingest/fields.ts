@@ -69,6 +69,10 @@ export function rechargeOf(text: string): number {
 export const TIME_MISSING = -1;
 export const TIME_INVALID = -2;
 export const TIME_OUT_OF_RANGE = -3;
+/** A readable time outside the delivery's plausible dates (dates.ts). */
+export const TIME_IMPLAUSIBLE = -4;
+/** rowFailure's code for TIME_IMPLAUSIBLE: reported with the delivery's own bounds (PlausibleDates.failure), not FAILURES'. */
+export const FAILURE_IMPLAUSIBLE = 12;
 
 /** What is reported for each failure code, as [field, reason]; code 0 is a good row. */
 export const FAILURES: readonly (readonly [string, string])[] = [
@@ -84,6 +88,7 @@ export const FAILURES: readonly (readonly [string, string])[] = [
   ['duration', 'expected a non-negative number of seconds'],
   ['recharge_amount', 'expected a number'],
   ['recharge_amount', 'missing (required for topups)'],
+  ['datetime', 'outside the plausible dates'],
 ];
 
 /**
@@ -93,7 +98,7 @@ export const FAILURES: readonly (readonly [string, string])[] = [
  */
 export function rowFailure(msisdnEmpty: boolean, t: number, type: number, dir: number, duration: number, recharge: number): number {
   if (msisdnEmpty) return 1;
-  if (t < 0) return t === TIME_MISSING ? 2 : t === TIME_INVALID ? 3 : 4;
+  if (t < 0) return t === TIME_MISSING ? 2 : t === TIME_INVALID ? 3 : t === TIME_IMPLAUSIBLE ? FAILURE_IMPLAUSIBLE : 4;
   if (type < 0) return type === TYPE_EMPTY ? 5 : 6;
   if (dir === DIR_INVALID) return 7;
   if (dir === DIR_UNKNOWN && (type === TYPE_CALLS || type === TYPE_SMS)) return 8;

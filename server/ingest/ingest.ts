@@ -15,10 +15,11 @@ import { DayStaging } from '../store/day-writer.js';
 import { writeFileSynced } from '../store/fsutil.js';
 import { paths, PENDING_REPORT } from '../store/layout.js';
 import { lockStore } from '../store/lock.js';
-import { emptyManifest, manifestExists, readManifest, type Manifest } from '../store/manifest.js';
+import { emptyManifest, manifestExists, readManifest, storedDays, type Manifest } from '../store/manifest.js';
 import { Store } from '../store/reader.js';
 import { readCells } from './cells.js';
 import { inspectDataset } from './dataset.js';
+import { plausibleDates, type DateOptions } from './dates.js';
 import { TimezoneOffsets } from './datetime.js';
 import { EventNormaliser } from './normalise.js';
 import { keyFingerprint, loadPseudonymKey, SubscriberDictionary } from './pseudonymise.js';
@@ -53,6 +54,8 @@ export interface IngestOptions {
    * one (CellTable.overlay), so stored days keep their locations.
    */
   replaceCells?: boolean;
+  /** The plausible event dates (dates.ts); rows outside them are rejected. */
+  dates?: DateOptions;
 }
 
 export interface IngestSummary {
@@ -67,6 +70,8 @@ export interface IngestSummary {
   report: string | null;
   subscribers: number;
   cells: number;
+  /** The event dates accepted, inclusive. */
+  dates: { earliest: string; latest: string };
   bytesIn: number;
   seconds: number;
 }
@@ -110,7 +115,8 @@ export async function ingest(opts: IngestOptions): Promise<IngestSummary> {
     });
 
     const tz = new TimezoneOffsets(dataset.timezone);
-    const csv = new CsvIngest(key.key, tz, opts.csv);
+    const dates = plausibleDates(opts.dates ?? {}, storedDays(base));
+    const csv = new CsvIngest(key.key, tz, opts.csv, dates);
     // The CSV parse workers start (and compile their kernels) while the boundaries and cells load.
     csv.warmUp(dataset.events.filter((f) => eventFormat(f) === 'csv'));
     cleanups.push(() => void csv.close());
@@ -135,7 +141,7 @@ export async function ingest(opts: IngestOptions): Promise<IngestSummary> {
           // CSV, by far the commonest delivery, is parsed from bytes (in parallel when it can be cut).
           await csv.file(file, { subscribers, cells, sink: staging, report, stats, signal: opts.signal, onBytes: progress });
         } else {
-          const normaliser = new EventNormaliser({ file, tz, subscribers, cells, sink: staging, report, stats });
+          const normaliser = new EventNormaliser({ file, tz, subscribers, cells, sink: staging, report, stats, dates });
           const source = openEventSource(file);
           for await (const batch of source) {
             if (opts.signal?.aborted) throw new IngestError('ABORTED', 'ingest interrupted; the store is unchanged');
@@ -207,6 +213,7 @@ export async function ingest(opts: IngestOptions): Promise<IngestSummary> {
       report: reportFile,
       subscribers: subscribers.size,
       cells: cells.size,
+      dates: { earliest: dates.earliest, latest: dates.latest },
       bytesIn: dataset.bytes,
       seconds: (performance.now() - started) / 1000,
     };

@@ -8,7 +8,8 @@ import { Errors } from '../errors.js';
 import type { FileStats, IngestReport } from './report.js';
 import type { EventColumn, RawBatch, RawValue } from './source.js';
 import { parseDateTime, type TimezoneOffsets } from './datetime.js';
-import { directionOf, durationOf, eventTypeOf, FAILURES, rechargeOf, rowFailure, timeCode, TIME_MISSING, timeOfDate } from './fields.js';
+import { ANY_DATE, type PlausibleDates } from './dates.js';
+import { directionOf, durationOf, eventTypeOf, FAILURE_IMPLAUSIBLE, FAILURES, rechargeOf, rowFailure, timeCode, TIME_IMPLAUSIBLE, TIME_MISSING, timeOfDate } from './fields.js';
 
 /** Good rows as columns of store values, `length` rows each. */
 export interface EventColumns {
@@ -51,6 +52,8 @@ export interface NormaliserOptions {
   sink: EventSink;
   report: IngestReport;
   stats: FileStats;
+  /** The delivery's plausible dates; default: any the store can hold. */
+  dates?: PlausibleDates;
 }
 
 export class EventNormaliser {
@@ -108,8 +111,10 @@ export class EventNormaliser {
     const dir = directionOf(typeof out === 'boolean' ? (out ? 'true' : 'false') : text(out));
     const duration = durationOf(cols.duration ? text(cols.duration[i]) : '');
     const recharge = rechargeOf(cols.recharge_amount ? text(cols.recharge_amount[i]) : '');
+    const dates = this.o.dates ?? ANY_DATE;
+    if (t >= 0 && (t < dates.from || t >= dates.to)) t = TIME_IMPLAUSIBLE;
     const failure = rowFailure(msisdn === '', t, type, dir, duration, recharge);
-    if (failure !== 0) return FAILURES[failure]!;
+    if (failure !== 0) return failure === FAILURE_IMPLAUSIBLE ? dates.failure : FAILURES[failure]!;
 
     const cellText = cols.cell_id ? text(cols.cell_id[i]) : '';
     const cell = cellText === '' ? NULL_U32 : cells.indexOf(cellText);

@@ -24,10 +24,29 @@ export function pruneBefore(store: string, keepFrom: string): { removed: string[
   }
 }
 
-/** The first day to keep so that the newest `keepDays` days of the store remain. */
-export function retentionHorizon(store: string, keepDays: number): string | null {
+/**
+ * The first day to keep so that `keepDays` days remain, counted back from the
+ * newest plausible stored day: the newest not after tomorrow (`today`, UTC by
+ * default, plus a day of slack). A day dated in the future is an outlier (a
+ * broken clock, 2099): counting from it would delete the real data.
+ */
+export function retentionHorizon(store: string, keepDays: number, today = todayUtc()): string | null {
   const days = storedDays(readManifest(store));
   if (days.length === 0) return null;
-  const last = Date.parse(`${days.at(-1)}T00:00:00Z`);
+  const plausible = days.filter((d) => d <= dayAfter(today));
+  const last = Date.parse(`${plausible.at(-1) ?? today}T00:00:00Z`);
   return new Date(last - (keepDays - 1) * 86_400_000).toISOString().slice(0, 10);
+}
+
+/** Stored days after tomorrow: not counted from by retention, named to the operator. */
+export function futureDays(store: string, today = todayUtc()): string[] {
+  return storedDays(readManifest(store)).filter((d) => d > dayAfter(today));
+}
+
+function todayUtc(): string {
+  return new Date().toISOString().slice(0, 10);
+}
+
+function dayAfter(date: string): string {
+  return new Date(Date.parse(`${date}T00:00:00Z`) + 86_400_000).toISOString().slice(0, 10);
 }

@@ -246,3 +246,63 @@ describe('what a killed writer left', () => {
     for (const f of stale) expect(fs.existsSync(f), f).toBe(false);
   });
 });
+
+describe('implausible dates (issue #14)', () => {
+  const TODAY = '2016-01-20';
+  const rows = (...dates: string[]) => [HEADER, ...dates.map((d, i) => call(`22500${i}`, `${d} 08:00:00`, 'A'))].join('\n') + '\n';
+  /** The report's rows as [line, field, reason]. */
+  const reported = (file: string) =>
+    fs.readFileSync(file, 'utf8').trim().split('\n').slice(1).map((l) => l.split(',').slice(1).join(','));
+
+  for (const threads of [0, 2]) {
+    it(`rejects rows after tomorrow or before the plausible range, each with its line (threads ${threads})`, async () => {
+      const store = path.join(root, 'store');
+      // An empty store: from twenty years before today (1996-01-20) to tomorrow.
+      const first = await run(delivery('d1', { events: { 'e.csv': rows('2016-01-01', '2099-01-01', '1985-06-01', '2016-01-21', '2016-01-22') } }), store, { csv: { threads }, dates: { today: TODAY } });
+      expect(first.kept).toBe(2);
+      expect(first.days).toEqual(['2016-01-01', '2016-01-21']);
+      expect(first.dates).toEqual({ earliest: '1996-01-20', latest: '2016-01-21' });
+      const why = '"outside the plausible dates [1996-01-20, 2016-01-21] (--earliest, --latest)"';
+      expect(reported(first.report!)).toEqual([`3,datetime,${why}`, `4,datetime,${why}`, `6,datetime,${why}`]);
+
+      // With days stored: from a year before the oldest (2016-01-01 - 366 days).
+      const second = await run(delivery('d2', { events: { 'e.csv': rows('1999-12-31', '2016-01-02', '2014-12-31', '2014-12-30') } }), store, { csv: { threads }, dates: { today: TODAY } });
+      expect(second.kept).toBe(2);
+      expect(second.days).toEqual(['2014-12-31', '2016-01-02']);
+      const why2 = '"outside the plausible dates [2014-12-31, 2016-01-21] (--earliest, --latest)"';
+      expect(reported(second.report!)).toEqual([`2,datetime,${why2}`, `5,datetime,${why2}`]);
+      expect(Store.open(store).days()).toEqual(['2014-12-31', '2016-01-01', '2016-01-02', '2016-01-21']);
+    });
+  }
+
+  it('the typed-file path applies the same range (arrow)', async () => {
+    const ds = delivery('ds', { events: {} });
+    const t = tableFromArrays({ msisdn: ['1', '2', '3'], datetime: ['2016-01-01 08:00:00', '2099-01-01 08:00:00', '1999-01-01 00:00:00'], cell_id: ['A', 'A', 'A'], event_type: ['calls', 'calls', 'calls'], outgoing: ['true', 'true', 'true'] } as never);
+    fs.writeFileSync(path.join(ds, 'events', 'e.arrow'), tableToIPC(t, 'file'));
+    const s = await run(ds, path.join(root, 'store'), { dates: { today: TODAY, earliest: '2000-01-01' } });
+    expect(s.kept).toBe(1);
+    const why = '"outside the plausible dates [2000-01-01, 2016-01-21] (--earliest, --latest)"';
+    expect(reported(s.report!)).toEqual([`2,datetime,${why}`, `3,datetime,${why}`]);
+  });
+
+  it('the operator widens the range explicitly', async () => {
+    const s = await run(delivery('ds', { events: { 'e.csv': rows('1990-05-05', '2016-01-01') } }), path.join(root, 'store'), { dates: { today: TODAY, earliest: '1990-01-01' } });
+    expect(s.kept).toBe(2);
+    await expect(run(delivery('ds2', { events: { 'e.csv': rows('2016-01-01') } }), path.join(root, 'store2'), { dates: { earliest: '2016-13-01' } })).rejects.toThrow(
+      /--earliest: expected a date YYYY-MM-DD, found "2016-13-01"/,
+    );
+  });
+
+  it('retention counts from the newest plausible day, never from a day in the future', async () => {
+    const store = path.join(root, 'store');
+    // A store that already holds a day dated 2099 (as before this check existed).
+    await run(delivery('ds', { events: { 'e.csv': rows('2016-01-01', '2016-01-02', '2016-01-03', '2016-01-04', '2099-01-01') } }), store, { dates: { latest: '2099-12-31' } });
+    const { retentionHorizon, futureDays } = await import('../../server/store/retention.js');
+    expect(retentionHorizon(store, 2, '2016-01-10')).toBe('2016-01-03');
+    expect(futureDays(store, '2016-01-10')).toEqual(['2099-01-01']);
+    pruneBefore(store, retentionHorizon(store, 2, '2016-01-10')!);
+    expect(Store.open(store).days()).toEqual(['2016-01-03', '2016-01-04', '2099-01-01']);
+    // Nothing plausible stored: counted from today.
+    expect(retentionHorizon(store, 30, '2015-06-30')).toBe('2015-06-01');
+  });
+});
