@@ -48,6 +48,9 @@ import type { Temporal } from '../engine/spec.js';
 import type { TemplatedApp, WebSocket } from './uws.js';
 import { uWS } from './uws.js';
 
+/** A subscription runs the spec and returns its results: FlowAuth claims must grant both (as FlowAPI asks to poll). */
+const RESULTS = ['run', 'get_result'] as const;
+
 /** Standard MessagePack (no msgpackr records), so any client's decoder reads it. */
 const packr = new Packr({ useRecords: false, encodeUndefinedAsNil: true });
 const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true });
@@ -477,14 +480,14 @@ export class StreamHub {
       const runs: SpecSubscription['runs'] = [];
       if (units.length === 0) {
         // No unit: one run of the spec itself (the tier check refuses what it must).
-        checkSpec(spec, p, tc);
+        checkSpec(spec, p, tc, RESULTS);
         runs.push({ unit: null, json, spec });
       }
       for (const unit of units) {
         const ownUnit = unit === units.at(-1) && allUnitsAre(spec, unit);
         const uJson = ownUnit ? json : withUnit(json, unit);
         const uSpec = ownUnit ? spec : this.ctx.engine.parse(uJson);
-        checkSpec(uSpec, p, tc);
+        checkSpec(uSpec, p, tc, RESULTS);
         runs.push({ unit, json: uJson, spec: uSpec });
       }
       if (!refresh) this.ctx.limiter.take(p);

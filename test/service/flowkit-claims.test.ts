@@ -9,7 +9,7 @@ import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expandScopes, queryScopeList, scopeStrings } from '../../server/service/flowkit-claims.js';
 import { loadSigningKey } from '../../server/service/keys.js';
-import { AUDIENCE, auth, type Harness, sampleStore, specs, startHarness } from './helpers.js';
+import { AUDIENCE, auth, type Harness, sampleStore, specs, startHarness, StreamClient } from './helpers.js';
 
 /** Python's base64.encodebytes: 76 characters a line, each line ending in \n. */
 function encodebytes(b: Buffer): string {
@@ -108,6 +108,40 @@ describe('FlowAuth tokens against the service', () => {
     expect(p.status).toBe(403);
     expect(((await p.json()) as { msg: string }).msg).toContain(`get_result&${daily2}`);
     expect((await fetch(`${h.api}/get/${query_id}`, { headers: auth(runner) })).status).toBe(403);
+  });
+
+  it('results leave by the stream or /series only with get_result as well as run (as FlowAPI asks to poll and get)', async () => {
+    const runner = await sign({ user_claims: [`run&${daily2}`, 'run&spatial_aggregate.locations.daily_location.aggregation_unit.admin1'] });
+    const series = await fetch(`${h.api}/series`, {
+      method: 'POST',
+      headers: { ...auth(runner), 'Content-Type': 'application/json' },
+      body: JSON.stringify({ specs: [specs.daily('admin2', '2016-01-05')] }),
+    });
+    expect(series.status).toBe(403);
+    expect(((await series.json()) as { msg: string }).msg).toContain(`get_result&${daily2}`);
+
+    const c = await StreamClient.open(`${h.api.replace('http', 'ws')}/stream`);
+    try {
+      c.send({ op: 'auth', token: runner });
+      await c.until((f) => f.some((x) => x.op === 'auth'));
+      c.send({ op: 'subscribe', id: 's', spec: specs.daily('admin2', '2016-01-05') });
+      const err = (await c.until((f) => f.some((x) => x.op === 'error'))).find((x) => x.op === 'error')!;
+      expect(err).toMatchObject({ id: 's', code: 'SCOPE_MISSING' });
+      expect((await c.until(() => true)).some((x) => x.op === 'partial' || x.op === 'final')).toBe(false);
+    } finally {
+      c.ws.close();
+    }
+    // Granted both, the stream serves it (every frame unit granted: admin1 and admin2).
+    const both = await sign({ user_claims: [`get_result,run&${daily2}`, 'get_result,run&spatial_aggregate.locations.daily_location.aggregation_unit.admin1'] });
+    const d = await StreamClient.open(`${h.api.replace('http', 'ws')}/stream`);
+    try {
+      d.send({ op: 'auth', token: both });
+      await d.until((f) => f.some((x) => x.op === 'auth'));
+      d.send({ op: 'subscribe', id: 't', spec: specs.daily('admin2', '2016-01-05') });
+      await d.until((f) => f.some((x) => x.op === 'final' && x.last === true));
+    } finally {
+      d.ws.close();
+    }
   });
 
   it('never widens a tier: claims for admin3 on a free token are still refused by the tier', async () => {
