@@ -20,6 +20,7 @@ import { parseSpec, type QuerySpec, specHash } from './spec.js';
 import type { Dropped } from './units.js';
 import { instantiate, type Kernels } from './wasm.js';
 import { KernelError, SpecError } from '../errors.js';
+import { drainSliced, Slicer } from '../util/slices.js';
 
 /** Events per subscriber partition the engine aims at when it chooses the partition count. */
 export const EVENTS_PER_PARTITION = 400_000;
@@ -92,6 +93,14 @@ export interface RunOptions {
   onPartial?: (partial: QueryResult) => void;
   /** Called as the query's partition tasks start and finish (the parts FlowKit's poll answer counts). */
   onTasks?: (tasks: TaskProgress) => void;
+  /**
+   * Asked before each estimate is computed: an estimate costs as much to shape as the final
+   * result, so none is made while nobody listens (a REST /run; a stream client that left).
+   * Default: estimates whenever onPartial is given.
+   */
+  partialWanted?: () => boolean;
+  /** Called with the share of subscribers done after each batch of partitions (cheap: no rows). */
+  onProgress?: (fraction: number) => void;
 }
 
 /** A query's partition tasks: how many there are, how many are done, how many are running now. */
@@ -248,10 +257,16 @@ export class Engine {
     const P = this.loaded.nParts;
     // Samples that need their population's keys settle their rule first.
     for (const prep of p.prepare ?? []) prep.settle((await this.collect(prep.step)).merged);
+    const { onPartial, partialWanted = () => true } = opts;
+    // An estimate is shaped in slices inside the merge turn (so the merged total holds still meanwhile);
+    // the pool keeps running partitions.
     const { merged, drops } = await this.collect(
       step,
-      (merged, drops, fraction, done, before) => {
-        if (opts.onPartial && done < P && partialDue(done, P, before)) opts.onPartial(this.finish(id, p, merged, drops, fraction));
+      async (merged, drops, fraction, done, before) => {
+        if (done < P) opts.onProgress?.(fraction);
+        if (!onPartial || done >= P || !partialDue(done, P, before) || !partialWanted()) return;
+        const partial = await this.finish(id, p, merged, drops, fraction);
+        if (partialWanted()) onPartial(partial);
       },
       opts.onTasks,
     );
@@ -261,7 +276,7 @@ export class Engine {
   /** Runs a step on every partition and merges the results; `onMerge` sees the running total after each batch (`before` partitions were done before it). */
   private async collect(
     step: AggStep,
-    onMerge?: (merged: Merged, drops: number[], fraction: number, done: number, before: number) => void,
+    onMerge?: (merged: Merged, drops: number[], fraction: number, done: number, before: number) => void | Promise<void>,
     onTasks?: (tasks: TaskProgress) => void,
   ): Promise<{ merged: Merged; drops: number[] }> {
     this.loaded.ensureColumns(optionalColumns(step));
@@ -273,10 +288,15 @@ export class Engine {
     let subsDone = 0;
     let done = 0;
     let running = 0;
-    const merge = (part: number, r: PartialResult) => {
+    const slicer = new Slicer();
+    // Merges a partition's result in slices of the event loop (a partition's counts can run to millions).
+    const merge = async (part: number, r: PartialResult) => {
       if (r.counts) {
         if (merged.counts.length === 0) merged.counts = new Float64Array(r.counts.length);
-        for (let i = 0; i < r.counts.length; i++) merged.counts[i] += r.counts[i]!;
+        for (let at = 0; at < r.counts.length; at += MERGE_SLICE) {
+          addInto(merged.counts, r.counts, at, Math.min(r.counts.length, at + MERGE_SLICE));
+          await slicer.tick();
+        }
       }
       if (r.bits) {
         if (!merged.bits) merged.bits = new Uint8Array(r.bits.length);
@@ -294,19 +314,29 @@ export class Engine {
       subsDone += this.loaded.partSizes[part]!;
       done++;
     };
+    // One batch merges at a time (the lanes' merges never interleave), so `onMerge` sees whole partitions.
+    let merging: Promise<void> = Promise.resolve();
     // Keep a bounded number of batches in flight: each holds an arena of scratch.
     const queue = batchesOf(P, this.executor.concurrency);
     const lanes = Array.from({ length: Math.min(queue.length, this.executor.concurrency * 2) }, async () => {
+      // A lane runs its next batch while its last one merges: at most one result waits per lane.
+      let mine: Promise<void> = Promise.resolve();
       for (let batch = queue.shift(); batch !== undefined; batch = queue.shift()) {
         running += batch.length;
         onTasks?.({ total: P, done, running });
         const results = await this.runBatch(batch, step);
-        const before = done;
-        results.forEach((r, i) => merge(batch[i]!, r));
         running -= batch.length;
         onTasks?.({ total: P, done, running });
-        onMerge?.(merged, drops, subsDone / totalSubs, done, before);
+        await mine;
+        mine = merging.then(async () => {
+          const before = done;
+          for (const [i, r] of results.entries()) await merge(batch[i]!, r);
+          onTasks?.({ total: P, done, running });
+          await onMerge?.(merged, drops, subsDone / totalSubs, done, before);
+        });
+        merging = mine.catch(() => {}); // the failure is the lane's (await mine), not the next turn's
       }
+      await mine;
     });
     await Promise.all(lanes);
     return { merged, drops };
@@ -389,8 +419,14 @@ export class Engine {
     };
   }
 
-  private finish(id: string, p: Plan, merged: Merged, drops: number[], fraction: number): QueryResult {
-    const shaped = p.shape(merged, this.tools);
+  /**
+   * Shapes and redacts merged results (an estimate also coarsened and scaled), the shaping in slices
+   * of the event loop: a million-row result never holds the main thread for long at a time.
+   */
+  private async finish(id: string, p: Plan, merged: Merged, drops: number[], fraction: number): Promise<QueryResult> {
+    const slicer = new Slicer();
+    const shaped = await drainSliced(p.shape(merged, this.tools), slicer);
+    await slicer.tick();
     // An estimate is redacted on its own support, then coarsened and scaled (redactEstimate says how and why).
     const { rows: published, withheld } = fraction < 1 ? redactEstimate(shaped, this.k, fraction) : redact(shaped, this.k);
     return {
@@ -408,6 +444,14 @@ export class Engine {
     await this.executor.close();
     this.loaded.release();
   }
+}
+
+/** Counts merged between two looks at the clock: ~0.1 ms of additions. */
+const MERGE_SLICE = 1 << 16;
+
+/** into[i] += from[i] for i in [start, end). */
+function addInto(into: Float64Array, from: Uint32Array, start: number, end: number): void {
+  for (let i = start; i < end; i++) into[i] += from[i]!;
 }
 
 /** into |= from, 32 bits at a time where both allow it (a task's cell bitmaps are ~1 MB at 100 M events, one per partition). */

@@ -19,6 +19,7 @@ import { MAX_SAMPLED_SUBS, type SampleRule, sampleRule } from './sample.js';
 import type { Sampling } from './spec/common.js';
 import type { UnitSpace, Units } from './units.js';
 import { ALL_HOURS, hourMaskOf } from './wasm.js';
+import { drain, ROWS_PER_CHECK, type Sliced } from '../util/slices.js';
 
 const TYPE_CODES: Record<string, number> = { calls: TYPE_CALLS, sms: TYPE_SMS, mds: TYPE_MDS, topups: TYPE_TOPUPS };
 
@@ -62,8 +63,12 @@ export interface Plan {
   kind: string;
   /** Null when the kind needs no kernel (geography). */
   step: AggStep | null;
-  /** Builds the rows from the unscaled merged results (the support redaction decides on). */
-  shape(merged: Merged, tools: ShapeTools): Shaped;
+  /**
+   * Builds the rows from the unscaled merged results (the support redaction decides on).
+   * Kinds whose rows can run to millions return a generator that yields every few hundred
+   * rows, so that the service shapes them in slices of the event loop (util/slices.ts).
+   */
+  shape(merged: Merged, tools: ShapeTools): Shaped | Sliced<Shaped>;
   /** Passes to run, in order, before `step` (subscriber samples that need their population). */
   prepare?: Preparation[];
 }
@@ -368,29 +373,40 @@ function planKind(spec: QuerySpec, ctx: PlanContext): Plan {
       return {
         kind: spec.query_kind,
         step: { op: 'events-by-bucket', unit: spec.aggregation_unit, filter, dirMask: directionMask(spec.direction), bucketSeconds, bucketBase, nBuckets, nLocs: space.size },
-        shape: ({ counts }) => {
+        *shape({ counts }) {
           const cells = space.size * nBuckets;
           const rows: Row[] = [];
           const support: number[] = [];
           const group: number[] = [];
           // Each bucket's time columns once, not once per location (a date string per row dominated big results).
-          const times = Array.from({ length: nBuckets }, (_, b) => {
-            const t = bucketBase + b * bucketSeconds;
-            const time: Row = { date: dayToDate(Math.floor(t / SECONDS_PER_DAY)) };
-            if (spec.interval !== 'day') time.hour = Math.floor((t % SECONDS_PER_DAY) / 3600);
-            if (spec.interval === 'min') time.min = Math.floor((t % 3600) / 60);
-            return time;
-          });
+          const dates = Array.from({ length: nBuckets }, (_, b) => dayToDate(Math.floor((bucketBase + b * bucketSeconds) / SECONDS_PER_DAY)));
+          const hours = Array.from({ length: nBuckets }, (_, b) => Math.floor(((bucketBase + b * bucketSeconds) % SECONDS_PER_DAY) / 3600));
+          const mins = Array.from({ length: nBuckets }, (_, b) => Math.floor(((bucketBase + b * bucketSeconds) % 3600) / 60));
+          const eligibleBuckets = Array.from({ length: nBuckets }, (_, b) => b).filter(eligible);
+          const columns = space.columns;
+          let made = 0;
           for (let l = 0; l < space.size; l++) {
             let seen = false;
             for (let b = 0; b < nBuckets; b++) seen ||= counts[l * nBuckets + b]! > 0;
             if (!seen) continue; // a location without any event is absent, as in FlowKit
-            const label = labelled(space, l);
-            for (let b = 0; b < nBuckets; b++) {
-              if (!eligible(b)) continue;
-              rows.push({ ...label, ...times[b]!, value: counts[l * nBuckets + b]! });
+            const label = space.label(l);
+            for (const b of eligibleBuckets) {
+              // Built property by property in one order (one hidden class): spreading two objects per row
+              // made a million-row result cost seconds of allocation and GC.
+              const row: Row = {};
+              for (const c of columns) row[c] = label[c]!;
+              row.date = dates[b]!;
+              if (spec.interval !== 'day') row.hour = hours[b]!;
+              if (spec.interval === 'min') row.min = mins[b]!;
+              row.value = counts[l * nBuckets + b]!;
+              rows.push(row);
               support.push(counts[cells + l * nBuckets + b]!);
               group.push(l);
+            }
+            made += eligibleBuckets.length;
+            if (made >= ROWS_PER_CHECK) {
+              made = 0;
+              yield;
             }
           }
           const timeColumns = spec.interval === 'day' ? ['date'] : spec.interval === 'hour' ? ['date', 'hour'] : ['date', 'hour', 'min'];
@@ -779,8 +795,9 @@ function denseOd(a: UnitSpace, b: UnitSpace): boolean {
 }
 
 /** Rows of an OD counted as keys from * b.size + to (one key per subscriber and pair): each distinct key's count. */
-function keyedPairs(a: UnitSpace, b: UnitSpace, keys: Float64Array): Shaped {
+function* keyedPairs(a: UnitSpace, b: UnitSpace, keys: Float64Array): Sliced<Shaped> {
   keys.sort();
+  let made = 0;
   const rows: Row[] = [];
   const support: number[] = [];
   for (let i = 0; i < keys.length; ) {
@@ -790,6 +807,7 @@ function keyedPairs(a: UnitSpace, b: UnitSpace, keys: Float64Array): Shaped {
     rows.push({ ...labelled(a, from, '_from'), ...labelled(b, keys[i]! - from * b.size, '_to'), value: j - i });
     support.push(j - i);
     i = j;
+    if (++made % ROWS_PER_CHECK === 0) yield;
   }
   return { columns: [...a.columns.map((c) => `${c}_from`), ...b.columns.map((c) => `${c}_to`), 'value'], rows, support, rule: 'value' };
 }
@@ -837,7 +855,7 @@ export function odSumShapes(space: UnitSpace, sums: Float64Array): OdSumShapes {
     inSum[c % n] += offDiagonal[c]!;
     outSum[Math.floor(c / n)] += offDiagonal[c]!;
   }
-  return { pairs: pairs(space, space, offDiagonal), inflows: byLocation(space, inSum, '_to'), outflows: byLocation(space, outSum, '_from') };
+  return { pairs: drain(pairs(space, space, offDiagonal)), inflows: byLocation(space, inSum, '_to'), outflows: byLocation(space, outSum, '_from') };
 }
 
 /** Dense OD matrices need nLocs^2 cells and u16 location ids in the kernels. */
@@ -1020,7 +1038,7 @@ function outerFlows(kind: 'flows' | 'inflows' | 'outflows', join: Exclude<JoinTy
       }
       const sum = (xs: Float64Array) => xs.reduce((s, v) => s + v, 0);
       if (kind === 'flows') {
-        const shaped = pairs(a, b, inner);
+        const shaped = drain(pairs(a, b, inner)); // admin units only: small
         const add = (row: Row, v: number) => {
           if (v <= 0) return;
           shaped.rows.push({ ...row, value: v });
@@ -1048,16 +1066,19 @@ function outerFlows(kind: 'flows' | 'inflows' | 'outflows', join: Exclude<JoinTy
   };
 }
 
-function pairs(a: UnitSpace, b: UnitSpace, counts: ArrayLike<number>): Shaped {
+function* pairs(a: UnitSpace, b: UnitSpace, counts: ArrayLike<number>): Sliced<Shaped> {
   const rows: Row[] = [];
   const support: number[] = [];
   for (let i = 0; i < a.size; i++) {
+    let from: Row | null = null;
     for (let j = 0; j < b.size; j++) {
       const v = counts[i * b.size + j]!;
       if (v <= 0) continue;
-      rows.push({ ...labelled(a, i, '_from'), ...labelled(b, j, '_to'), value: v });
+      from ??= labelled(a, i, '_from');
+      rows.push({ ...from, ...labelled(b, j, '_to'), value: v });
       support.push(v);
     }
+    yield; // a row of the matrix: at most b.size (< 2^16) cells
   }
   return {
     columns: [...a.columns.map((c) => `${c}_from`), ...b.columns.map((c) => `${c}_to`), 'value'],

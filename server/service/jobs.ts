@@ -178,8 +178,11 @@ export class Jobs {
     const engine = this.engine;
     try {
       const result = await engine.run(job.json, {
+        // Estimates only while someone listens: a REST /run needs none (issue #14: a partner query's
+        // sixteen unwanted estimates held the event loop for tens of seconds).
+        partialWanted: () => job.listeners.size > 0,
+        onProgress: (fraction) => (job.fraction = fraction),
         onPartial: (partial) => {
-          job.fraction = partial.fraction;
           for (const l of job.listeners) l(partial);
         },
         onTasks: (tasks) => {

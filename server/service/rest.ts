@@ -13,7 +13,7 @@ import { readFile } from 'node:fs/promises';
 import type { Engine, QueryResult } from '../engine/engine.js';
 import { EVENT_TYPES, outputUnit, type QuerySpec, type Temporal } from '../engine/spec.js';
 import { SpecError } from '../errors.js';
-import { type Format, FORMATS, serialise } from '../format/formats.js';
+import { type Format, FORMATS, serialiseSliced } from '../format/formats.js';
 import { summarise } from '../store/summary.js';
 import { bearerOf, requireScopes, type Principal } from './auth.js';
 import { tierContext, type ServiceContext } from './context.js';
@@ -226,8 +226,7 @@ export function registerRest(app: TemplatedApp, ctx: ServiceContext, inflight: {
       const result = job.result!;
       const body = await ctx.bodies.through(`${job.id}.${format}`, async () => {
         if (format === 'geojson') return Buffer.from(JSON.stringify(resultGeoJson(result, outputUnit(job.spec), ctx.engine)));
-        const out = await serialise(result, format);
-        return typeof out === 'string' ? Buffer.from(out) : out;
+        return serialiseSliced(result, format);
       });
       a.rows = result.rows.length;
       a.withheld = result.withheld;

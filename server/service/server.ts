@@ -6,6 +6,7 @@
  * The engine belongs to the caller, who closes it after.
  */
 import net from 'node:net';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { pino, type Logger } from 'pino';
 import type { Engine } from '../engine/engine.js';
 import { AuditLog } from './audit.js';
@@ -91,6 +92,11 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
   metrics.gauge('opalite_audit_entries', 'Entries in the audit log.', () => audit.entries);
   metrics.gauge('opalite_audit_failures', 'Audit log writes and flushes that failed since start (each refused its request).', () => audit.failures);
   metrics.gauge('opalite_store_version', 'Version of the store being served.', () => ctx.engine.version);
+  // How long the main thread went without serving the event loop: nothing a query does may hold it more than a few ms.
+  const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+  loopDelay.enable();
+  metrics.gauge('opalite_event_loop_delay_max_seconds', 'Longest event-loop stall since start (sampled every 10 ms, so at least 0.01).', () => loopDelay.max / 1e9);
+  metrics.gauge('opalite_event_loop_delay_p99_seconds', 'The 99th percentile of event-loop delay since start.', () => loopDelay.percentile(99) / 1e9);
 
   const app = uWS.App();
   const hub = new StreamHub(ctx);
@@ -123,6 +129,7 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
       if (!finished) log.warn({ running: jobs.running, queued: jobs.queued, requests: inflight.count }, 'shutdown grace elapsed; closing anyway');
       hub.closeAll(o.reason ?? 'server shutting down');
       closeApp(app);
+      loopDelay.disable();
       audit.close();
       log.info('opalite service closed');
     })());

@@ -47,6 +47,7 @@ import { CATALOG, daysRead, period as indicatorPeriod, type TemporalResolution }
 import type { Temporal } from '../engine/spec.js';
 import type { TemplatedApp, WebSocket } from './uws.js';
 import { uWS } from './uws.js';
+import { ROWS_PER_CHECK, Slicer } from '../util/slices.js';
 
 /** A subscription runs the spec and returns its results: FlowAuth claims must grant both (as FlowAPI asks to poll). */
 const RESULTS = ['run', 'get_result'] as const;
@@ -56,6 +57,55 @@ const packr = new Packr({ useRecords: false, encodeUndefinedAsNil: true });
 const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true });
 
 type SubId = string | number;
+
+/**
+ * A result's rows as one MessagePack array, packed once whoever the frames go to (200
+ * subscribers of one query share one packing) and in slices of the event loop: packing a
+ * million rows at once held the main thread for a second.
+ */
+const packedRows = new WeakMap<readonly unknown[], Promise<Buffer>>();
+
+function packRows(rows: readonly unknown[]): Promise<Buffer> {
+  let packed = packedRows.get(rows);
+  if (!packed) {
+    packed = packRowsSliced(rows);
+    packedRows.set(rows, packed);
+  }
+  return packed;
+}
+
+async function packRowsSliced(rows: readonly unknown[]): Promise<Buffer> {
+  const slicer = new Slicer();
+  const header = Buffer.alloc(5);
+  header[0] = 0xdd; // array 32
+  header.writeUInt32BE(rows.length, 1);
+  const parts: Uint8Array[] = [header];
+  for (let i = 0; i < rows.length; i += ROWS_PER_CHECK) {
+    const chunk = packr.pack(rows.slice(i, i + ROWS_PER_CHECK));
+    // The chunk's own array header off: fixarray (1 byte), array 16 (3), array 32 (5).
+    parts.push(chunk.subarray(chunk[0] === 0xdc ? 3 : chunk[0] === 0xdd ? 5 : 1));
+    await slicer.tick();
+  }
+  return Buffer.concat(parts);
+}
+
+/** A frame map `head` with a `rows` key added, whose value is packed rows (msgpackr writes a map's size as map 16, or fixmap). */
+function frameWithRows(head: object, rows: Buffer): Buffer {
+  const bytes = packr.pack(head);
+  let header: Buffer;
+  let rest: Uint8Array;
+  if (bytes[0] === 0xde) {
+    header = Buffer.of(0xde, 0, 0);
+    header.writeUInt16BE(bytes.readUInt16BE(1) + 1, 1);
+    rest = bytes.subarray(3);
+  } else if (bytes[0]! >= 0x80 && bytes[0]! < 0x8f) {
+    header = Buffer.of(bytes[0]! + 1);
+    rest = bytes.subarray(1);
+  } else {
+    throw new Error(`stream frame: expected a map header, found byte ${bytes[0]}`);
+  }
+  return Buffer.concat([header, rest, packr.pack('rows'), rows]);
+}
 
 /** A raw FlowKit spec: the spec as the client sent it, and per frame unit the spec to run. */
 interface SpecSubscription {
@@ -113,6 +163,7 @@ const CLOSE_SERVER_ERROR = 1011;
 const CLOSE_TOKEN_EXPIRED = 4001;
 /** setTimeout's longest delay (about 24.8 days); a later expiry re-arms the timer. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
+
 
 export class StreamHub {
   private readonly clients = new Set<WebSocket<Client>>();
@@ -528,21 +579,31 @@ export class StreamHub {
         return;
       }
       let partials = 0;
+      // Frames of a run go out in order: an estimate's rows are packed in slices, and the final waits for it.
+      let order: Promise<void> = Promise.resolve();
       const listener = (partial: QueryResult) => {
         if (!live()) return;
         partials++;
         const dropped = redactDropped(partial.dropped, this.ctx.engine.threshold, true);
-        this.frame(ws, sub.id, true, { op: 'partial', id: sub.id, tier: r.unit, fraction: partial.fraction, rows: partial.rows, dropped, ...again });
+        order = order
+          .then(async () => {
+            const rows = await packRows(partial.rows);
+            if (live()) this.send(ws, sub.id, true, 'partial', frameWithRows({ op: 'partial', id: sub.id, tier: r.unit, fraction: partial.fraction, dropped, ...again }, rows));
+          })
+          .catch((e: unknown) => this.ctx.log.error({ err: e }, 'stream estimate failed'));
       };
       if (job.status === 'queued' || job.status === 'executing') job.listeners.add(listener);
       const result = await job.done;
       job.listeners.delete(listener);
+      await order;
       if (!live()) return;
       if (!result) {
         this.audit(c, 'stream final', job.error!.code, { spec: r.spec, query_id: job.id, detail: `${String(sub.id)} ${r.unit}` });
         this.error(ws, sub.id, job.error!.code, job.error!.message);
         return;
       }
+      const rows = await packRows(result.rows);
+      if (!live()) return;
       const last = i === sub.runs.length - 1;
       this.audit(c, 'stream final', 'ok', {
         spec: r.spec,
@@ -551,17 +612,9 @@ export class StreamHub {
         withheld: result.withheld,
         detail: `${String(sub.id)} ${r.unit ?? 'none'} after ${partials} partial(s)`,
       });
-      this.frame(ws, sub.id, false, {
-        op: 'final',
-        id: sub.id,
-        tier: r.unit,
-        rows: result.rows,
-        withheld: result.withheld,
-        dropped: redactDropped(result.dropped, this.ctx.engine.threshold),
-        query_id: result.query_id,
-        last,
-        ...again,
-      });
+      const dropped = redactDropped(result.dropped, this.ctx.engine.threshold);
+      const head = { op: 'final', id: sub.id, tier: r.unit, withheld: result.withheld, dropped, query_id: result.query_id, last, ...again };
+      this.send(ws, sub.id, false, 'final', frameWithRows(head, rows));
     }
   }
 
@@ -598,6 +651,12 @@ export class StreamHub {
 
   /** Sends one frame, or queues it while the socket is choked (see the header). */
   private frame(ws: WebSocket<Client>, sub: SubId | null, partial: boolean, frame: object): void {
+    if (ws.getUserData().closed) return;
+    this.send(ws, sub, partial, String((frame as { op?: unknown }).op), packr.pack(frame));
+  }
+
+  /** Sends one packed frame, or queues it while the socket is choked (see the header). */
+  private send(ws: WebSocket<Client>, sub: SubId | null, partial: boolean, op: string, bytes: Uint8Array): void {
     const c = ws.getUserData();
     if (c.closed) return;
     if (this.expired(ws, c)) return;
@@ -606,8 +665,7 @@ export class StreamHub {
       this.end(ws, CLOSE_SERVER_ERROR, 'the audit log could not be written; nothing more is served');
       return;
     }
-    const bytes: Uint8Array = packr.pack(frame);
-    this.ctx.metrics.frames.inc({ op: String((frame as { op?: unknown }).op) });
+    this.ctx.metrics.frames.inc({ op });
     if (!c.choked) {
       this.write(ws, c, bytes);
       return;

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { SECONDS_PER_DAY, TYPE_CALLS, TYPE_SMS } from '../../kernels/shared/constants.js';
 import { Engine } from '../../server/engine/engine.js';
 import { unitFeatures } from '../../server/engine/geography.js';
@@ -494,6 +494,24 @@ function suite(name: string, threads: number, maxBitmapBytes?: number) {
       expect(partials.length).toBe(4);
       for (let i = 1; i < partials.length; i++) expect(partials[i]!.fraction).toBeGreaterThan(partials[i - 1]!.fraction);
       expect(partials.at(-1)!.fraction).toBeLessThan(1);
+      expect(final.fraction).toBe(1);
+    });
+
+    it('shapes no estimate while nobody wants one, and still reports progress (issue #14: a REST run shaped sixteen on the event loop)', async () => {
+      const finish = vi.spyOn(engine as unknown as { finish: () => unknown }, 'finish');
+      const partials: number[] = [];
+      const progress: number[] = [];
+      // A spec no other test runs (a cached result would shape nothing at all).
+      const spec = { query_kind: 'spatial_aggregate', locations: daily(2, 'most-common', { aggregation_unit: 'cell', event_types: ['calls'] }) };
+      const final = await engine.run(spec, { onPartial: (p) => partials.push(p.fraction), partialWanted: () => false, onProgress: (f) => progress.push(f) });
+      const calls = finish.mock.calls.length;
+      finish.mockRestore();
+      expect(partials).toEqual([]);
+      expect(calls).toBe(1); // the final result only
+      // Five partitions: progress after each but the last, increasing, below 1.
+      expect(progress.length).toBe(4);
+      for (let i = 1; i < progress.length; i++) expect(progress[i]!).toBeGreaterThan(progress[i - 1]!);
+      expect(progress.at(-1)!).toBeLessThan(1);
       expect(final.fraction).toBe(1);
     });
 

@@ -31,4 +31,28 @@ describe('Jobs', () => {
     // The same spec as a queued one shares its job: no new slot needed.
     expect(jobs.submit({}, spec(3)).id).toBe(JSON.stringify(spec(3)));
   });
+
+  it('asks the engine for estimates only while the job has a listener (issue #14: REST runs need none)', async () => {
+    let wanted: (() => boolean) | undefined;
+    let finish!: () => void;
+    const engine = {
+      queryId: (s: QuerySpec) => JSON.stringify(s),
+      run: (_json: unknown, opts: { partialWanted?: () => boolean }) => {
+        wanted = opts.partialWanted;
+        return new Promise((r) => (finish = () => r({ rows: [], fraction: 1 })));
+      },
+    } as unknown as Engine;
+    const jobs = new Jobs(engine, { maxConcurrent: 1, maxJobs: 10 });
+    const job = jobs.submit({}, spec(1));
+    await new Promise((r) => setImmediate(r));
+    expect(wanted).toBeTypeOf('function');
+    expect(wanted!()).toBe(false);
+    const listener = () => {};
+    job.listeners.add(listener);
+    expect(wanted!()).toBe(true);
+    job.listeners.delete(listener);
+    expect(wanted!()).toBe(false);
+    finish();
+    await job.done;
+  });
 });
