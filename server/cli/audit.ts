@@ -7,10 +7,10 @@
  */
 import fs from 'node:fs';
 import { Command } from 'commander';
-import { verifyAuditLog } from '../service/audit.js';
-import { headCheckpoint, readCheckpoints, signCheckpoint, verifyWithCheckpoints } from '../service/audit-anchor.js';
-import { loadPublicKey, loadSigningKey } from '../service/keys.js';
-import { reportSetupErrors } from './serve.js';
+import { reportSetupErrors } from './setup.js';
+
+/** What the audit commands run, imported when one runs (not for --help). */
+const modules = () => Promise.all([import('../service/audit.js'), import('../service/audit-anchor.js'), import('../service/keys.js')]);
 
 const many = (v: string, prev: string[] = []) => [...prev, v];
 
@@ -22,7 +22,8 @@ export function auditCommand(): Command {
     .argument('<file>', 'audit log (JSON lines)')
     .option('--checkpoints <file>', 'checkpoints: a file `opalite audit checkpoint` appends to, or the service log (journalctl -u opalite -o cat); repeatable', many)
     .option('--public-key <pem>', 'Ed25519 public key the checkpoints must be signed with (repeatable); unsigned checkpoints are then refused', many)
-    .action(reportSetupErrors((file: string, o: { checkpoints?: string[]; publicKey?: string[] }) => {
+    .action(reportSetupErrors(async (file: string, o: { checkpoints?: string[]; publicKey?: string[] }) => {
+      const [{ verifyAuditLog }, { readCheckpoints, verifyWithCheckpoints }, { loadPublicKey }] = await modules();
       if (!o.checkpoints?.length) {
         const v = verifyAuditLog(file);
         if (v.ok) {
@@ -49,7 +50,8 @@ export function auditCommand(): Command {
     .argument('<file>', 'audit log (JSON lines)')
     .requiredOption('--key <pem>', 'Ed25519 private key the service user cannot read')
     .requiredOption('--out <file>', 'checkpoints file to append to (kept where the service user cannot write)')
-    .action(reportSetupErrors((file: string, o: { key: string; out: string }) => {
+    .action(reportSetupErrors(async (file: string, o: { key: string; out: string }) => {
+      const [, { headCheckpoint, signCheckpoint }, { loadSigningKey }] = await modules();
       const cp = signCheckpoint(loadSigningKey(o.key), headCheckpoint(file));
       fs.appendFileSync(o.out, JSON.stringify(cp) + '\n', { mode: 0o644 });
       process.stdout.write(`${o.out}: checkpoint of ${file} at entry ${cp.seq}, head ${cp.head}\n`);

@@ -3,8 +3,6 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
-import { Store } from '../store/reader.js';
-import { summarise } from '../store/summary.js';
 import { formatSummary } from './info.js';
 import { printIngestSummary, runIngest } from './ingest.js';
 
@@ -18,6 +16,7 @@ export function demoCommand(): Command {
     .option('--store <dir>', 'store folder', path.join(PACKAGE_ROOT, '.opalite', 'sample-store'))
     .option('--fresh', 'rebuild the store even when it exists')
     .action(async (o: { store: string; fresh?: boolean }) => {
+      const [{ Store }, { summarise }] = await Promise.all([import('../store/reader.js'), import('../store/summary.js')]);
       if (o.fresh) fs.rmSync(o.store, { recursive: true, force: true });
       if (!fs.existsSync(path.join(o.store, 'store.json'))) {
         process.stdout.write(`ingesting the embedded sample ${path.relative(process.cwd(), SAMPLE_DATASET) || '.'} into ${o.store}\n`);

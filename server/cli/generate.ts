@@ -2,12 +2,9 @@
 import { pathToFileURL } from 'node:url';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { OpaliteError } from '../errors.js';
-import { SLICES_PER_DAY } from '../generate/events.js';
-import { generate } from '../generate/index.js';
 import { SCENARIOS } from '../generate/scenario.js';
-import { FORMATS } from '../generate/writers/index.js';
+import { FORMATS } from '../generate/writers/sink.js';
 import { bytes, count, rate } from './format.js';
-import { progressBar } from './progress.js';
 
 interface Flags {
   out: string;
@@ -36,6 +33,11 @@ export function generateCommand(): Command {
     .addOption(new Option('--format <fmt>', 'events file format').choices(FORMATS).default('csv'))
     .option('--files <n>', 'split the events over N files, contiguous in time', integer, 1)
     .action(async (flags: Flags) => {
+      const [{ SLICES_PER_DAY }, { generate }, { progressBar }] = await Promise.all([
+        import('../generate/events.js'),
+        import('../generate/index.js'),
+        import('./progress.js'),
+      ]);
       const bar = progressBar(flags.days * SLICES_PER_DAY, 'generate |{bar}| {percentage}% | quarter-hour {value}/{total} | ETA {eta}s');
       let summary;
       try {

@@ -1,7 +1,6 @@
 /** `opalite info --store DIR` */
 import { Command } from 'commander';
-import { Store } from '../store/reader.js';
-import { summarise, type StoreSummary } from '../store/summary.js';
+import type { StoreSummary } from '../store/summary.js';
 import { bytes, count } from './format.js';
 
 export function infoCommand(): Command {
@@ -9,7 +8,8 @@ export function infoCommand(): Command {
     .description('summarise a store: days, rows per event type, subscribers, cells, regions, bytes per event')
     .requiredOption('--store <dir>', 'store folder')
     .option('--json', 'print the summary as JSON')
-    .action((o: { store: string; json?: boolean }) => {
+    .action(async (o: { store: string; json?: boolean }) => {
+      const [{ Store }, { summarise }] = await Promise.all([import('../store/reader.js'), import('../store/summary.js')]);
       const summary = summarise(Store.open(o.store));
       process.stdout.write(o.json ? JSON.stringify(summary, null, 2) + '\n' : formatSummary(summary));
     });

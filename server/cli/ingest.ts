@@ -1,9 +1,8 @@
 /** `opalite ingest DATASET --store DIR` */
 import { Command } from 'commander';
-import { ingest, type IngestOptions, type IngestSummary } from '../ingest/ingest.js';
-import { diskFullError } from '../store/fsutil.js';
+import type { IngestOptions, IngestSummary } from '../ingest/ingest.js';
 import { bytes, count, rate } from './format.js';
-import { progressBar } from './progress.js';
+import type { progressBar } from './progress.js';
 
 export function ingestCommand(): Command {
   return new Command('ingest')
@@ -22,6 +21,11 @@ export function ingestCommand(): Command {
 
 /** Runs an ingest with a progress bar and Ctrl-C handling (the store stays as it was). */
 export async function runIngest(dataset: string, store: string, keyFile?: string, more: Pick<IngestOptions, 'replaceCells' | 'dates'> = {}): Promise<IngestSummary> {
+  const [{ ingest }, { diskFullError }, { progressBar }] = await Promise.all([
+    import('../ingest/ingest.js'),
+    import('../store/fsutil.js'),
+    import('./progress.js'),
+  ]);
   const abort = new AbortController();
   const onSignal = () => abort.abort();
   process.once('SIGINT', onSignal);

@@ -1,6 +1,5 @@
 /** `opalite prune --store DIR --keep-days N`: the retention policy, applied atomically. */
 import { Command } from 'commander';
-import { futureDays, pruneBefore, retentionHorizon } from '../store/retention.js';
 
 export function pruneCommand(): Command {
   return new Command('prune')
@@ -11,7 +10,8 @@ export function pruneCommand(): Command {
       if (!Number.isInteger(n) || n < 1) throw new Error(`--keep-days: expected a whole number of days >= 1, found ${v}`);
       return n;
     })
-    .action((o: { store: string; keepDays: number }) => {
+    .action(async (o: { store: string; keepDays: number }) => {
+      const { futureDays, pruneBefore, retentionHorizon } = await import('../store/retention.js');
       const from = retentionHorizon(o.store, o.keepDays);
       if (from === null) {
         process.stdout.write('the store holds no day\n');

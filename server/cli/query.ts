@@ -1,9 +1,8 @@
 /** `opalite query --store DIR --spec FILE_OR_JSON`: run one aggregate and print it. */
 import fs from 'node:fs';
 import { Command, Option } from 'commander';
-import { Engine } from '../engine/engine.js';
 import { SpecError } from '../errors.js';
-import { FORMATS, type Format, serialise } from '../format/formats.js';
+import { FORMATS, type Format } from '../format/names.js';
 import { count } from './format.js';
 
 /** The spec is inline JSON when it starts with `{`, else a file holding it. */
@@ -34,6 +33,7 @@ export function queryCommand(): Command {
     .option('--threads <n>', 'worker threads (0 = run on the main thread)', (v) => Number(v), 0)
     .action(async (o: { store: string; spec: string; format: Format; out?: string; threads: number }) => {
       const spec = readSpecArgument(o.spec);
+      const [{ Engine }, { serialise }] = await Promise.all([import('../engine/engine.js'), import('../format/formats.js')]);
       const engine = Engine.open(o.store, { threads: o.threads });
       try {
         const result = await engine.run(spec);

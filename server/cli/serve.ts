@@ -7,16 +7,12 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { Command } from 'commander';
-import { Engine } from '../engine/engine.js';
 import { Errors } from '../errors.js';
-import { type ConfigFile, ConfigError, loadConfig, SetupError } from '../service/config.js';
+import type { ConfigFile } from '../service/config.js';
 import { isProduction } from '../util/production.js';
-import { developmentKeys, loadSigningKey, mintToken } from '../service/keys.js';
-import { watchDropFolder } from '../service/dropfolder.js';
-import { followStore } from '../service/live.js';
-import { startServer } from '../service/server.js';
 import { PACKAGE_ROOT, SAMPLE_DATASET } from './demo.js';
 import { printIngestSummary, runIngest } from './ingest.js';
+import { reportSetupErrors } from './setup.js';
 
 const int = (v: string) => {
   const n = Number(v);
@@ -45,6 +41,14 @@ export function serveCommand(): Command {
     .option('--threads <n>', 'kernel worker threads (0 = run queries on the event loop)', int)
     .option('--watch <dir>', 'drop folder: dataset folders with a READY file in them are ingested into the store, then moved to .done or .failed')
     .action(reportSetupErrors(async (o: ServeOptions) => {
+      const [{ Engine }, { ConfigError, loadConfig }, { developmentKeys, loadSigningKey, mintToken }, { watchDropFolder }, { followStore }, { startServer }] = await Promise.all([
+        import('../engine/engine.js'),
+        import('../service/config.js'),
+        import('../service/keys.js'),
+        import('../service/dropfolder.js'),
+        import('../service/live.js'),
+        import('../service/server.js'),
+      ]);
       const overrides: ConfigFile = {};
       if (o.port !== undefined) overrides.port = o.port;
       if (o.host !== undefined) overrides.host = o.host;
@@ -105,19 +109,6 @@ export function serveCommand(): Command {
       process.on('SIGINT', () => void stop('SIGINT'));
       process.on('SIGTERM', () => void stop('SIGTERM'));
     }));
-}
-
-/** Wraps a command's action: a setup mistake (configuration, keys, audit log) is one line on stderr and exit code 2, not a stack. */
-export function reportSetupErrors<A extends unknown[]>(action: (...args: A) => Promise<void> | void): (...args: A) => Promise<void> {
-  return async (...args: A) => {
-    try {
-      await action(...args);
-    } catch (e) {
-      if (!(e instanceof SetupError)) throw e;
-      process.stderr.write(`opalite: ${e.name}: ${e.message}\n`);
-      process.exitCode = 2;
-    }
-  };
 }
 
 /** The store to serve: --store, else the configured one, else one made from --data or the embedded sample. */

@@ -1,8 +1,6 @@
 /** `opalite token --tier T --sub S`: mint a signed JWT for the service. */
 import { Command } from 'commander';
-import { ConfigError, loadConfig } from '../service/config.js';
-import { reportSetupErrors } from './serve.js';
-import { developmentKeys, loadSigningKey, mintToken, parseTtl } from '../service/keys.js';
+import { reportSetupErrors } from './setup.js';
 
 export function tokenCommand(): Command {
   return new Command('token')
@@ -15,6 +13,10 @@ export function tokenCommand(): Command {
     .option('--scope <scope...>', "FlowKit-style scopes narrowing the tier, e.g. 'admin2:flows:*' or audit:read")
     .option('--config <file>', 'JSON configuration file (default: $OPALITE_CONFIG)')
     .action(reportSetupErrors(async (o: { tier: string; sub: string; ttl: string; key?: string; aud?: string; scope?: string[]; config?: string }) => {
+      const [{ ConfigError, loadConfig }, { developmentKeys, loadSigningKey, mintToken, parseTtl }] = await Promise.all([
+        import('../service/config.js'),
+        import('../service/keys.js'),
+      ]);
       const cfg = loadConfig({ file: o.config });
       if (!Object.hasOwn(cfg.tiers, o.tier)) {
         throw new ConfigError(`--tier: expected one of ${Object.keys(cfg.tiers).join(', ')}, found ${JSON.stringify(o.tier)}`);
