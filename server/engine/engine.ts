@@ -149,6 +149,7 @@ export class Engine {
       loaded.loadAll();
     } catch (e) {
       void executor.close();
+      store.release();
       throw e;
     }
     return new Engine(store, loaded, heap, executor, kernels, k, opts.cacheEntries ?? 256, opts.maxBitmapBytes ?? MAX_BITMAP_BYTES);
@@ -443,6 +444,7 @@ export class Engine {
   async close(): Promise<void> {
     await this.executor.close();
     this.loaded.release();
+    this.store.release(); // its version's folders may go now (store/lease.ts)
   }
 }
 

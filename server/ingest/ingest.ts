@@ -100,7 +100,8 @@ export async function ingest(opts: IngestOptions): Promise<IngestSummary> {
     if (base.version > 0 && base.timezone !== dataset.timezone) {
       throw new IngestError('TIMEZONE_MISMATCH', `${dataset.dir}: dataset timezone ${dataset.timezone} differs from the store's ${base.timezone}`);
     }
-    const current = base.version > 0 ? Store.open(opts.store) : null;
+    // No lease: the writer itself removes what it replaces.
+    const current = base.version > 0 ? Store.open(opts.store, { lease: false }) : null;
     const dims = current?.dims();
     const cells = dims ? dims.cells : new CellTable();
     const subscribers = new SubscriberDictionary(key.key, current?.subscriberHashes());

@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fsyncDir } from './fsutil.js';
 import { dayDirName, dimsDirName, MANIFEST_FILE, paths, PENDING_REPORT } from './layout.js';
+import { leasedDirs, manifestDirs } from './lease.js';
 import { type DayEntry, type Manifest, writeManifest } from './manifest.js';
 
 export interface StagedCommit {
@@ -61,14 +62,16 @@ export function commit(store: string, base: Manifest, staged: StagedCommit): Man
  * pending report (`keepReports`), renamed once the version is known.
  */
 export function removeOrphans(store: string, manifest: Manifest, keepReports = false): void {
-  const keepDays = new Set(Object.values(manifest.days).map((d) => path.basename(d.dir)));
-  for (const [dir, keep] of [
-    [paths.days(store), keepDays],
-    [paths.dims(store), new Set(manifest.dims ? [manifest.dims] : [])],
+  // Read after the manifest was written: a reader that leased an older version before then is seen here (lease.ts).
+  const keep = leasedDirs(store);
+  for (const d of manifestDirs(manifest)) keep.add(path.normalize(d));
+  for (const [dir, sub] of [
+    [paths.days(store), 'days'],
+    [paths.dims(store), 'dims'],
   ] as const) {
     if (!fs.existsSync(dir)) continue;
     for (const name of fs.readdirSync(dir)) {
-      if (!keep.has(name)) fs.rmSync(path.join(dir, name), { recursive: true, force: true });
+      if (!keep.has(path.join(sub, name))) fs.rmSync(path.join(dir, name), { recursive: true, force: true });
     }
   }
   fs.rmSync(paths.staging(store), { recursive: true, force: true });

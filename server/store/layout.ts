@@ -9,6 +9,7 @@
  *     regions.json             administrative levels (normalised GeoJSON)
  *     subscribers.bin          32-byte keyed hash per subscriber index
  *   reports/                   ingest reports (bad rows: file, line, field, reason)
+ *   .readers/PID-vN.json       a reader's lease on version N's folders (lease.ts)
  *
  * Columns are raw little-endian arrays, one file each, so that a day loads with
  * one read straight into shared memory that the kernels see. Rows keep ingest

@@ -10,6 +10,7 @@ import { Errors } from '../errors.js';
 import type { RegionLevel } from '../geo/regions.js';
 import { CellTable, type CellTableJson } from './cells.js';
 import { COLUMNS, columnFile, type ColumnName, type ColumnSpec, paths } from './layout.js';
+import { acquireLease } from './lease.js';
 import { type DayEntry, type Manifest, readManifest, storedDays } from './manifest.js';
 
 export type ColumnArray = Uint32Array | Uint8Array | Float64Array;
@@ -22,10 +23,34 @@ export interface Dimensions {
 export class Store {
   private dimsCache: Dimensions | null = null;
 
-  private constructor(readonly dir: string, readonly manifest: Manifest) {}
+  private constructor(
+    readonly dir: string,
+    readonly manifest: Manifest,
+    private readonly releaseLease: () => void = () => {},
+  ) {}
 
-  static open(dir: string): Store {
-    return new Store(dir, readManifest(dir));
+  /**
+   * Opens the store's current version. With `lease` (the default) the
+   * version's folders outlive later commits until release() (lease.ts): a
+   * long reader (an engine) must call it when done; a process that exits
+   * drops its leases. The writer opens without one.
+   */
+  static open(dir: string, opts: { lease?: boolean } = {}): Store {
+    let manifest = readManifest(dir);
+    if (opts.lease === false) return new Store(dir, manifest);
+    for (;;) {
+      const release = acquireLease(dir, manifest);
+      const now = readManifest(dir);
+      if (now.version === manifest.version) return new Store(dir, manifest, release);
+      // A commit landed between reading the manifest and leasing it: its folders may be gone; lease the new one.
+      release();
+      manifest = now;
+    }
+  }
+
+  /** Lets a writer remove this version's folders once no other reader holds them. Idempotent. */
+  release(): void {
+    this.releaseLease();
   }
 
   get version(): number {
