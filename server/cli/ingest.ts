@@ -72,4 +72,8 @@ export function printIngestSummary(s: IngestSummary): void {
     out.write('most common reasons:\n');
     for (const [reason, n] of s.topReasons) out.write(`  ${count(n).padStart(10)}  ${reason}\n`);
   }
+  if (s.warnings.length > 0) {
+    out.write('accepted, but check:\n');
+    for (const [what, n] of s.warnings) out.write(`  ${count(n).padStart(10)}  ${what}\n`);
+  }
 }

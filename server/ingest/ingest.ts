@@ -70,6 +70,13 @@ export interface IngestSummary {
   report: string | null;
   subscribers: number;
   cells: number;
+  /**
+   * What was accepted but is likely wrong, as [what, count], counted from the
+   * dimension tables (no pass over the events): cell ids without any version
+   * (their events are stored without a location), cell versions outside every
+   * region of a level.
+   */
+  warnings: [string, number][];
   /** The event dates accepted, inclusive. */
   dates: { earliest: string; latest: string };
   bytesIn: number;
@@ -214,6 +221,7 @@ export async function ingest(opts: IngestOptions): Promise<IngestSummary> {
       report: reportFile,
       subscribers: subscribers.size,
       cells: cells.size,
+      warnings: cellWarnings(cells, levels),
       dates: { earliest: dates.earliest, latest: dates.latest },
       bytesIn: dataset.bytes,
       seconds: (performance.now() - started) / 1000,
@@ -224,4 +232,18 @@ export async function ingest(opts: IngestOptions): Promise<IngestSummary> {
     for (const clean of cleanups) clean();
     release();
   }
+}
+
+/** Accepted but suspicious, from the cell table alone (see IngestSummary.warnings). */
+function cellWarnings(cells: CellTable, levels: readonly RegionLevel[]): [string, number][] {
+  const out: [string, number][] = [];
+  const versioned = new Uint8Array(cells.size);
+  for (const v of cells.versions) versioned[v.cell] = 1;
+  const unknown = versioned.reduce((n, x) => n + (x ? 0 : 1), 0);
+  if (unknown > 0) out.push(['cell ids named by events but in no cells.csv row (their events have no location)', unknown]);
+  for (const level of levels) {
+    const outside = (cells.regions[level.unit] ?? []).reduce((n, r) => n + (r < 0 ? 1 : 0), 0);
+    if (outside > 0) out.push([`cell versions outside every ${level.unit} region`, outside]);
+  }
+  return out;
 }

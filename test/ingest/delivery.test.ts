@@ -306,3 +306,26 @@ describe('implausible dates (issue #14)', () => {
     expect(retentionHorizon(store, 30, '2015-06-30')).toBe('2015-06-01');
   });
 });
+
+describe('accepted, but likely wrong (issue #14)', () => {
+  it('counts cell ids without any cells.csv row and cells outside every region, and prints them', async () => {
+    const ds = delivery('ds', {
+      cells: 'cell_id,lon,lat\nA,0.5,0.5\nB,1.5,0.5\nN,9,9\n',
+      events: { 'e.csv': [HEADER, call('2250001', '2016-01-01 08:00:00', 'A'), call('2250002', '2016-01-01 08:00:00', 'X'), call('2250003', '2016-01-01 08:00:00', 'Y'), call('2250004', '2016-01-01 08:00:00', 'X'), call('2250005', '2016-01-01 08:00:00', 'N')].join('\n') + '\n' },
+    });
+    const summary = await run(ds, path.join(root, 'store'));
+    expect(summary.kept).toBe(5);
+    expect(summary.warnings).toEqual([
+      ['cell ids named by events but in no cells.csv row (their events have no location)', 2],
+      ['cell versions outside every admin1 region', 1],
+    ]);
+    let printed = '';
+    vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      printed += String(chunk);
+      return true;
+    });
+    printIngestSummary(summary);
+    vi.restoreAllMocks();
+    expect(printed).toContain('accepted, but check:\n           2  cell ids named by events but in no cells.csv row (their events have no location)\n           1  cell versions outside every admin1 region\n');
+  });
+});
