@@ -59,6 +59,11 @@ export interface ParsedEvents extends RowColumns {
   newCells: string[];
   /** Rejected rows in line order. */
   rejects: Reject[];
+  /**
+   * Ids first seen in this batch (subscribers, counterparts, cells) whose bytes
+   * are not UTF-8: decoded with U+FFFD, so two such ids may become one.
+   */
+  nonUtf8Ids: number;
 }
 
 /**
@@ -84,6 +89,8 @@ export class ParserIds {
   private hashesSent = 0;
   private cellsSent = 0;
   private readonly key = new Int32Array(2);
+  /** New ids since the last takeNew() that were not UTF-8 (counted once per id, per thread: no cost per row). */
+  private nonUtf8 = 0;
 
   /** `dates`: the rows this thread's parsers accept; the kernel takes only those, the others are reported here. */
   constructor(
@@ -109,6 +116,7 @@ export class ParserIds {
     if (b < this.byteIds.length) return this.byteIds[b]!;
     const id = this.kernel.otherSubscriber();
     this.byteIds.push(id);
+    if (hasReplacement(buf, start, end)) this.nonUtf8++;
     if ((this.hashCount + 1) * HASH_BYTES > this.hashes.length) {
       const grown = new Uint8Array(this.hashes.length * 2);
       grown.set(this.hashes);
@@ -132,12 +140,16 @@ export class ParserIds {
   cell(buf: Buffer, start: number, end: number): number {
     const before = this.cells.size;
     const id = this.cells.add(buf, start, end);
-    if (id === before) this.cellText.push(buf.toString('utf8', start, end));
+    if (id === before) {
+      const text = buf.toString('utf8', start, end);
+      if (text.includes('\uFFFD')) this.nonUtf8++;
+      this.cellText.push(text);
+    }
     return id;
   }
 
   /** The subscribers (keys and pseudonyms) and cells first seen since the last call. */
-  takeNew(): { newSubscriberKeys: Int32Array; newSubscribers: Uint8Array; newCells: string[] } {
+  takeNew(): { newSubscriberKeys: Int32Array; newSubscribers: Uint8Array; newCells: string[]; nonUtf8Ids: number } {
     const count = this.kernel.subscriberCount;
     const newSubscriberKeys = this.kernel.subscriberKeys(this.subscribersSent, count);
     const newSubscribers = this.hashes.slice(this.hashesSent * HASH_BYTES, this.hashCount * HASH_BYTES);
@@ -145,7 +157,9 @@ export class ParserIds {
     this.subscribersSent = count;
     this.hashesSent = this.hashCount;
     this.cellsSent = this.cells.size;
-    return { newSubscriberKeys, newSubscribers, newCells };
+    const nonUtf8Ids = this.nonUtf8;
+    this.nonUtf8 = 0;
+    return { newSubscriberKeys, newSubscribers, newCells, nonUtf8Ids };
   }
 }
 
@@ -639,3 +653,9 @@ function digitsBytes(b: Uint8Array, s: number, e: number): number {
   return v;
 }
 
+
+/** Whether bytes [s, e) hold U+FFFD (EF BF BD): what decoding puts where an id's bytes were not UTF-8. */
+function hasReplacement(b: Uint8Array, s: number, e: number): boolean {
+  for (let i = s; i + 2 < e; i++) if (b[i] === 0xef && b[i + 1] === 0xbf && b[i + 2] === 0xbd) return true;
+  return false;
+}

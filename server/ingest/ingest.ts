@@ -221,7 +221,7 @@ export async function ingest(opts: IngestOptions): Promise<IngestSummary> {
       report: reportFile,
       subscribers: subscribers.size,
       cells: cells.size,
-      warnings: cellWarnings(cells, levels),
+      warnings: [...report.warnings.entries(), ...cellWarnings(cells, levels)],
       dates: { earliest: dates.earliest, latest: dates.latest },
       bytesIn: dataset.bytes,
       seconds: (performance.now() - started) / 1000,

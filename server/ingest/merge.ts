@@ -23,6 +23,9 @@ const REQUIRED: readonly EventColumn[] = ['msisdn', 'datetime', 'event_type'];
  */
 const LOCAL_TAG = CSV_LOCAL_TAG;
 
+/** The warning for ids whose bytes were not UTF-8. */
+export const NON_UTF8 = 'ids not valid UTF-8 (read with U+FFFD: distinct ids may have become one)';
+
 /** One parser's local ids -> store indexes, grown as its batches introduce ids. */
 export class IdMap {
   subscribers: Uint32Array = new Uint32Array(1 << 12);
@@ -115,6 +118,7 @@ export class EventMerger {
     ids.cells = ensure(ids.cells, ids.cellCount + p.newCells.length);
     for (const cell of p.newCells) ids.cells[ids.cellCount++] = cells.indexOf(cell);
 
+    report.warn(NON_UTF8, p.nonUtf8Ids);
     stats.rows += p.rows;
     stats.kept += p.length;
     for (const r of p.rejects) report.reject(stats, r.line + lineOffset, r.field, r.reason);

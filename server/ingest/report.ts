@@ -16,6 +16,8 @@ export class IngestReport {
   private fd: number | null = null;
   readonly files: FileStats[] = [];
   readonly reasons = new Map<string, number>();
+  /** Accepted but suspicious: what -> count (printed in the summary, not rows of the report). */
+  readonly warnings = new Map<string, number>();
   rejected = 0;
 
   /** `out` null keeps counts only (used when nothing should be written). */
@@ -42,6 +44,10 @@ export class IngestReport {
     } catch (e) {
       throw withPath(e, this.out); // a full disk here must name the report, as everywhere else
     }
+  }
+
+  warn(what: string, n = 1): void {
+    if (n > 0) this.warnings.set(what, (this.warnings.get(what) ?? 0) + n);
   }
 
   /** Path of the written report, or null when no row was rejected. */

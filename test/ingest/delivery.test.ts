@@ -329,3 +329,25 @@ describe('accepted, but likely wrong (issue #14)', () => {
     expect(printed).toContain('accepted, but check:\n           2  cell ids named by events but in no cells.csv row (their events have no location)\n           1  cell versions outside every admin1 region\n');
   });
 });
+
+describe('ids that are not UTF-8 (issue #14)', () => {
+  for (const threads of [0, 2]) {
+    it(`are counted once per id and printed (threads ${threads})`, async () => {
+      const ds = delivery('ds', { events: {} });
+      const bytes = Buffer.concat([
+        Buffer.from(`${HEADER}\n`),
+        Buffer.from([0xff, 0xfe]), Buffer.from(',2016-01-01 08:00:00,A,calls,true\n'),
+        Buffer.from([0xfe, 0xff]), Buffer.from(',2016-01-01 09:00:00,A,calls,true\n'),
+        Buffer.from('2250001,2016-01-01 10:00:00,'), Buffer.from([0xe9]), Buffer.from(',calls,true\n'),
+        Buffer.from('2250001,2016-01-01 11:00:00,'), Buffer.from([0xe9]), Buffer.from(',calls,true\n'),
+      ]);
+      fs.writeFileSync(path.join(ds, 'events', 'e.csv'), bytes);
+      const store = path.join(root, 'store');
+      const summary = await run(ds, store, { csv: { threads } });
+      expect(summary.kept).toBe(4);
+      // Both broken msisdns read as the same text, hence one subscriber: exactly why it is worth a warning.
+      expect(readManifest(store).subscribers).toBe(2);
+      expect(summary.warnings).toContainEqual(['ids not valid UTF-8 (read with U+FFFD: distinct ids may have become one)', 2]);
+    });
+  }
+});
