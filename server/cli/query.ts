@@ -40,7 +40,8 @@ export function queryCommand(): Command {
         const body = await serialise(result, o.format);
         if (o.out) fs.writeFileSync(o.out, body);
         else process.stdout.write(body);
-        const d = result.dropped;
+        // The operator's CLI is exact (threshold redaction), so its dropped counts are always there.
+        const d = result.dropped!;
         process.stderr.write(
           `${result.query_kind} ${result.query_id.slice(0, 12)}: ${count(result.rows.length)} rows, ${count(result.withheld)} withheld (k = ${engine.threshold}); ` +
             `events dropped: ${count(d.noCell)} without cell, ${count(d.unknownCell)} unknown cell or no valid version, ${count(d.outsideRegion)} outside every region\n`,

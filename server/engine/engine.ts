@@ -4,7 +4,9 @@
  * partition; after each, the running total can be reported as a progressive
  * estimate. Every result, partial or final, is redacted before it leaves.
  */
+import { createHash } from 'node:crypto';
 import { type Row, redact, redactEstimate, thresholdFrom } from '../privacy/redact.js';
+import { dpInfo, type DpProtection, finalSigma2, nodeSigma2, noiseVector, prefixNodes, type PrivacyInfo, type Protection, treeLevels } from '../privacy/dp/mechanism.js';
 import { Store } from '../store/reader.js';
 import { ARENA_FULL } from './arena.js';
 import { bitmapBytes, MAX_BITMAP_BYTES } from './execute.js';
@@ -58,10 +60,12 @@ export interface QueryResult {
   rows: Row[];
   /** Rows withheld by redaction. */
   withheld: number;
-  /** Events that qualified but could not be located, by reason (summed over location steps). */
-  dropped: Dropped;
+  /** Events that qualified but could not be located, by reason (summed over location steps); null when withheld (DP). */
+  dropped: Dropped | null;
   /** Share of subscribers processed: 1 for a final result, less for a progressive estimate. */
   fraction: number;
+  /** How the rows were protected (threshold redaction, or DP noise with its interval). */
+  privacy: PrivacyInfo;
 }
 
 /** "Sum then redact" results: each sum published only above the threshold it was redacted at. */
@@ -101,6 +105,8 @@ export interface RunOptions {
   partialWanted?: () => boolean;
   /** Called with the share of subscribers done after each batch of partitions (cheap: no rows). */
   onProgress?: (fraction: number) => void;
+  /** Threshold redaction (the default, the operator's CLI) or differential privacy (the service's tiers). */
+  protection?: Protection;
 }
 
 /** A query's partition tasks: how many there are, how many are done, how many are running now. */
@@ -108,6 +114,11 @@ export interface TaskProgress {
   total: number;
   done: number;
   running: number;
+}
+
+/** What a protection adds to a query id: nothing for threshold redaction, the DP parameters otherwise. */
+export function protectionKey(p: Protection | PrivacyInfo | undefined): string {
+  return p?.mode === 'dp' ? `dp:${p.rho}:${p.k}:${p.delta}` : '';
 }
 
 export class Engine {
@@ -178,13 +189,19 @@ export class Engine {
     });
   }
 
-  queryId(spec: QuerySpec): string {
-    return specHash(spec, this.store.version);
+  /**
+   * The spec's content hash with the store version; under DP, hashed again with
+   * the parameters, so that answers with different noise never share an id.
+   */
+  queryId(spec: QuerySpec, protection?: string | Protection): string {
+    const id = specHash(spec, this.store.version);
+    const key = typeof protection === 'string' ? protection : protectionKey(protection);
+    return key ? createHash('sha256').update(`${id}|${key}`).digest('hex') : id;
   }
 
   async run(json: unknown, opts: RunOptions = {}): Promise<QueryResult> {
     const spec = this.parse(json);
-    const id = this.queryId(spec);
+    const id = this.queryId(spec, opts.protection);
     const cached = this.cache.get(id);
     if (cached) {
       // Most recently used last: eviction takes the front.
@@ -193,7 +210,8 @@ export class Engine {
       return cached;
     }
     const p = plan(spec, this.planContext());
-    const result = await this.execute(id, p, opts);
+    const protection = opts.protection;
+    const result = protection?.mode === 'dp' ? await this.executeDp(id, p, opts, protection) : await this.execute(id, p, opts);
     this.cache.set(id, result);
     while (this.cache.size > this.cacheEntries) this.cache.delete(this.cache.keys().next().value!);
     return result;
@@ -274,11 +292,71 @@ export class Engine {
     return this.finish(id, p, merged, drops, 1);
   }
 
+  /**
+   * Refuses, before anything runs or is charged, a spec that cannot be released
+   * under `protection` (DP_UNSUPPORTED: a kind whose contribution is not bounded).
+   */
+  assertReleasable(spec: QuerySpec, protection: Protection | undefined): void {
+    if (protection?.mode === 'dp') dpCells(plan(spec, this.planContext()));
+  }
+
+  /**
+   * A differentially private run: every cell of the kind's domain noised, then
+   * thresholded on the noisy value (post-processing). The final answer carries
+   * its own noise; progressive frames are prefix sums over partitions (merged in
+   * partition order) plus the noise of the tree nodes covering the prefix.
+   * Noise is keyed by the query id, so the same query gets the same answer.
+   */
+  private async executeDp(id: string, p: Plan, opts: RunOptions, prot: DpProtection): Promise<QueryResult> {
+    if (!p.step) return { ...(await this.finish(id, p, { counts: new Float64Array(0), groups: [], values: [] }, [0, 0, 0, 0], 1)), privacy: { mode: 'dp', k: prot.k } };
+    const cells = dpCells(p);
+    const P = this.loaded.nParts;
+    const levels = treeLevels(P);
+    const noise = new Map<string, Float64Array>();
+    const release = async (merged: Merged, fraction: number, nodes: string[], sigma2: number): Promise<QueryResult> => {
+      const shaped = await drainSliced(p.shape(merged, this.tools, { dense: true }));
+      const n = shaped.rows.length;
+      const total = new Float64Array(n);
+      for (const node of nodes) {
+        let v = noise.get(node);
+        if (!v) noise.set(node, (v = noiseVector(prot.secret, id, node, n, sigma2)));
+        for (let i = 0; i < n; i++) total[i] += v[i]!;
+      }
+      const rows: Row[] = [];
+      for (let i = 0; i < n; i++) {
+        const noisy = (shaped.rows[i]!.value as number) + total[i]!;
+        if (noisy > prot.k) rows.push({ ...shaped.rows[i]!, value: fraction < 1 ? Math.round(noisy / fraction) : noisy });
+      }
+      const info = dpInfo(prot, sigma2 * nodes.length);
+      // An estimate's published value is scaled by 1/fraction, and so is its noise.
+      if (fraction < 1) Object.assign(info, { scale: info.scale! / fraction, interval95: Math.ceil(info.interval95! / fraction) });
+      return { query_id: id, query_kind: p.kind, columns: shaped.columns, rows, withheld: n - rows.length, dropped: null, fraction, privacy: info };
+    };
+    for (const prep of p.prepare ?? []) prep.settle((await this.collect(prep.step)).merged);
+    const frameSigma2 = nodeSigma2(prot.rho, cells, levels);
+    const { onPartial, partialWanted = () => true } = opts;
+    const { merged } = await this.collect(
+      p.step,
+      async (m, _drops, fraction, done, before) => {
+        if (done < P) opts.onProgress?.(fraction);
+        if (!onPartial || done >= P || levels === 0 || !partialDue(done, P, before) || !partialWanted()) return;
+        // A skipped frame changes nothing: each node's noise is keyed by the query id and the node.
+        const partial = await release(m, fraction, prefixNodes(done, levels), frameSigma2);
+        if (partialWanted()) onPartial(partial);
+      },
+      opts.onTasks,
+      true,
+    );
+    return release(merged, 1, ['final'], finalSigma2(prot.rho, cells));
+  }
+
   /** Runs a step on every partition and merges the results; `onMerge` sees the running total after each batch (`before` partitions were done before it). */
   private async collect(
     step: AggStep,
     onMerge?: (merged: Merged, drops: number[], fraction: number, done: number, before: number) => void | Promise<void>,
     onTasks?: (tasks: TaskProgress) => void,
+    /** Merge batches in partition order (DP frames are prefix sums), holding one that finishes early. */
+    inOrder = false,
   ): Promise<{ merged: Merged; drops: number[] }> {
     this.loaded.ensureColumns(optionalColumns(step));
     const P = this.loaded.nParts;
@@ -319,6 +397,9 @@ export class Engine {
     let merging: Promise<void> = Promise.resolve();
     // Keep a bounded number of batches in flight: each holds an arena of scratch.
     const queue = batchesOf(P, this.executor.concurrency);
+    const all = [...queue];
+    const held = new Map<number, PartialResult[]>();
+    let next = 0;
     const lanes = Array.from({ length: Math.min(queue.length, this.executor.concurrency * 2) }, async () => {
       // A lane runs its next batch while its last one merges: at most one result waits per lane.
       let mine: Promise<void> = Promise.resolve();
@@ -327,13 +408,26 @@ export class Engine {
         onTasks?.({ total: P, done, running });
         const results = await this.runBatch(batch, step);
         running -= batch.length;
-        onTasks?.({ total: P, done, running });
+        const index = all.indexOf(batch);
         await mine;
         mine = merging.then(async () => {
-          const before = done;
-          for (const [i, r] of results.entries()) await merge(batch[i]!, r);
+          // In DP runs, batches merge in partition order: a frame is then a prefix of the partitions.
+          const ready: [number[], PartialResult[]][] = [];
+          if (!inOrder) ready.push([batch, results]);
+          else {
+            held.set(index, results);
+            for (let r = held.get(next); r !== undefined; r = held.get(next)) {
+              ready.push([all[next]!, r]);
+              held.delete(next++);
+            }
+          }
           onTasks?.({ total: P, done, running });
-          await onMerge?.(merged, drops, subsDone / totalSubs, done, before);
+          for (const [b, rs] of ready) {
+            const before = done;
+            for (const [i, r] of rs.entries()) await merge(b[i]!, r);
+            onTasks?.({ total: P, done, running });
+            await onMerge?.(merged, drops, subsDone / totalSubs, done, before);
+          }
         });
         merging = mine.catch(() => {}); // the failure is the lane's (await mine), not the next turn's
       }
@@ -438,6 +532,7 @@ export class Engine {
       withheld,
       dropped: { noCell: drops[1]!, unknownCell: drops[2]!, outsideRegion: drops[3]! },
       fraction,
+      privacy: { mode: 'threshold', k: this.k },
     };
   }
 
@@ -454,6 +549,18 @@ const MERGE_SLICE = 1 << 16;
 /** into[i] += from[i] for i in [start, end). */
 function addInto(into: Float64Array, from: Uint32Array, start: number, end: number): void {
   for (let i = start; i < end; i++) into[i] += from[i]!;
+}
+
+/** The cells one subscriber can touch in a plan's output, or DP_UNSUPPORTED for a kind without that bound. */
+function dpCells(p: Plan): number {
+  if (!p.step) return 0; // geography: no people behind it
+  if (p.dp) return p.dp.cells;
+  const od = p.kind === 'flows' || p.kind === 'inflows' || p.kind === 'outflows';
+  throw new SpecError(
+    'DP_UNSUPPORTED',
+    `query_kind: expected a kind released under differential privacy (spatial_aggregate, flows, inflows and outflows between locations, unique_subscriber_counts, geography), found ${p.kind}${od ? ' between location sets or cell-level units' : ''}; see docs/PRIVACY.md`,
+    'query_kind',
+  );
 }
 
 /** into |= from, 32 bits at a time where both allow it (a task's cell bitmaps are ~1 MB at 100 M events, one per partition). */

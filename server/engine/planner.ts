@@ -37,6 +37,11 @@ export interface Shaped {
   openGroups?: boolean;
 }
 
+export interface ShapeOptions {
+  /** Every cell of the output's domain, zero counts included (differential privacy noises them all). */
+  dense?: boolean;
+}
+
 /** Partition results merged so far: counts summed, (group, value) pairs concatenated. */
 export interface Merged {
   counts: Float64Array;
@@ -68,7 +73,14 @@ export interface Plan {
    * Kinds whose rows can run to millions return a generator that yields every few hundred
    * rows, so that the service shapes them in slices of the event loop (util/slices.ts).
    */
-  shape(merged: Merged, tools: ShapeTools): Shaped | Sliced<Shaped>;
+  shape(merged: Merged, tools: ShapeTools, opts?: ShapeOptions): Shaped | Sliced<Shaped>;
+  /**
+   * Set for the kinds that may be released under differential privacy: the most
+   * output cells one subscriber can touch, each by at most 1 (the L2 sensitivity
+   * squared). Their shape with `dense` has one row per cell of a domain that does
+   * not depend on the data, zeros included, always in the same order.
+   */
+  dp?: { cells: number };
   /** Passes to run, in order, before `step` (subscriber samples that need their population). */
   prepare?: Preparation[];
 }
@@ -213,13 +225,13 @@ function labelled(space: UnitSpace, index: number, suffix = ''): Row {
   return row;
 }
 
-/** Rows for every location with a count > 0. */
-function byLocation(space: UnitSpace, counts: ArrayLike<number>, suffix = ''): Shaped {
+/** Rows for every location with a count > 0 (`dense`: every location). */
+function byLocation(space: UnitSpace, counts: ArrayLike<number>, suffix = '', dense = false): Shaped {
   const rows: Row[] = [];
   const support: number[] = [];
   for (let i = 0; i < space.size; i++) {
-    const v = counts[i]!;
-    if (v <= 0) continue;
+    const v = counts[i] ?? 0;
+    if (v <= 0 && !dense) continue;
     rows.push({ ...labelled(space, i, suffix), value: v });
     support.push(v);
   }
@@ -240,7 +252,9 @@ function planKind(spec: QuerySpec, ctx: PlanContext): Plan {
       return {
         kind: spec.query_kind,
         step: { op: 'count-by-location', input: step, nLocs: space.size },
-        shape: (m) => byLocation(space, m.counts),
+        shape: (m, _t, o) => byLocation(space, m.counts, '', o?.dense),
+        // One location per subscriber: one cell.
+        dp: { cells: 1 },
       };
     }
     case 'flows':
@@ -265,21 +279,25 @@ function planKind(spec: QuerySpec, ctx: PlanContext): Plan {
       const step: AggStep = single
         ? { op: 'count-pairs', from: (from.side as { step: LocStep }).step, to: (to.side as { step: LocStep }).step, nFrom: a.size, nTo: b.size }
         : { op: 'set-pairs', from: from.side, to: to.side, nFrom: a.size, nTo: b.size };
+      // One (from, to) pair per subscriber when both sides are locations (inner join); sets (unique_locations) touch many.
+      // Outer joins (outerFlows) add rows with a null end and are not released under DP yet.
+      const dp = step.op === 'count-pairs' ? { dp: { cells: 1 } } : {};
       if (spec.query_kind === 'flows') {
-        return { kind: spec.query_kind, step, shape: (m) => pairs(a, b, m.counts) };
+        return { kind: spec.query_kind, step, shape: (m, _t, o) => pairs(a, b, m.counts, o?.dense), ...dp };
       }
       // In/outflows sum the unredacted flows, then redact the sums (docs/QUERIES.md).
       const inflow = spec.query_kind === 'inflows';
       return {
         kind: spec.query_kind,
         step,
-        shape: ({ counts }) => {
+        shape: ({ counts }, _t, o) => {
           const sums = new Float64Array(inflow ? b.size : a.size);
           for (let i = 0; i < a.size; i++) {
-            for (let j = 0; j < b.size; j++) sums[inflow ? j : i] += counts[i * b.size + j]!;
+            for (let j = 0; j < b.size; j++) sums[inflow ? j : i] += counts[i * b.size + j] ?? 0;
           }
-          return byLocation(inflow ? b : a, sums, inflow ? '_to' : '_from');
+          return byLocation(inflow ? b : a, sums, inflow ? '_to' : '_from', o?.dense);
         },
+        ...dp,
       };
     }
     case 'unique_subscriber_counts': {
@@ -289,7 +307,10 @@ function planKind(spec: QuerySpec, ctx: PlanContext): Plan {
       return {
         kind: spec.query_kind,
         step: { op: 'unique-by-location', unit, filter, nLocs: space.size },
-        shape: (m) => byLocation(space, m.counts),
+        shape: (m, _t, o) => byLocation(space, m.counts, '', o?.dense),
+        // A subscriber is counted in every region they were seen in: the honest worst case is all of them
+        // (the kernel does not clip yet; docs/PRIVACY.md).
+        dp: { cells: space.size },
       };
     }
     case 'joined_spatial_aggregate': {
@@ -1066,14 +1087,14 @@ function outerFlows(kind: 'flows' | 'inflows' | 'outflows', join: Exclude<JoinTy
   };
 }
 
-function* pairs(a: UnitSpace, b: UnitSpace, counts: ArrayLike<number>): Sliced<Shaped> {
+function* pairs(a: UnitSpace, b: UnitSpace, counts: ArrayLike<number>, dense = false): Sliced<Shaped> {
   const rows: Row[] = [];
   const support: number[] = [];
   for (let i = 0; i < a.size; i++) {
     let from: Row | null = null;
     for (let j = 0; j < b.size; j++) {
-      const v = counts[i * b.size + j]!;
-      if (v <= 0) continue;
+      const v = counts[i * b.size + j] ?? 0;
+      if (v <= 0 && !dense) continue;
       from ??= labelled(a, i, '_from');
       rows.push({ ...from, ...labelled(b, j, '_to'), value: v });
       support.push(v);

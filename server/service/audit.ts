@@ -46,6 +46,8 @@ export interface AuditRecord {
   withheld?: number;
   /** Format, unit, error code, subscription id: what else tells what was returned. */
   detail?: string;
+  /** DP tiers: the privacy budget after the request (charged: whether it spent rho), for the oversight committee. */
+  budget?: { charged: boolean; spent: number; remaining: number; period: string };
 }
 
 export interface AuditEntry extends AuditRecord {
@@ -197,6 +199,7 @@ export class AuditLog {
       ...(r.rows !== undefined ? { rows: r.rows } : {}),
       ...(r.withheld !== undefined ? { withheld: r.withheld } : {}),
       ...(r.detail !== undefined ? { detail: r.detail } : {}),
+      ...(r.budget !== undefined ? { budget: r.budget } : {}),
       prev: this.prev,
     };
     const entry: AuditEntry = { ...body, hash: entryHash(this.prev, body) };

@@ -10,6 +10,32 @@ import path from 'node:path';
 import { z } from 'zod';
 import { AGGREGATE_KINDS, TEMPORAL_RESOLUTIONS, type Temporal } from '../engine/spec.js';
 import { opaliteHome } from '../ingest/pseudonymise.js';
+import type { BudgetPeriod } from '../privacy/dp/accountant.js';
+
+/**
+ * How a tier's answers are protected (docs/PRIVACY.md). `dp`, the default:
+ * discrete Gaussian noise at a zCDP cost of `rho` per query, spent from a
+ * per-subject `budget` per period, values published only when the noisy value
+ * exceeds k. `threshold`: FlowKit's redaction alone, exact values; it cannot
+ * stop differencing, so it is an explicit operator choice, warned about at
+ * start and named in every answer.
+ */
+export type TierPrivacy =
+  | {
+      mode: 'dp';
+      /** zCDP cost of one query (its final answer and its progressive frames together). */
+      rho: number;
+      /** What one token subject may spend per period. */
+      budget: { rho: number; period: BudgetPeriod };
+      /** The delta of the (epsilon, delta) figure reported beside rho (default 1e-9). */
+      delta?: number;
+      /** Threshold on noisy values (default: the service's k). */
+      k?: number;
+    }
+  | { mode: 'threshold'; k?: number };
+
+/** A tier's privacy when its configuration names none: DP (issue #13), with the default figures of docs/PRIVACY.md. */
+export const DEFAULT_DP: TierPrivacy = { mode: 'dp', rho: 0.1, budget: { rho: 5, period: 'month' }, delta: 1e-9 };
 
 /** What a token of a tier may see (docs/SERVICE.md, tiers and tokens). */
 export interface Tier {
@@ -29,6 +55,8 @@ export interface Tier {
   freshnessDays?: number;
   /** Queries (REST runs and stream subscriptions) per hour per token subject. */
   queriesPerHour: number;
+  /** How its answers are protected; omitted: DEFAULT_DP. */
+  privacy?: TierPrivacy;
 }
 
 /** The aggregate kinds the indicator families (OPAL's) are built from. */
@@ -44,6 +72,7 @@ export const DEFAULT_TIERS: Record<string, Tier> = {
     live: false,
     freshnessDays: 30,
     queriesPerHour: 60,
+    privacy: { mode: 'dp', rho: 0.05, budget: { rho: 1, period: 'month' }, delta: 1e-9 },
   },
   premium: {
     units: ['admin1', 'admin2', 'admin3'],
@@ -52,6 +81,7 @@ export const DEFAULT_TIERS: Record<string, Tier> = {
     download: true,
     live: false,
     queriesPerHour: 600,
+    privacy: { mode: 'dp', rho: 0.1, budget: { rho: 5, period: 'month' }, delta: 1e-9 },
   },
   partner: {
     units: ['*'],
@@ -60,6 +90,7 @@ export const DEFAULT_TIERS: Record<string, Tier> = {
     download: true,
     live: true,
     queriesPerHour: 6000,
+    privacy: { mode: 'dp', rho: 0.2, budget: { rho: 20, period: 'month' }, delta: 1e-9 },
   },
 };
 
@@ -123,6 +154,12 @@ export interface ServiceConfig {
     /** Browser origins (scheme://host[:port]) whose pages may call the REST API; '*' = any. Default: none. */
     origins: string[];
   };
+  privacy: {
+    /** File holding the DP noise secret (>= 32 bytes, mode 0600); '' = a development secret under OPALITE_HOME/service. */
+    secretFile: string;
+    /** The budget ledger (JSON lines, fsynced per charge); '' = budget.jsonl beside the audit log. */
+    ledger: string;
+  };
   cache: {
     /** Finished query results kept on disk across restarts; '' = <store>/cache/results. */
     dir: string;
@@ -132,6 +169,20 @@ export interface ServiceConfig {
 }
 
 const Temporal = z.enum(TEMPORAL_RESOLUTIONS);
+
+const PrivacySchema = z.discriminatedUnion('mode', [
+  z
+    .object({
+      mode: z.literal('dp'),
+      rho: z.number().positive().max(100),
+      budget: z.object({ rho: z.number().positive(), period: z.enum(['day', 'week', 'month', 'year']) }).strict(),
+      delta: z.number().positive().max(1e-3).optional(),
+      k: z.number().int().min(15).optional(),
+    })
+    .strict()
+    .refine((p) => p.rho <= p.budget.rho, { message: 'expected rho (the cost of one query) at most budget.rho (what a subject may spend per period)', path: ['rho'] }),
+  z.object({ mode: z.literal('threshold'), k: z.number().int().min(15).optional() }).strict(),
+]);
 
 const TierSchema = z
   .object({
@@ -143,6 +194,7 @@ const TierSchema = z
     historyDays: z.number().int().positive().optional(),
     freshnessDays: z.number().int().nonnegative().optional(),
     queriesPerHour: z.number().int().positive(),
+    privacy: PrivacySchema.optional(),
   })
   .strict();
 
@@ -188,6 +240,7 @@ const FileSchema = z
       .partial()
       .strict(),
     cache: z.object({ dir: z.string(), maxBytes: z.number().int().min(0) }).partial().strict(),
+    privacy: z.object({ secretFile: z.string(), ledger: z.string() }).partial().strict(),
   })
   .partial()
   .strict();
@@ -221,6 +274,7 @@ export function defaultConfig(): ServiceConfig {
     },
     log: { level: 'info' },
     cors: { origins: [] },
+    privacy: { secretFile: '', ledger: '' },
     cache: { dir: '', maxBytes: 256 * 1024 * 1024 },
   };
 }
@@ -264,6 +318,8 @@ export function readConfigFile(file: string): ConfigFile {
   if (cfg.keys?.publicKeys) cfg.keys.publicKeys = cfg.keys.publicKeys.map(rel);
   if (cfg.keys?.signingKey) cfg.keys.signingKey = rel(cfg.keys.signingKey);
   if (cfg.cache?.dir) cfg.cache.dir = rel(cfg.cache.dir);
+  if (cfg.privacy?.secretFile) cfg.privacy.secretFile = rel(cfg.privacy.secretFile);
+  if (cfg.privacy?.ledger) cfg.privacy.ledger = rel(cfg.privacy.ledger);
   return cfg;
 }
 
@@ -289,6 +345,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): ConfigFile 
   if (env.OPALITE_LOG_LEVEL) out.log = { level: env.OPALITE_LOG_LEVEL };
   if (env.OPALITE_CORS_ORIGINS) out.cors = { origins: env.OPALITE_CORS_ORIGINS.split(',').map((o) => o.trim()).filter(Boolean) };
   if (env.OPALITE_CACHE_DIR) out.cache = { dir: path.resolve(env.OPALITE_CACHE_DIR) };
+  if (env.OPALITE_DP_SECRET_FILE) out.privacy = { secretFile: path.resolve(env.OPALITE_DP_SECRET_FILE) };
   return parseConfigFile(out, 'environment');
 }
 
@@ -300,6 +357,7 @@ export function mergeConfig(base: ServiceConfig, ...layers: ConfigFile[]): Servi
       if (l[key] !== undefined) (cfg as unknown as Record<string, unknown>)[key] = l[key];
     }
     if (l.tiers) cfg.tiers = structuredClone(l.tiers) as Record<string, Tier>;
+    Object.assign(cfg.privacy, l.privacy ?? {});
     Object.assign(cfg.keys, l.keys ?? {});
     Object.assign(cfg.audit, l.audit ?? {});
     Object.assign(cfg.limits, l.limits ?? {});
@@ -309,6 +367,8 @@ export function mergeConfig(base: ServiceConfig, ...layers: ConfigFile[]): Servi
     Object.assign(cfg.cache, l.cache ?? {});
   }
   if (Object.keys(cfg.tiers).length === 0) throw new ConfigError('tiers: expected at least one tier, found none');
+  // DP unless the operator chose otherwise, tier by tier.
+  for (const t of Object.values(cfg.tiers)) t.privacy ??= structuredClone(DEFAULT_DP);
   return cfg;
 }
 
@@ -334,7 +394,18 @@ export function describeConfig(cfg: ServiceConfig): Record<string, unknown> {
     fsync: cfg.audit.fsync,
     corsOrigins: cfg.cors.origins,
     resultCache: cfg.cache.maxBytes > 0 ? resultCacheDir(cfg) : 'off',
+    privacy: Object.fromEntries(Object.entries(cfg.tiers).map(([n, t]) => [n, privacyOf(t).mode === 'dp' ? `dp rho ${(privacyOf(t) as { rho: number }).rho}/query` : 'threshold only'])),
   };
+}
+
+/** A tier's privacy: its own, else DEFAULT_DP. */
+export function privacyOf(t: Tier): TierPrivacy {
+  return t.privacy ?? DEFAULT_DP;
+}
+
+/** Where the budget ledger lives: privacy.ledger, else budget.jsonl beside the audit log. */
+export function ledgerFile(cfg: Pick<ServiceConfig, 'audit' | 'privacy'>): string {
+  return cfg.privacy.ledger || path.join(path.dirname(cfg.audit.file), 'budget.jsonl');
 }
 
 /** Where finished query results are kept across restarts: cache.dir, else beside the store's days. */

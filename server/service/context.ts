@@ -10,6 +10,7 @@ import type { Metrics } from './metrics.js';
 import type { RateLimiter } from './ratelimit.js';
 import type { TierContext } from './tiers.js';
 import type { IndicatorCache } from '../indicators/cache.js';
+import type { Accountant } from '../privacy/dp/accountant.js';
 
 export interface ServiceContext {
   readonly config: ServiceConfig;
@@ -25,6 +26,10 @@ export interface ServiceContext {
   readonly bodies: BodyCache;
   /** OPAL indicators, kept across store versions while the days they read are unchanged. */
   readonly indicators: IndicatorCache;
+  /** Per-token privacy budgets (docs/PRIVACY.md). */
+  readonly accountant: Accountant;
+  /** The DP noise secret (never logged, never sent). */
+  readonly dpSecret: Buffer;
   /** True once close() began: new queries are refused with 503. */
   closing: boolean;
 }

@@ -48,7 +48,7 @@ export function statusOf(e: unknown): number {
   if (e instanceof OpaliteError && e.code === 'BUSY') return 503;
   if (e instanceof SpecErrors || (e instanceof OpaliteError && e.name === 'SpecError')) return 400;
   if (e instanceof AuthError) {
-    if (e.code === 'RATE_LIMITED') return 429;
+    if (e.code === 'RATE_LIMITED' || e.code === 'PRIVACY_BUDGET') return 429;
     if (e.code.startsWith('TOKEN_')) return 401;
     return 403;
   }

@@ -8,7 +8,8 @@
  * also kept on disk: an id not in memory (after a restart, or forgotten) is
  * looked up there, and a hit is a completed job without running anything.
  */
-import type { Engine, QueryResult, TaskProgress } from '../engine/engine.js';
+import { type Engine, protectionKey, type QueryResult, type TaskProgress } from '../engine/engine.js';
+import type { Protection } from '../privacy/dp/mechanism.js';
 import type { QuerySpec } from '../engine/spec.js';
 import { Errors, OpaliteError } from '../errors.js';
 import type { ResultStore } from './result-store.js';
@@ -44,6 +45,8 @@ export interface JobFailure {
 export interface Job {
   readonly id: string;
   readonly spec: QuerySpec;
+  /** What protects its answer ('' = threshold redaction; else the DP parameters): a token may only read a job of its own. */
+  readonly protection: string;
   status: JobStatus;
   /** Share of subscribers processed so far. */
   fraction: number;
@@ -58,6 +61,8 @@ export interface Job {
 
 interface Pending extends Job {
   json: unknown;
+  /** The engine's protection (holds the DP secret; never serialised). */
+  run?: Protection;
   resolve(r: QueryResult | undefined): void;
 }
 
@@ -92,9 +97,10 @@ export class Jobs {
     } catch {
       return undefined; // a spec this engine no longer accepts
     }
-    if (this.engine.queryId(spec) !== id) return undefined;
     const result = kept.result;
-    const job: Pending = { id, spec, json: kept.json, status: 'completed', fraction: 1, tasks: { total: 0, done: 0, running: 0 }, result, done: Promise.resolve(result), listeners: new Set(), resolve: () => {} };
+    const protection = protectionKey(result.privacy);
+    if (this.engine.queryId(spec, protection) !== id) return undefined;
+    const job: Pending = { id, spec, protection, json: kept.json, status: 'completed', fraction: 1, tasks: { total: 0, done: 0, running: 0 }, result, done: Promise.resolve(result), listeners: new Set(), resolve: () => {} };
     this.jobs.set(id, job);
     this.evict();
     return job;
@@ -105,8 +111,8 @@ export class Jobs {
    * before (running or done), else a new queued one. A failed job is retried.
    * `json` is what engine.run takes; `spec` is its parse by this engine.
    */
-  submit(json: unknown, spec: QuerySpec): Job {
-    const id = this.engine.queryId(spec);
+  submit(json: unknown, spec: QuerySpec, run?: Protection): Job {
+    const id = this.engine.queryId(spec, run);
     const existing = this.jobs.get(id);
     if (existing && existing.status !== 'errored') {
       // Most recently used last: finished jobs are forgotten oldest first.
@@ -123,7 +129,7 @@ export class Jobs {
     let resolve!: (r: QueryResult | undefined) => void;
     const done = new Promise<QueryResult | undefined>((r) => (resolve = r));
     const total = this.engine.partitions;
-    const job: Pending = { id, spec, json, status: 'queued', fraction: 0, tasks: { total, done: 0, running: 0 }, done, listeners: new Set(), resolve };
+    const job: Pending = { id, spec, protection: protectionKey(run), json, run, status: 'queued', fraction: 0, tasks: { total, done: 0, running: 0 }, done, listeners: new Set(), resolve };
     this.jobs.delete(id);
     this.jobs.set(id, job);
     this.queue.push(job);
@@ -182,6 +188,7 @@ export class Jobs {
         // sixteen unwanted estimates held the event loop for tens of seconds).
         partialWanted: () => job.listeners.size > 0,
         onProgress: (fraction) => (job.fraction = fraction),
+        protection: job.run,
         onPartial: (partial) => {
           for (const l of job.listeners) l(partial);
         },

@@ -10,7 +10,9 @@
  * grants nothing the token could not have asked for itself.
  */
 import { readFile } from 'node:fs/promises';
-import type { Engine, QueryResult } from '../engine/engine.js';
+import { type Engine, protectionKey, type QueryResult } from '../engine/engine.js';
+import type { Charge } from '../privacy/dp/accountant.js';
+import { answerPrivacy, chargeFor, protectionFor } from './protection.js';
 import { EVENT_TYPES, outputUnit, type QuerySpec, type Temporal } from '../engine/spec.js';
 import { SpecError } from '../errors.js';
 import { type Format, FORMATS, serialiseSliced } from '../format/formats.js';
@@ -54,6 +56,8 @@ interface Audited {
   rows?: number;
   withheld?: number;
   detail?: string;
+  /** The privacy budget after this request (DP tiers): what the oversight committee reads. */
+  charge?: Charge | null;
 }
 
 type Handler = (ex: Exchange, a: Audited) => Promise<void> | void;
@@ -77,6 +81,7 @@ export function registerRest(app: TemplatedApp, ctx: ServiceContext, inflight: {
           ...(a.queryId ? { query_id: a.queryId } : {}),
           ...(a.rows !== undefined ? { rows: a.rows, withheld: a.withheld } : {}),
           ...(a.detail ? { detail: a.detail } : {}),
+          ...(a.charge ? { budget: { charged: a.charge.charged, spent: a.charge.spent, remaining: a.charge.remaining, period: a.charge.period } } : {}),
         });
       };
       ex.beforeSend = record;
@@ -112,6 +117,10 @@ export function registerRest(app: TemplatedApp, ctx: ServiceContext, inflight: {
     if (!job) throw new HttpError(404, 'UNKNOWN_QUERY', `query ${id}: no such query (never run, or forgotten: run it again)`);
     a.spec = job.spec;
     checkSpec(job.spec, who, tierContext(ctx), actions);
+    // Ids are public hashes: a token reads only answers protected as its own tier's are (no cheaper noise, no exact values).
+    if (job.protection !== protectionKey(protectionFor(ctx, who))) {
+      throw new HttpError(404, 'UNKNOWN_QUERY', `query ${id}: no such query under this token's protection (run it with this token)`);
+    }
     return job;
   };
 
@@ -141,8 +150,12 @@ export function registerRest(app: TemplatedApp, ctx: ServiceContext, inflight: {
     const spec = ctx.engine.parse(json);
     a.spec = spec;
     checkSpec(spec, who, tierContext(ctx));
+    const protection = protectionFor(ctx, who);
+    ctx.engine.assertReleasable(spec, protection);
     ctx.limiter.take(who);
-    const job = ctx.jobs.submit(json, spec);
+    // The budget pays before anything runs; the same query again is free (it gets the same answer).
+    a.charge = chargeFor(ctx, who, [ctx.engine.queryId(spec, protection)]);
+    const job = ctx.jobs.submit(json, spec, protection);
     a.queryId = job.id;
     a.detail = job.status;
     ex.json(202, { query_id: job.id, progress: pollProgress(job) }, { Location: `${API}/poll/${job.id}` });
@@ -168,10 +181,12 @@ export function registerRest(app: TemplatedApp, ctx: ServiceContext, inflight: {
       throw new SpecError('BAD_SERIES', `specs: expected an array of 1 to ${MAX_SERIES_PERIODS} query specs, found ${Array.isArray(list) ? `${list.length} specs` : JSON.stringify(list)?.slice(0, 40) ?? 'nothing'}`);
     }
     const tc = tierContext(ctx);
+    const protection = protectionFor(ctx, who);
     const parsed = list.map((one, i) => {
       try {
         const spec = ctx.engine.parse(one);
         checkSpec(spec, who, tc, ['run', 'get_result']); // runs and answers with the results
+        ctx.engine.assertReleasable(spec, protection);
         return { json: one, spec };
       } catch (e) {
         if (e instanceof Error) e.message = `specs[${i}]: ${e.message}`;
@@ -180,14 +195,16 @@ export function registerRest(app: TemplatedApp, ctx: ServiceContext, inflight: {
     });
     a.detail = `${parsed.length} specs`;
     ctx.limiter.take(who, parsed.length); // one unit per spec, as many /run requests would cost
-    const results: { query_id: string; query_result: QueryResult['rows'] }[] = [];
+    // Every spec is a query of its own for the budget: all paid at once, or none.
+    const charge = (a.charge = chargeFor(ctx, who, parsed.map((p) => ctx.engine.queryId(p.spec, protection))));
+    const results: { query_id: string; query_result: QueryResult['rows']; privacy: QueryResult['privacy'] }[] = [];
     let withheld = 0;
     for (const [i, p] of parsed.entries()) {
       if (ex.aborted) return;
-      const job = ctx.jobs.submit(p.json, p.spec);
+      const job = ctx.jobs.submit(p.json, p.spec, protection);
       const result = await job.done;
       if (!result) throw new HttpError(500, job.error!.code, `specs[${i}]: ${job.error!.message}`);
-      results.push({ query_id: result.query_id, query_result: result.rows });
+      results.push({ query_id: result.query_id, query_result: result.rows, privacy: answerPrivacy(result.privacy, charge) });
       withheld += result.withheld;
     }
     a.rows = results.reduce((n, r) => n + r.query_result.length, 0);
@@ -224,13 +241,20 @@ export function registerRest(app: TemplatedApp, ctx: ServiceContext, inflight: {
       checkDownload(format, who);
       if (unfinished(ex, job)) return;
       const result = job.result!;
-      const body = await ctx.bodies.through(`${job.id}.${format}`, async () => {
-        if (format === 'geojson') return Buffer.from(JSON.stringify(resultGeoJson(result, outputUnit(job.spec), ctx.engine)));
-        return serialiseSliced(result, format);
-      });
+      // Whoever reads an answer pays for it once (a token reading another's query id included).
+      a.charge = chargeFor(ctx, who, [job.id]);
+      const privacy = answerPrivacy(result.privacy, a.charge);
+      // FlowKit's JSON with the answer's protection beside query_result (FlowClient ignores extra keys); per token (its budget).
+      const body =
+        format === 'json'
+          ? Buffer.from(JSON.stringify({ query_id: result.query_id, query_result: result.rows, privacy }))
+          : await ctx.bodies.through(`${job.id}.${format}`, async () => {
+              if (format === 'geojson') return Buffer.from(JSON.stringify(resultGeoJson(result, outputUnit(job.spec), ctx.engine)));
+              return serialiseSliced(result, format);
+            });
       a.rows = result.rows.length;
       a.withheld = result.withheld;
-      const headers: Record<string, string> = { 'Content-Type': CONTENT_TYPE[format] };
+      const headers: Record<string, string> = { 'Content-Type': CONTENT_TYPE[format], 'X-Opalite-Privacy': JSON.stringify(privacy) };
       if (format !== 'json') headers['Content-Disposition'] = `attachment; filename="${job.id}.${format}"`;
       ex.send(200, body, headers);
     },

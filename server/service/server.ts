@@ -12,7 +12,9 @@ import type { Engine } from '../engine/engine.js';
 import { AuditLog } from './audit.js';
 import { Verifier } from './auth.js';
 import { BodyCache } from './cache.js';
-import { ConfigError, describeConfig, resultCacheDir, type ServiceConfig } from './config.js';
+import { ConfigError, describeConfig, ledgerFile, privacyOf, resultCacheDir, serviceHome, type ServiceConfig } from './config.js';
+import { Accountant } from '../privacy/dp/accountant.js';
+import { dpSecret } from '../privacy/dp/secret.js';
 import type { ServiceContext } from './context.js';
 import { Jobs } from './jobs.js';
 import { loadPublicKey, type VerifyKey } from './keys.js';
@@ -61,6 +63,20 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
   // The second sink that anchors the chain (audit-anchor.ts): journald keeps these lines where the service user cannot edit them.
   audit.onCheckpoint = (cp) => log.info({ audit_checkpoint: cp, file: config.audit.file }, 'audit checkpoint');
   const metrics = new Metrics();
+  let secret: Buffer;
+  let accountant: Accountant;
+  try {
+    secret = dpSecret(config.privacy.secretFile, serviceHome());
+    accountant = new Accountant(ledgerFile(config));
+  } catch (e) {
+    audit.close();
+    throw new ConfigError(`privacy: ${(e as Error).message}`);
+  }
+  for (const [name, tier] of Object.entries(config.tiers)) {
+    if (privacyOf(tier).mode === 'threshold') {
+      log.warn({ tier: name }, `tier ${name} is protected by threshold redaction only: its answers are exact and two of them can be differenced (docs/PRIVACY.md); every answer says so`);
+    }
+  }
   const results =
     config.cache.maxBytes > 0
       ? new ResultStore(resultCacheDir(config), config.cache.maxBytes, (message, err) => log.warn({ err }, message))
@@ -83,6 +99,8 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
     log,
     bodies: new BodyCache(config.limits.resultCacheBytes),
     indicators: new IndicatorCache(),
+    accountant,
+    dpSecret: secret,
     closing: false,
   };
   metrics.gauge('opalite_queries_running', 'Queries executing now.', () => jobs.running);
@@ -111,6 +129,7 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
   } catch (e) {
     closeApp(app);
     audit.close();
+    accountant.close();
     throw e;
   }
   const port = uWS.us_socket_local_port(listenSocket as never);
@@ -131,6 +150,7 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
       closeApp(app);
       loopDelay.disable();
       audit.close();
+      accountant.close();
       log.info('opalite service closed');
     })());
 

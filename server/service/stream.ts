@@ -46,6 +46,10 @@ import { allowedUnits, checkIndicator, checkSpec, frameUnits, specWindow, unitRa
 import { CATALOG, daysRead, period as indicatorPeriod, type TemporalResolution } from '../indicators/index.js';
 import type { Temporal } from '../engine/spec.js';
 import type { TemplatedApp, WebSocket } from './uws.js';
+import type { Charge } from '../privacy/dp/accountant.js';
+import type { AuditRecord } from './audit.js';
+import type { Protection } from '../privacy/dp/mechanism.js';
+import { answerPrivacy, chargeFor, protectionFor } from './protection.js';
 import { uWS } from './uws.js';
 import { ROWS_PER_CHECK, Slicer } from '../util/slices.js';
 
@@ -114,6 +118,9 @@ interface SpecSubscription {
   json: unknown;
   runs: { unit: string | null; json: unknown; spec: QuerySpec }[];
   window: [number, number] | undefined;
+  protection: Protection;
+  /** The token's budget once the runs were paid for (DP tiers). */
+  charge: Charge | null;
 }
 
 /** An OPAL indicator request, validated; `period` null = the latest period (followed live). */
@@ -541,12 +548,17 @@ export class StreamHub {
         checkSpec(uSpec, p, tc, RESULTS);
         runs.push({ unit, json: uJson, spec: uSpec });
       }
+      const protection = protectionFor(this.ctx, p);
+      for (const r of runs) this.ctx.engine.assertReleasable(r.spec, protection);
       if (!refresh) this.ctx.limiter.take(p);
-      sub = { kind: 'spec', id, json, runs, window: specWindow(spec) };
+      // Each unit's run is a query of its own: all paid before the first frame, or none (PRIVACY_BUDGET).
+      const charge = chargeFor(this.ctx, p, runs.map((r) => this.ctx.engine.queryId(r.spec, protection)));
+      sub = { kind: 'spec', id, json, runs, window: specWindow(spec), protection, charge };
       c.subs.set(id, sub);
       const recorded = this.audit(c, refresh ? 'stream refresh' : 'stream subscribe', 'accepted', {
         spec,
         detail: `${String(id)}: ${runs.map((r) => r.unit ?? 'none').join(' > ')}`,
+        ...(charge ? { budget: { charged: charge.charged, spent: charge.spent, remaining: charge.remaining, period: charge.period } } : {}),
       });
       if (!recorded) {
         c.subs.delete(id);
@@ -570,7 +582,7 @@ export class StreamHub {
       const r = sub.runs[i]!;
       let job: ReturnType<typeof this.ctx.jobs.submit>;
       try {
-        job = this.ctx.jobs.submit(r.json, r.spec);
+        job = this.ctx.jobs.submit(r.json, r.spec, sub.protection);
       } catch (e) {
         // A full queue (BUSY) is the client's to retry, not an internal error.
         if (!(e instanceof OpaliteError)) throw e;
@@ -584,11 +596,12 @@ export class StreamHub {
       const listener = (partial: QueryResult) => {
         if (!live()) return;
         partials++;
-        const dropped = redactDropped(partial.dropped, this.ctx.engine.threshold, true);
+        // Under DP the dropped counts are withheld by the engine (null): no per-subscriber bound on an event count.
+        const dropped = partial.dropped && redactDropped(partial.dropped, this.ctx.engine.threshold, true);
         order = order
           .then(async () => {
             const rows = await packRows(partial.rows);
-            if (live()) this.send(ws, sub.id, true, 'partial', frameWithRows({ op: 'partial', id: sub.id, tier: r.unit, fraction: partial.fraction, dropped, ...again }, rows));
+            if (live()) this.send(ws, sub.id, true, 'partial', frameWithRows({ op: 'partial', id: sub.id, tier: r.unit, fraction: partial.fraction, dropped, privacy: partial.privacy, ...again }, rows));
           })
           .catch((e: unknown) => this.ctx.log.error({ err: e }, 'stream estimate failed'));
       };
@@ -612,8 +625,8 @@ export class StreamHub {
         withheld: result.withheld,
         detail: `${String(sub.id)} ${r.unit ?? 'none'} after ${partials} partial(s)`,
       });
-      const dropped = redactDropped(result.dropped, this.ctx.engine.threshold);
-      const head = { op: 'final', id: sub.id, tier: r.unit, withheld: result.withheld, dropped, query_id: result.query_id, last, ...again };
+      const dropped = result.dropped && redactDropped(result.dropped, this.ctx.engine.threshold);
+      const head = { op: 'final', id: sub.id, tier: r.unit, withheld: result.withheld, dropped, query_id: result.query_id, privacy: answerPrivacy(result.privacy, sub.charge), last, ...again };
       this.send(ws, sub.id, false, 'final', frameWithRows(head, rows));
     }
   }
@@ -737,7 +750,12 @@ export class StreamHub {
   }
 
   /** Appends the entry; when it cannot be written the client is marked and its next frame closes it instead (see frame). */
-  private audit(c: Client, op: string, status: number | string, extra: { spec?: unknown; query_id?: string; rows?: number; withheld?: number; detail?: string } = {}): boolean {
+  private audit(
+    c: Client,
+    op: string,
+    status: number | string,
+    extra: { spec?: unknown; query_id?: string; rows?: number; withheld?: number; detail?: string; budget?: AuditRecord['budget'] } = {},
+  ): boolean {
     try {
       this.ctx.audit.append({ sub: c.principal?.sub ?? null, tier: c.principal?.tierName ?? null, op, status, ...extra });
       return true;

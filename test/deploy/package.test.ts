@@ -11,6 +11,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Engine } from '../../server/engine/engine.js';
+import { readSecret } from '../../server/privacy/dp/secret.js';
+import { DEFAULT_TIERS } from '../../server/service/config.js';
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'opalite-package-'));
 let server: ChildProcess | null = null;
@@ -67,7 +69,8 @@ describe('the deliverable', () => {
     expect(((await dates.json()) as { available_dates: { calls: string[] } }).available_dates.calls).toHaveLength(14);
 
     // A query end to end, against the same spec run in this process by the unbundled engine on the store the
-    // package ingested: the bundled pool worker and kernels must give the same rows.
+    // package ingested: the bundled pool worker and kernels must give the same rows, and, the premium tier being
+    // DP-protected by default, the same noise from the development secret the service created.
     const spec = { query_kind: 'spatial_aggregate', locations: { query_kind: 'daily_location', date: '2016-01-03', method: 'last', aggregation_unit: 'admin1' } };
     const auth = { Authorization: `Bearer ${token}` };
     const run = await fetch(`${url}/api/0/run`, { method: 'POST', headers: auth, body: JSON.stringify(spec) });
@@ -84,7 +87,9 @@ describe('the deliverable', () => {
     const reference = Engine.open(path.join(dir, '.opalite', 'sample-store'), { threads: 0 });
     try {
       expect(rows.length).toBeGreaterThan(0);
-      expect(rows).toEqual((await reference.run(spec)).rows);
+      const privacy = DEFAULT_TIERS.premium!.privacy as { rho: number; delta: number };
+      const secret = readSecret(path.join(root, 'home', 'service', 'dp-secret.hex'));
+      expect(rows).toEqual((await reference.run(spec, { protection: { mode: 'dp', secret, rho: privacy.rho, k: 15, delta: privacy.delta } })).rows);
     } finally {
       await reference.close();
     }

@@ -58,13 +58,23 @@ export function oneDayDelivery(dir: string, date: string, subscribers = 40, firs
 /**
  * Test tiers: the defaults, with free's embargo shortened to 2 days so that
  * its other limits can be tested on a 14-day sample (the default 30-day
- * embargo is tested on its own), and generous query budgets.
+ * embargo is tested on its own), and generous query budgets. They are
+ * threshold-protected: the tests using them compare exact numbers with
+ * the engine's; DP tiers (the default) are tested with dpTiers().
  */
 export function testTiers(): Record<string, Tier> {
   const t = structuredClone(DEFAULT_TIERS);
   t.free!.freshnessDays = 2;
   t.partner!.queriesPerHour = 100_000;
   t.premium!.queriesPerHour = 100_000;
+  for (const tier of Object.values(t)) tier.privacy = { mode: 'threshold' };
+  return t;
+}
+
+/** The test tiers with the default DP protection of DEFAULT_TIERS. */
+export function dpTiers(): Record<string, Tier> {
+  const t = testTiers();
+  for (const [name, tier] of Object.entries(t)) tier.privacy = structuredClone(DEFAULT_TIERS[name]!.privacy);
   return t;
 }
 
@@ -96,6 +106,8 @@ export async function startHarness(
   config.keys.publicKeys = [keys.publicKey];
   config.tiers = opts.tiers ?? testTiers();
   config.audit.file = path.join(keyDir, 'audit.jsonl');
+  config.privacy.secretFile = path.join(keyDir, 'dp-secret.hex');
+  fs.writeFileSync(config.privacy.secretFile, crypto.randomBytes(32).toString('hex'), { mode: 0o600 });
   config.log.level = 'silent';
   opts.tweak?.(config);
   const engine = Engine.open(config.store, { partitions: config.partitions, threads: config.threads });
