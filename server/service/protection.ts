@@ -8,6 +8,7 @@ import type { Charge } from '../privacy/dp/accountant.js';
 import type { Principal } from './auth.js';
 import { privacyOf } from './config.js';
 import type { ServiceContext } from './context.js';
+import type { IndicatorResult } from '../indicators/index.js';
 
 /** The engine's protection for a token: DP with the tier's figures, or threshold redaction (an operator's choice). */
 export function protectionFor(ctx: ServiceContext, who: Principal): Protection {
@@ -30,4 +31,13 @@ export function chargeFor(ctx: ServiceContext, who: Principal, queryIds: readonl
 /** The `privacy` of an answer: the result's own statement, with the token's budget after it. */
 export function answerPrivacy(info: PrivacyInfo, charge: Charge | null): PrivacyInfo {
   return charge ? { ...info, budget: { spent: charge.spent, remaining: charge.remaining, period: charge.period } } : info;
+}
+
+/**
+ * How an indicator is protected: by its disclosure control (threshold, resident
+ * floor, differencing check, rounding), not by noise yet, whatever the tier
+ * (docs/PRIVACY.md says so); an indicator costs no token's budget.
+ */
+export function indicatorPrivacy(r: IndicatorResult): PrivacyInfo {
+  return { mode: 'threshold', k: r.metadata.disclosure.k };
 }

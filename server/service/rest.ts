@@ -12,7 +12,7 @@
 import { readFile } from 'node:fs/promises';
 import { type Engine, protectionKey, type QueryResult } from '../engine/engine.js';
 import type { Charge } from '../privacy/dp/accountant.js';
-import { answerPrivacy, chargeFor, protectionFor } from './protection.js';
+import { answerPrivacy, chargeFor, indicatorPrivacy, protectionFor } from './protection.js';
 import { EVENT_TYPES, outputUnit, type QuerySpec, type Temporal } from '../engine/spec.js';
 import { SpecError } from '../errors.js';
 import { type Format, FORMATS, serialiseSliced } from '../format/formats.js';
@@ -329,7 +329,7 @@ export function registerRest(app: TemplatedApp, ctx: ServiceContext, inflight: {
       ctx.limiter.take(who);
       const result = await ctx.indicators.get(ctx.engine, id, p, unit, { scale });
       auditIndicators(a, [result]);
-      ex.json(200, result);
+      ex.json(200, { ...result, privacy: indicatorPrivacy(result) });
     },
     { params: 1 },
   );
@@ -377,7 +377,7 @@ export function registerRest(app: TemplatedApp, ctx: ServiceContext, inflight: {
         results.push(await ctx.indicators.get(engine, id, p, unit, { scale }));
       }
       auditIndicators(a, results);
-      ex.json(200, { indicator: id, aggregation_unit: unit, resolution, periods: results });
+      ex.json(200, { indicator: id, aggregation_unit: unit, resolution, periods: results.map((r) => ({ ...r, privacy: indicatorPrivacy(r) })) });
     },
     { params: 1 },
   );

@@ -49,7 +49,7 @@ import type { TemplatedApp, WebSocket } from './uws.js';
 import type { Charge } from '../privacy/dp/accountant.js';
 import type { AuditRecord } from './audit.js';
 import type { Protection } from '../privacy/dp/mechanism.js';
-import { answerPrivacy, chargeFor, protectionFor } from './protection.js';
+import { answerPrivacy, chargeFor, indicatorPrivacy, protectionFor } from './protection.js';
 import { uWS } from './uws.js';
 import { ROWS_PER_CHECK, Slicer } from '../util/slices.js';
 
@@ -515,7 +515,7 @@ export class StreamHub {
         withheld: Object.values(result.withheld).reduce((n, v) => n + (v ?? 0), 0),
         detail: `${String(id)} ${unit} ${ask.id} ${per.key}`,
       });
-      this.frame(ws, id, false, { op: 'final', id, tier: unit, indicator: result, last: i === units.length - 1, ...(refresh ? { refresh: true } : {}) });
+      this.frame(ws, id, false, { op: 'final', id, tier: unit, indicator: result, privacy: indicatorPrivacy(result), last: i === units.length - 1, ...(refresh ? { refresh: true } : {}) });
     }
   }
 
