@@ -15,6 +15,7 @@ import { BodyCache } from './cache.js';
 import { ConfigError, describeConfig, ledgerFile, privacyOf, resultCacheDir, serviceHome, type ServiceConfig } from './config.js';
 import { Accountant } from '../privacy/dp/accountant.js';
 import { dpSecret } from '../privacy/dp/secret.js';
+import { isProduction } from '../util/production.js';
 import type { ServiceContext } from './context.js';
 import { Jobs } from './jobs.js';
 import { loadPublicKey, type VerifyKey } from './keys.js';
@@ -66,6 +67,9 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
   let secret: Buffer;
   let accountant: Accountant;
   try {
+    if (isProduction() && !config.privacy.secretFile) {
+      throw new Error('secretFile: expected the DP secret file in production (NODE_ENV=production; OPALITE_DP_SECRET_FILE), found none; a generated development secret is never used in production');
+    }
     secret = dpSecret(config.privacy.secretFile, serviceHome());
     accountant = new Accountant(ledgerFile(config));
   } catch (e) {
