@@ -20,6 +20,7 @@ import { Store } from '../store/reader.js';
 import { readCells } from './cells.js';
 import { inspectDataset } from './dataset.js';
 import { plausibleDates, type DateOptions } from './dates.js';
+import { selfIntersectingRegions } from './rings.js';
 import { TimezoneOffsets } from './datetime.js';
 import { EventNormaliser } from './normalise.js';
 import { keyFingerprint, loadPseudonymKey, SubscriberDictionary } from './pseudonymise.js';
@@ -133,6 +134,7 @@ export async function ingest(opts: IngestOptions): Promise<IngestSummary> {
     if (dataset.regionsDir) {
       levels = await loadRegionLevels(dataset.dir);
       validateHierarchy(levels);
+      for (const level of levels) report.warn(`${level.unit} regions with a ring that crosses itself (${level.file})`, selfIntersectingRegions(level));
     }
     const delivered = await readCells(dataset.cells, cells, report);
     cells.setVersions(opts.replaceCells ? delivered : CellTable.overlay(cells.versions, delivered), levels);

@@ -351,3 +351,22 @@ describe('ids that are not UTF-8 (issue #14)', () => {
     });
   }
 });
+
+describe('regions whose ring crosses itself (issue #14)', () => {
+  it('are counted per level and reported with the file', async () => {
+    const { crossesItself } = await import('../../server/ingest/rings.js');
+    expect(crossesItself(square(0)[0]!)).toBe(false);
+    const bowtie = [[0, 0], [1, 1], [1, 0], [0, 1], [0, 0]];
+    expect(crossesItself(bowtie)).toBe(true);
+    const ds = delivery('ds', { events: { 'e.csv': `${HEADER}\n${call('2250001', '2016-01-01 08:00:00', 'A')}\n` } });
+    const file = path.join(ds, 'regions', 'admin1.geojson');
+    const regions = structuredClone(REGIONS);
+    regions.features[1]!.geometry.coordinates = [[[1, 0], [2, 1], [2, 0], [1, 1], [1, 0]]];
+    fs.writeFileSync(file, JSON.stringify(regions));
+    const summary = await run(ds, path.join(root, 'store'));
+    expect(summary.warnings).toContainEqual([`admin1 regions with a ring that crosses itself (${file})`, 1]);
+    // The well-formed delivery has none.
+    const clean = await run(day1(), path.join(root, 'store2'));
+    expect(clean.warnings).toEqual([]);
+  });
+});
