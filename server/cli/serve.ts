@@ -14,6 +14,9 @@ import { PACKAGE_ROOT, SAMPLE_DATASET } from './demo.js';
 import { printIngestSummary, runIngest } from './ingest.js';
 import { reportSetupErrors } from './setup.js';
 
+/** The most SIGTERM may take before the process is gone: the README's promise, under systemd's TimeoutStopSec (60 s). */
+export const SHUTDOWN_LIMIT_MS = 30_000;
+
 const int = (v: string) => {
   const n = Number(v);
   if (!Number.isInteger(n) || n < 0) throw new Error(`expected a whole number, found ${v}`);
@@ -41,7 +44,7 @@ export function serveCommand(): Command {
     .option('--threads <n>', 'kernel worker threads (0 = run queries on the event loop)', int)
     .option('--watch <dir>', 'drop folder: dataset folders with a READY file in them are ingested into the store, then moved to .done or .failed')
     .action(reportSetupErrors(async (o: ServeOptions) => {
-      const [{ Engine }, { ConfigError, loadConfig }, { developmentKeys, loadSigningKey, mintToken }, { watchDropFolder }, { followStore }, { startServer }] = await Promise.all([
+      const [{ Engine }, { ConfigError, loadConfig }, { developmentKeys, loadSigningKey, mintToken }, { watchDropFolder }, { followStore }, { SHUTDOWN_GRACE_MS, startServer }] = await Promise.all([
         import('../engine/engine.js'),
         import('../service/config.js'),
         import('../service/keys.js'),
@@ -99,10 +102,21 @@ export function serveCommand(): Command {
       const stop = async (signal: string) => {
         if (stopping) return;
         stopping = true;
-        process.stdout.write(`\n${signal}: finishing running queries, then closing\n`);
+        process.stdout.write(`\n${signal}: no new connections; running queries get ${SHUTDOWN_GRACE_MS / 1000} s, then closing (at most ${SHUTDOWN_LIMIT_MS / 1000} s)\n`);
+        // Whatever hangs (an ingest of the drop folder, a worker that will not stop), the process is gone
+        // within the promised time: the audit log is flushed and closed, then exit 1.
+        setTimeout(() => {
+          server.context.log.error({ limitMs: SHUTDOWN_LIMIT_MS }, 'shutdown did not finish in time; exiting');
+          try {
+            server.context.audit.close();
+          } finally {
+            process.exit(1);
+          }
+        }, SHUTDOWN_LIMIT_MS).unref();
         await drop?.close();
         await live.close();
-        await server.close();
+        await server.close({ graceMs: SHUTDOWN_GRACE_MS });
+        // Stops the pool's workers, abandoned queries' tasks with them.
         await server.context.engine.close();
         process.exit(0);
       };

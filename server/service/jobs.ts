@@ -159,10 +159,33 @@ export class Jobs {
 
   /** Resolves when nothing is queued or executing and finished results are on disk (graceful shutdown). */
   async idle(): Promise<void> {
-    while (this.executing > 0 || this.queue.length > 0) {
-      await Promise.all([...this.jobs.values()].filter((j) => j.status === 'queued' || j.status === 'executing').map((j) => j.done));
+    // By status, not by this.executing: an abandoned job's engine run may never settle.
+    for (;;) {
+      const pending = [...this.jobs.values()].filter((j) => j.status === 'queued' || j.status === 'executing');
+      if (pending.length === 0) break;
+      await Promise.all(pending.map((j) => j.done));
     }
     await Promise.all(this.writes);
+  }
+
+  /**
+   * Shutdown once the grace is over: every queued or executing job fails with
+   * SHUTTING_DOWN, so whoever waits for one (a /series request, a stream
+   * subscription) answers at once; the caller then stops the engine's workers.
+   * Returns how many jobs were abandoned.
+   */
+  abandon(message: string): number {
+    this.queue.length = 0;
+    let n = 0;
+    for (const j of this.jobs.values()) {
+      if (j.status !== 'queued' && j.status !== 'executing') continue;
+      j.status = 'errored';
+      j.error = { code: 'SHUTTING_DOWN', message };
+      j.listeners.clear();
+      (j as Pending).resolve(undefined);
+      n++;
+    }
+    return n;
   }
 
   /** A new store version: new specs run on `engine`; jobs of the old version are forgotten once finished. */
@@ -196,6 +219,7 @@ export class Jobs {
           job.tasks = tasks;
         },
       });
+      if (job.status === 'errored') return; // abandoned at shutdown meanwhile
       job.result = result;
       job.fraction = 1;
       job.status = 'completed';
@@ -206,6 +230,7 @@ export class Jobs {
         void kept.finally(() => this.writes.delete(kept));
       }
     } catch (e) {
+      if (job.status === 'errored') return; // abandoned at shutdown: its workers were stopped
       job.status = 'errored';
       job.error =
         e instanceof OpaliteError

@@ -49,6 +49,40 @@ describe('graceful close', () => {
   });
 });
 
+describe('bounded close (issue #14: SIGTERM during a slow query exited after 70 s)', () => {
+  it('refuses new connections at once, abandons a query still running after the grace (SHUTTING_DOWN) and answers its waiters', async () => {
+    const h = await startHarness(root);
+    const token = await h.token('partner');
+    // A query that never finishes on its own: the jobs' engine answers everything but run.
+    const engine = h.server.context.engine;
+    const stuck = Object.create(engine) as typeof engine;
+    stuck.run = () => new Promise(() => {});
+    h.server.context.jobs.setEngine(stuck);
+    const spec = specs.daily('admin2', '2016-01-09'); // not run by the test above (its result is kept on disk)
+    const job = h.server.context.jobs.submit(spec, engine.parse(spec));
+    await new Promise((r) => setImmediate(r));
+    expect(job.status).toBe('executing');
+    // A /series request waiting for the same query.
+    const waiting = fetch(`${h.api}/series`, { method: 'POST', headers: auth(token), body: JSON.stringify({ specs: [spec] }) });
+    await new Promise((r) => setTimeout(r, 200));
+
+    const t0 = performance.now();
+    const closing = h.server.close({ graceMs: 300 });
+    await new Promise((r) => setTimeout(r, 50));
+    // During the grace: not listening any more, so a new connection is refused, not left hanging.
+    await expect(fetch(`${h.base}/healthz`, { signal: AbortSignal.timeout(2000) })).rejects.toThrow(/fetch failed/);
+    await closing;
+    expect(performance.now() - t0).toBeLessThan(300 + 1000 + 500);
+    expect(job.status).toBe('errored');
+    expect(job.error?.code).toBe('SHUTTING_DOWN');
+    const answer = await waiting;
+    expect(answer.status).toBe(500);
+    expect(((await answer.json()) as { code: string }).code).toBe('SHUTTING_DOWN');
+    expect(verifyAuditLog(h.config.audit.file)).toMatchObject({ ok: true });
+    await h.engine.close();
+  });
+});
+
 describe('the command line', () => {
   it('opalite keys, opalite token, opalite audit verify', async () => {
     const out = path.join(root, 'cli-keys');
