@@ -19,7 +19,9 @@ export function formatSummary(s: StoreSummary): string {
   const lines = [
     `store version ${s.version}${s.name ? ` (${s.name})` : ''}, timezone ${s.timezone}`,
     `${count(s.rows)} events over ${s.days.length} day(s), ${bytes(s.bytes)} (${s.bytesPerEvent.toFixed(1)} bytes/event)`,
-    `${count(s.subscribers)} pseudonymised subscribers, ${count(s.cells)} cells (${count(s.cellVersions)} versions)`,
+    // The dictionary holds every pseudonymised id the events name: their subscribers and the counterparts of their
+    // calls and SMS (msisdn_counterpart), so it counts more ids than a dataset has subscribers of its own.
+    `${count(s.subscribers)} pseudonymised ids (subscribers and the counterparts of their calls and SMS), ${count(s.cells)} cells (${count(s.cellVersions)} versions)`,
     ...s.levels.map((l) => `${l.unit}: ${count(l.regions)} regions, ${count(l.cellsUnlocated)} cell versions outside every region`),
     '',
     'date         events      calls        sms        mds     topups  no cell',

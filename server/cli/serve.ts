@@ -88,14 +88,16 @@ export function serveCommand(): Command {
       out.write(`  audit  ${cfg.audit.file}\n`);
       out.write(`  page   ${server.url}/  (the dashboard: paste a token, or open it with #token=<token>)\n`);
       if (devSigning) {
+        // Minted first, then written as one block: an await between the heading and the tokens let the
+        // service's log lines (stderr, same terminal) land in the middle of the list.
         const signing = loadSigningKey(devSigning);
-        out.write('\ndevelopment tokens (12 h):\n');
+        const lines = ['', 'development tokens (12 h):'];
         for (const tier of Object.keys(cfg.tiers)) {
           const token = await mintToken(signing, { sub: `dev-${tier}`, tier, aud: cfg.audience, ttl: 12 * 3600 });
-          out.write(`  ${tier.padEnd(8)} ${token}\n`);
+          lines.push(`  ${tier.padEnd(8)} ${token}`);
         }
-        out.write(`\ntry: curl -H "Authorization: Bearer <token>" ${server.url}/api/0/available_dates\n`);
-        out.write(`     or open ${server.url}/#token=<token> in a browser\n`);
+        lines.push('', `try: curl -H "Authorization: Bearer <token>" ${server.url}/api/0/available_dates`, `     or open ${server.url}/#token=<token> in a browser`);
+        out.write(lines.join('\n') + '\n');
       }
 
       let stopping = false;

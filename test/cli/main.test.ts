@@ -57,3 +57,11 @@ describe('the command line', () => {
     expect(loaded.filter((m) => /^dist\/server\/(engine|service)\//.test(m))).toEqual([]);
   });
 });
+
+describe('opalite info', () => {
+  it('says that its id count takes in the counterparts of calls and SMS (issue #14: 5,486 for 3,000 subscribers, unexplained)', async () => {
+    const { formatSummary } = await import('../../server/cli/info.js');
+    const text = formatSummary({ version: 1, timezone: 'UTC', rows: 10, days: [], bytes: 290, bytesPerEvent: 29, subscribers: 5486, cells: 3, cellVersions: 3, levels: [] } as unknown as Parameters<typeof formatSummary>[0]);
+    expect(text).toContain('5,486 pseudonymised ids (subscribers and the counterparts of their calls and SMS)');
+  });
+});
