@@ -356,6 +356,11 @@ describe('the dashboard, premium tier', () => {
     // The table: each region's total out, in and net, from the REST pairs.
     await page.click('#views button[data-view="table"]');
     await waitShown(page, { source: 'flows', period: '2016-W14' });
+    // Under load the table can still be the previous view's for a moment: wait for the flows table's five columns.
+    await page.waitForFunction(() => {
+      const trs = [...document.querySelectorAll('#table tbody tr')];
+      return trs.length > 0 && trs.every((tr) => tr.children.length >= 5);
+    });
     const table = await page.$$eval('#table tbody tr', (trs) => trs.map((tr) => [...tr.children].map((td) => td.textContent!)));
     const num = (t: string | undefined) => (t === 'none published' ? 0 : Number(t!.replace(/,/g, '').replace('−', '-')));
     for (const [pcod, , outText, inText, netText] of table) {
