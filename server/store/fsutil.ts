@@ -53,18 +53,11 @@ export function fsyncDir(dir: string): void {
 /** Writes `data` to `file` via a temporary sibling, fsync and rename: all or nothing; a failed write leaves no temporary behind. */
 export function writeFileAtomic(file: string, data: string | Uint8Array): void {
   const tmp = `${file}.tmp-${process.pid}`;
-  const bytes = typeof data === 'string' ? Buffer.from(data) : data;
   try {
-    const fd = storeFs.openSync(tmp, 'w');
-    try {
-      for (let off = 0; off < bytes.length; ) off += storeFs.writeSync(fd, bytes, off);
-      storeFs.fsyncSync(fd);
-    } finally {
-      storeFs.closeSync(fd);
-    }
+    writeFileSynced(tmp, data);
   } catch (e) {
     fs.rmSync(tmp, { force: true });
-    throw withPath(e, tmp);
+    throw e;
   }
   fs.renameSync(tmp, file);
   fsyncDir(path.dirname(file));

@@ -16,6 +16,7 @@
  * the lease was written. If the version moved on, the reader leases the new one.
  */
 import fs from 'node:fs';
+import { alive } from './lock.js';
 import path from 'node:path';
 import type { Manifest } from './manifest.js';
 
@@ -73,15 +74,6 @@ export function acquireLease(store: string, manifest: Manifest): () => void {
     held.delete(file);
     fs.rmSync(file, { force: true });
   };
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 /**

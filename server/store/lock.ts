@@ -3,7 +3,8 @@ import fs from 'node:fs';
 import { StoreError } from '../errors.js';
 import { paths } from './layout.js';
 
-function alive(pid: number): boolean {
+/** Whether a process with this pid exists (EPERM: it does, owned by another user): a dead holder's lock or lease may be broken. */
+export function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
