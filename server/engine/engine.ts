@@ -121,6 +121,30 @@ export function protectionKey(p: Protection | PrivacyInfo | undefined): string {
   return p?.mode === 'dp' ? `dp:${p.rho}:${p.k}:${p.delta}` : '';
 }
 
+/** Noise fixed by a key (an indicator publication), not by a query id. */
+export interface FixedNoise {
+  secret: Uint8Array;
+  key: string;
+  rho: number;
+}
+
+export interface NoisyRegions {
+  /** Noisy value per p-code, every region of the unit. */
+  values: Map<string, number>;
+  sigma2: number;
+  cells: number;
+}
+
+export interface NoisyOdSums {
+  /** Off-diagonal pairs `${from}\t${to}` -> noisy sum (all of them). */
+  pairs?: Map<string, number>;
+  inflows?: Map<string, number>;
+  outflows?: Map<string, number>;
+  sigma2: number;
+  /** L2 sensitivity of each vector. */
+  sensitivity: number;
+}
+
 export class Engine {
   /** Results by query id, least recently used first, at most `cacheEntries` of them. */
   private readonly cache = new Map<string, QueryResult>();
@@ -256,6 +280,70 @@ export class Engine {
       withheld: { pairs: pairs.withheld, inflows: inflows.withheld, outflows: outflows.withheld },
       k,
     };
+  }
+
+  /**
+   * Indicators under DP (docs/PRIVACY.md): a region-per-row spec (spatial_aggregate,
+   * unique_subscriber_counts) computed exactly, every region of the unit noised with
+   * discrete Gaussian noise of sigma^2 = cells / (2 rho) (cells: the kind's contribution
+   * bound), keyed by `key` alone, so the same publication gets the same noise whoever
+   * asks. Noisy values are returned unthresholded: thresholding them is post-processing.
+   */
+  async noisyRegionCounts(json: unknown, noise: FixedNoise): Promise<NoisyRegions> {
+    const p = plan(this.parse(json), this.planContext());
+    const cells = dpCells(p);
+    if (!p.step) throw new SpecError('BAD_VALUE', `noisyRegionCounts: expected a spec with subscribers behind it, found ${p.kind}`, 'query_kind');
+    for (const prep of p.prepare ?? []) prep.settle((await this.collect(prep.step)).merged);
+    const { merged } = await this.collect(p.step);
+    const shaped = await drainSliced(p.shape(merged, this.tools, { dense: true }));
+    const sigma2 = cells / (2 * noise.rho);
+    const v = noiseVector(noise.secret, noise.key, 'final', shaped.rows.length, sigma2);
+    const values = new Map<string, number>();
+    shaped.rows.forEach((row, i) => values.set(String(row.pcod), (row.value as number) + v[i]!));
+    return { values, sigma2, cells };
+  }
+
+  /**
+   * "Sum then noise": the unredacted off-diagonal OD sums of flows specs (as in
+   * sumThenRedact), each vector asked for noised under its own key. One subscriber
+   * adds at most 1 to one pair per spec, so the L2 sensitivity of the sum (and of its
+   * sums by destination or origin) is at most the sum of the specs' sqrt(cells):
+   * D = number of specs for daily ODs. sigma^2 = D^2 / (2 rho). Zero cells are noised too.
+   */
+  async sumThenNoise(specs: readonly unknown[], noise: { secret: Uint8Array; rho: number; keys: { pairs?: string; inflows?: string; outflows?: string } }): Promise<NoisyOdSums> {
+    const parsed = specs.map((s) => this.parse(s));
+    const { plans, space } = odSumPlans(parsed, this.planContext());
+    const n = space.size;
+    const sums = new Float64Array(n * n);
+    let d = 0;
+    for (let i = 0; i < plans.length; i++) {
+      d += Math.sqrt(dpCells(plans[i]!));
+      const counts = await this.pairCounts(this.queryId(parsed[i]!), plans[i]!.step!);
+      for (let c = 0; c < sums.length; c++) sums[c] += counts[c]!;
+    }
+    const sigma2 = Math.max(1, d * d) / (2 * noise.rho);
+    const pcods = Array.from({ length: n }, (_, i) => String((space.label(i) as Record<string, unknown>).pcod));
+    const out: NoisyOdSums = { sigma2, sensitivity: d };
+    if (noise.keys.pairs) {
+      const v = noiseVector(noise.secret, noise.keys.pairs, 'final', n * (n - 1), sigma2);
+      out.pairs = new Map();
+      let at = 0;
+      for (let a = 0; a < n; a++) for (let b = 0; b < n; b++) if (a !== b) out.pairs.set(`${pcods[a]}\t${pcods[b]}`, sums[a * n + b]! + v[at++]!);
+    }
+    for (const side of ['inflows', 'outflows'] as const) {
+      const key = noise.keys[side];
+      if (!key) continue;
+      const v = noiseVector(noise.secret, key, 'final', n, sigma2);
+      const m = new Map<string, number>();
+      for (let l = 0; l < n; l++) {
+        let s = 0;
+        for (let o = 0; o < n; o++) if (o !== l) s += side === 'inflows' ? sums[o * n + l]! : sums[l * n + o]!;
+        m.set(pcods[l]!, s + v[l]!);
+      }
+      out[side] = m;
+    }
+    sums.fill(0);
+    return out;
   }
 
   /** A flows step's merged (from, to) counts, UNREDACTED: engine-private, cached by query id (bounded). */

@@ -17,7 +17,9 @@ export class IndicatorCache {
   constructor(private readonly maxEntries = 512) {}
 
   async get(engine: Engine, id: string, p: Period, unit: string, opts: ComputeOptions = {}): Promise<IndicatorResult> {
-    const key = JSON.stringify([id, unit, p.resolution, p.key, opts]);
+    // The DP secret is not part of the key (it is the same for the process); its figures are.
+    const dp = opts.dp && { rho: opts.dp.rho, k: opts.dp.k, delta: opts.dp.delta };
+    const key = JSON.stringify([id, unit, p.resolution, p.key, { ...opts, dp }]);
     const sig = signature(engine, p, opts);
     const hit = this.entries.get(key);
     if (hit && hit.signature === sig) {

@@ -26,6 +26,7 @@
  * rounding). Unredacted counts never leave the engine: `thresholdedOdSums` asks it
  * to sum then redact (Engine.sumThenRedact) and gets only sums that pass the threshold.
  */
+import { createHash } from 'node:crypto';
 import type { Engine } from '../engine/engine.js';
 import type { Region } from '../geo/regions.js';
 import {
@@ -44,6 +45,31 @@ import {
 } from './catalog.js';
 import { type DisclosureConfig, type Disclosed, type WithheldReason, disclosureConfig, discloseCount, discloseDensity, discloseDifference, discloseFlow, roundTo } from './disclosure.js';
 import { SCALE_METHOD, scale, scaleFactor, significant } from './scale.js';
+import { dpInfo, type PrivacyInfo } from '../privacy/dp/mechanism.js';
+
+/**
+ * Differential privacy for indicators (docs/PRIVACY.md, "Indicators"): each
+ * publication (a family below, for one period and unit) is noised once, with
+ * noise keyed by the DP secret and (family, period, unit, the store's day
+ * signature), so every token and every request sees the same values and the
+ * publication's cost `rho` is paid once per period by the publisher, not by tokens.
+ */
+export interface IndicatorDp {
+  secret: Uint8Array;
+  /** zCDP cost of one publication (one noised vector of one period at one unit). */
+  rho: number;
+  /** Noisy values at or below k are withheld (post-processing). */
+  k: number;
+  delta: number;
+}
+
+/**
+ * The noised vectors behind the catalog: residents feeds residents.count/per_km2 (and the resident
+ * floor and scaling of every indicator); presence feeds presence.count/per_km2; delta_arrived is
+ * arrived - departed from the two noisy vectors (post-processing, no cost of its own).
+ */
+export const DP_PUBLICATIONS = ['residents', 'presence', 'relocations.od', 'residents.arrived', 'residents.departed', 'movements.od', 'presence.trips_in', 'presence.trips_out'] as const;
+
 
 export interface ScaleOptions {
   /**
@@ -60,6 +86,8 @@ export interface ComputeOptions {
   disclosure?: Parameters<typeof disclosureConfig>[0];
   /** Scale subscriber counts to people where regions carry a population (scalable indicators only). */
   scale?: boolean | ScaleOptions;
+  /** Publish under DP (the service's DP tiers); absent: exact counts under disclosure control only. */
+  dp?: IndicatorDp;
 }
 
 export interface RegionValue {
@@ -90,6 +118,8 @@ export interface IndicatorResult {
   flows?: FlowValue[];
   /** Values withheld, by reason: every region or off-diagonal pair not published, zero included (not for lack of a previous period, population or area). */
   withheld: Partial<Record<WithheldReason, number>>;
+  /** Under DP: how the values were noised (scale and interval95 in subscribers, before scaling or division by area). */
+  privacy?: PrivacyInfo;
   metadata: {
     definition: string;
     specs: SpecUse[];
@@ -139,6 +169,50 @@ export async function thresholdedOdSums(engine: Engine, specs: readonly Record<s
   return out;
 }
 
+/**
+ * The store content a period's publications depend on (its days, the previous period's for
+ * relocations, the day before for day-to-day OD, as immutable day folders, and the dimension
+ * tables): part of the noise key, so a period gets new noise only when its data changed.
+ */
+export function daySignature(engine: Engine, p: Period): string {
+  const m = engine.store.manifest;
+  const first = p.previous?.days[0] ?? p.dayBefore ?? p.days[0]!;
+  const last = p.days.at(-1)!;
+  const dirs = engine.store.days().filter((d) => d >= first && d <= last).map((d) => m.days[d]!.dir);
+  return createHash('sha256').update(JSON.stringify([m.dimsHash ?? m.dims, dirs])).digest('hex');
+}
+
+/**
+ * The DP counterpart of thresholdedOdSums: the vector(s) the indicator publishes noised
+ * under their publication's key, then thresholded at k on the NOISY values. delta_arrived
+ * uses the arrived and departed publications (two vectors, twice the variance and rho).
+ */
+async function noisyOdSums(
+  engine: Engine,
+  specs: readonly Record<string, unknown>[],
+  k: number,
+  dp: IndicatorDp,
+  families: { pairs: string; inflows: string; outflows: string },
+  id: string,
+  keyOf: (family: string) => string,
+  noised: (sigma2: number, publications?: number) => void,
+): Promise<ThresholdedOdSums> {
+  const out: ThresholdedOdSums = { pairs: new Map(), inflow: new Map(), outflow: new Map(), withheldPairs: 0, withheldIn: new Set(), withheldOut: new Set() };
+  if (specs.length === 0) return out;
+  const want = id.endsWith('.od') ? ['pairs'] : id.endsWith('delta_arrived') ? ['inflows', 'outflows'] : id.endsWith('arrived') || id.endsWith('trips_in') ? ['inflows'] : ['outflows'];
+  const keys = Object.fromEntries(want.map((w) => [w, keyOf(families[w as keyof typeof families])]));
+  const r = await engine.sumThenNoise(specs, { secret: dp.secret, rho: dp.rho, keys });
+  if (want.length === 2) noised(2 * r.sigma2, 2);
+  else noised(r.sigma2);
+  for (const [key, v] of r.pairs ?? []) {
+    if (v > k) out.pairs.set(key, v);
+    else out.withheldPairs++;
+  }
+  for (const [pcod, v] of r.inflows ?? []) (v > k ? out.inflow.set(pcod, v) : out.withheldIn.add(pcod));
+  for (const [pcod, v] of r.outflows ?? []) (v > k ? out.outflow.set(pcod, v) : out.withheldOut.add(pcod));
+  return out;
+}
+
 /** The regions of an admin unit, in the engine's location order. */
 export function regionsOf(engine: Engine, unit: string): Region[] {
   const level = engine.store.dims().regions.find((l) => l.unit === unit);
@@ -171,7 +245,8 @@ export function period(engine: Engine, resolution: TemporalResolution, date: str
 
 export async function computeIndicator(engine: Engine, indicator: string, p: Period, unit: string, opts: ComputeOptions = {}): Promise<IndicatorResult> {
   const def = definition(indicator);
-  const cfg = disclosureConfig({ ...opts.disclosure, k: opts.disclosure?.k ?? engine.threshold });
+  const dp = opts.dp;
+  const cfg = disclosureConfig({ ...opts.disclosure, k: opts.disclosure?.k ?? dp?.k ?? engine.threshold });
   if (cfg.k < engine.threshold) throw new RangeError(`disclosure k ${cfg.k} is below the engine's ${engine.threshold}`);
   const regions = regionsOf(engine, unit);
   const withheld: Partial<Record<WithheldReason, number>> = {};
@@ -191,7 +266,19 @@ export async function computeIndicator(engine: Engine, indicator: string, p: Per
   const calendarDays = dayNumber(p.end) - dayNumber(p.start);
   if (p.days.length < calendarDays) notes.push(`the period is clipped to the store's days: ${p.days.length} of ${calendarDays}`);
   notes.push("the resident floor uses the period's residents at this unit (for flows: of both ends)");
-  const res = await residents(engine, p, unit);
+  const noiseKey = (family: string, per: Period) => JSON.stringify(['opal-indicator/v1', family, per.resolution, per.key, unit, daySignature(engine, per)]);
+  /** sigma^2 of the published values' noise, and the publications' total rho. */
+  let sigma2 = 0;
+  let rhoSpent = 0;
+  const noised = (s2: number, publications = 1) => {
+    sigma2 += s2;
+    rhoSpent += publications * dp!.rho;
+  };
+  const residentsOf = async (per: Period) =>
+    dp ? (await engine.noisyRegionCounts(residentsSpec(per, unit), { secret: dp.secret, key: noiseKey('residents', per), rho: dp.rho })) : null;
+  const noisyRes = await residentsOf(p);
+  const res = noisyRes ? noisyRes.values : await residents(engine, p, unit);
+  if (dp) notes.push(`differential privacy: each publication noised once per period and unit (discrete Gaussian, rho ${dp.rho}), values thresholded, rounded and compared after the noise`);
   const regionValues = (f: (r: Region) => Disclosed & { lower?: number; upper?: number }): RegionValue[] =>
     regions.map((r) => {
       const d = f(r);
@@ -209,7 +296,7 @@ export async function computeIndicator(engine: Engine, indicator: string, p: Per
   let factors: Map<string, number | null> | null = null;
   if (opts.scale && def.scalable) {
     const baseline = (typeof opts.scale === 'object' && opts.scale.baseline) || periods(engine, p.resolution)[0]!;
-    const base = await residents(engine, baseline, unit);
+    const base = dp ? (await residentsOf(baseline))!.values : await residents(engine, baseline, unit);
     // A factor is used (and stated) only for regions whose baseline residents pass the
     // threshold and the floor: a stated factor gives population / residents, so it
     // must not describe a region that could not itself be published.
@@ -236,14 +323,21 @@ export async function computeIndicator(engine: Engine, indicator: string, p: Per
 
   switch (def.id) {
     case 'residents.count':
+      if (noisyRes) noised(noisyRes.sigma2);
       result.values = regionValues((r) => people(r, res.get(r.pcod)));
       break;
     case 'residents.per_km2':
+      if (noisyRes) noised(noisyRes.sigma2);
       result.values = regionValues((r) => discloseDensity(cfg, people(r, res.get(r.pcod)), r.areaKm2));
       break;
     case 'presence.count':
     case 'presence.per_km2': {
-      const pres = await byRegion(engine, presenceSpec(p, unit));
+      let pres: Map<string, number>;
+      if (dp) {
+        const n = await engine.noisyRegionCounts(presenceSpec(p, unit), { secret: dp.secret, key: noiseKey('presence', p), rho: dp.rho });
+        noised(n.sigma2);
+        pres = n.values;
+      } else pres = await byRegion(engine, presenceSpec(p, unit));
       result.values = regionValues((r) => (def.id === 'presence.count' ? people(r, pres.get(r.pcod)) : discloseDensity(cfg, people(r, pres.get(r.pcod)), r.areaKm2)));
       break;
     }
@@ -258,7 +352,9 @@ export async function computeIndicator(engine: Engine, indicator: string, p: Per
         else result.values = regionValues(() => ({ value: null, withheld: 'missing' }));
         break;
       }
-      const od = await thresholdedOdSums(engine, [spec], unit, cfg.k);
+      const od = dp
+        ? await noisyOdSums(engine, [spec], cfg.k, dp, { pairs: 'relocations.od', inflows: 'residents.arrived', outflows: 'residents.departed' }, def.id, (f) => noiseKey(f, p), noised)
+        : await thresholdedOdSums(engine, [spec], unit, cfg.k);
       finishOd(def, result, od, res, regions, cfg, count, regionValues);
       break;
     }
@@ -267,14 +363,18 @@ export async function computeIndicator(engine: Engine, indicator: string, p: Per
     case 'movements.od': {
       const specs = dailyOdSpecs(p, unit);
       if (specs.length === 0) notes.push("no day pair in the period (its first day is the store's first)");
-      const od = await thresholdedOdSums(engine, specs, unit, cfg.k, { perSpecBound: cfg.tripSupport === 'distinct-lower-bound' });
-      if (cfg.tripSupport === 'distinct-lower-bound') notes.push(`trip sums thresholded at k x ${specs.length} day pairs (distinct-subscriber lower bound)`);
+      const od = dp
+        ? await noisyOdSums(engine, specs, cfg.k, dp, { pairs: 'movements.od', inflows: 'presence.trips_in', outflows: 'presence.trips_out' }, def.id, (f) => noiseKey(f, p), noised)
+        : await thresholdedOdSums(engine, specs, unit, cfg.k, { perSpecBound: cfg.tripSupport === 'distinct-lower-bound' });
+      if (dp) notes.push(`contribution bound: one trip per day pair, ${specs.length} day pairs (L2 sensitivity ${specs.length})`);
+      else if (cfg.tripSupport === 'distinct-lower-bound') notes.push(`trip sums thresholded at k x ${specs.length} day pairs (distinct-subscriber lower bound)`);
       finishOd(def, result, od, res, regions, cfg, count, regionValues);
       break;
     }
     default:
       throw new Error(`computeIndicator: no computation for ${def.id}`);
   }
+  if (dp) result.privacy = sigma2 > 0 ? { ...dpInfo({ mode: 'dp', secret: dp.secret, rho: rhoSpent, k: cfg.k, delta: dp.delta }, sigma2) } : { mode: 'dp', k: cfg.k };
   return result;
 }
 

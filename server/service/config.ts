@@ -34,6 +34,9 @@ export type TierPrivacy =
     }
   | { mode: 'threshold'; k?: number };
 
+/** The zCDP cost of one indicator publication by default (docs/PRIVACY.md). */
+export const DEFAULT_INDICATOR_RHO = 0.5;
+
 /** A tier's privacy when its configuration names none: DP (issue #13), with the default figures of docs/PRIVACY.md. */
 export const DEFAULT_DP: TierPrivacy = { mode: 'dp', rho: 0.1, budget: { rho: 5, period: 'month' }, delta: 1e-9 };
 
@@ -159,6 +162,11 @@ export interface ServiceConfig {
     secretFile: string;
     /** The budget ledger (JSON lines, fsynced per charge); '' = budget.jsonl beside the audit log. */
     ledger: string;
+    /**
+     * zCDP cost of one indicator publication (one noised vector, one period, one unit), paid once by the
+     * publisher whatever the number of tokens (docs/PRIVACY.md, "Indicators"). Default 0.5.
+     */
+    indicatorRho: number;
   };
   cache: {
     /** Finished query results kept on disk across restarts; '' = <store>/cache/results. */
@@ -240,7 +248,7 @@ const FileSchema = z
       .partial()
       .strict(),
     cache: z.object({ dir: z.string(), maxBytes: z.number().int().min(0) }).partial().strict(),
-    privacy: z.object({ secretFile: z.string(), ledger: z.string() }).partial().strict(),
+    privacy: z.object({ secretFile: z.string(), ledger: z.string(), indicatorRho: z.number().positive().max(100) }).partial().strict(),
   })
   .partial()
   .strict();
@@ -274,7 +282,7 @@ export function defaultConfig(): ServiceConfig {
     },
     log: { level: 'info' },
     cors: { origins: [] },
-    privacy: { secretFile: '', ledger: '' },
+    privacy: { secretFile: '', ledger: '', indicatorRho: DEFAULT_INDICATOR_RHO },
     cache: { dir: '', maxBytes: 256 * 1024 * 1024 },
   };
 }

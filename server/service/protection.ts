@@ -6,9 +6,9 @@
 import type { Protection, PrivacyInfo } from '../privacy/dp/mechanism.js';
 import type { Charge } from '../privacy/dp/accountant.js';
 import type { Principal } from './auth.js';
-import { privacyOf } from './config.js';
+import { DEFAULT_INDICATOR_RHO, privacyOf } from './config.js';
 import type { ServiceContext } from './context.js';
-import type { IndicatorResult } from '../indicators/index.js';
+import type { IndicatorDp, IndicatorResult } from '../indicators/index.js';
 
 /** The engine's protection for a token: DP with the tier's figures, or threshold redaction (an operator's choice). */
 export function protectionFor(ctx: ServiceContext, who: Principal): Protection {
@@ -34,10 +34,18 @@ export function answerPrivacy(info: PrivacyInfo, charge: Charge | null): Privacy
 }
 
 /**
- * How an indicator is protected: by its disclosure control (threshold, resident
- * floor, differencing check, rounding), not by noise yet, whatever the tier
- * (docs/PRIVACY.md says so); an indicator costs no token's budget.
+ * How a token's indicators are computed: under a DP tier, noised once per publication
+ * (period, unit) with noise shared by every token, at the service's `privacy.indicatorRho`,
+ * paid by the publication, never by a token (docs/PRIVACY.md, "Indicators"); under a
+ * threshold tier, exact counts under disclosure control.
  */
+export function indicatorOptions(ctx: ServiceContext, who: Principal): IndicatorDp | undefined {
+  const p = privacyOf(who.tier);
+  if (p.mode !== 'dp') return undefined;
+  return { secret: ctx.dpSecret, rho: ctx.config.privacy.indicatorRho ?? DEFAULT_INDICATOR_RHO, k: p.k ?? ctx.engine.threshold, delta: p.delta ?? 1e-9 };
+}
+
+/** How an indicator answer was protected: the result's DP statement, else its disclosure control's threshold. */
 export function indicatorPrivacy(r: IndicatorResult): PrivacyInfo {
-  return { mode: 'threshold', k: r.metadata.disclosure.k };
+  return r.privacy ?? { mode: 'threshold', k: r.metadata.disclosure.k };
 }

@@ -12,7 +12,7 @@
 import { readFile } from 'node:fs/promises';
 import { type Engine, protectionKey, type QueryResult } from '../engine/engine.js';
 import type { Charge } from '../privacy/dp/accountant.js';
-import { answerPrivacy, chargeFor, indicatorPrivacy, protectionFor } from './protection.js';
+import { answerPrivacy, chargeFor, indicatorOptions, indicatorPrivacy, protectionFor } from './protection.js';
 import { EVENT_TYPES, outputUnit, type QuerySpec, type Temporal } from '../engine/spec.js';
 import { SpecError } from '../errors.js';
 import { type Format, FORMATS, serialiseSliced } from '../format/formats.js';
@@ -327,7 +327,7 @@ export function registerRest(app: TemplatedApp, ctx: ServiceContext, inflight: {
       }
       checkIndicator(unit, resolution as Temporal, periodWindow(p), who, tc);
       ctx.limiter.take(who);
-      const result = await ctx.indicators.get(ctx.engine, id, p, unit, { scale });
+      const result = await ctx.indicators.get(ctx.engine, id, p, unit, { scale, dp: indicatorOptions(ctx, who) });
       auditIndicators(a, [result]);
       ex.json(200, { ...result, privacy: indicatorPrivacy(result) });
     },
@@ -374,7 +374,7 @@ export function registerRest(app: TemplatedApp, ctx: ServiceContext, inflight: {
       const results: IndicatorResult[] = [];
       for (const p of ps) {
         if (ex.aborted) return;
-        results.push(await ctx.indicators.get(engine, id, p, unit, { scale }));
+        results.push(await ctx.indicators.get(engine, id, p, unit, { scale, dp: indicatorOptions(ctx, who) }));
       }
       auditIndicators(a, results);
       ex.json(200, { indicator: id, aggregation_unit: unit, resolution, periods: results.map((r) => ({ ...r, privacy: indicatorPrivacy(r) })) });

@@ -49,7 +49,7 @@ import type { TemplatedApp, WebSocket } from './uws.js';
 import type { Charge } from '../privacy/dp/accountant.js';
 import type { AuditRecord } from './audit.js';
 import type { Protection } from '../privacy/dp/mechanism.js';
-import { answerPrivacy, chargeFor, indicatorPrivacy, protectionFor } from './protection.js';
+import { answerPrivacy, chargeFor, indicatorOptions, indicatorPrivacy, protectionFor } from './protection.js';
 import { uWS } from './uws.js';
 import { ROWS_PER_CHECK, Slicer } from '../util/slices.js';
 
@@ -507,7 +507,7 @@ export class StreamHub {
     }
     const engine = this.ctx.engine;
     for (const [i, unit] of units.entries()) {
-      const result = await this.ctx.indicators.get(engine, ask.id, per, unit, ask.scale ? { scale: true } : {});
+      const result = await this.ctx.indicators.get(engine, ask.id, per, unit, { ...(ask.scale ? { scale: true } : {}), dp: indicatorOptions(this.ctx, p) });
       if (c.closed || c.subs.get(id) !== sub) return;
       // As a raw subscription's final: what left, with its counts (a failed write closes the socket at the frame).
       this.audit(c, 'stream final', 'ok', {

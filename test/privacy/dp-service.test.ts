@@ -120,6 +120,36 @@ describe('the service under DP', () => {
     expect(charged).toHaveLength(3);
   });
 
+  it('publishes indicators under DP with noise shared by every token and tier, at no cost to any budget; exact for a threshold tier', async () => {
+    const path_ = '/indicators/residents.count?unit=admin2&resolution=week&period=2016-01-11';
+    const ask = async (token: string) => {
+      const r = await fetch(`${h.api}${path_}`, { headers: auth(token) });
+      expect(r.status).toBe(200);
+      return (await r.json()) as { values: { pcod: string; value: number | null }[]; privacy: Record<string, any> };
+    };
+    const a = await ask(await h.token('premium', { sub: 'ind-a' }));
+    const b = await ask(await h.token('premium', { sub: 'ind-b' }));
+    const c = await ask(await h.token('partner', { sub: 'ind-c' }));
+    const lab = await ask(await h.token('lab', { sub: 'ind-lab' }));
+    // One publication: same noisy values for every token and DP tier, asked as often as they like.
+    expect(b.values).toEqual(a.values);
+    expect(c.values).toEqual(a.values);
+    expect((await ask(await h.token('premium', { sub: 'ind-a' }))).values).toEqual(a.values);
+    // Residents: one home per subscriber, sigma^2 = 1 / (2 x the service's indicator rho 0.5) = 1.
+    expect(a.privacy).toMatchObject({ mode: 'dp', k: 15, rho: 0.5, mechanism: 'discrete_gaussian', interval95: interval95(1) });
+    expect(a.privacy.budget).toBeUndefined();
+    expect(lab.privacy).toEqual({ mode: 'threshold', k: 15 });
+    // The threshold tier's exact counts (rounded to 100) differ from the noisy ones published at the same rounding by at most the rounding and the noise.
+    for (const v of a.values) {
+      const exact = lab.values.find((x) => x.pcod === v.pcod)!.value;
+      if (v.value !== null && exact !== null) expect(Math.abs(v.value - exact)).toBeLessThanOrEqual(100);
+    }
+    // No token was charged for indicators.
+    const ledger = path.join(path.dirname(h.config.audit.file), 'budget.jsonl');
+    const summary = fs.existsSync(ledger) ? ledgerSummary(ledger).filter((s) => s.sub.startsWith('ind-')) : [];
+    expect(summary).toEqual([]);
+  });
+
   it('names threshold protection in the answers of a threshold tier', async () => {
     const token = await h.token('lab');
     const id = await runToCompletion(h, token, specs.daily('admin2'));
