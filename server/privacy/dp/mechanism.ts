@@ -19,7 +19,7 @@
  * every frame has at least `levels` times the final's noise variance.
  */
 import { KeyedRandom } from './rng.js';
-import { discreteGaussian, rationalAtLeast } from './sampler.js';
+import { DiscreteGaussianSampler, rationalAtLeast } from './sampler.js';
 
 /** Share of a query's rho spent on its final answer; the rest pays for its progressive frames. */
 export const FINAL_SHARE = 0.5;
@@ -97,8 +97,10 @@ export function prefixNodes(m: number, levels: number): string[] {
 export function noiseVector(secret: Uint8Array, queryId: string, node: string, n: number, sigma2: number): Float64Array {
   const { n: num, d } = rationalAtLeast(sigma2);
   const rng = new KeyedRandom(secret, queryId, node);
+  // The fast path draws exactly what discreteGaussian(rng, num, d) would (see sampler.ts).
+  const sampler = new DiscreteGaussianSampler(num, d);
   const out = new Float64Array(n);
-  for (let i = 0; i < n; i++) out[i] = Number(discreteGaussian(rng, num, d));
+  for (let i = 0; i < n; i++) out[i] = sampler.draw(rng);
   return out;
 }
 

@@ -29,7 +29,8 @@ export class KeyedRandom {
     this.cipher = createCipheriv('aes-256-ctr', h.digest(), Buffer.alloc(16));
   }
 
-  private byte(): number {
+  /** The next byte of the stream (the samplers' fast paths read it directly). */
+  byte(): number {
     if (this.at === this.buf.length) {
       this.buf = this.cipher.update(ZEROS);
       this.at = 0;
@@ -55,4 +56,40 @@ export class KeyedRandom {
       if (v < n) return v;
     }
   }
+
+  /**
+   * below(n) for a Number n, 1 <= n <= 2^53: the same bytes read in the same
+   * order and the same value as below(BigInt(n)), in Number arithmetic (every
+   * intermediate stays below 2^53, so it is exact).
+   */
+  belowNumber(n: number): number {
+    if (n === 1) return 0;
+    const bits = bitLength(n - 1);
+    const bytes = Math.ceil(bits / 8);
+    const topMask = (1 << (bits - 8 * (bytes - 1))) - 1;
+    for (;;) {
+      let v = this.byte() & topMask;
+      for (let i = 1; i < bytes; i++) v = v * 256 + this.byte();
+      if (v < n) return v;
+    }
+  }
+
+  /** Advances the stream by `count` bytes, as reading them would. */
+  skip(count: number): void {
+    while (count > 0) {
+      if (this.at === this.buf.length) {
+        this.buf = this.cipher.update(ZEROS);
+        this.at = 0;
+      }
+      const step = Math.min(count, this.buf.length - this.at);
+      this.at += step;
+      count -= step;
+    }
+  }
+}
+
+/** Bits of a non-negative integer x < 2^53 (0 for 0), exactly: the division by 2^32 of an integer is exact. */
+export function bitLength(x: number): number {
+  if (x < 2 ** 32) return 32 - Math.clz32(x);
+  return 64 - Math.clz32(Math.floor(x / 2 ** 32));
 }

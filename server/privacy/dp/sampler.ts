@@ -99,3 +99,157 @@ export function discreteGaussian(rng: KeyedRandom, n: bigint, d: bigint): bigint
     if (bernoulliExpMinus(rng, diff * diff, 2n * n * d * t * t)) return y;
   }
 }
+
+// ---------------------------------------------------------------------------
+// The fast path: the same algorithms, the same stream bytes read in the same
+// order and the same draws as the BigInt functions above (test/privacy/
+// dp-sampler-fast.test.ts checks it draw by draw), in Number arithmetic where
+// every intermediate provably stays below 2^53. Only the Gaussian's acceptance
+// test has rationals beyond 2^53 (its denominator 2 n d t^2 is ~2^72 for
+// sigma^2 = 40); it uses a few BigInt operations per draw, and compares the
+// uniform it draws there by its top 48 bits first, reading (skipping) the
+// remaining bytes without building them unless the top bits tie.
+
+const SAFE = 2 ** 53;
+const SAFE_BIG = 1n << 53n;
+
+/** bernoulliExpMinusUnit in Number arithmetic: n <= d, both integers, d * k < 2^53 checked at each k. */
+function expUnitN(rng: KeyedRandom, n: number, d: number): boolean {
+  let k = 1;
+  for (;;) {
+    const dk = d * k;
+    const hit = dk < SAFE ? rng.belowNumber(dk) < n : rng.below(BigInt(d) * BigInt(k)) < BigInt(n);
+    if (!hit) break;
+    k++;
+  }
+  return k % 2 === 1;
+}
+
+/** bernoulliExpMinus in Number arithmetic (n, d integers below 2^53). */
+function expN(rng: KeyedRandom, n: number, d: number): boolean {
+  while (n > d) {
+    if (!expUnitN(rng, 1, 1)) return false;
+    n -= d;
+  }
+  return expUnitN(rng, n, d);
+}
+
+/** discreteLaplace(rng, t, 1n) in Number arithmetic, for t < 2^26 (so u + t v stays far below 2^53). */
+function laplaceN(rng: KeyedRandom, t: number): number {
+  for (;;) {
+    const u = rng.belowNumber(t);
+    if (!expN(rng, u, t)) continue;
+    let v = 0;
+    while (expUnitN(rng, 1, 1)) v++;
+    const y = u + t * v;
+    const negative = rng.belowNumber(2) < 1;
+    if (negative && y === 0) continue;
+    return negative ? -y : y;
+  }
+}
+
+/** Bits of a positive BigInt. */
+function bitLengthBig(x: bigint): number {
+  const hex = x.toString(16);
+  return (hex.length - 1) * 4 + (32 - Math.clz32(parseInt(hex[0]!, 16)));
+}
+
+/** What rng.below(m) needs to know of an m >= 2^53, computed once per m (the samplers reuse a few m's). */
+export interface BigBound {
+  m: bigint;
+  topMask: number;
+  /** Bytes after the first 6 (at least 1). */
+  rest: number;
+  shift: bigint;
+  /** floor(m / 2^shift). */
+  mTop: number;
+}
+
+/** Exported for the tests of the fast path. */
+export function bigBound(m: bigint): BigBound {
+  const bits = bitLengthBig(m - 1n);
+  const bytes = Math.ceil(bits / 8);
+  const rest = bytes - 6;
+  const shift = BigInt(8 * rest);
+  return { m, topMask: (1 << (bits - 8 * (bytes - 1))) - 1, rest, shift, mTop: Number(m >> shift) };
+}
+
+/** rng.below(m) < r for BigInts 0 <= r <= m, m >= 2^53: the same bytes read, the same answer. */
+export function belowLess(rng: KeyedRandom, b: BigBound, r: bigint): boolean {
+  // m >= 2^53 has at least 7 bytes: the first 6 are a Number, then `rest` more.
+  const { m, topMask, rest, mTop } = b;
+  const rTop = Number(r >> b.shift);
+  for (;;) {
+    let top = rng.byte() & topMask;
+    for (let i = 1; i < 6; i++) top = top * 256 + rng.byte();
+    // v lies in [top 2^s, (top + 1) 2^s): against x, top < floor(x / 2^s) means v < x, top > it means v > x.
+    if (top !== mTop && top !== rTop) {
+      rng.skip(rest);
+      if (top > mTop) continue; // v >= m: rejected, as below() would
+      return top < rTop;
+    }
+    let v = BigInt(top);
+    for (let i = 0; i < rest; i++) v = (v << 8n) | BigInt(rng.byte());
+    if (v < m) return v < r;
+  }
+}
+
+/**
+ * bernoulliExpMinus(rng, n, d) for BigInt n >= 0 and a d >= 2^53, reading the
+ * stream as it does; `bounds[k - 1]` caches bigBound(k d).
+ */
+export function expBig(rng: KeyedRandom, n: bigint, d: bigint, bounds: BigBound[] = []): boolean {
+  if (n > d) {
+    // The reference subtracts d while n > d: q times with remainder r in (0, d], one unit test each.
+    let q = n / d;
+    let r = n - q * d;
+    if (r === 0n) {
+      q -= 1n;
+      r = d;
+    }
+    for (let i = Number(q); i > 0; i--) if (!expUnitN(rng, 1, 1)) return false;
+    n = r;
+  }
+  let k = 1;
+  for (;;) {
+    const b = bounds[k - 1] ?? (bounds[k - 1] = bigBound(d * BigInt(k)));
+    if (!belowLess(rng, b, n)) break;
+    k++;
+  }
+  return k % 2 === 1;
+}
+
+/**
+ * A discrete Gaussian sampler for one sigma^2 = n/d, drawing exactly what
+ * discreteGaussian(rng, n, d) draws from the same stream, as a Number. Falls
+ * back to the BigInt reference when n, d or t are too large for the fast path.
+ */
+export class DiscreteGaussianSampler {
+  private readonly fast: boolean;
+  private readonly t: number;
+  private readonly td: bigint;
+  private readonly denominator: bigint;
+  private readonly bounds: BigBound[] = [];
+
+  constructor(
+    private readonly n: bigint,
+    private readonly d: bigint,
+  ) {
+    if (n <= 0n || d <= 0n) throw new RangeError(`discreteGaussian: expected sigma^2 = n/d > 0, found ${n}/${d}`);
+    const t = isqrt(n / d) + 1n;
+    this.denominator = 2n * n * d * t * t;
+    // The acceptance test's denominator is at least 2^53 for the d = 2^30 of rationalAtLeast; a smaller one takes the reference path.
+    this.fast = t < 1n << 26n && this.denominator >= SAFE_BIG;
+    this.t = Number(t);
+    this.td = t * d;
+  }
+
+  draw(rng: KeyedRandom): number {
+    if (!this.fast) return Number(discreteGaussian(rng, this.n, this.d));
+    for (;;) {
+      const y = laplaceN(rng, this.t);
+      const diff = BigInt(y < 0 ? -y : y) * this.td - this.n;
+      if (expBig(rng, diff * diff, this.denominator, this.bounds)) return y;
+    }
+  }
+}
