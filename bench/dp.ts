@@ -3,7 +3,8 @@
  * the same spec run with each protection (result cache off, so every run
  * computes), with its progressive frames asked for (under DP each frame adds
  * the tree nodes' noise). Kinds DP does not release (DP_UNSUPPORTED) are
- * listed as refused. One run on a shared machine: read the ratios.
+ * listed as refused. One run on a shared machine: read the ratios. Results and
+ * what dominates DP's cost: docs/PRIVACY.md, "Cost".
  *
  *   npm run build && node dist/bench/dp.js [--events 2000000] [--threads 2] [--runs 5] [--unit admin3]
  */
