@@ -150,6 +150,8 @@ export class Engine {
   private readonly cache = new Map<string, QueryResult>();
   /** Unredacted flows counts by query id, for sumThenRedact only; never returned. */
   private readonly pairCache = new Map<string, Float64Array>();
+  /** Noisy region counts by (query id, noise key, rho): every indicator of a period reads its residents (bounded). */
+  private readonly noisyCache = new Map<string, NoisyRegions>();
   private readonly cacheEntries: number;
   private readonly maxBitmapBytes: number;
   private readonly k: number;
@@ -290,7 +292,11 @@ export class Engine {
    * asks. Noisy values are returned unthresholded: thresholding them is post-processing.
    */
   async noisyRegionCounts(json: unknown, noise: FixedNoise): Promise<NoisyRegions> {
-    const p = plan(this.parse(json), this.planContext());
+    const spec = this.parse(json);
+    const cacheKey = JSON.stringify([this.queryId(spec), noise.key, noise.rho]);
+    const hit = this.noisyCache.get(cacheKey);
+    if (hit) return hit;
+    const p = plan(spec, this.planContext());
     const cells = dpCells(p);
     if (!p.step) throw new SpecError('BAD_VALUE', `noisyRegionCounts: expected a spec with subscribers behind it, found ${p.kind}`, 'query_kind');
     for (const prep of p.prepare ?? []) prep.settle((await this.collect(prep.step)).merged);
@@ -300,7 +306,10 @@ export class Engine {
     const v = noiseVector(noise.secret, noise.key, 'final', shaped.rows.length, sigma2);
     const values = new Map<string, number>();
     shaped.rows.forEach((row, i) => values.set(String(row.pcod), (row.value as number) + v[i]!));
-    return { values, sigma2, cells };
+    const out = { values, sigma2, cells };
+    this.noisyCache.set(cacheKey, out);
+    while (this.noisyCache.size > this.cacheEntries) this.noisyCache.delete(this.noisyCache.keys().next().value!);
+    return out;
   }
 
   /**

@@ -150,6 +150,22 @@ describe('the service under DP', () => {
     expect(summary).toEqual([]);
   });
 
+  it('streams the same DP indicator as REST serves, with its privacy statement', async () => {
+    const token = await h.token('premium', { sub: 'ind-stream' });
+    const rest = (await (await fetch(`${h.api}/indicators/presence.count?unit=admin1&resolution=week&period=2016-01-04`, { headers: auth(token) })).json()) as Record<string, any>;
+    const c = await StreamClient.open(`${h.api.replace('http', 'ws')}/stream?token=${token}`);
+    try {
+      c.send({ op: 'subscribe', id: 'ind', indicator: { id: 'presence.count', unit: 'admin1', resolution: 'week', period: '2016-01-04' } });
+      const frames = await c.until((f) => f.some((x) => x.op === 'final' && x.last === true));
+      const final = frames.find((f) => f.op === 'final' && (f as Record<string, any>).indicator?.aggregation_unit === 'admin1')! as Record<string, any>;
+      expect(final.indicator.values).toEqual(rest.values);
+      expect(final.privacy).toEqual(rest.privacy);
+      expect(final.privacy).toMatchObject({ mode: 'dp', rho: 0.5, mechanism: 'discrete_gaussian' });
+    } finally {
+      c.close();
+    }
+  });
+
   it('names threshold protection in the answers of a threshold tier', async () => {
     const token = await h.token('lab');
     const id = await runToCompletion(h, token, specs.daily('admin2'));
