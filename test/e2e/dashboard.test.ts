@@ -374,6 +374,8 @@ describe('the dashboard, premium tier', () => {
     await page.click('#views button[data-view="graph"]');
     await waitShown(page, { source: 'flows', period: '2016-W14' });
     await page.waitForSelector('#chart canvas');
+    // The canvas can be the previous chart's for a moment under load: wait for this graph's current values.
+    await page.waitForFunction(() => (document.getElementById('chart') as HTMLElement).dataset.current !== undefined);
     const current = await page.$eval('#chart', (el) => JSON.parse((el as HTMLElement).dataset.current!) as { out: number; in: number; net: number });
     expect(current).toEqual({ out: sum(disaster.pcod, 'pcod_from'), in: sum(disaster.pcod, 'pcod_to'), net: sum(disaster.pcod, 'pcod_to') - sum(disaster.pcod, 'pcod_from') });
     expect(Number(await page.$eval('#chart', (el) => (el as HTMLElement).dataset.points))).toBe(await page.$$eval('#period option', (o) => o.length));
