@@ -422,7 +422,13 @@ export class Engine {
       const rows: Row[] = [];
       for (let i = 0; i < n; i++) {
         const noisy = (shaped.rows[i]!.value as number) + total[i]!;
-        if (noisy > prot.k) rows.push({ ...shaped.rows[i]!, value: fraction < 1 ? Math.round(noisy / fraction) : noisy });
+        if (noisy <= prot.k) continue;
+        // A copy by assignment, not a spread: the same row, many times faster in V8 over a dense domain's thousands of cells.
+        const row: Row = {};
+        const from = shaped.rows[i]!;
+        for (const c in from) row[c] = from[c]!;
+        row.value = fraction < 1 ? Math.round(noisy / fraction) : noisy;
+        rows.push(row);
       }
       const info = dpInfo(prot, sigma2 * nodes.length);
       // An estimate's published value is scaled by 1/fraction, and so is its noise.

@@ -1090,13 +1090,28 @@ function outerFlows(kind: 'flows' | 'inflows' | 'outflows', join: Exclude<JoinTy
 function* pairs(a: UnitSpace, b: UnitSpace, counts: ArrayLike<number>, dense = false): Sliced<Shaped> {
   const rows: Row[] = [];
   const support: number[] = [];
+  // Rows are built by assigning the columns in order rather than by spreading two label objects: the same rows, ~20x
+  // faster in V8. A dense admin3 OD is 7,921 cells, shaped for each of a DP query's 16 releases: with the object
+  // spreads this was the largest cost of DP flows in a CPU profile once the sampler was fast.
+  const fromKeys = a.columns.map((c) => `${c}_from`);
+  const toKeys = b.columns.map((c) => `${c}_to`);
+  const label = (space: UnitSpace, index: number): unknown[] => {
+    const l = space.label(index);
+    return space.columns.map((c) => l[c]);
+  };
+  const to: Array<unknown[] | undefined> = new Array(b.size);
   for (let i = 0; i < a.size; i++) {
-    let from: Row | null = null;
+    let from: unknown[] | null = null;
     for (let j = 0; j < b.size; j++) {
       const v = counts[i * b.size + j] ?? 0;
       if (v <= 0 && !dense) continue;
-      from ??= labelled(a, i, '_from');
-      rows.push({ ...from, ...labelled(b, j, '_to'), value: v });
+      from ??= label(a, i);
+      const toValues = (to[j] ??= label(b, j));
+      const row: Row = {};
+      for (let c = 0; c < fromKeys.length; c++) row[fromKeys[c]!] = from[c] as Row[string];
+      for (let c = 0; c < toKeys.length; c++) row[toKeys[c]!] = toValues[c] as Row[string];
+      row.value = v;
+      rows.push(row);
       support.push(v);
     }
     yield; // a row of the matrix: at most b.size (< 2^16) cells

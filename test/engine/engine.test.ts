@@ -165,6 +165,8 @@ function suite(name: string, threads: number, maxBitmapBytes?: number) {
       expect(expected.length).toBeGreaterThan(3);
       expect(flows.rows).toEqual(expected);
       expect(flows.columns).toEqual(['pcod_from', 'pcod_to', 'value']);
+      // Rows are built column by column (not by spreads): each row's keys are the columns, in their order.
+      for (const row of flows.rows) expect(Object.keys(row)).toEqual(flows.columns);
 
       const inflows = await engine.run({ query_kind: 'inflows', ...spec });
       const sums = new Map<number, number>();

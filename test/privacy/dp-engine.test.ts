@@ -49,6 +49,8 @@ describe('the engine under differential privacy', () => {
       .map((pcod, i) => ({ pcod, value: (exact.get(pcod) ?? 0) + noise[i]! }))
       .filter((x) => x.value > 15);
     expect(r.rows.map((x) => ({ pcod: x.pcod, value: x.value }))).toEqual(expected);
+    // A published row is the shaped row with its noisy value: the columns' keys, in their order, nothing else.
+    for (const row of r.rows) expect(Object.keys(row)).toEqual(r.columns);
     expect(r.withheld).toBe(4 - expected.length);
     expect(r.dropped).toBeNull();
     expect(r.privacy).toMatchObject({ mode: 'dp', k: 15, rho: 0.5, delta: 1e-9, mechanism: 'discrete_gaussian', interval95: interval95(sigma2) });
