@@ -84,12 +84,13 @@ function checkExtremes(s: AnySpec, path: string): void {
       throw refused(at(path, 'bins'), `at most ${MAX_SERVICE_BINS} bins (${MAX_SERVICE_BINS + 1} edges) over the service`, `${bins.bin_list.length} edges`, 'narrow bins hold few subscribers each');
     }
   }
-  if (s.query_kind === 'joined_spatial_aggregate' && (s.method === 'max' || s.method === 'min')) {
+  // A median of an odd count, and a mode of values that are all distinct, are one subscriber's own value too.
+  if (s.query_kind === 'joined_spatial_aggregate' && ['max', 'min', 'median', 'mode'].includes(s.method)) {
     throw refused(
       at(path, 'method'),
-      'a method other than max and min over the service (avg, median, mode, stddev, variance)',
+      'a method other than max, min, median and mode over the service (avg, stddev, variance)',
       s.method,
-      "a region's maximum or minimum is one subscriber's own value, published whatever the region's count",
+      "a region's maximum, minimum, median or mode is one subscriber's own value, published whatever the region's count",
     );
   }
 }

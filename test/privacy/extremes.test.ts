@@ -62,10 +62,10 @@ describe('extremes (issue #13, item 3)', () => {
     await accepted(h, partner, histogram({ bin_list: [0, 5, 10, 50] }));
   });
 
-  it('refuses joined_spatial_aggregate by max or min over the service, and serves avg', async () => {
-    for (const method of ['max', 'min']) {
+  it('refuses joined_spatial_aggregate by max, min, median or mode over the service, and serves avg', async () => {
+    for (const method of ['max', 'min', 'median', 'mode']) {
       const msg = await refusedEverywhere(h, partner, jsa(method), 400, 'REFUSED_OVER_SERVICE');
-      expect(msg).toContain(`method: expected a method other than max and min over the service`);
+      expect(msg).toContain(`method: expected a method other than max, min, median and mode over the service`);
       expect(msg).toContain("one subscriber's own value");
     }
     await accepted(h, partner, jsa('avg'));
