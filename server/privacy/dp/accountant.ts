@@ -86,19 +86,7 @@ export class Accountant {
   constructor(readonly file: string | null) {
     if (file === null) return;
     if (fs.existsSync(file)) {
-      const lines = fs.readFileSync(file, 'utf8').split('\n');
-      lines.forEach((line, i) => {
-        if (!line.trim()) return;
-        let e: LedgerEntry;
-        try {
-          e = JSON.parse(line) as LedgerEntry;
-        } catch {
-          // A line torn by a crash mid-write is the last one; anything else is damage to report.
-          if (i >= lines.length - 2) return;
-          throw new Error(`${file}:${i + 1}: expected a JSON ledger entry, found ${JSON.stringify(line.slice(0, 60))}`);
-        }
-        this.add(e.sub, e.period, e.query_id, e.rho);
-      });
+      for (const e of readLedger(file)) this.add(e.sub, e.period, e.query_id, e.rho);
     } else {
       fs.mkdirSync(path.dirname(file), { recursive: true });
     }
@@ -173,26 +161,33 @@ function round(x: number): number {
   return Math.round(x * 1e6) / 1e6;
 }
 
-/** Spending per subject and period from a ledger file, for the oversight committee (`opalite audit budget`). */
-export function ledgerSummary(file: string): { sub: string; tier: string; period: string; queries: number; rho: number }[] {
-  const acc = new Map<string, { sub: string; tier: string; period: string; ids: Set<string>; rho: number }>();
+/** A ledger's entries in order. A line torn by a crash mid-write is the last one and is skipped; anything else unreadable is damage to report. */
+function readLedger(file: string): LedgerEntry[] {
   const lines = fs.readFileSync(file, 'utf8').split('\n');
+  const entries: LedgerEntry[] = [];
   lines.forEach((line, i) => {
     if (!line.trim()) return;
-    let e: LedgerEntry;
     try {
-      e = JSON.parse(line) as LedgerEntry;
+      entries.push(JSON.parse(line) as LedgerEntry);
     } catch {
       if (i >= lines.length - 2) return;
       throw new Error(`${file}:${i + 1}: expected a JSON ledger entry, found ${JSON.stringify(line.slice(0, 60))}`);
     }
+  });
+  return entries;
+}
+
+/** Spending per subject and period from a ledger file, for the oversight committee (`opalite audit budget`). */
+export function ledgerSummary(file: string): { sub: string; tier: string; period: string; queries: number; rho: number }[] {
+  const acc = new Map<string, { sub: string; tier: string; period: string; ids: Set<string>; rho: number }>();
+  for (const e of readLedger(file)) {
     const k = `${e.sub}\0${e.period}`;
     let a = acc.get(k);
     if (!a) acc.set(k, (a = { sub: e.sub, tier: e.tier, period: e.period, ids: new Set(), rho: 0 }));
-    if (a.ids.has(e.query_id)) return;
+    if (a.ids.has(e.query_id)) continue;
     a.ids.add(e.query_id);
     a.rho += e.rho;
-  });
+  }
   return [...acc.values()]
     .map((a) => ({ sub: a.sub, tier: a.tier, period: a.period, queries: a.ids.size, rho: a.rho }))
     .sort((x, y) => (x.sub < y.sub ? -1 : x.sub > y.sub ? 1 : x.period < y.period ? -1 : x.period > y.period ? 1 : 0));
