@@ -44,6 +44,21 @@ const CELLS = 'cell_id,lon,lat,valid_from,valid_to\nA,0.5,0.5,,\nB,1.5,0.5,,\n';
 const HEADER = 'msisdn,datetime,cell_id,event_type,outgoing';
 const call = (msisdn: string, datetime: string, cell: string) => `${msisdn},${datetime},${cell},calls,true`;
 
+/** What printIngestSummary writes to stdout for a summary. */
+function printedSummary(summary: Parameters<typeof printIngestSummary>[0]): string {
+  let printed = '';
+  vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+    printed += String(chunk);
+    return true;
+  });
+  try {
+    printIngestSummary(summary);
+  } finally {
+    vi.restoreAllMocks();
+  }
+  return printed;
+}
+
 /** A dataset folder; `events` is file name -> text. */
 function delivery(name: string, o: { cells?: string; events: Record<string, string> }): string {
   const dir = path.join(root, name);
@@ -183,13 +198,7 @@ describe('the summary', () => {
     const summary = await run(ds, store);
     expect(summary.rejected).toBe(0); // event rows
     expect(summary.report).toBe(path.join(store, 'reports', 'ingest-v1.csv'));
-    let printed = '';
-    vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-      printed += String(chunk);
-      return true;
-    });
-    printIngestSummary(summary);
-    vi.restoreAllMocks();
+    const printed = printedSummary(summary);
     expect(printed).toContain(`ingested 2 of 2 rows from 1 event file(s)`);
     expect(printed).toContain(`rejected rows (report: ${summary.report}):\n`);
     expect(printed).toContain(`         2 of 4 in ${path.join(ds, 'cells.csv')}\n`);
@@ -319,13 +328,7 @@ describe('accepted, but likely wrong (issue #14)', () => {
       ['cell ids named by events but in no cells.csv row (their events have no location)', 2],
       ['cell versions outside every admin1 region', 1],
     ]);
-    let printed = '';
-    vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-      printed += String(chunk);
-      return true;
-    });
-    printIngestSummary(summary);
-    vi.restoreAllMocks();
+    const printed = printedSummary(summary);
     expect(printed).toContain('accepted, but check:\n           2  cell ids named by events but in no cells.csv row (their events have no location)\n           1  cell versions outside every admin1 region\n');
   });
 });

@@ -22,7 +22,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Engine, type QueryResult } from '../../server/engine/engine.js';
 import type { Row } from '../../server/privacy/redact.js';
-import { ingestWithTestKey, SAMPLE } from '../service/helpers.js';
+import { ingestWithTestKey, SAMPLE, specs } from '../service/helpers.js';
 
 let root: string;
 let engine: Engine;
@@ -73,16 +73,7 @@ describe('progressive frames in threshold mode (issue #13, item 4; issue #17)', 
   }
 
   it('labelled aggregates publish no partial rows: a label seen later could withhold the place in the final', async () => {
-    const day = (n: number) => daily(`2016-01-${String(n).padStart(2, '0')}`, 'admin1');
-    const weights = (from: number) => ({ query_kind: 'location_visits', locations: [from, from + 1, from + 2].map(day) });
-    const majority = (from: number) => ({ query_kind: 'majority_location', subscriber_location_weights: weights(from) });
-    const period = (from: number) => ({ query_kind: 'coalesced_location', preferred_location: majority(from), fallback_location: majority(from), subscriber_location_weights: weights(from), weight_threshold: 1 });
-    const spec = {
-      query_kind: 'labelled_flows',
-      from_location: period(1),
-      to_location: period(10),
-      labels: { query_kind: 'mobility_classification', locations: [period(1), period(4), period(7), period(10)], stay_length_threshold: 2 },
-    };
+    const spec = specs.labelledFlows('admin1');
     const { partials, final } = await frames(spec);
     expect(final.rows.length).toBeGreaterThan(0);
     for (const p of partials) expect(p.rows).toEqual([]);

@@ -252,6 +252,19 @@ export const specs = {
     locations: { query_kind: 'most_frequent_location', start_date: '2015-12-14', end_date: '2016-01-12', aggregation_unit: unit },
   }),
   usc: (unit: string, start = '2016-01-01', end = '2016-01-15') => ({ query_kind: 'unique_subscriber_counts', start_date: start, end_date: end, aggregation_unit: unit }),
+  /** labelled_flows between two three-day periods (each the majority of its daily locations), labelled over four. */
+  labelledFlows: (unit: string) => {
+    const day = (n: number) => ({ query_kind: 'daily_location', date: `2016-01-${String(n).padStart(2, '0')}`, method: 'last', aggregation_unit: unit });
+    const weights = (from: number) => ({ query_kind: 'location_visits', locations: [from, from + 1, from + 2].map(day) });
+    const majority = (from: number) => ({ query_kind: 'majority_location', subscriber_location_weights: weights(from) });
+    const period = (from: number) => ({ query_kind: 'coalesced_location', preferred_location: majority(from), fallback_location: majority(from), subscriber_location_weights: weights(from), weight_threshold: 1 });
+    return {
+      query_kind: 'labelled_flows',
+      from_location: period(1),
+      to_location: period(10),
+      labels: { query_kind: 'mobility_classification', locations: [period(1), period(4), period(7), period(10)], stay_length_threshold: 2 },
+    };
+  },
 };
 
 /**

@@ -118,17 +118,7 @@ describe('POST /run, GET /poll, GET /get', () => {
   });
 
   it('keeps every label of a labelled_flows pair in its GeoJSON', async () => {
-    const day = (n: number) => ({ query_kind: 'daily_location', date: `2016-01-${String(n).padStart(2, '0')}`, method: 'last', aggregation_unit: 'admin1' });
-    const weights = (from: number) => ({ query_kind: 'location_visits', locations: [from, from + 1, from + 2].map(day) });
-    const majority = (from: number) => ({ query_kind: 'majority_location', subscriber_location_weights: weights(from) });
-    // A period of three days: the majority of its daily locations.
-    const period = (from: number) => ({ query_kind: 'coalesced_location', preferred_location: majority(from), fallback_location: majority(from), subscriber_location_weights: weights(from), weight_threshold: 1 });
-    const spec = {
-      query_kind: 'labelled_flows',
-      from_location: period(1),
-      to_location: period(10),
-      labels: { query_kind: 'mobility_classification', locations: [period(1), period(4), period(7), period(10)], stay_length_threshold: 2 },
-    };
+    const spec = specs.labelledFlows('admin1');
     const own = await h.engine.run(spec);
     // The sample must publish some pair under more than one label for this to test anything.
     const labelsOf = new Map<string, Set<unknown>>();
