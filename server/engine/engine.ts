@@ -19,7 +19,7 @@ import * as M from './metric-kernels.js';
 import * as OD from './od-kernels.js';
 import type { AggStep, LocStep, MetricStep, PartialResult, PartitionTask, WindowFilter } from './protocol.js';
 import { parseSpec, type QuerySpec, specHash } from './spec.js';
-import type { Dropped } from './units.js';
+import type { Dropped, UnitSpace } from './units.js';
 import { instantiate, type Kernels } from './wasm.js';
 import { KernelError, SpecError } from '../errors.js';
 import { drainSliced, Slicer } from '../util/slices.js';
@@ -258,13 +258,7 @@ export class Engine {
     const base = opts.k ?? this.k;
     if (!(base >= this.k)) throw new SpecError('BAD_THRESHOLD', `k: expected at least the engine's threshold ${this.k}, found ${base}`, 'k');
     const k = opts.perSpecBound ? base * Math.max(1, specs.length) : base;
-    const parsed = specs.map((s) => this.parse(s));
-    const { plans, space } = odSumPlans(parsed, this.planContext());
-    const sums = new Float64Array(space.size * space.size);
-    for (let i = 0; i < plans.length; i++) {
-      const counts = await this.pairCounts(this.queryId(parsed[i]!), plans[i]!.step!);
-      for (let c = 0; c < sums.length; c++) sums[c] += counts[c]!;
-    }
+    const { space, sums } = await this.odSums(specs);
     const shapes = odSumShapes(space, sums);
     sums.fill(0);
     const published = (which: keyof typeof shapes) => {
@@ -320,16 +314,10 @@ export class Engine {
    * D = number of specs for daily ODs. sigma^2 = D^2 / (2 rho). Zero cells are noised too.
    */
   async sumThenNoise(specs: readonly unknown[], noise: { secret: Uint8Array; rho: number; keys: { pairs?: string; inflows?: string; outflows?: string } }): Promise<NoisyOdSums> {
-    const parsed = specs.map((s) => this.parse(s));
-    const { plans, space } = odSumPlans(parsed, this.planContext());
+    const { plans, space, sums } = await this.odSums(specs);
     const n = space.size;
-    const sums = new Float64Array(n * n);
     let d = 0;
-    for (let i = 0; i < plans.length; i++) {
-      d += Math.sqrt(dpCells(plans[i]!));
-      const counts = await this.pairCounts(this.queryId(parsed[i]!), plans[i]!.step!);
-      for (let c = 0; c < sums.length; c++) sums[c] += counts[c]!;
-    }
+    for (const plan of plans) d += Math.sqrt(dpCells(plan));
     const sigma2 = Math.max(1, d * d) / (2 * noise.rho);
     const pcods = Array.from({ length: n }, (_, i) => String((space.label(i) as Record<string, unknown>).pcod));
     const out: NoisyOdSums = { sigma2, sensitivity: d };
@@ -353,6 +341,18 @@ export class Engine {
     }
     sums.fill(0);
     return out;
+  }
+
+  /** The UNREDACTED (from, to) counts of flows specs (all dense, at one unit) summed: engine-private, for sumThenRedact and sumThenNoise. */
+  private async odSums(specs: readonly unknown[]): Promise<{ plans: Plan[]; space: UnitSpace; sums: Float64Array }> {
+    const parsed = specs.map((s) => this.parse(s));
+    const { plans, space } = odSumPlans(parsed, this.planContext());
+    const sums = new Float64Array(space.size * space.size);
+    for (let i = 0; i < plans.length; i++) {
+      const counts = await this.pairCounts(this.queryId(parsed[i]!), plans[i]!.step!);
+      for (let c = 0; c < sums.length; c++) sums[c] += counts[c]!;
+    }
+    return { plans, space, sums };
   }
 
   /** A flows step's merged (from, to) counts, UNREDACTED: engine-private, cached by query id (bounded). */
