@@ -9,12 +9,16 @@ import type { Principal } from './auth.js';
 import { DEFAULT_INDICATOR_RHO, privacyOf } from './config.js';
 import type { ServiceContext } from './context.js';
 import type { IndicatorDp, IndicatorResult } from '../indicators/index.js';
+import type { AuditRecord } from './audit.js';
+
+/** The delta of the (epsilon, delta) statement when a tier names none. */
+const DEFAULT_DELTA = 1e-9;
 
 /** The engine's protection for a token: DP with the tier's figures, or threshold redaction (an operator's choice). */
 export function protectionFor(ctx: ServiceContext, who: Principal): Protection {
   const p = privacyOf(who.tier);
   if (p.mode === 'threshold') return { mode: 'threshold' };
-  return { mode: 'dp', secret: ctx.dpSecret, rho: p.rho, k: p.k ?? ctx.engine.threshold, delta: p.delta ?? 1e-9 };
+  return { mode: 'dp', secret: ctx.dpSecret, rho: p.rho, k: p.k ?? ctx.engine.threshold, delta: p.delta ?? DEFAULT_DELTA };
 }
 
 /**
@@ -33,6 +37,11 @@ export function answerPrivacy(info: PrivacyInfo, charge: Charge | null): Privacy
   return charge ? { ...info, budget: { spent: charge.spent, remaining: charge.remaining, period: charge.period } } : info;
 }
 
+/** A charge as the audit log records it (REST and stream alike): what this request cost and what is left. */
+export function auditBudget(charge: Charge | null | undefined): { budget?: AuditRecord['budget'] } {
+  return charge ? { budget: { charged: charge.charged, spent: charge.spent, remaining: charge.remaining, period: charge.period } } : {};
+}
+
 /**
  * How a token's indicators are computed: under a DP tier, noised once per publication
  * (period, unit) with noise shared by every token, at the service's `privacy.indicatorRho`,
@@ -42,7 +51,7 @@ export function answerPrivacy(info: PrivacyInfo, charge: Charge | null): Privacy
 export function indicatorOptions(ctx: ServiceContext, who: Principal): IndicatorDp | undefined {
   const p = privacyOf(who.tier);
   if (p.mode !== 'dp') return undefined;
-  return { secret: ctx.dpSecret, rho: ctx.config.privacy.indicatorRho ?? DEFAULT_INDICATOR_RHO, k: p.k ?? ctx.engine.threshold, delta: p.delta ?? 1e-9 };
+  return { secret: ctx.dpSecret, rho: ctx.config.privacy.indicatorRho ?? DEFAULT_INDICATOR_RHO, k: p.k ?? ctx.engine.threshold, delta: p.delta ?? DEFAULT_DELTA };
 }
 
 /** How an indicator answer was protected: the result's DP statement, else its disclosure control's threshold. */

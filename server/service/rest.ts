@@ -12,7 +12,7 @@
 import { readFile } from 'node:fs/promises';
 import { type Engine, protectionKey, type QueryResult } from '../engine/engine.js';
 import type { Charge } from '../privacy/dp/accountant.js';
-import { answerPrivacy, chargeFor, indicatorOptions, indicatorPrivacy, protectionFor } from './protection.js';
+import { answerPrivacy, auditBudget, chargeFor, indicatorOptions, indicatorPrivacy, protectionFor } from './protection.js';
 import { EVENT_TYPES, outputUnit, type QuerySpec, type Temporal } from '../engine/spec.js';
 import { SpecError } from '../errors.js';
 import { type Format, FORMATS, serialiseSliced } from '../format/formats.js';
@@ -81,7 +81,7 @@ export function registerRest(app: TemplatedApp, ctx: ServiceContext, inflight: {
           ...(a.queryId ? { query_id: a.queryId } : {}),
           ...(a.rows !== undefined ? { rows: a.rows, withheld: a.withheld } : {}),
           ...(a.detail ? { detail: a.detail } : {}),
-          ...(a.charge ? { budget: { charged: a.charge.charged, spent: a.charge.spent, remaining: a.charge.remaining, period: a.charge.period } } : {}),
+          ...auditBudget(a.charge),
         });
       };
       ex.beforeSend = record;

@@ -49,7 +49,7 @@ import type { TemplatedApp, WebSocket } from './uws.js';
 import type { Charge } from '../privacy/dp/accountant.js';
 import type { AuditRecord } from './audit.js';
 import type { Protection } from '../privacy/dp/mechanism.js';
-import { answerPrivacy, chargeFor, indicatorOptions, indicatorPrivacy, protectionFor } from './protection.js';
+import { answerPrivacy, auditBudget, chargeFor, indicatorOptions, indicatorPrivacy, protectionFor } from './protection.js';
 import { uWS } from './uws.js';
 import { ROWS_PER_CHECK, Slicer } from '../util/slices.js';
 
@@ -558,7 +558,7 @@ export class StreamHub {
       const recorded = this.audit(c, refresh ? 'stream refresh' : 'stream subscribe', 'accepted', {
         spec,
         detail: `${String(id)}: ${runs.map((r) => r.unit ?? 'none').join(' > ')}`,
-        ...(charge ? { budget: { charged: charge.charged, spent: charge.spent, remaining: charge.remaining, period: charge.period } } : {}),
+        ...auditBudget(charge),
       });
       if (!recorded) {
         c.subs.delete(id);
