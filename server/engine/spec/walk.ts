@@ -127,16 +127,23 @@ const WINDOW_FIELDS = [
   ['start_date_b', 'end_date_b'],
 ] as const;
 
+/** A window a spec states itself, named by its field(s) (`start_date..end_date`, `date`). */
+interface OwnWindow {
+  fields: string;
+  start: string;
+  end: string;
+}
+
 /** The windows a spec states itself ([date, date + 1 day) for daily_location). */
-function ownWindows(spec: AnySpec): [string, string][] {
-  const out: [string, string][] = [];
+function ownWindows(spec: AnySpec): OwnWindow[] {
+  const out: OwnWindow[] = [];
   for (const [s, e] of WINDOW_FIELDS) {
     const start = field(spec, s);
     const end = field(spec, e);
-    if (typeof start === 'string' && typeof end === 'string') out.push([start, end]);
+    if (typeof start === 'string' && typeof end === 'string') out.push({ fields: `${s}..${e}`, start, end });
   }
   const date = field(spec, 'date');
-  if (typeof date === 'string') out.push([date, addDays(date, 1)]);
+  if (typeof date === 'string') out.push({ fields: 'date', start: date, end: addDays(date, 1) });
   return out;
 }
 
@@ -157,13 +164,7 @@ export interface LeafWindow {
 export function leafWindows(spec: AnySpec): LeafWindow[] {
   const out: LeafWindow[] = [];
   for (const { spec: s, path } of everySpec(spec)) {
-    for (const [start, end] of WINDOW_FIELDS) {
-      const a = field(s, start);
-      const b = field(s, end);
-      if (typeof a === 'string' && typeof b === 'string') out.push({ path: join(path, `${start}..${end}`), start: a, end: b, resolution: windowResolution(a, b) });
-    }
-    const date = field(s, 'date');
-    if (typeof date === 'string') out.push({ path: join(path, 'date'), start: date, end: addDays(date, 1), resolution: 'day' });
+    for (const w of ownWindows(s)) out.push({ path: join(path, w.fields), start: w.start, end: w.end, resolution: windowResolution(w.start, w.end) });
   }
   return out;
 }
@@ -219,7 +220,7 @@ export function overlappingInputs(spec: AnySpec): Overlap | undefined {
 /** The hull of every window in the subtree. */
 function hull(spec: AnySpec): [string, string] | undefined {
   const inner = childrenOf(spec).map(hull);
-  const all = [...ownWindows(spec), ...inner.filter((w): w is [string, string] => w !== undefined)];
+  const all = [...ownWindows(spec).map((w): [string, string] => [w.start, w.end]), ...inner.filter((w): w is [string, string] => w !== undefined)];
   if (all.length === 0) return undefined;
   const start = all.map((w) => w[0]).reduce((a, b) => (instantKey(a) <= instantKey(b) ? a : b));
   const end = all.map((w) => w[1]).reduce((a, b) => (instantKey(a) >= instantKey(b) ? a : b));
@@ -251,8 +252,8 @@ export function finestTemporal(spec: AnySpec): Temporal {
   const note = (t: Temporal | undefined) => {
     if (t) best = finer(best, t);
   };
-  const visit = (s: AnySpec) => {
-    for (const [start, end] of ownWindows(s)) note(windowResolution(start, end));
+  for (const { spec: s } of everySpec(spec)) {
+    for (const w of ownWindows(s)) note(windowResolution(w.start, w.end));
     if (field(s, 'hours') || field(s, 'night_hours')) note('hour');
     for (const key of ['interval', 'total_by', 'aggregate_by']) {
       const v = field(s, key);
@@ -263,8 +264,6 @@ export function finestTemporal(spec: AnySpec): Temporal {
       const unit = s.period_unit;
       note(unit === 'minutes' ? 'minute' : unit === 'hours' ? 'hour' : byLength(s.period_length));
     }
-    for (const c of childrenOf(s)) visit(c);
-  };
-  visit(spec);
+  }
   return best;
 }
