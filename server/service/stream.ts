@@ -23,8 +23,8 @@
  * a `period` follows the latest period: its refresh is for the period holding
  * the store's new last day, which may be a new one (`indicator.period` says).
  *
- * Backpressure. A socket is "choked" from the moment ws.send() returns
- * anything but success (uWS buffered part of a frame) until `drain` empties
+ * Backpressure. A socket is "choked" from the moment uWS holds part of a
+ * frame it could not hand to the kernel (see write) until `drain` empties
  * our queue again; while choked nothing more is handed to uWS. Frames queue
  * in order; a partial frame replaces the queued partial of the same
  * subscription (an estimate is superseded by the next), and a final drops it.
@@ -716,7 +716,10 @@ export class StreamHub {
     ws.cork(() => {
       status = ws.send(bytes, true, false);
     });
-    if (status === 1) return true;
+    // Inside cork() a frame that fits uWS's cork buffer reports success even
+    // when the uncork could not hand all of it to the kernel; only the
+    // buffered amount after the uncork says whether the socket choked.
+    if (status === 1 && ws.getBufferedAmount() === 0) return true;
     c.choked = true;
     this.notePeak(ws, c);
     if (status === 2) {
