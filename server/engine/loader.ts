@@ -8,7 +8,7 @@
  * file stops the load with an error naming it, never feeds a query.
  */
 import { SECONDS_PER_DAY } from '../../kernels/shared/constants.js';
-import { dateToDay } from '../ingest/datetime.js';
+import { dateToDay } from '../util/datetime.js';
 import { HASH_BYTES } from '../ingest/pseudonymise.js';
 import type { ColumnName } from '../store/layout.js';
 import type { Store } from '../store/reader.js';

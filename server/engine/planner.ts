@@ -6,7 +6,7 @@
  */
 import { SECONDS_PER_DAY, TYPE_CALLS, TYPE_MDS, TYPE_SMS, TYPE_TOPUPS } from '../../kernels/shared/constants.js';
 import { SpecError } from '../errors.js';
-import { dayToDate, parseDateTime, TimezoneOffsets } from '../ingest/datetime.js';
+import { dayToDate, parseDateTime, TimezoneOffsets } from '../util/datetime.js';
 import { assignPoints } from '../geo/pip.js';
 import type { RegionLevel } from '../geo/regions.js';
 import type { RedactionRule, Row } from '../privacy/redact.js';

@@ -2,7 +2,7 @@
 import fs from 'node:fs';
 import { Errors, IngestError } from '../errors.js';
 import { csvBatches } from './readers/csv.js';
-import { dateToDay } from './datetime.js';
+import { dateToDay } from '../util/datetime.js';
 import type { IngestReport } from './report.js';
 import type { CellTable, CellVersion } from '../store/cells.js';
 

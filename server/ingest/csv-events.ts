@@ -25,7 +25,7 @@ import { NULL_U32, DIR_SHIFT } from '../../kernels/shared/constants.js';
 import { CSV_STOP_AT, CSV_STOP_CAPACITY, CSV_STOP_END, CSV_STOP_MISS, CSV_STOP_SLOW, CSV_TAG_CELL, CSV_TAG_TYPE } from '../../kernels/shared/csv-layout.js';
 import { ByteStringIndex, digitsKey } from '../util/string-index.js';
 import { CsvKernel, SCRATCH_ROWS, type RowColumns } from './csv-kernel.js';
-import { parseDateTime, parseDateTimeBytes, type TimezoneOffsets } from './datetime.js';
+import { parseDateTime, parseDateTimeBytes, type TimezoneOffsets } from '../util/datetime.js';
 import { ANY_DATE, type PlausibleDates } from './dates.js';
 import { directionOf, durationOf, eventTypeOf, FAILURE_IMPLAUSIBLE, FAILURES, rechargeOf, rowFailure, timeCode, TIME_IMPLAUSIBLE, TIME_MISSING, TYPE_EMPTY } from './fields.js';
 import type { KeyedHash } from './hmac.js';

@@ -23,7 +23,7 @@ import { CsvEventParser, ParserIds, presentColumns, recycleColumns, type ParsedE
 import type { ChunkResult, ChunkTask, CsvWorkerInit, KnowMessage, LearnMessage, PieceTask, RecycleMessage, StreamTask } from './csv-protocol.js';
 import { columnBuffers, columnsOf } from './csv-protocol.js';
 import { ANY_DATE, type PlausibleDates } from './dates.js';
-import type { TimezoneOffsets } from './datetime.js';
+import type { TimezoneOffsets } from '../util/datetime.js';
 import { KeyedHash } from './hmac.js';
 import { EventMerger, IdMap, type MergeTarget } from './merge.js';
 import { CsvScanner, MAX_ROW_BYTES, scanChunks } from './readers/csv.js';

@@ -10,7 +10,7 @@ import { CsvEventParser, ParserIds, recycleColumns } from './csv-events.js';
 import { Errors, IngestError } from '../errors.js';
 import type { ChunkResult, ChunkTask, CsvWorkerInit, KnowMessage, LearnMessage, PieceTask, RecycleMessage, StreamTask } from './csv-protocol.js';
 import { columnsOf, transferList } from './csv-protocol.js';
-import { TimezoneOffsets } from './datetime.js';
+import { TimezoneOffsets } from '../util/datetime.js';
 import { KeyedHash } from './hmac.js';
 import { MAX_ROW_BYTES } from './readers/csv.js';
 

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { Errors, IngestError } from '../errors.js';
-import { TimezoneOffsets } from './datetime.js';
+import { TimezoneOffsets } from '../util/datetime.js';
 
 const EVENT_FILE = /\.(csv|csv\.gz|parquet|arrow|arrows|feather)$/i;
 

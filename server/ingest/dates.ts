@@ -12,7 +12,7 @@
  * `--earliest` (and `--latest`).
  */
 import { IngestError } from '../errors.js';
-import { dateToDay, dayToDate } from './datetime.js';
+import { dateToDay, dayToDate } from '../util/datetime.js';
 
 export interface PlausibleDates {
   earliest: string;

@@ -21,7 +21,7 @@ import { readCells } from './cells.js';
 import { inspectDataset } from './dataset.js';
 import { plausibleDates, type DateOptions } from './dates.js';
 import { selfIntersectingRegions } from './rings.js';
-import { TimezoneOffsets } from './datetime.js';
+import { TimezoneOffsets } from '../util/datetime.js';
 import { EventNormaliser } from './normalise.js';
 import { keyFingerprint, loadPseudonymKey, SubscriberDictionary } from './pseudonymise.js';
 import { CsvIngest, type CsvIngestOptions } from './csv-ingest.js';

@@ -7,7 +7,7 @@ import { DIR_SHIFT, NULL_U32 } from '../../kernels/shared/constants.js';
 import { Errors } from '../errors.js';
 import type { FileStats, IngestReport } from './report.js';
 import type { EventColumn, RawBatch, RawValue } from './source.js';
-import { parseDateTime, type TimezoneOffsets } from './datetime.js';
+import { parseDateTime, type TimezoneOffsets } from '../util/datetime.js';
 import { ANY_DATE, type PlausibleDates } from './dates.js';
 import { directionOf, durationOf, eventTypeOf, FAILURE_IMPLAUSIBLE, FAILURES, rechargeOf, rowFailure, timeCode, TIME_IMPLAUSIBLE, TIME_MISSING, timeOfDate } from './fields.js';
 

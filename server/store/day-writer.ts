@@ -8,7 +8,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { NULL_U32, SECONDS_PER_DAY, TYPE_MASK } from '../../kernels/shared/constants.js';
-import { dayToDate } from '../ingest/datetime.js';
+import { dayToDate } from '../util/datetime.js';
 import type { EventColumns, EventSink } from '../ingest/normalise.js';
 import { diskFullError, storeFs, withPath } from './fsutil.js';
 import { COLUMNS, columnFile, type ColumnName } from './layout.js';

@@ -12,7 +12,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { CsvEventParser, ParserIds, type ParsedEvents } from '../../server/ingest/csv-events.js';
-import { TimezoneOffsets } from '../../server/ingest/datetime.js';
+import { TimezoneOffsets } from '../../server/util/datetime.js';
 import { KeyedHash } from '../../server/ingest/hmac.js';
 import { scanChunks } from '../../server/ingest/readers/csv.js';
 import { digitsKey } from '../../server/util/string-index.js';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { civilDays, dateToDay, dayToDate, parseDateTime, parseDateTimeBytes, TimezoneOffsets } from '../../server/ingest/datetime.js';
-import { rng } from '../util/rng.js';
+import { civilDays, dateToDay, dayToDate, parseDateTime, parseDateTimeBytes, TimezoneOffsets } from '../../server/util/datetime.js';
+import { rng } from './rng.js';
 
 const utc = new TimezoneOffsets('UTC');
 
