@@ -9,7 +9,7 @@
  */
 import { SECONDS_PER_DAY } from '../../kernels/shared/constants.js';
 import { dateToDay } from '../util/datetime.js';
-import { HASH_BYTES } from '../ingest/pseudonymise.js';
+import { HASH_BYTES } from '../store/schema.js';
 import type { ColumnName } from '../store/layout.js';
 import type { Store } from '../store/reader.js';
 import type { Heap, Ptr } from './memory.js';

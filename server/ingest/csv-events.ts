@@ -29,9 +29,10 @@ import { parseDateTime, parseDateTimeBytes, type TimezoneOffsets } from '../util
 import { ANY_DATE, type PlausibleDates } from './dates.js';
 import { directionOf, durationOf, eventTypeOf, FAILURE_IMPLAUSIBLE, FAILURES, rechargeOf, rowFailure, timeCode, TIME_IMPLAUSIBLE, TIME_MISSING, TYPE_EMPTY } from './fields.js';
 import type { KeyedHash } from './hmac.js';
-import { HASH_BYTES } from './pseudonymise.js';
+import { HASH_BYTES } from '../store/schema.js';
 import { CsvScanner, ESCAPED, WIDE, type Latin1Sliceable } from './readers/csv.js';
-import { mapHeader, type EventColumn } from './source.js';
+import { mapHeader } from './source.js';
+import type { EventColumn } from '../store/schema.js';
 
 
 /** A rejected row: its line in the parser's numbering (a worker's chunk counts from 0), the field and why. */

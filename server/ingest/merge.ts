@@ -9,10 +9,10 @@ import { CSV_LOCAL_TAG } from '../../kernels/shared/csv-layout.js';
 import { Errors } from '../errors.js';
 import type { CellTable } from '../store/cells.js';
 import { presentColumns, type ParsedEvents } from './csv-events.js';
-import type { EventSink } from './normalise.js';
+import type { EventSink } from '../store/schema.js';
 import type { SubscriberDictionary } from './pseudonymise.js';
 import type { FileStats, IngestReport } from './report.js';
-import type { EventColumn } from './source.js';
+import type { EventColumn } from '../store/schema.js';
 
 const REQUIRED: readonly EventColumn[] = ['msisdn', 'datetime', 'event_type'];
 

@@ -5,30 +5,13 @@
  */
 import { DIR_SHIFT, NULL_U32 } from '../../kernels/shared/constants.js';
 import { Errors } from '../errors.js';
+import type { EventColumns, EventSink } from '../store/schema.js';
 import type { FileStats, IngestReport } from './report.js';
-import type { EventColumn, RawBatch, RawValue } from './source.js';
+import type { RawBatch, RawValue } from './source.js';
+import type { EventColumn } from '../store/schema.js';
 import { parseDateTime, type TimezoneOffsets } from '../util/datetime.js';
 import { ANY_DATE, type PlausibleDates } from './dates.js';
 import { directionOf, durationOf, eventTypeOf, FAILURE_IMPLAUSIBLE, FAILURES, rechargeOf, rowFailure, timeCode, TIME_IMPLAUSIBLE, TIME_MISSING, timeOfDate } from './fields.js';
-
-/** Good rows as columns of store values, `length` rows each. */
-export interface EventColumns {
-  length: number;
-  sub: Uint32Array;
-  t: Uint32Array;
-  cell: Uint32Array;
-  kind: Uint8Array;
-  duration: Uint32Array;
-  peer: Uint32Array;
-  recharge: Float64Array;
-}
-
-/** Where good rows go, in file order: one call per row, or columns of rows at once. */
-export interface EventSink {
-  append(sub: number, t: number, cell: number, kind: number, duration: number, peer: number, recharge: number): void;
-  /** The same as append() for each row in order. */
-  appendColumns(rows: EventColumns): void;
-}
 
 /** Maps identifiers to dense indexes (subscribers, cells). */
 export interface Dictionary {

@@ -9,11 +9,10 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { IngestError } from '../errors.js';
+import { HASH_BYTES } from '../store/schema.js';
 import { digitsKey, digitsOfKey, IntPairIndex, MAX_KEY_DIGITS, StringIndex } from '../util/string-index.js';
 import { isProduction } from '../util/production.js';
 import { KeyedHash } from './hmac.js';
-
-export const HASH_BYTES = 32;
 
 /** The pseudonymisation key: from OPALITE_PSEUDONYM_KEY, a key file, or a generated development key. */
 export interface PseudonymKey {

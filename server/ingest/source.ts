@@ -6,19 +6,7 @@
  * (normalise.ts) validates and types them, so every format goes through the
  * same checks and gives the same store.
  */
-
-/** Canonical event columns of docs/DATA.md; readers map a file's header onto these. */
-export const EVENT_COLUMNS = [
-  'msisdn',
-  'datetime',
-  'cell_id',
-  'event_type',
-  'outgoing',
-  'duration',
-  'msisdn_counterpart',
-  'recharge_amount',
-] as const;
-export type EventColumn = (typeof EVENT_COLUMNS)[number];
+import { EVENT_COLUMNS, type EventColumn } from '../store/schema.js';
 
 /**
  * A raw value as a file format gives it: CSV gives strings (empty string for

@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { NULL_U32, SECONDS_PER_DAY, TYPE_MASK } from '../../kernels/shared/constants.js';
 import { dayToDate } from '../util/datetime.js';
-import type { EventColumns, EventSink } from '../ingest/normalise.js';
+import type { EventColumns, EventSink } from './schema.js';
 import { diskFullError, storeFs, withPath } from './fsutil.js';
 import { COLUMNS, columnFile, type ColumnName } from './layout.js';
 import type { DayEntry } from './manifest.js';

@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import { generate, type GenerateOptions, type GenerateSummary } from '../../server/generate/index.js';
-import { EVENT_COLUMNS } from '../../server/ingest/source.js';
+import { EVENT_COLUMNS } from '../../server/store/schema.js';
 
 export interface EventRow {
   msisdn: string;

@@ -1,7 +1,7 @@
 /** What every event file writer offers, and which writer a format uses. */
 import type { EventBatch } from '../batch.js';
 import type { RowText } from '../text.js';
-import { EVENT_COLUMNS } from '../../ingest/source.js';
+import { EVENT_COLUMNS } from '../../store/schema.js';
 
 export const FORMATS = ['csv', 'csv.gz', 'parquet', 'arrow'] as const;
 export type Format = (typeof FORMATS)[number];

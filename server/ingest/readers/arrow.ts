@@ -7,7 +7,8 @@
 import { open, type FileHandle } from 'node:fs/promises';
 import { DataType, Precision, RecordBatchReader, Vector, type Data, type Dictionary, type RecordBatch, type Utf8 } from 'apache-arrow';
 import { Errors } from '../../errors.js';
-import { mapHeader, type EventColumn, type RawBatch, type RawValue } from '../source.js';
+import { mapHeader, type RawBatch, type RawValue } from '../source.js';
+import type { EventColumn } from '../../store/schema.js';
 import { DEFAULT_BATCH_ROWS, readError, type BinaryReaderOptions, type Progress } from './io.js';
 import { checkArrowFooter, checkBatchColumns, guardFlatbufferVectors } from './arrow-guard.js';
 import { registerArrowCodecs } from './lz4.js';

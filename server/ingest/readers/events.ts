@@ -5,7 +5,8 @@
  * through mapHeader, so column names match case-insensitively everywhere.
  */
 import { Errors } from '../../errors.js';
-import { mapHeader, type BatchSource, type EventColumn, type RawBatch } from '../source.js';
+import { mapHeader, type BatchSource, type RawBatch } from '../source.js';
+import type { EventColumn } from '../../store/schema.js';
 import { arrowBatches } from './arrow.js';
 import { csvBatches, type CsvBatch, type CsvOptions } from './csv.js';
 import type { BinaryReaderOptions, Progress } from './io.js';

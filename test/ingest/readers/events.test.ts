@@ -23,7 +23,8 @@ import {
 import { beforeAll, describe, expect, it } from 'vitest';
 import { IngestError } from '../../../server/errors.js';
 import { openEventSource } from '../../../server/ingest/readers/events.js';
-import type { EventColumn, RawValue } from '../../../server/ingest/source.js';
+import type { RawValue } from '../../../server/ingest/source.js';
+import type { EventColumn } from '../../../server/store/schema.js';
 import { tempDir } from './helpers.js';
 
 const require = createRequire(import.meta.url);
