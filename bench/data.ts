@@ -12,7 +12,7 @@
  */
 import { DIR_IN, DIR_OUT, DIR_UNKNOWN, NULL_U32, SECONDS_PER_DAY, TYPE_CALLS, TYPE_MDS, TYPE_SMS, TYPE_TOPUPS } from '../kernels/shared/constants.js';
 import { Rng, mix32 } from '../server/generate/prng.js';
-import type { Heap, Ptr } from '../server/engine/memory.js';
+import type { Heap, Ptr } from '../server/wasm/memory.js';
 import type { CoordTable, PeerColumns, RechargeColumns } from '../server/engine/metric-kernels.js';
 import type { CoordLocator, RefMetricEvent } from '../server/engine/reference-metrics.js';
 import type { Locator } from '../server/engine/reference.js';

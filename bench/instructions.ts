@@ -19,7 +19,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import v8 from 'node:v8';
 import { Command } from 'commander';
-import { kernelPath } from '../server/engine/wasm.js';
+import { kernelPath } from '../server/wasm/module.js';
 
 const KERNELS = ['lastLocation', 'countEvents'] as const;
 type KernelName = (typeof KERNELS)[number];

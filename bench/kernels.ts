@@ -22,7 +22,7 @@ import { fileURLToPath } from 'node:url';
 import Benchmark from 'benchmark';
 import { Command } from 'commander';
 import { SECONDS_PER_DAY, TYPE_CALLS, TYPE_MDS, TYPE_SMS, TYPE_TOPUPS } from '../kernels/shared/constants.js';
-import { Heap, type Ptr } from '../server/engine/memory.js';
+import { Heap, type Ptr } from '../server/wasm/memory.js';
 import * as mk from '../server/engine/metric-kernels.js';
 import * as od from '../server/engine/od-kernels.js';
 import {
@@ -37,7 +37,8 @@ import {
   type RefDrops, type RefFilter, refFlows, refLastLocation, refLocationEventCounts, refModalLocation, refMostCommon, refPartition, refSpatialAggregate,
   refVisitedMostDays,
 } from '../server/engine/reference.js';
-import { ALL_HOURS, DROP_BYTES, type EventFilter, type Kernels, LocationTable, instantiate, loadKernelModule, typeMaskOf } from '../server/engine/wasm.js';
+import { ALL_HOURS, DROP_BYTES, type EventFilter, type Kernels, LocationTable, instantiate, typeMaskOf } from '../server/engine/wasm.js';
+import { loadKernelModule } from '../server/wasm/module.js';
 import { FIRST_DAY, HeapSet, subsample, synthesise } from './data.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');

@@ -4,9 +4,9 @@
  * thread and in pool workers; all its scratch comes from the task's arena.
  */
 import { SECONDS_PER_DAY } from '../../kernels/shared/constants.js';
-import { Arena } from './arena.js';
+import { Arena } from '../wasm/arena.js';
 import { countLabelled } from './labelled.js';
-import type { Ptr } from './memory.js';
+import type { Ptr } from '../wasm/memory.js';
 import { type ClusterList, clustersOf, labelIndex, ScoreTable } from './meaningful-kernels.js';
 import * as M from './metric-kernels.js';
 import * as OD from './od-kernels.js';

@@ -11,7 +11,8 @@ import { Piscina } from 'piscina';
 import { KernelError, reviveError } from '../errors.js';
 import { runPartition } from './execute.js';
 import type { PartialResult, PartitionTask, TaskFailure } from './protocol.js';
-import { instantiate, kernelPath, type Kernels } from './wasm.js';
+import { instantiate, type Kernels } from './wasm.js';
+import { kernelPath } from '../wasm/module.js';
 
 /** One task's outcome within a batch: its result, or the typed error it failed with. */
 export type Settled = { result: PartialResult } | { error: Error };

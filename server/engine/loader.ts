@@ -12,7 +12,7 @@ import { dateToDay } from '../util/datetime.js';
 import { HASH_BYTES } from '../store/schema.js';
 import type { ColumnName } from '../store/layout.js';
 import type { Store } from '../store/reader.js';
-import type { Heap, Ptr } from './memory.js';
+import type { Heap, Ptr } from '../wasm/memory.js';
 import type { DayRange } from './protocol.js';
 import { Units } from './units.js';
 import type { Kernels } from './wasm.js';

@@ -7,8 +7,8 @@
  * table's entries (a few per subscriber), with the definitions of reference-meaningful.ts.
  */
 import { STATUS_CAPACITY } from '../../kernels/shared/constants.js';
-import type { Allocator } from './arena.js';
-import type { Ptr } from './memory.js';
+import type { Allocator } from '../wasm/arena.js';
+import type { Ptr } from '../wasm/memory.js';
 import { haversineKm } from '../geo/geometry.js';
 import { pointInPolygon } from '../geo/pip.js';
 import { labelPolygons, type MeaningfulParams } from './reference-meaningful.js';

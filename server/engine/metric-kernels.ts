@@ -16,8 +16,8 @@
  * histogram_aggregate is histogram over the metric vector.
  */
 import { DIR_IN, DIR_OUT, DIR_UNKNOWN, STATUS_BAD_ARGUMENT, STATUS_CAPACITY } from '../../kernels/shared/constants.js';
-import type { Allocator } from './arena.js';
-import type { Ptr } from './memory.js';
+import type { Allocator } from '../wasm/arena.js';
+import type { Ptr } from '../wasm/memory.js';
 import { check, checkDrops, checkFilter, type EventColumns, type EventFilter, type Kernels } from './wasm.js';
 
 /**

@@ -13,8 +13,8 @@
  */
 import { STATUS_CAPACITY } from '../../kernels/shared/constants.js';
 import { KernelError } from '../errors.js';
-import type { Allocator } from './arena.js';
-import type { Ptr } from './memory.js';
+import type { Allocator } from '../wasm/arena.js';
+import type { Ptr } from '../wasm/memory.js';
 import { type EventColumns, type EventFilter, type Kernels, type LocTable, check, checkDrops, checkFilter } from './wasm.js';
 
 /** Distinct (sub, loc) keys, as tableKeys writes them: u32 and i32 arrays of `count`. */

@@ -4,7 +4,7 @@
  * thread as is. A task is one subscriber partition's share of a query: a small
  * tree of per-subscriber location steps feeding one aggregate step.
  */
-import type { Ptr } from './memory.js';
+import type { Ptr } from '../wasm/memory.js';
 import type { MeaningfulParams } from './reference-meaningful.js';
 import type { SampleRule } from './sample.js';
 

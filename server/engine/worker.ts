@@ -3,7 +3,8 @@ import { workerData } from 'node:worker_threads';
 import { OpaliteError } from '../errors.js';
 import { runPartition } from './execute.js';
 import type { PartialResult, PartitionTask, TaskFailure } from './protocol.js';
-import { Kernels, loadKernelModule } from './wasm.js';
+import { Kernels } from './wasm.js';
+import { loadKernelModule } from '../wasm/module.js';
 
 const module = loadKernelModule((workerData as { kernelPath?: string } | undefined)?.kernelPath);
 let cached: { memory: WebAssembly.Memory; kernels: Kernels } | null = null;

@@ -8,8 +8,8 @@
  */
 import { NULL_U32 } from '../../kernels/shared/constants.js';
 import * as L from '../../kernels/shared/csv-layout.js';
-import { Heap, type Ptr } from '../engine/memory.js';
-import { loadKernelModuleLazily } from '../engine/wasm.js';
+import { Heap, type Ptr } from '../wasm/memory.js';
+import { loadKernelModuleLazily } from '../wasm/module.js';
 import { KernelError } from '../errors.js';
 
 interface RawCsvKernel {

@@ -10,8 +10,8 @@
  * see: RFC 2104 (HMAC), FIPS 180-4 (SHA-256)
  */
 import crypto from 'node:crypto';
-import { Heap, type Ptr } from '../engine/memory.js';
-import { loadKernelModuleLazily } from '../engine/wasm.js';
+import { Heap, type Ptr } from '../wasm/memory.js';
+import { loadKernelModuleLazily } from '../wasm/module.js';
 
 const K = Int32Array.from([
   0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5, 0xd807aa98, 0x12835b01, 0x243185be,

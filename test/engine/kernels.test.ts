@@ -7,12 +7,13 @@ import fs from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { NULL_U32, SECONDS_PER_DAY, TYPE_CALLS, TYPE_MDS, TYPE_SMS, TYPE_TOPUPS } from '../../kernels/shared/constants.js';
-import type { Heap } from '../../server/engine/memory.js';
+import type { Heap } from '../../server/wasm/memory.js';
 import {
   type RefEvent, type RefFilter, refFlows, refLastLocation, refLocationEventCounts, refMostCommon, refPartition, refSpatialAggregate,
   refUniqueLocations, refVisitedMostDays,
 } from '../../server/engine/reference.js';
-import { ALL_HOURS, type Kernels, LocationTable, hourMaskOf, instantiate, kernelPath, loadKernelModule } from '../../server/engine/wasm.js';
+import { ALL_HOURS, type Kernels, LocationTable, hourMaskOf, instantiate } from '../../server/engine/wasm.js';
+import { kernelPath, loadKernelModule } from '../../server/wasm/module.js';
 import {
   type Dataset, FIRST_DAY, allEvents, kernelFilter, loadDay, locatorOf, makeDataset, newDrops, newHeap, newLocVec, partitioning, range,
   readDrops, sorted, ALL_TYPES, DAY0, kernelErrorCode, window

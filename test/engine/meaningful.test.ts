@@ -8,7 +8,7 @@ import type { CoordLocator, RefMetricEvent } from '../../server/engine/reference
 import {
   clusterSites, labeller, refDistanceKm, refMeaningfulAggregate, refMeaningfulClusters, refMeaningfulOD, weekdayName, type MeaningfulSpec,
 } from '../../server/engine/reference-meaningful.js';
-import { Heap } from '../../server/engine/memory.js';
+import { Heap } from '../../server/wasm/memory.js';
 import { ScoreTable } from '../../server/engine/meaningful-kernels.js';
 import { ALL_HOURS, instantiate } from '../../server/engine/wasm.js';
 import { buildFixture, FIRST_DAY, type Fixture } from './fixtures.js';

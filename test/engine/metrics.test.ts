@@ -8,7 +8,7 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { DIR_IN, DIR_OUT, NULL_U32, SECONDS_PER_DAY, TYPE_CALLS, TYPE_MDS, TYPE_SMS, TYPE_TOPUPS } from '../../kernels/shared/constants.js';
-import type { Heap, Ptr } from '../../server/engine/memory.js';
+import type { Heap, Ptr } from '../../server/wasm/memory.js';
 import * as mk from '../../server/engine/metric-kernels.js';
 import {
   type CoordLocator, EARTH_RADIUS_KM, type RefMetricEvent, STATISTICS, type Statistic, exactCeilTimes, haversineKm, refDisplacement,

@@ -7,7 +7,7 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { NULL_U32, SECONDS_PER_DAY, TYPE_CALLS, TYPE_MDS, TYPE_SMS, TYPE_TOPUPS } from '../../kernels/shared/constants.js';
-import type { Heap, Ptr } from '../../server/engine/memory.js';
+import type { Heap, Ptr } from '../../server/wasm/memory.js';
 import {
   KeySet, VisitTable, activeAtReferenceCounts, cellBitsBytes, countCellsByPeriod, countConsecutivePairs, countEventsAndSubscribersByBucket,
   keySetBytes, keySetClear, markCellsByPeriod, orBits, unmovingAtReferenceCounts, unmovingCounts,

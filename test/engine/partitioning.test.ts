@@ -11,7 +11,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mainKinds } from '../../bench/kinds.js';
 import { batchesOf, Engine, EVENTS_PER_PARTITION, MAX_PARTIALS, partialDue, partitionsFor } from '../../server/engine/engine.js';
-import type { Heap } from '../../server/engine/memory.js';
+import type { Heap } from '../../server/wasm/memory.js';
 import type { Row } from '../../server/privacy/redact.js';
 import { type RefEvent, refPartition } from '../../server/engine/reference.js';
 import { instantiate, type Kernels } from '../../server/engine/wasm.js';

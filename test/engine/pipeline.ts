@@ -5,7 +5,7 @@
  * what these return with server/engine/reference.ts.
  */
 import { SECONDS_PER_DAY } from '../../kernels/shared/constants.js';
-import type { Heap, Ptr } from '../../server/engine/memory.js';
+import type { Heap, Ptr } from '../../server/wasm/memory.js';
 import type { RefDrops, RefFilter } from '../../server/engine/reference.js';
 import { type Kernels, LocationTable } from '../../server/engine/wasm.js';
 import {

@@ -4,8 +4,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { KernelError } from '../../server/errors.js';
-import { ALIGN, Heap, PAGE_BYTES, RESERVED_BYTES } from '../../server/engine/memory.js';
-import { rng } from './harness.js';
+import { ALIGN, Heap, PAGE_BYTES, RESERVED_BYTES } from '../../server/wasm/memory.js';
+import { rng } from '../engine/harness.js';
 
 const small = () => new Heap({ initialPages: 16, maximumPages: 64 });
 
