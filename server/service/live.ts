@@ -6,49 +6,22 @@
  * grace period. A store that cannot be opened is logged and the old version
  * stays in service.
  */
-import fs from 'node:fs';
 import type { Logger } from 'pino';
 import { Engine, type EngineOptions } from '../engine/engine.js';
-import { paths } from '../store/layout.js';
-import { type Manifest, readManifest } from '../store/manifest.js';
-import type { RunningServer } from './server.js';
+import { watchManifest } from '../store/change.js';
+import { readManifest } from '../store/manifest.js';
 
-/**
- * What a new store version changed: the days added, replaced (a re-ingest
- * writes a new day folder) or removed (retention), or everything when the cell
- * or region tables changed. Live subscriptions are re-sent only when a changed
- * day lies inside what they read.
- */
-export interface StoreChange {
-  all: boolean;
-  /** YYYY-MM-DD, sorted. */
-  days: string[];
-}
-
-export function storeChange(before: Manifest, after: Manifest): StoreChange {
-  // dimsHash covers the cell and region tables only: new subscribers alone do not change it.
-  const dims = (m: Manifest) => m.dimsHash ?? m.dims;
-  const all = dims(before) !== dims(after);
-  const dates = new Set([...Object.keys(before.days), ...Object.keys(after.days)]);
-  const days = [...dates].filter((d) => before.days[d]?.dir !== after.days[d]?.dir).sort();
-  return { all, days };
-}
-
-const DAY_MS = 86_400_000;
-
-/** Whether the change touches a window [start, end) in ms since the epoch (UTC days, as specWindow gives them). */
-export function changeTouches(change: StoreChange, [start, end]: readonly [number, number]): boolean {
-  if (change.all) return true;
-  return change.days.some((d) => {
-    const t = Date.parse(`${d}T00:00:00Z`);
-    return t < end && t + DAY_MS > start;
-  });
+/** Who serves the engine the follower replaces: the running server (server.ts) is one, injected by the caller. */
+export interface EngineHolder {
+  readonly context: { readonly engine: Engine };
+  /** Takes `engine` into service; the follower closes the old one after its grace period. */
+  onStoreVersion(engine: Engine): void;
 }
 
 export interface LiveOptions {
   store: string;
   engine: EngineOptions;
-  server: RunningServer;
+  server: EngineHolder;
   log: Pick<Logger, 'info' | 'error'>;
   /** How often the manifest is checked (fs.watchFile polls: it survives the atomic rename). */
   intervalMs?: number;
@@ -63,7 +36,6 @@ export interface LiveStore {
 }
 
 export function followStore(opts: LiveOptions): LiveStore {
-  const file = paths.manifest(opts.store);
   let current = opts.server.context.engine;
   let pending: Promise<void> = Promise.resolve();
   const retired = new Set<{ engine: Engine; timer: NodeJS.Timeout }>();
@@ -99,11 +71,11 @@ export function followStore(opts: LiveOptions): LiveStore {
     await entry.engine.close();
   };
 
-  fs.watchFile(file, { interval: opts.intervalMs ?? 1000 }, check);
+  const watch = watchManifest(opts.store, check, opts.intervalMs);
   return {
     settled: () => pending,
     async close() {
-      fs.unwatchFile(file, check);
+      watch.close();
       await pending;
       for (const entry of [...retired]) await retire(entry);
     },

@@ -23,7 +23,7 @@ import { Metrics } from './metrics.js';
 import { RateLimiter } from './ratelimit.js';
 import { ResultStore } from './result-store.js';
 import { API, registerRest } from './rest.js';
-import { storeChange } from './live.js';
+import { storeChange } from '../store/change.js';
 import { StreamHub } from './stream.js';
 import { registerDashboard } from './static.js';
 import { closeApp, LIBUS_LISTEN_EXCLUSIVE_PORT, uWS, type TemplatedApp, type us_listen_socket } from './uws.js';
@@ -55,7 +55,7 @@ export interface RunningServer {
   /**
    * Takes up a new store version: new queries run on `engine`, cached bodies
    * are dropped, live subscriptions the change touches are re-run
-   * (live.ts's followStore calls it); the caller closes the old engine.
+   * (live.ts's followStore calls it, through its EngineHolder); the caller closes the old engine.
    */
   onStoreVersion(engine: Engine): void;
   readonly context: ServiceContext;

@@ -41,7 +41,7 @@ import { Errors, OpaliteError } from '../errors.js';
 import { redactDropped } from '../privacy/redact.js';
 import { type Principal, bearerOf } from './auth.js';
 import { tierContext, type ServiceContext } from './context.js';
-import { changeTouches, type StoreChange } from './live.js';
+import { changeTouches, type StoreChange } from '../store/change.js';
 import { allowedUnits, checkIndicator, checkSpec, frameUnits, specWindow, unitRank } from './tiers.js';
 import { CATALOG, daysRead, period as indicatorPeriod, type TemporalResolution } from '../indicators/index.js';
 import type { Temporal } from '../engine/spec.js';
