@@ -1,397 +1,326 @@
 /**
- * Opalite against DuckDB on the same data, the same machine, in one run (issue #4).
+ * Opalite against its peers on the same data and machine (issues #4, #17): DuckDB with
+ * tuned SQL (bench/duckdb/*.sql) on two layouts, file order and Opalite's order (day,
+ * subscriber, t; the sort counted in its load), and Polars (bench/polars.ts).
  *
- * Loads the store the bench/run.ts dataset produced (generating and ingesting it
- * when missing) into Opalite's engine and, column for column, into DuckDB tables:
+ * Each engine runs in a process of its own (bench/peer.ts), so its peak RSS and CPU time
+ * are its own. Per kind: every engine's rows are checked equal to Opalite's (published
+ * rows, threshold redaction, k = 15) before anything is timed; then the engines run in
+ * turn, the order rotating each round, so that contention on a shared machine falls on
+ * all of them alike. Reported: median and range of wall time, median CPU time (all the
+ * process's threads), load averages, each engine's RSS after load and peak.
  *
- *   events(rn, sub, t, cell, kind)              the store's raw day columns; rn = global row
- *                                                number in store order (days ascending, ingest
- *                                                order within a day), so (t, rn) is the spec's
- *                                                tie order
- *   cell_region(day, cell, region, lon, lat)    the cell version valid that day (versionsOn) and its
- *                                                admin3 region index (-1 outside every region)
+ * Then two small sections: CSV ingest (Opalite's ingest() against DuckDB's read_csv with
+ * the schema stated, bench/duckdb/ingest.sql), and a cold command line (`opalite query`
+ * in a fresh process on its store against a fresh DuckDB process on its database file).
  *
- * then, per kind, runs Opalite's spec and a DuckDB SQL query written to docs/QUERIES.md's
- * semantics, checks the published (redacted, k = 15) rows are equal, and only then
- * times both (best of 3 after a warm-up). Writes bench/DUCKDB.md.
+ *   npm run build && npm run bench -- [--events N] [--repeats 5] [--threads 2]
+ *       [--engines opalite,duckdb-file,duckdb-sorted,polars] [--kinds a,b] [--no-ingest] [--no-cold]
  *
- *   npm run build && npm run bench -- [--events N] [--threads 2] [--no-ingest] [--prejoin]
- *
- * --prejoin gives DuckDB the admin3 region of every event materialised at load
- * (table located_admin3), so its queries skip the (day, cell) join: DuckDB's best
- * case, at the price of a load per unit. Results go to a separate section.
+ * Writes (replaces) its size's section of bench/DUCKDB.md unless --kinds narrows the run.
  */
+import { fork, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
-import { DuckDBInstance, DuckDBDataChunk, UINTEGER, UTINYINT, type DuckDBConnection } from '@duckdb/node-api';
-import { Engine } from '../server/engine/engine.js';
+import { DuckDBInstance } from '@duckdb/node-api';
 import { ingest } from '../server/ingest/ingest.js';
 import type { Row } from '../server/privacy/redact.js';
 import { Store } from '../server/store/reader.js';
 import { benchData, ensureStore } from './datasets.js';
+import { mainKinds } from './kinds.js';
+import { compareRows, fill, K, params, PEER_KINDS, toRow, UNIT, type Params } from './peer-kinds.js';
+import type { EngineName, PeerConfig, Reply, Request } from './peer.js';
+import { sqlFile } from './peer.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const K = 15;
-const UNIT = 'admin3';
+const HERE = path.dirname(fileURLToPath(import.meta.url));
 
-const o = new Command('bench-duckdb')
+const o = new Command('bench-peers')
   .option('--events <n>', 'approximate number of events', (v) => Number(v), 2_000_000)
-  .option('--threads <n>', 'Opalite worker threads and DuckDB threads', (v) => Number(v), 2)
+  .option('--threads <n>', 'threads of every engine (Opalite workers, DuckDB threads, POLARS_MAX_THREADS)', (v) => Number(v), 2)
+  .option('--repeats <n>', 'timed rounds per kind after the checked run', (v) => Number(v), 5)
+  .option('--engines <list>', 'engines, in their first round\'s order', 'opalite,duckdb-file,duckdb-sorted,polars')
+  .option('--kinds <list>', 'only kinds whose name contains one of these (does not write the results file)')
   .option('--no-ingest', 'skip the CSV ingest comparison')
-  .option('--prejoin', 'DuckDB reads a table with each event\'s admin3 region materialised at load')
-  .option('--duckdb-memory <size>', "DuckDB's memory_limit (the machine is shared: a query past it fails instead of swapping others out)", '12GB')
+  .option('--ingest-repeats <n>', 'alternating runs of each ingest', (v) => Number(v), 2)
+  .option('--no-cold', 'skip the cold command-line comparison')
+  .option('--duckdb-memory <size>', "DuckDB's memory_limit (the machine is shared: past it a query fails instead of swapping others out)", '12GB')
   .option('--dir <dir>', 'where datasets and stores are kept', path.join(ROOT, 'bench', 'data'))
   .option('--out <file>', 'results file', path.join(ROOT, 'bench', 'DUCKDB.md'))
   .parse(process.argv)
-  .opts<{ events: number; threads: number; ingest: boolean; prejoin?: boolean; duckdbMemory: string; dir: string; out: string }>();
+  .opts<{
+    events: number; threads: number; repeats: number; engines: string; kinds?: string; ingest: boolean; ingestRepeats: number;
+    cold: boolean; duckdbMemory: string; dir: string; out: string;
+  }>();
 
 process.env.OPALITE_PSEUDONYM_KEY ??= 'be'.repeat(32);
-const { subscribers, dataset, store: storeDir } = benchData(o.events, o.dir);
-const now = () => performance.now();
 const fmt = (n: number) => (Number.isFinite(n) ? Math.round(n).toLocaleString('en-US') : '-');
 const log = (s: string) => console.error(`[${new Date().toISOString().slice(11, 19)}] ${s}`);
-
-await ensureStore(o.events, o.dir);
-
-const db = await DuckDBInstance.create(':memory:');
-const con = await db.connect();
-await con.run(`SET threads = ${o.threads}`);
-await con.run(`SET memory_limit = '${o.duckdbMemory}'`);
-const duckThreads = Number((await con.runAndReadAll(`SELECT current_setting('threads')`)).getRows()[0]![0]);
-const q = async (sql: string) => (await con.runAndReadAll(sql)).getRows();
-
-// ---------------------------------------------------------------- ingest: CSV -> Opalite store vs CSV -> DuckDB table
-const ingestRows: string[][] = [];
-if (o.ingest) {
-  const csv = path.join(dataset, 'events');
-  const files = fs.readdirSync(csv).filter((f) => f.endsWith('.csv')).map((f) => path.join(csv, f));
-  const tmpStore = path.join(o.dir, `.duckdb-ingest-${subscribers}`);
-  fs.rmSync(tmpStore, { recursive: true, force: true });
-  let t0 = now();
-  const ing = await ingest({ dataset, store: tmpStore });
-  const opaliteS = (now() - t0) / 1000;
-  fs.rmSync(tmpStore, { recursive: true, force: true });
-  t0 = now();
-  await con.run(`CREATE TABLE raw_events AS SELECT * FROM read_csv([${files.map((f) => `'${f}'`).join(', ')}], header = true)`);
-  const duckS = (now() - t0) / 1000;
-  const n = Number((await q('SELECT count(*) FROM raw_events'))[0]![0]);
-  await con.run('DROP TABLE raw_events');
-  ingestRows.push(['CSV ingest (Opalite: parse, validate, pseudonymise, store; DuckDB: read_csv into a table)', (opaliteS * 1000).toFixed(0), (duckS * 1000).toFixed(0), (duckS / opaliteS).toFixed(2), `${fmt(ing.rows / opaliteS)} / ${fmt(n / duckS)}`]);
-  log(`ingest: Opalite ${opaliteS.toFixed(2)} s (${fmt(ing.rows)} rows), DuckDB read_csv ${duckS.toFixed(2)} s (${fmt(n)} rows)`);
-}
-
-// ---------------------------------------------------------------- Opalite: load the store
-let t0 = now();
-// cacheEntries 0: no result cache, so every timed run computes.
-const engine = Engine.open(storeDir, { threads: o.threads, cacheEntries: 0 });
-const opaliteLoadS = (now() - t0) / 1000;
-const store = engine.store;
-const days = store.days();
-const dayNum = (d: string) => Date.UTC(+d.slice(0, 4), +d.slice(5, 7) - 1, +d.slice(8, 10)) / 86_400_000;
-const dayIso = (n: number) => new Date(n * 86_400_000).toISOString().slice(0, 10);
-const rowsOf = new Map(days.map((d) => [d, store.day(d).rows]));
-const totalRows = days.reduce((n, d) => n + rowsOf.get(d)!, 0);
-log(`Opalite loaded ${fmt(totalRows)} events in ${opaliteLoadS.toFixed(2)} s`);
-
-// ---------------------------------------------------------------- DuckDB: the same columns
-await con.run('CREATE TABLE events (rn UINTEGER, sub UINTEGER, t UINTEGER, cell UINTEGER, kind UTINYINT)');
-await con.run('CREATE TABLE cell_region (day INTEGER, cell UINTEGER, region INTEGER, lon DOUBLE, lat DOUBLE)');
-const { cells, regions } = store.dims();
-const level = regions.find((l) => l.unit === UNIT);
-if (!level) throw new Error(`no ${UNIT} in the store`);
-const pcods = level.regions.map((r) => r.pcod);
-const unitRegion = cells.regions[UNIT]!;
-t0 = now();
-{
-  const app = await con.createAppender('events');
-  const CH = 2048;
-  const chunk = DuckDBDataChunk.create([UINTEGER, UINTEGER, UINTEGER, UINTEGER, UTINYINT], CH);
-  let rn = 0;
-  for (const d of days) {
-    const sub = store.readColumn(d, 'sub') as Uint32Array;
-    const t = store.readColumn(d, 't') as Uint32Array;
-    const cell = store.readColumn(d, 'cell') as Uint32Array;
-    const kind = store.readColumn(d, 'kind') as Uint8Array;
-    const n = sub.length;
-    const rns = new Array<number>(CH);
-    for (let i = 0; i < n; i += CH) {
-      const m = Math.min(CH, n - i);
-      if (m !== CH) chunk.reset();
-      chunk.rowCount = m;
-      for (let j = 0; j < m; j++) rns[j] = rn + i + j;
-      chunk.setColumns([
-        m === CH ? rns : rns.slice(0, m),
-        Array.from(sub.subarray(i, i + m)),
-        Array.from(t.subarray(i, i + m)),
-        Array.from(cell.subarray(i, i + m)),
-        Array.from(kind.subarray(i, i + m)),
-      ]);
-      app.appendDataChunk(chunk);
-    }
-    rn += n;
-  }
-  app.flushSync();
-  app.closeSync();
-  const ca = await con.createAppender('cell_region');
-  for (const d of days) {
-    const dn = dayNum(d);
-    const ver = cells.versionsOn(dn);
-    for (let c = 0; c < ver.length; c++) {
-      const v = ver[c]!;
-      if (v < 0) continue;
-      const cv = cells.versions[v]!;
-      ca.appendInteger(dn);
-      ca.appendUInteger(c);
-      ca.appendInteger(unitRegion[v]!);
-      ca.appendDouble(cv.lon);
-      ca.appendDouble(cv.lat);
-      ca.endRow();
-    }
-  }
-  ca.flushSync();
-  ca.closeSync();
-}
-if (o.prejoin) {
-  await con.run(`CREATE TABLE located_admin3 AS
-    SELECT e.rn, e.sub, e.t, e.kind, c.region FROM events e JOIN cell_region c ON c.day = e.t // 86400 AND c.cell = e.cell
-    WHERE c.region >= 0 ORDER BY e.rn`);
-}
-const duckLoadS = (now() - t0) / 1000;
-const duckCount = Number((await q('SELECT count(*) FROM events'))[0]![0]);
-if (duckCount !== totalRows) throw new Error(`DuckDB holds ${duckCount} events, the store ${totalRows}`);
-log(`DuckDB loaded ${fmt(duckCount)} events from the store's columns in ${duckLoadS.toFixed(2)} s`);
-
-// ---------------------------------------------------------------- the kinds
-const D = days.map(dayNum);
-const d0 = D[0]!;
-const d1 = D[1]!;
-const dLast = D.at(-1)!;
-const sec = (d: number) => d * 86400;
-/** Order key of an event: (t, rn) packed into one UBIGINT (t < 2^32, rn < 2^32). */
-const KEY = '((e.t::UBIGINT << 32) | e.rn)';
-/** Located calls and sms (the default event_types) in [from, to) days, admin3. */
-const located = (from: number, to: number) => o.prejoin
-  ? `
-  SELECT e.rn, e.sub, e.t, e.region, ${KEY} AS k FROM located_admin3 e
-  WHERE e.t >= ${sec(from)} AND e.t < ${sec(to)} AND (e.kind & 3) < 2`
-  : `
-  SELECT e.rn, e.sub, e.t, c.region, ${KEY} AS k
-  FROM events e JOIN cell_region c ON c.day = e.t // 86400 AND c.cell = e.cell
-  WHERE e.t >= ${sec(from)} AND e.t < ${sec(to)} AND (e.kind & 3) < 2 AND c.region >= 0`;
-const dailyLast = (d: number) => `SELECT sub, arg_max(region, k) AS region FROM (${located(d, d + 1)}) GROUP BY sub`;
-const dailyMostCommon = (d: number) => `
-  SELECT sub, arg_max(region, {'n': n, 'k': mk}) AS region FROM (
-    SELECT sub, region, count(*) AS n, max(k) AS mk FROM (${located(d, d + 1)}) GROUP BY sub, region
-  ) GROUP BY sub`;
-/**
- * modal_location of daily last over consecutive days: each day's last location in one
- * scan (grouped by sub and day), then most days, ties to the location seen on the latest day.
- */
-const modal = (ds: number[]) => {
-  if (ds.some((d, i) => d !== ds[0]! + i)) throw new Error('modal: consecutive days expected');
-  return `
-  SELECT sub, arg_max(region, {'n': n, 'd': md}) AS region FROM (
-    SELECT sub, region, count(*) AS n, max(day) AS md FROM (
-      SELECT sub, t // 86400 AS day, arg_max(region, k) AS region FROM (${located(ds[0]!, ds.at(-1)! + 1)}) GROUP BY sub, day
-    ) GROUP BY sub, region
-  ) GROUP BY sub`;
+const loadavg = () => os.loadavg().map((x) => x.toFixed(2)).join(' ');
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
 };
-const spatial = (locs: string) => `SELECT region, count(*) AS value FROM (${locs}) GROUP BY region HAVING count(*) > ${K}`;
+const gib = (b: number) => `${(b / 2 ** 30).toFixed(2)} GiB`;
 
-interface Kind {
-  name: string;
-  spec: object;
-  sql: string;
-  /** DuckDB row -> the engine's row. */
-  row: (r: readonly unknown[]) => Row;
-  events: number;
-}
-const rowsIn = (from: number, to: number) => days.filter((d) => dayNum(d) >= from && dayNum(d) < to).reduce((n, d) => n + rowsOf.get(d)!, 0);
-const daily = (date: number, method: string) => ({ query_kind: 'daily_location', date: dayIso(date), method, aggregation_unit: UNIT });
-const byRegion = (r: readonly unknown[]): Row => ({ pcod: pcods[Number(r[0])]!, value: Number(r[1]) });
-const od = (r: readonly unknown[]): Row => ({ pcod_from: pcods[Number(r[0])]!, pcod_to: pcods[Number(r[1])]!, value: Number(r[2]) });
-const window = { start_date: dayIso(d0), end_date: dayIso(dLast), aggregation_unit: UNIT };
+// ---------------------------------------------------------------- the data
+const storeDir = await ensureStore(o.events, o.dir);
+const { subscribers, dataset } = benchData(o.events, o.dir);
+const store = Store.open(storeDir);
+const days = store.days();
+const totalRows = days.reduce((n, d) => n + store.day(d).rows, 0);
+const dims = store.dims();
+const pcods = dims.regions.find((l) => l.unit === UNIT)!.regions.map((r) => r.pcod);
+const p: Params = params(days, dims.cells.ids.length, totalRows);
+const specs = new Map(mainKinds(days, UNIT));
+store.release();
+const peersDir = path.join(o.dir, `peers-${subscribers}`);
 
-const kinds: Kind[] = [
-  {
-    name: 'spatial_aggregate daily last',
-    spec: { query_kind: 'spatial_aggregate', locations: daily(d1, 'last') },
-    sql: spatial(dailyLast(d1)),
-    row: byRegion,
-    events: rowsIn(d1, d1 + 1),
-  },
-  {
-    name: 'spatial_aggregate daily most-common',
-    spec: { query_kind: 'spatial_aggregate', locations: daily(d1, 'most-common') },
-    sql: spatial(dailyMostCommon(d1)),
-    row: byRegion,
-    events: rowsIn(d1, d1 + 1),
-  },
-  {
-    name: 'spatial_aggregate modal 7 days',
-    spec: { query_kind: 'spatial_aggregate', locations: { query_kind: 'modal_location', locations: D.slice(0, 7).map((d) => daily(d, 'last')) } },
-    sql: spatial(modal(D.slice(0, 7))),
-    row: byRegion,
-    events: rowsIn(d0, D.slice(0, 7).at(-1)! + 1),
-  },
-  {
-    name: 'flows daily last',
-    spec: { query_kind: 'flows', from_location: daily(d0, 'last'), to_location: daily(dLast, 'last') },
-    sql: `SELECT a.region, b.region, count(*) FROM (${dailyLast(d0)}) a JOIN (${dailyLast(dLast)}) b USING (sub)
-          GROUP BY a.region, b.region HAVING count(*) > ${K}`,
-    row: od,
-    events: rowsIn(d0, d0 + 1) + rowsIn(dLast, dLast + 1),
-  },
-  {
-    name: 'unique_subscriber_counts 6 days',
-    spec: { query_kind: 'unique_subscriber_counts', ...window },
-    sql: `SELECT region, count(DISTINCT sub) FROM (${located(d0, dLast)}) GROUP BY region HAVING count(DISTINCT sub) > ${K}`,
-    row: byRegion,
-    events: rowsIn(d0, dLast),
-  },
-  {
-    name: 'location_event_counts hourly 6 days',
-    spec: { query_kind: 'location_event_counts', ...window, interval: 'hour', direction: 'both' },
-    // A location's series is published only if every bucket has more than k distinct subscribers.
-    sql: `WITH b AS (SELECT region, t // 3600 AS h, count(*) AS n, count(DISTINCT sub) AS s FROM (${located(d0, dLast)}) GROUP BY region, h)
-          SELECT region, h, n FROM b WHERE region IN (SELECT region FROM b GROUP BY region HAVING min(s) > ${K})`,
-    row: (r) => {
-      const h = Number(r[1]);
-      return { pcod: pcods[Number(r[0])]!, date: dayIso(Math.floor(h / 24)), hour: h % 24, value: Number(r[2]) };
-    },
-    events: rowsIn(d0, dLast),
-  },
-  {
-    name: 'consecutive_trips_od_matrix 6 days',
-    spec: { query_kind: 'consecutive_trips_od_matrix', ...window },
-    sql: `SELECT a, b, count(DISTINCT sub) FROM (
-            SELECT sub, region AS a, lead(region) OVER (PARTITION BY sub ORDER BY k) AS b FROM (${located(d0, dLast)})
-          ) WHERE b IS NOT NULL GROUP BY a, b HAVING count(DISTINCT sub) > ${K}`,
-    row: od,
-    events: rowsIn(d0, dLast),
-  },
-  {
-    name: 'joined_spatial_aggregate rog avg (modal 7 days)',
-    spec: {
-      query_kind: 'joined_spatial_aggregate',
-      locations: { query_kind: 'modal_location', locations: D.slice(0, 7).map((d) => daily(d, 'last')) },
-      metric: { query_kind: 'radius_of_gyration', start_date: dayIso(d0), end_date: dayIso(dLast) },
-      method: 'avg',
-    },
-    // radius_of_gyration: events with a valid cell version (any region), centroid = mean lon/lat.
-    sql: `WITH ev AS (
-            SELECT e.sub, c.lon, c.lat FROM events e JOIN cell_region c ON c.day = e.t // 86400 AND c.cell = e.cell
-            WHERE e.t >= ${sec(d0)} AND e.t < ${sec(dLast)} AND (e.kind & 3) < 2),
-          cen AS (SELECT sub, avg(lon) AS clon, avg(lat) AS clat FROM ev GROUP BY sub),
-          rog AS (
-            SELECT ev.sub, sqrt(avg(pow(2 * 6371.0088 * asin(least(1, sqrt(
-              pow(sin(radians(ev.lat - cen.clat) / 2), 2) + cos(radians(cen.clat)) * cos(radians(ev.lat)) * pow(sin(radians(ev.lon - cen.clon) / 2), 2)
-            ))), 2))) AS v
-            FROM ev JOIN cen USING (sub) GROUP BY ev.sub),
-          loc AS (${modal(D.slice(0, 7))})
-          SELECT loc.region, avg(rog.v) FROM loc JOIN rog USING (sub) GROUP BY loc.region HAVING count(*) > ${K}`,
-    row: byRegion,
-    events: totalRows,
-  },
-];
-
-// ---------------------------------------------------------------- check, then time
-const keyOf = (r: Row) => Object.entries(r).filter(([c]) => c !== 'value').map(([c, v]) => `${c}=${v}`).join(',');
-function compare(a: Row[], b: Row[]): string | null {
-  const ma = new Map(a.map((r) => [keyOf(r), r.value as number]));
-  const mb = new Map(b.map((r) => [keyOf(r), r.value as number]));
-  const diffs: string[] = [];
-  for (const [k, v] of ma) {
-    const w = mb.get(k);
-    if (w === undefined) diffs.push(`${k}: Opalite ${v}, DuckDB none`);
-    else if (!(v === w || Math.abs(v - w) <= 1e-9 * Math.max(Math.abs(v), Math.abs(w)))) diffs.push(`${k}: Opalite ${v}, DuckDB ${w}`);
+// ---------------------------------------------------------------- engine processes
+class Peer {
+  private child;
+  private waiting: ((r: Reply) => void) | null = null;
+  constructor(readonly name: EngineName) {
+    const cfg: PeerConfig = { engine: name, store: storeDir, peers: peersDir, params: p, threads: o.threads, duckdbMemory: o.duckdbMemory };
+    this.child = fork(path.join(HERE, 'peer.js'), [JSON.stringify(cfg)], {
+      env: { ...process.env, POLARS_MAX_THREADS: String(o.threads) },
+      serialization: 'advanced',
+    });
+    this.child.on('message', (r: Reply) => this.waiting?.(r));
+    this.child.on('exit', (code) => {
+      if (code) this.waiting?.({ op: 'error', message: `${name} exited with code ${code}` });
+    });
   }
-  for (const [k, w] of mb) if (!ma.has(k)) diffs.push(`${k}: Opalite none, DuckDB ${w}`);
-  if (ma.size !== a.length || mb.size !== b.length) diffs.push(`duplicate keys (Opalite ${a.length} rows/${ma.size} keys, DuckDB ${b.length}/${mb.size})`);
-  return diffs.length ? `${diffs.length} differences (Opalite ${a.length} rows, DuckDB ${b.length}): ${diffs.slice(0, 5).join('; ')}` : null;
-}
-async function best(f: () => Promise<unknown>): Promise<number> {
-  await f(); // warm-up
-  let b = Infinity;
-  for (let i = 0; i < 3; i++) {
-    const s = now();
-    await f();
-    b = Math.min(b, now() - s);
+  ask<T extends Reply['op']>(req: Request): Promise<Extract<Reply, { op: T }>> {
+    return new Promise((resolve, reject) => {
+      this.waiting = (r) => {
+        this.waiting = null;
+        if (r.op === 'error') reject(new Error(`${this.name}: ${r.message}`));
+        else resolve(r as Extract<Reply, { op: T }>);
+      };
+      this.child.send(req);
+    });
   }
-  return b;
+  stop() {
+    this.child.send({ op: 'exit' } satisfies Request);
+  }
 }
 
-const only = process.env.OPALITE_DUCKDB_KINDS?.split(',');
-const table: string[][] = [];
-const notes: string[] = [];
-for (const kind of kinds) {
+const LABEL: Record<string, string> = {
+  opalite: 'Opalite',
+  'duckdb-file': 'DuckDB, file order',
+  'duckdb-sorted': 'DuckDB, Opalite\'s order',
+  polars: 'Polars',
+};
+
+if (!fs.existsSync(path.join(peersDir, 'cell_region.parquet'))) {
+  const ex = new Peer('export');
+  const r = await ex.ask<'loaded'>({ op: 'load' });
+  ex.stop();
+  log(`exported the store's columns to Parquet in ${(r.ms / 1000).toFixed(1)} s (${r.detail}) -> ${peersDir}`);
+}
+
+const engines = o.engines.split(',') as EngineName[];
+if (engines[0] !== 'opalite') throw new Error(`--engines: expected opalite first (the rows every peer is checked against), found ${engines[0]}`);
+const peers = engines.map((e) => new Peer(e));
+interface LoadStat { ms: number; cpuMs: number; detail: string; rssLoaded: number; loadavg: string }
+const loads = new Map<EngineName, LoadStat>();
+for (const peer of peers) {
+  const r = await peer.ask<'loaded'>({ op: 'load' });
+  const s = await peer.ask<'stats'>({ op: 'stats' });
+  loads.set(peer.name, { ms: r.ms, cpuMs: r.cpuMs, detail: r.detail, rssLoaded: s.vmRSS, loadavg: loadavg() });
+  log(`${peer.name}: loaded in ${(r.ms / 1000).toFixed(2)} s (CPU ${(r.cpuMs / 1000).toFixed(2)} s), RSS ${gib(s.vmRSS)}; ${r.detail}`);
+}
+
+// ---------------------------------------------------------------- check, then time, interleaved
+interface Timing { ms: number[]; cpu: number[] }
+interface KindResult { name: string; rows: number; events: number; status: Map<EngineName, string>; times: Map<EngineName, Timing>; load: string }
+const only = o.kinds?.split(',');
+const results: KindResult[] = [];
+for (const kind of PEER_KINDS) {
   if (only && !only.some((s) => kind.name.includes(s))) continue;
-  const mine = await engine.run(kind.spec);
-  let theirs: Row[];
-  try {
-    theirs = (await q(kind.sql)).map((r) => kind.row(r));
-  } catch (e) {
-    const msg = `${kind.name}: DuckDB failed: ${(e as Error).message.split('\n')[0]}`;
-    log(msg);
-    notes.push(msg);
-    table.push([kind.name, '-', '-', '-', '-', '-', `not timed: DuckDB error`]);
-    continue;
+  if (!specs.has(kind.name)) throw new Error(`bench/kinds.ts has no kind named ${kind.name}`);
+  const res: KindResult = { name: kind.name, rows: 0, events: 0, status: new Map(), times: new Map(), load: loadavg() };
+  const timed: Peer[] = [];
+  let mine: Row[] = [];
+  for (const peer of peers) {
+    let r;
+    try {
+      r = await peer.ask<'ran'>({ op: 'run', kind: kind.name, rows: true });
+    } catch (e) {
+      const msg = (e as Error).message.split('\n').slice(0, 2).join(' ');
+      log(`${kind.name}: ${msg}`);
+      res.status.set(peer.name, `error: ${msg.slice(0, 200)}`);
+      continue;
+    }
+    if (peer.name === 'opalite') {
+      mine = r.rows as Row[];
+      res.rows = mine.length;
+      timed.push(peer);
+      continue;
+    }
+    const theirs = (r.rows as number[][]).map((row) => toRow(kind.shape, pcods, row));
+    const diff = compareRows(mine, theirs, LABEL[peer.name]!);
+    if (diff) {
+      log(`${kind.name}: ${peer.name} NOT EQUAL: ${diff}`);
+      res.status.set(peer.name, `not equal: ${diff}`);
+    } else {
+      timed.push(peer);
+    }
   }
-  const diff = compare(mine.rows, theirs);
-  if (diff) {
-    log(`${kind.name}: NOT EQUAL: ${diff}`);
-    notes.push(`${kind.name}: not equal, not timed. ${diff}`);
-    table.push([kind.name, '-', '-', '-', '-', '-', `not equal (${mine.rows.length} vs ${theirs.length} rows)`]);
-    continue;
+  for (const peer of timed) res.times.set(peer.name, { ms: [], cpu: [] });
+  for (let round = 0; round < o.repeats; round++) {
+    for (let i = 0; i < timed.length; i++) {
+      const peer = timed[(i + round) % timed.length]!;
+      const r = await peer.ask<'ran'>({ op: 'run', kind: kind.name, rows: false });
+      res.times.get(peer.name)!.ms.push(r.ms);
+      res.times.get(peer.name)!.cpu.push(r.cpuMs);
+    }
   }
-  const opMs = await best(() => engine.run(kind.spec));
-  const duckMs = await best(() => q(kind.sql));
-  log(`${kind.name}: equal (${mine.rows.length} rows); Opalite ${opMs.toFixed(1)} ms, DuckDB ${duckMs.toFixed(1)} ms`);
-  table.push([kind.name, opMs.toFixed(1), duckMs.toFixed(1), (duckMs / opMs).toFixed(2), fmt(kind.events / (opMs / 1000)), fmt(kind.events / (duckMs / 1000)), `equal, ${mine.rows.length} rows`]);
+  res.load += ` -> ${loadavg()}`;
+  log(`${kind.name}: ${res.rows} rows; ${[...res.times].map(([e, t]) => `${e} ${median(t.ms).toFixed(1)} ms`).join(', ')}; load ${res.load}`);
+  results.push(res);
 }
-await engine.close();
+const peaks = new Map<EngineName, number>();
+for (const peer of peers) {
+  peaks.set(peer.name, (await peer.ask<'stats'>({ op: 'stats' })).vmHWM);
+  peer.stop();
+}
+
+// ---------------------------------------------------------------- CSV ingest, alternating
+const ingestRows: string[][] = [];
+if (o.ingest && !only) {
+  const dir = path.join(dataset, 'events');
+  const files = fs.readdirSync(dir).filter((f) => f.endsWith('.csv')).map((f) => path.join(dir, f)).sort();
+  const columns = "{'msisdn': 'VARCHAR', 'datetime': 'TIMESTAMP', 'cell_id': 'VARCHAR', 'event_type': 'VARCHAR', 'outgoing': 'BOOLEAN', " +
+    "'duration': 'DOUBLE', 'msisdn_counterpart': 'VARCHAR', 'recharge_amount': 'DOUBLE'}";
+  const sql = fill(sqlFile('ingest'), { files: `[${files.map((f) => `'${f}'`).join(', ')}]`, columns }, 'bench/duckdb/ingest.sql');
+  const db = await DuckDBInstance.create(':memory:');
+  const con = await db.connect();
+  await con.run(`SET threads = ${o.threads}`);
+  const tmpStore = path.join(o.dir, `.peers-ingest-${subscribers}`);
+  const op: number[] = [];
+  const dk: number[] = [];
+  let rows = 0;
+  for (let r = 0; r < o.ingestRepeats; r++) {
+    fs.rmSync(tmpStore, { recursive: true, force: true });
+    let t0 = performance.now();
+    rows = (await ingest({ dataset, store: tmpStore, csv: { threads: o.threads } })).rows;
+    op.push(performance.now() - t0);
+    fs.rmSync(tmpStore, { recursive: true, force: true });
+    t0 = performance.now();
+    await con.run(sql);
+    dk.push(performance.now() - t0);
+    const n = Number((await con.runAndReadAll('SELECT count(*) FROM raw_events')).getRows()[0]![0]);
+    if (n !== rows) throw new Error(`ingest: DuckDB read ${n} rows, Opalite ${rows}`);
+    await con.run('DROP TABLE raw_events');
+  }
+  con.closeSync();
+  const range = (xs: number[]) => `${fmt(median(xs))} (${fmt(Math.min(...xs))}-${fmt(Math.max(...xs))})`;
+  ingestRows.push([`CSV, ${fmt(rows)} rows`, range(op), range(dk), (median(dk) / median(op)).toFixed(2), loadavg()]);
+  log(`ingest: Opalite ${op.map((x) => x.toFixed(0)).join(', ')} ms; DuckDB read_csv ${dk.map((x) => x.toFixed(0)).join(', ')} ms`);
+}
+
+// ---------------------------------------------------------------- cold command line
+const coldRows: string[][] = [];
+const COLD = ['spatial_aggregate daily last', 'spatial_aggregate modal 7 days'];
+if (o.cold && !only) {
+  const dbFile = path.join(peersDir, 'events.duckdb');
+  if (!fs.existsSync(dbFile)) {
+    const pe = new Peer('duckdb-persist');
+    const r = await pe.ask<'loaded'>({ op: 'load' });
+    pe.stop();
+    log(`DuckDB database file written in ${(r.ms / 1000).toFixed(1)} s -> ${dbFile}`);
+  }
+  const cli = path.join(ROOT, 'dist', 'server', 'cli', 'main.js');
+  const cold = path.join(HERE, 'duckdb-cold.js');
+  const wall = (args: string[]) => {
+    const t0 = performance.now();
+    const r = spawnSync(process.execPath, args, { encoding: 'utf8', env: { ...process.env, POLARS_MAX_THREADS: String(o.threads) } });
+    if (r.status !== 0) throw new Error(`${args.join(' ')}: exit ${r.status}: ${r.stderr}`);
+    return { ms: performance.now() - t0, out: r.stdout };
+  };
+  for (const name of COLD) {
+    const kind = PEER_KINDS.find((k) => k.name === name)!;
+    const spec = JSON.stringify(specs.get(name));
+    const op: number[] = [];
+    const dk: number[] = [];
+    let lines = [0, 0];
+    for (let r = 0; r < 3; r++) {
+      const a = wall([cli, 'query', '--store', storeDir, '--spec', spec, '--threads', String(o.threads)]);
+      const b = wall([cold, dbFile, kind.file, JSON.stringify(p), String(o.threads)]);
+      op.push(a.ms);
+      dk.push(b.ms);
+      lines = [a.out.trim().split('\n').length - 1, b.out.trim().split('\n').length];
+    }
+    if (lines[0] !== lines[1]) throw new Error(`cold ${name}: opalite query printed ${lines[0]} rows, DuckDB ${lines[1]}`);
+    coldRows.push([name, `${fmt(median(op))} (${fmt(Math.min(...op))}-${fmt(Math.max(...op))})`, `${fmt(median(dk))} (${fmt(Math.min(...dk))}-${fmt(Math.max(...dk))})`, (median(dk) / median(op)).toFixed(2), String(lines[0])]);
+    log(`cold ${name}: opalite query ${op.map((x) => x.toFixed(0)).join(', ')} ms; DuckDB ${dk.map((x) => x.toFixed(0)).join(', ')} ms`);
+  }
+}
 
 // ---------------------------------------------------------------- report
-const rss = process.resourceUsage().maxRSS * 1024;
-const cpu = os.cpus();
-const machine = `${cpu[0]?.model ?? 'cpu'}, ${cpu.length} cores (availableParallelism ${os.availableParallelism()}), ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB, ${os.type()} ${os.release()}, Node ${process.version}, load average ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`;
 const md = (rows: string[][]) => rows.map((r) => `| ${r.join(' | ')} |`).join('\n');
-const head = ['kind', 'Opalite ms', 'DuckDB ms', 'ratio DuckDB/Opalite', 'Opalite events/s', 'DuckDB events/s', 'check'];
-const title = `## ${fmt(totalRows)} events${o.prejoin ? ', DuckDB with admin3 materialised per event (--prejoin)' : ''}`;
+const cell = (t: Timing | undefined, status: string | undefined) =>
+  t ? `${median(t.ms).toFixed(1)} (${Math.min(...t.ms).toFixed(0)}-${Math.max(...t.ms).toFixed(0)}) / ${median(t.cpu).toFixed(0)}` : status?.startsWith('not equal') ? 'not equal' : status ? 'error' : '-';
+const ratio = (a: Timing | undefined, b: Timing | undefined) => (a && b ? (median(a.ms) / median(b.ms)).toFixed(1) : '-');
+const ducks = engines.filter((e) => e.startsWith('duckdb'));
+const head = ['kind', 'rows', ...engines.map((e) => `${LABEL[e]} ms (range) / CPU ms`), ...(ducks.length ? ['best DuckDB / Opalite'] : []), ...(engines.includes('polars') ? ['Polars / Opalite'] : []), 'load average (start -> end)'];
+const kindRows = results.map((r) => {
+  const op = r.times.get('opalite');
+  const best = ducks.map((e) => r.times.get(e)).filter((t): t is Timing => !!t).sort((a, b) => median(a.ms) - median(b.ms))[0];
+  return [r.name, String(r.rows), ...engines.map((e) => cell(r.times.get(e), r.status.get(e))), ...(ducks.length ? [ratio(best, op)] : []), ...(engines.includes('polars') ? [ratio(r.times.get('polars'), op)] : []), r.load];
+});
+const loadRows = engines.map((e) => {
+  const l = loads.get(e)!;
+  return [LABEL[e]!, l.detail, fmt(l.ms), fmt(l.cpuMs), gib(l.rssLoaded), gib(peaks.get(e)!), l.loadavg];
+});
+const notes = results.flatMap((r) => [...r.status].map(([e, s]) => `- ${r.name}, ${LABEL[e]}: ${s}`));
+const cpu = os.cpus();
+const machine = `${cpu[0]?.model ?? 'cpu'}, ${cpu.length} cores, ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB, ${os.type()} ${os.release()}, Node ${process.version}`;
+const title = `## ${fmt(totalRows)} events`;
 const text = `${title}
 
-${fmt(totalRows)} events (${subscribers.toLocaleString('en-US')} subscribers, ${days.length} days, ${days[0]} to ${days.at(-1)}), unit ${UNIT}, k = ${K}.
-Opalite: ${o.threads} worker thread(s), no result cache (cacheEntries 0). DuckDB ${(await q('SELECT version()'))[0]![0]}: threads = ${duckThreads}, memory_limit = ${o.duckdbMemory}, in-memory${o.prejoin ? '; its location queries read located_admin3 (region per event joined once at load, included in its load time), the radius of gyration still joins cell_region' : ''}.
+${fmt(totalRows)} events (${subscribers.toLocaleString('en-US')} subscribers, ${days.length} days, ${days[0]} to ${days.at(-1)}), unit ${UNIT}, k = ${K};
+${o.threads} threads for every engine. Machine: ${machine}; load average at the end ${loadavg()}. Written ${new Date().toISOString().slice(0, 16)} UTC.
 
-Machine: ${machine}. One run; read ratios within the run.
+Each engine in its own process. Rows checked equal to Opalite's (published rows, threshold redaction, k = ${K}; floats to 1e-9
+relative) first, in a run that also warms each engine; then ${o.repeats} rounds, the engines in turn, the order rotating each round.
+Cells: median wall ms (min-max) / median CPU ms of the engine's process (all its threads). Ratios: median against median.
 
-Rows were checked equal (published rows, k = ${K}; floats to 1e-9 relative) before timing. Times: best of 3 after a warm-up;
-DuckDB's include reading the result rows back into JS. events/s = events of the days a kind scans / time.
+| engine | load | load ms | load CPU ms | RSS after load | peak RSS | load average |
+| --- | --- | --- | --- | --- | --- | --- |
+${md(loadRows)}
 
-| load | Opalite ms | DuckDB ms | ratio DuckDB/Opalite | events/s (Opalite / DuckDB) |
+${md([head, head.map(() => '---'), ...kindRows])}
+${notes.length ? `\nNot timed:\n${notes.join('\n')}\n` : ''}${ingestRows.length ? `
+CSV ingest, alternating, ${o.ingestRepeats} runs each (Opalite: \`ingest()\`: parse, validate, pseudonymise, write and fsync the store,
+${o.threads} parse workers; DuckDB: bench/duckdb/ingest.sql, \`read_csv\` with the columns stated and \`auto_detect = false\`, into an
+in-memory table, threads = ${o.threads}):
+
+| files | Opalite ms, median (range) | DuckDB ms, median (range) | ratio DuckDB/Opalite | load average |
 | --- | --- | --- | --- | --- |
-${md([
-  ['store columns into memory (Opalite: Engine.open; DuckDB: readColumn + appender into events, cell_region built from versionsOn)', (opaliteLoadS * 1000).toFixed(0), (duckLoadS * 1000).toFixed(0), (duckLoadS / opaliteLoadS).toFixed(2), `${fmt(totalRows / opaliteLoadS)} / ${fmt(totalRows / duckLoadS)}`],
-  ...ingestRows,
-])}
+${md(ingestRows)}
+` : ''}${coldRows.length ? `
+Cold command line, alternating, 3 runs each: \`opalite query --store ... --threads ${o.threads}\` in a fresh process (it loads the
+whole store, then runs) against a fresh Node process that opens DuckDB's database file (Opalite's order, written once) read-only and
+runs the same kind's SQL (bench/duckdb-cold.ts). Both print the rows as CSV. The page cache is warm for both (not dropped: the
+machine is shared).
 
-${md([head, head.map(() => '---'), ...table])}
-
-Peak RSS of the process (both engines, one process): ${(rss / 2 ** 30).toFixed(2)} GiB.
-${notes.length ? `\nNotes:\n${notes.map((n) => `- ${n}`).join('\n')}\n` : ''}`;
+| kind | opalite query ms | DuckDB on its file ms | ratio DuckDB/Opalite | rows |
+| --- | --- | --- | --- | --- |
+${md(coldRows)}
+` : ''}`;
 console.log(text);
-// One section per dataset size; a rerun replaces its own section and keeps the others.
-if (!process.env.OPALITE_DUCKDB_KINDS) {
-  const HEAD = '# Opalite vs DuckDB\n\nWritten by bench/duckdb.ts (`npm run build && npm run bench -- --events N`), one section per size.\n' +
-    'Each section is one run of both engines in one process on the same machine. The load average is printed: above the core count, ' +
-    'other processes shared the machine during the run, so read ratios within a section, not absolute times across sections.\n';
-  const old = fs.existsSync(o.out) ? fs.readFileSync(o.out, 'utf8') : '';
-  const sections = old.split(/^(?=## )/m).filter((s) => s.startsWith('## ') && !s.startsWith(title + '\n'));
-  sections.push(text);
-  const size = (s: string) => Number(s.slice(3).split(' ')[0]!.replace(/,/g, ''));
-  sections.sort((a, b) => size(a) - size(b) || a.length - b.length);
-  fs.writeFileSync(o.out, [HEAD, ...sections.map((s) => s.trimEnd() + '\n')].join('\n'));
+if (!only) {
+  const HEAD = '# Opalite against DuckDB and Polars\n\nWritten by bench/duckdb.ts, one section per size; see the summary below for how to read them.\n';
+  const old = fs.existsSync(o.out) ? fs.readFileSync(o.out, 'utf8') : HEAD;
+  const parts = old.split(/^(?=## )/m);
+  const at = parts.findIndex((s) => s.startsWith(title + '\n'));
+  if (at >= 0) parts[at] = text.trimEnd() + '\n';
+  else parts.push(text.trimEnd() + '\n');
+  fs.writeFileSync(o.out, parts.map((s) => s.trimEnd() + '\n').join('\n'));
 }
