@@ -51,7 +51,8 @@ export {
   REFERENCE_LOCATION_KINDS,
 } from './spec/kinds.js';
 export { DEFAULT_EVENT_TYPES, EVENT_TYPES, STATISTICS } from './spec/common.js';
-export { childrenOf, everySpec, finestTemporal, leafWindows, outputUnit, overlappingInputs, TEMPORAL_RESOLUTIONS, unitsOf } from './spec/walk.js';
+export { childrenOf, everySpec, finestTemporal, leafWindows, overlappingInputs, TEMPORAL_RESOLUTIONS, unitsOf } from './spec/walk.js';
+export { outputUnit } from './spec/unit.js';
 export type { LeafWindow, Nested, Overlap } from './spec/walk.js';
 
 const PARSERS: { readonly [K in Kind]: (f: Fields) => AnySpec } = {

@@ -8,8 +8,8 @@
 import { Issues } from './errors.js';
 import { SPEC_LIMITS } from './limits.js';
 import { boolean, type Draft, type Fields, integer, joinPath, number, object, oneOf, type Reader } from './read.js';
-import type { AnySpec } from './union.js';
-import { outputUnit } from './walk.js';
+import type { SpecNode } from './kinds.js';
+import { outputUnit } from './unit.js';
 
 export const EVENT_TYPES = ['calls', 'sms', 'mds', 'topups'] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
@@ -179,7 +179,7 @@ export function readSampling(f: Fields): Sampling | null | undefined {
  * for modal_location, location_visits, flows, coalesced_location, ...). Each
  * mismatch is reported at its own path against the first spec's unit.
  */
-export function checkSameUnit(f: Fields, parts: readonly { key: string; spec: AnySpec | undefined }[]): void {
+export function checkSameUnit(f: Fields, parts: readonly { key: string; spec: SpecNode | undefined }[]): void {
   const known = parts.flatMap(({ key, spec }) => {
     const u = spec && outputUnit(spec);
     return u === undefined ? [] : [{ key, unit: u }];
@@ -191,7 +191,7 @@ export function checkSameUnit(f: Fields, parts: readonly { key: string; spec: An
 }
 
 /** Same check over a list field (locations.0, locations.1, ...). */
-export function checkSameUnitList(f: Fields, key: string, specs: readonly AnySpec[] | undefined): void {
+export function checkSameUnitList(f: Fields, key: string, specs: readonly SpecNode[] | undefined): void {
   if (specs) checkSameUnit(f, specs.map((spec, i) => ({ key: `${key}.${i}`, spec })));
 }
 
@@ -199,7 +199,7 @@ export function checkSameUnitList(f: Fields, key: string, specs: readonly AnySpe
  * FlowKit dumps aggregates with their derived aggregation_unit; a dumped spec
  * sent back must still load, so the field is accepted when it agrees.
  */
-export function acceptDerivedUnit(f: Fields, from: string, spec: AnySpec | undefined): void {
+export function acceptDerivedUnit(f: Fields, from: string, spec: SpecNode | undefined): void {
   if (!f.has('aggregation_unit')) return;
   const given = unit(f.raw.aggregation_unit, f.at('aggregation_unit'), f.env);
   const derived = spec && outputUnit(spec);

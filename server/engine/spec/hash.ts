@@ -5,7 +5,7 @@
  * that mean the same thing give the same bytes, hence the same query id.
  */
 import { createHash } from 'node:crypto';
-import type { QuerySpec } from './union.js';
+import type { SpecNode } from './kinds.js';
 
 /** JSON with object keys sorted at every depth; undefined members are left out, as JSON.stringify does. */
 export function canonicalJson(value: unknown): string {
@@ -27,6 +27,6 @@ const HASH_VERSION = 'opalite-spec-1';
  * The query id: sha256 (hex) of the normalised spec and the store's data
  * version, so the same spec over the same data is the same cached result.
  */
-export function specHash(spec: QuerySpec, storeVersion: string | number): string {
+export function specHash(spec: SpecNode, storeVersion: string | number): string {
   return createHash('sha256').update(`${HASH_VERSION}\n${storeVersion}\n${canonicalJson(spec)}`).digest('hex');
 }

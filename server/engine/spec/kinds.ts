@@ -65,6 +65,15 @@ export type MetricKind = (typeof METRIC_KINDS)[number];
 export type AggregateKind = (typeof AGGREGATE_KINDS)[number];
 export type Kind = LocationKind | MetricKind | AggregateKind;
 
+/**
+ * What every parsed spec is, at any depth: an object naming its kind. The
+ * parsing helpers below the families take this, so they need not know the
+ * unions of every family (union.ts) that are built from them.
+ */
+export interface SpecNode {
+  readonly query_kind: Kind;
+}
+
 export const ALL_KINDS: readonly Kind[] = [...AGGREGATE_KINDS, ...LOCATION_KINDS, ...METRIC_KINDS];
 
 /** FlowKit's ReferenceLocationSchema: one location per subscriber. */

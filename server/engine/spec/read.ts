@@ -7,9 +7,8 @@
  */
 import type { SpecError } from '../../errors.js';
 import { Issues } from './errors.js';
-import { isKind, type Kind, POSITIONS } from './kinds.js';
+import { isKind, type Kind, POSITIONS, type SpecNode } from './kinds.js';
 import { SPEC_LIMITS } from './limits.js';
-import type { AnySpec } from './union.js';
 
 export interface SpecContext {
   /** The store's aggregation units, e.g. ['admin1', 'admin2', 'admin3', 'lon-lat', 'cell']. */
@@ -22,7 +21,7 @@ export interface Env {
   readonly ctx: SpecContext;
   readonly errors: SpecError[];
   /** Parses a nested spec whose query_kind must be one of `allowed`. */
-  nested(value: unknown, path: string, allowed: readonly Kind[]): AnySpec | undefined;
+  nested(value: unknown, path: string, allowed: readonly Kind[]): SpecNode | undefined;
 }
 
 /** Reads one raw value found at `path`; undefined means a problem was recorded. */
@@ -103,7 +102,7 @@ export class Fields {
   }
 
   /** A nested spec; the kinds it may be come from POSITIONS. */
-  nested<T extends AnySpec>(key: string): T | undefined {
+  nested<T extends SpecNode>(key: string): T | undefined {
     const allowed = this.allowed(key);
     const value = this.raw[key];
     this.taken.add(key);
@@ -114,7 +113,7 @@ export class Fields {
   }
 
   /** A non-empty list of nested specs, at most SPEC_LIMITS.nestedSpecs. */
-  nestedList<T extends AnySpec>(key: string): T[] | undefined {
+  nestedList<T extends SpecNode>(key: string): T[] | undefined {
     const allowed = this.allowed(key);
     const expected = `a non-empty list of query specs with a query_kind of ${allowed.join(', ')}`;
     const max = SPEC_LIMITS.nestedSpecs;

@@ -6,47 +6,12 @@
 import { addDays, instantKey, spanDays } from './dates.js';
 import { type Kind, POSITIONS } from './kinds.js';
 import type { AnySpec } from './union.js';
-
-/** Kinds without an aggregation_unit of their own take their result's unit from this field. */
-const UNIT_SOURCE: { readonly [K in Kind]?: string } = {
-  modal_location: 'locations',
-  location_visits: 'locations',
-  mobility_classification: 'locations',
-  majority_location: 'subscriber_location_weights',
-  coalesced_location: 'preferred_location',
-  spatial_aggregate: 'locations',
-  joined_spatial_aggregate: 'locations',
-  flows: 'from_location',
-  inflows: 'from_location',
-  outflows: 'from_location',
-  active_at_reference_location_counts: 'unique_locations',
-  unique_visitor_counts: 'unique_subscriber_counts',
-  unmoving_counts: 'locations',
-  unmoving_at_reference_location_counts: 'locations',
-  aggregate_network_objects: 'total_network_objects',
-  labelled_spatial_aggregate: 'locations',
-  labelled_flows: 'from_location',
-};
+import { outputUnit } from './unit.js';
 
 type Loose = Readonly<Record<string, unknown>>;
 
 function field(spec: AnySpec, key: string): unknown {
   return (spec as unknown as Loose)[key];
-}
-
-/**
- * The unit of the spec's result (its rows' locations), or undefined for
- * results without one (metrics, histograms). Tolerates drafts whose parts
- * failed to parse.
- */
-export function outputUnit(spec: AnySpec): string | undefined {
-  const own = field(spec, 'aggregation_unit');
-  if (typeof own === 'string') return own;
-  const source = UNIT_SOURCE[spec.query_kind];
-  if (!source) return undefined;
-  const child = field(spec, source);
-  const first = Array.isArray(child) ? child[0] : child;
-  return first ? outputUnit(first as AnySpec) : undefined;
 }
 
 /** The specs nested directly in `spec`. */
