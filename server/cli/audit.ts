@@ -4,7 +4,8 @@
  * show a cut tail or a recomputed chain. `opalite audit checkpoint FILE --key K
  * --out F`: append a signed checkpoint of the log's head, run by a user whose
  * key the service user cannot read.
- * `opalite audit budget [FILE]`: each token subject's privacy spending per period, from the budget ledger.
+ * `opalite audit budget [FILE]`: each token subject's privacy spending per period, and the publisher's on
+ * indicator publications per data period, unit and publication, from the budget ledger.
  */
 import fs from 'node:fs';
 import { Command } from 'commander';
@@ -59,22 +60,37 @@ export function auditCommand(): Command {
     }));
   audit
     .command('budget')
-    .description("each token subject's privacy spending (zCDP rho) per period, for the oversight committee")
+    .description("each token subject's privacy spending (zCDP rho) per period, and the publisher's on indicators, for the oversight committee")
     .argument('[file]', "the budget ledger (default: the configuration's, budget.jsonl beside the audit log)")
     .option('--config <file>', 'service configuration (default: OPALITE_CONFIG)')
     .option('--json', 'JSON lines instead of a table')
     .action(reportSetupErrors(async (file: string | undefined, o: { config?: string; json?: boolean }) => {
-      const [{ ledgerSummary }, { ConfigError, ledgerFile, loadConfig }] = await Promise.all([import('../privacy/dp/accountant.js'), import('../service/config.js')]);
+      const [{ ledgerSummary, publisherSummary }, { ConfigError, ledgerFile, loadConfig }] = await Promise.all([import('../privacy/dp/accountant.js'), import('../service/config.js')]);
       const ledger = file ?? ledgerFile(loadConfig({ file: o.config }));
       if (!fs.existsSync(ledger)) throw new ConfigError(`${ledger}: expected a budget ledger (JSON lines), found no file (no DP query was answered yet?)`);
       const rows = ledgerSummary(ledger);
+      // The publisher's own spending on indicator publications, per data period, unit and publication.
+      const published = publisherSummary(ledger);
       if (o.json) {
         for (const r of rows) process.stdout.write(JSON.stringify(r) + '\n');
+        for (const r of published) process.stdout.write(JSON.stringify({ publisher: true, ...r }) + '\n');
         return;
       }
-      const table = [['subject', 'tier', 'period', 'queries', 'rho spent'], ...rows.map((r) => [r.sub, r.tier, r.period, String(r.queries), r.rho.toFixed(4)])];
-      const widths = table[0]!.map((_, i) => Math.max(...table.map((row) => row[i]!.length)));
-      for (const row of table) process.stdout.write(row.map((c, i) => (i >= 3 ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join('  ') + '\n');
+      const print = (table: string[][], left: number) => {
+        const widths = table[0]!.map((_, i) => Math.max(...table.map((row) => row[i]!.length)));
+        for (const row of table) process.stdout.write(row.map((c, i) => (i >= left ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join('  ') + '\n');
+      };
+      print([['subject', 'tier', 'period', 'queries', 'rho spent'], ...rows.map((r) => [r.sub, r.tier, r.period, String(r.queries), r.rho.toFixed(4)])], 3);
+      if (published.length > 0) {
+        process.stdout.write('\nindicator publications (the publisher\'s own spending)\n');
+        print(
+          [
+            ['data period', 'unit', 'publication', 'publications', 'rho spent', 'period total'],
+            ...published.map((r) => [r.period, r.unit, r.family, String(r.publications), r.rho.toFixed(4), r.periodRho.toFixed(4)]),
+          ],
+          3,
+        );
+      }
     }));
   return audit;
 }

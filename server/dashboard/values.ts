@@ -44,6 +44,10 @@ export function reasonText(code: string, d: { k?: number; residentFloor?: number
       return 'a difference of withheld or small values';
     case 'missing':
       return 'no data for this period';
+    case 'incomplete':
+      return 'period not complete yet (published once complete)';
+    case 'budget':
+      return "publisher's privacy budget for this period spent";
     default:
       return code;
   }

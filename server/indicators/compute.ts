@@ -46,6 +46,7 @@ import {
 import { type DisclosureConfig, type Disclosed, type WithheldReason, disclosureConfig, discloseCount, discloseDensity, discloseDifference, discloseFlow, roundTo } from './disclosure.js';
 import { SCALE_METHOD, scale, scaleFactor, significant } from './scale.js';
 import { dpInfo, type PrivacyInfo } from '../privacy/dp/mechanism.js';
+import { baselineOf, periodComplete, publicationId, publicationsOf, type PublisherLedger } from './publication.js';
 
 /**
  * Differential privacy for indicators (docs/PRIVACY.md, "Indicators"): each
@@ -61,6 +62,8 @@ export interface IndicatorDp {
   /** Noisy values at or below k are withheld (post-processing). */
   k: number;
   delta: number;
+  /** Where the publisher's spending is recorded, against its cap (publication.ts); absent: not recorded (tests, the CLI). */
+  publisher?: PublisherLedger;
 }
 
 /**
@@ -267,6 +270,21 @@ export async function computeIndicator(engine: Engine, indicator: string, p: Per
   if (p.days.length < calendarDays) notes.push(`the period is clipped to the store's days: ${p.days.length} of ${calendarDays}`);
   notes.push("the resident floor uses the period's residents at this unit (for flows: of both ends)");
   const noiseKey = (family: string, per: Period) => JSON.stringify(['opal-indicator/v1', family, per.resolution, per.key, unit, daySignature(engine, per)]);
+  if (dp) {
+    const withheldAll = withheldPublication(engine, def, p, unit, opts, dp, noiseKey);
+    if (withheldAll) {
+      notes.push(withheldAll.note);
+      if (def.shape === 'od') {
+        result.flows = [];
+        withheld[withheldAll.reason] = regions.length * (regions.length - 1);
+      } else {
+        result.values = regions.map((r) => ({ pcod: r.pcod, name: r.name, value: null, withheld: withheldAll.reason }));
+        withheld[withheldAll.reason] = regions.length;
+      }
+      result.privacy = { mode: 'dp', k: cfg.k };
+      return result;
+    }
+  }
   /** sigma^2 of the published values' noise, and the publications' total rho. */
   let sigma2 = 0;
   let rhoSpent = 0;
@@ -376,6 +394,44 @@ export async function computeIndicator(engine: Engine, indicator: string, p: Per
   }
   if (dp) result.privacy = sigma2 > 0 ? { ...dpInfo({ mode: 'dp', secret: dp.secret, rho: rhoSpent, k: cfg.k, delta: dp.delta }, sigma2) } : { mode: 'dp', k: cfg.k };
   return result;
+}
+
+/**
+ * Under DP, why nothing of this result may be published, or null: the period (or the scaling
+ * baseline) is not complete, or the publications it reads do not fit the publisher's cap for
+ * their data period. Charges the publisher (all or none) when they fit.
+ */
+function withheldPublication(
+  engine: Engine,
+  def: IndicatorDefinition,
+  p: Period,
+  unit: string,
+  opts: ComputeOptions,
+  dp: IndicatorDp,
+  noiseKey: (family: string, per: Period) => string,
+): { reason: WithheldReason; note: string } | null {
+  const baseline = opts.scale && def.scalable ? baselineOf(engine, p, opts.scale) : null;
+  for (const per of baseline ? [p, baseline] : [p]) {
+    if (!periodComplete(per)) {
+      return {
+        reason: 'incomplete',
+        note: `differential privacy: ${per.resolution} ${per.key} is still filling (stored through ${per.days.at(-1) ?? 'no day'}, ends ${per.end}); it is published once complete, so that its noise is drawn once`,
+      };
+    }
+  }
+  if (!dp.publisher) return null;
+  const uses = publicationsOf(def, p, unit, baseline);
+  const items = uses.map((u) => ({
+    period: `${u.period.resolution} ${u.period.key}`,
+    key: publicationId(noiseKey(u.family, u.period)),
+    rho: dp.rho,
+    publication: { family: u.family, resolution: u.period.resolution, period: u.period.key, unit },
+  }));
+  if (dp.publisher.accountant.chargePublications(dp.publisher.cap, items)) return null;
+  return {
+    reason: 'budget',
+    note: `differential privacy: the publisher's budget for ${[...new Set(items.map((i) => i.period))].join(' and ')} (rho ${dp.publisher.cap} per period) does not allow this publication again; it is withheld rather than noised more weakly`,
+  };
 }
 
 function finishOd(

@@ -66,7 +66,8 @@ export function disclosureConfig(over: Partial<Omit<DisclosureConfig, 'rounding'
 }
 
 /** Why a value was withheld. */
-export type WithheldReason = 'threshold' | 'resident-floor' | 'differencing' | 'rounded-to-threshold' | 'missing';
+/** `incomplete` and `budget` only under DP (publication.ts): a period still filling, a publication past the publisher's cap. */
+export type WithheldReason = 'threshold' | 'resident-floor' | 'differencing' | 'rounded-to-threshold' | 'missing' | 'incomplete' | 'budget';
 
 export type Disclosed = { value: number; withheld?: undefined } | { value: null; withheld: WithheldReason };
 

@@ -6,3 +6,4 @@ export * from './disclosure.js';
 export * from './scale.js';
 export * from './cache.js';
 export * from './series.js';
+export * from './publication.js';

@@ -36,6 +36,16 @@ export type TierPrivacy =
 
 /** The zCDP cost of one indicator publication by default (docs/PRIVACY.md). */
 export const DEFAULT_INDICATOR_RHO = 0.5;
+/**
+ * The default publisher cap per data period, in publications: the 8 noised vectors of a period at 3 admin
+ * units, twice (room for one correction of the period's data after it was published).
+ */
+export const INDICATOR_CAP_PUBLICATIONS = 48;
+
+/** The publisher's cap per data period in force: privacy.indicatorCap, else INDICATOR_CAP_PUBLICATIONS x indicatorRho. */
+export function indicatorCap(cfg: Pick<ServiceConfig, 'privacy'>): number {
+  return cfg.privacy.indicatorCap || INDICATOR_CAP_PUBLICATIONS * (cfg.privacy.indicatorRho ?? DEFAULT_INDICATOR_RHO);
+}
 
 /** A tier's privacy when its configuration names none: DP (issue #13), with the default figures of docs/PRIVACY.md. */
 export const DEFAULT_DP: TierPrivacy = { mode: 'dp', rho: 0.1, budget: { rho: 5, period: 'month' }, delta: 1e-9 };
@@ -167,6 +177,12 @@ export interface ServiceConfig {
      * publisher whatever the number of tokens (docs/PRIVACY.md, "Indicators"). Default 0.5.
      */
     indicatorRho: number;
+    /**
+     * The most rho the publisher spends on one data period (one resolution and period key, all units and
+     * publications together, re-publications after a data change included); past it a publication is
+     * withheld. Default (0 here): INDICATOR_CAP_PUBLICATIONS x indicatorRho.
+     */
+    indicatorCap: number;
   };
   cache: {
     /** Finished query results kept on disk across restarts; '' = <store>/cache/results. */
@@ -248,7 +264,7 @@ const FileSchema = z
       .partial()
       .strict(),
     cache: z.object({ dir: z.string(), maxBytes: z.number().int().min(0) }).partial().strict(),
-    privacy: z.object({ secretFile: z.string(), ledger: z.string(), indicatorRho: z.number().positive().max(100) }).partial().strict(),
+    privacy: z.object({ secretFile: z.string(), ledger: z.string(), indicatorRho: z.number().positive().max(100), indicatorCap: z.number().positive().max(10_000) }).partial().strict(),
   })
   .partial()
   .strict();
@@ -282,7 +298,7 @@ export function defaultConfig(): ServiceConfig {
     },
     log: { level: 'info' },
     cors: { origins: [] },
-    privacy: { secretFile: '', ledger: '', indicatorRho: DEFAULT_INDICATOR_RHO },
+    privacy: { secretFile: '', ledger: '', indicatorRho: DEFAULT_INDICATOR_RHO, indicatorCap: 0 },
     cache: { dir: '', maxBytes: 256 * 1024 * 1024 },
   };
 }

@@ -6,7 +6,7 @@
 import type { Protection, PrivacyInfo } from '../privacy/dp/mechanism.js';
 import type { Charge } from '../privacy/dp/accountant.js';
 import type { Principal } from './auth.js';
-import { DEFAULT_INDICATOR_RHO, privacyOf } from './config.js';
+import { DEFAULT_INDICATOR_RHO, indicatorCap, privacyOf } from './config.js';
 import type { ServiceContext } from './context.js';
 import type { IndicatorDp, IndicatorResult } from '../indicators/index.js';
 import type { AuditRecord } from './audit.js';
@@ -45,13 +45,20 @@ export function auditBudget(charge: Charge | null | undefined): { budget?: Audit
 /**
  * How a token's indicators are computed: under a DP tier, noised once per publication
  * (period, unit) with noise shared by every token, at the service's `privacy.indicatorRho`,
- * paid by the publication, never by a token (docs/PRIVACY.md, "Indicators"); under a
+ * paid by the publisher (recorded in the budget ledger against privacy.indicatorCap), never by a token
+ * (docs/PRIVACY.md, "Indicators"); under a
  * threshold tier, exact counts under disclosure control.
  */
 export function indicatorOptions(ctx: ServiceContext, who: Principal): IndicatorDp | undefined {
   const p = privacyOf(who.tier);
   if (p.mode !== 'dp') return undefined;
-  return { secret: ctx.dpSecret, rho: ctx.config.privacy.indicatorRho ?? DEFAULT_INDICATOR_RHO, k: p.k ?? ctx.engine.threshold, delta: p.delta ?? DEFAULT_DELTA };
+  return {
+    secret: ctx.dpSecret,
+    rho: ctx.config.privacy.indicatorRho ?? DEFAULT_INDICATOR_RHO,
+    k: p.k ?? ctx.engine.threshold,
+    delta: p.delta ?? DEFAULT_DELTA,
+    publisher: { accountant: ctx.accountant, cap: indicatorCap(ctx.config) },
+  };
 }
 
 /** How an indicator answer was protected: the result's DP statement, else its disclosure control's threshold. */

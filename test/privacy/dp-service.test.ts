@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultConfig, DEFAULT_DP, loadConfig, mergeConfig, parseConfigFile } from '../../server/service/config.js';
-import { ledgerSummary } from '../../server/privacy/dp/accountant.js';
+import { ledgerSummary, publisherSummary } from '../../server/privacy/dp/accountant.js';
 import { interval95, finalSigma2 } from '../../server/privacy/dp/mechanism.js';
 import { auth, dpTiers, type Harness, runToCompletion, sampleStore, specs, startHarness, StreamClient, testTiers } from '../service/helpers.js';
 
@@ -121,11 +121,11 @@ describe('the service under DP', () => {
   });
 
   it('publishes indicators under DP with noise shared by every token and tier, at no cost to any budget; exact for a threshold tier', async () => {
-    const path_ = '/indicators/residents.count?unit=admin2&resolution=week&period=2016-01-11';
-    const ask = async (token: string) => {
-      const r = await fetch(`${h.api}${path_}`, { headers: auth(token) });
+    const path_ = '/indicators/residents.count?unit=admin2&resolution=week&period=2016-01-04';
+    const ask = async (token: string, at = path_) => {
+      const r = await fetch(`${h.api}${at}`, { headers: auth(token) });
       expect(r.status).toBe(200);
-      return (await r.json()) as { values: { pcod: string; value: number | null }[]; privacy: Record<string, any> };
+      return (await r.json()) as { values: { pcod: string; value: number | null; withheld?: string }[]; withheld: Record<string, number>; privacy: Record<string, any> };
     };
     const a = await ask(await h.token('premium', { sub: 'ind-a' }));
     const b = await ask(await h.token('premium', { sub: 'ind-b' }));
@@ -144,10 +144,19 @@ describe('the service under DP', () => {
       const exact = lab.values.find((x) => x.pcod === v.pcod)!.value;
       if (v.value !== null && exact !== null) expect(Math.abs(v.value - exact)).toBeLessThanOrEqual(100);
     }
-    // No token was charged for indicators.
+    // No token was charged for indicators; the publisher was, once for the publication (residents, week 2016-W01, admin2).
     const ledger = path.join(path.dirname(h.config.audit.file), 'budget.jsonl');
     const summary = fs.existsSync(ledger) ? ledgerSummary(ledger).filter((s) => s.sub.startsWith('ind-')) : [];
     expect(summary).toEqual([]);
+    expect(publisherSummary(ledger).filter((r) => r.period === 'week 2016-W01' && r.unit === 'admin2')).toEqual([
+      { period: 'week 2016-W01', unit: 'admin2', family: 'residents', publications: 1, rho: 0.5, periodRho: expect.any(Number) },
+    ]);
+    // The store's last week (stored 11-14 January) is still filling: withheld under DP until complete, exact for the threshold tier.
+    const filling = '/indicators/residents.count?unit=admin2&resolution=week&period=2016-01-11';
+    const w = await ask(await h.token('premium', { sub: 'ind-a' }), filling);
+    expect(new Set(w.values.map((v) => `${v.value}:${v.withheld}`))).toEqual(new Set(['null:incomplete']));
+    expect(w.withheld).toEqual({ incomplete: w.values.length });
+    expect((await ask(await h.token('lab', { sub: 'ind-lab' }), filling)).values.some((v) => v.value !== null)).toBe(true);
   });
 
   it('streams the same DP indicator as REST serves, with its privacy statement', async () => {

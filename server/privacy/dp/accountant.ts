@@ -50,7 +50,27 @@ interface LedgerEntry {
   rho: number;
   at: string;
   tier: string;
+  /** Set on the publisher's own spending (an indicator publication: publisher.ts); absent on a token's. */
+  publication?: Publication;
 }
+
+/** What one indicator publication is: one noised vector of one family, period and unit. */
+export interface Publication {
+  /** The noised vector: residents, presence, relocations.od, ... (DP_PUBLICATIONS in server/indicators/compute.ts). */
+  family: string;
+  resolution: string;
+  /** The data period's key (2016-W02, 2016-01, ...). */
+  period: string;
+  unit: string;
+}
+
+/**
+ * The in-memory key of the publisher's spending: a token subject is a JWT `sub`, any string, so the
+ * publisher's entries (marked by `publication` in the ledger) are kept apart by a key no string sub can
+ * equal after the prefix a token's gets.
+ */
+const PUBLISHER = '\u0000publisher';
+const TOKEN = (sub: string) => `t:${sub}`;
 
 /** The period holding `now` and when the next one starts (UTC calendar). */
 export function periodOf(kind: BudgetPeriod, now: Date): { key: string; renews: Date } {
@@ -86,7 +106,7 @@ export class Accountant {
   constructor(readonly file: string | null) {
     if (file === null) return;
     if (fs.existsSync(file)) {
-      for (const e of readLedger(file)) this.add(e.sub, e.period, e.query_id, e.rho);
+      for (const e of readLedger(file)) this.add(e.publication ? PUBLISHER : TOKEN(e.sub), e.period, e.query_id, e.rho);
     } else {
       fs.mkdirSync(path.dirname(file), { recursive: true });
     }
@@ -105,12 +125,43 @@ export class Accountant {
 
   /** rho spent by `sub` in the period `key`. */
   spent(sub: string, key: string): number {
-    return this.spending.get(sub)?.get(key)?.total ?? 0;
+    return this.spending.get(TOKEN(sub))?.get(key)?.total ?? 0;
   }
 
   /** Whether `sub` was charged for `queryId` in the period `key`. */
   has(sub: string, key: string, queryId: string): boolean {
-    return this.spending.get(sub)?.get(key)?.queries.has(queryId) ?? false;
+    return this.spending.get(TOKEN(sub))?.get(key)?.queries.has(queryId) ?? false;
+  }
+
+  /** rho the publisher spent on indicator publications of the data period `key` ("week 2016-W02"). */
+  publisherSpent(key: string): number {
+    return this.spending.get(PUBLISHER)?.get(key)?.total ?? 0;
+  }
+
+  /**
+   * Charges the publisher for indicator publications not charged before (by publication key), all
+   * or none: false (and nothing recorded) when a data period's new charges would take its spending
+   * past `cap`. Each item names its data period (`${resolution} ${key}`): a publication of one
+   * period may read another's (the scaling baseline's residents).
+   */
+  chargePublications(cap: number, items: readonly { period: string; key: string; rho: number; publication: Publication }[], now = new Date()): boolean {
+    const fresh = new Map<string, (typeof items)[number]>();
+    for (const it of items) if (!this.spending.get(PUBLISHER)?.get(it.period)?.queries.has(it.key) && !fresh.has(it.key)) fresh.set(it.key, it);
+    const asked = new Map<string, number>();
+    for (const it of fresh.values()) asked.set(it.period, (asked.get(it.period) ?? 0) + it.rho);
+    for (const [period, rho] of asked) if (this.publisherSpent(period) + rho > cap * (1 + 1e-9)) return false;
+    if (fresh.size === 0) return true;
+    const at = now.toISOString();
+    this.append([...fresh.values()].map((it) => ({ sub: '(publisher)', period: it.period, query_id: it.key, rho: it.rho, at, tier: '(indicators)', publication: it.publication })));
+    for (const it of fresh.values()) this.add(PUBLISHER, it.period, it.key, it.rho);
+    return true;
+  }
+
+  /** Appends entries to the ledger and fsyncs it (before the answer they pay for leaves). */
+  private append(entries: LedgerEntry[]): void {
+    if (this.fd === null) return;
+    fs.writeSync(this.fd, entries.map((e) => JSON.stringify(e) + '\n').join(''));
+    fs.fsyncSync(this.fd);
   }
 
   /**
@@ -132,13 +183,9 @@ export class Accountant {
       );
     }
     if (fresh.size > 0) {
-      if (this.fd !== null) {
-        const at = now.toISOString();
-        const text = [...fresh].map(([query_id, rho]) => JSON.stringify({ sub, period: key, query_id, rho, at, tier } satisfies LedgerEntry) + '\n').join('');
-        fs.writeSync(this.fd, text);
-        fs.fsyncSync(this.fd);
-      }
-      for (const [q, r] of fresh) this.add(sub, key, q, r);
+      const at = now.toISOString();
+      this.append([...fresh].map(([query_id, rho]) => ({ sub, period: key, query_id, rho, at, tier })));
+      for (const [q, r] of fresh) this.add(TOKEN(sub), key, q, r);
     }
     const spent = this.spent(sub, key);
     return { spent, remaining: Math.max(0, budget.rho - spent), period: key, charged: fresh.size > 0 };
@@ -181,6 +228,7 @@ function readLedger(file: string): LedgerEntry[] {
 export function ledgerSummary(file: string): { sub: string; tier: string; period: string; queries: number; rho: number }[] {
   const acc = new Map<string, { sub: string; tier: string; period: string; ids: Set<string>; rho: number }>();
   for (const e of readLedger(file)) {
+    if (e.publication) continue; // the publisher's: publisherSummary
     const k = `${e.sub}\0${e.period}`;
     let a = acc.get(k);
     if (!a) acc.set(k, (a = { sub: e.sub, tier: e.tier, period: e.period, ids: new Set(), rho: 0 }));
@@ -191,4 +239,29 @@ export function ledgerSummary(file: string): { sub: string; tier: string; period
   return [...acc.values()]
     .map((a) => ({ sub: a.sub, tier: a.tier, period: a.period, queries: a.ids.size, rho: a.rho }))
     .sort((x, y) => (x.sub < y.sub ? -1 : x.sub > y.sub ? 1 : x.period < y.period ? -1 : x.period > y.period ? 1 : 0));
+}
+
+/**
+ * The publisher's own spending from a ledger file (`opalite audit budget`): per data period, unit and
+ * publication family, how many publications (a period's data changed after it was published: a
+ * re-ingested or pruned day) and the rho they cost; `periodRho` is the whole period's, against the cap.
+ */
+export function publisherSummary(file: string): { period: string; unit: string; family: string; publications: number; rho: number; periodRho: number }[] {
+  const acc = new Map<string, { period: string; unit: string; family: string; ids: Set<string>; rho: number }>();
+  const perPeriod = new Map<string, number>();
+  for (const e of readLedger(file)) {
+    if (!e.publication) continue;
+    const period = e.period;
+    const k = `${period}\0${e.publication.unit}\0${e.publication.family}`;
+    let a = acc.get(k);
+    if (!a) acc.set(k, (a = { period, unit: e.publication.unit, family: e.publication.family, ids: new Set(), rho: 0 }));
+    if (a.ids.has(e.query_id)) continue;
+    a.ids.add(e.query_id);
+    a.rho += e.rho;
+    perPeriod.set(period, (perPeriod.get(period) ?? 0) + e.rho);
+  }
+  const cmp = (x: string, y: string) => (x < y ? -1 : x > y ? 1 : 0);
+  return [...acc.values()]
+    .map((a) => ({ period: a.period, unit: a.unit, family: a.family, publications: a.ids.size, rho: a.rho, periodRho: perPeriod.get(a.period)! }))
+    .sort((x, y) => cmp(x.period, y.period) || cmp(x.unit, y.unit) || cmp(x.family, y.family));
 }
