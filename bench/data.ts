@@ -14,8 +14,8 @@ import { DIR_IN, DIR_OUT, DIR_UNKNOWN, NULL_U32, SECONDS_PER_DAY, TYPE_CALLS, TY
 import { Rng, mix32 } from '../server/generate/prng.js';
 import type { Heap, Ptr } from '../server/wasm/memory.js';
 import type { CoordTable, PeerColumns, RechargeColumns } from '../server/engine/metric-kernels.js';
-import type { CoordLocator, RefMetricEvent } from '../server/engine/reference-metrics.js';
-import type { Locator } from '../server/engine/reference.js';
+import type { CoordLocator, RefMetricEvent } from '../test/reference/metrics.js';
+import type { Locator } from '../test/reference/events.js';
 import type { EventColumns, Kernels, LocTable } from '../server/engine/wasm.js';
 
 /** 2016-01-01 in days since 1970, the first day of every synthetic dataset. */

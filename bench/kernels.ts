@@ -28,15 +28,15 @@ import * as od from '../server/engine/od-kernels.js';
 import {
   refEventCount, refHistogram, refJoinedAggregate, refNocturnalEvents, refParetoInteractions, refRadiusOfGyration, refSubscriberDegree,
   refTopupAmount, refTotalActivePeriods,
-} from '../server/engine/reference-metrics.js';
+} from '../test/reference/metrics.js';
 import {
   refActiveAtReferenceCounts, refCellsByPeriod, refConsecutiveTripsOD, refEventsAndSubscribersByBucket, refTripsOD, refUnmovingAtReferenceCounts,
   refUnmovingCounts,
-} from '../server/engine/reference-od.js';
+} from '../test/reference/od.js';
 import {
   type RefDrops, type RefFilter, refFlows, refLastLocation, refLocationEventCounts, refModalLocation, refMostCommon, refPartition, refSpatialAggregate,
   refVisitedMostDays,
-} from '../server/engine/reference.js';
+} from '../test/reference/events.js';
 import { ALL_HOURS, DROP_BYTES, type EventFilter, type Kernels, LocationTable, instantiate, typeMaskOf } from '../server/engine/wasm.js';
 import { loadKernelModule } from '../server/wasm/module.js';
 import { FIRST_DAY, HeapSet, subsample, synthesise } from './data.js';
@@ -513,7 +513,7 @@ const FAMILIES: Family[] = [
   {
     name: 'modalLocation',
     unit: 'subscriber-day',
-    what: "modal_location over each day's last locations (prepared, untimed): modalLocation per partition over the daily vectors; reference: reference.ts's refModalLocation over the daily maps",
+    what: "modal_location over each day's last locations (prepared, untimed): modalLocation per partition over the daily vectors; reference: test/reference/events.ts's refModalLocation over the daily maps",
     units: (set) => set.nSubs * set.days.length,
     wasm(set) {
       const { k, heap } = set;

@@ -126,6 +126,9 @@ export async function bundle(root, out) {
     logLevel: 'error',
     metafile: true,
   });
+  // The tests' reference implementations (test/reference/) are oracles, not product: the service never imports them.
+  const oracles = Object.keys(result.metafile.inputs).filter((input) => /(^|\/)test\//.test(input));
+  if (oracles.length) throw new Error(`bundle: expected no test code in the operator's bundle, found ${oracles.join(', ')}`);
   const addon = uwsAddon(root);
   fs.copyFileSync(addon, path.join(cli, path.basename(addon)));
   fs.copyFileSync(path.join(root, 'node_modules', 'parquet-wasm', 'node', 'parquet_wasm_bg.wasm'), path.join(cli, 'parquet_wasm_bg.wasm'));

@@ -11,7 +11,7 @@ import { type ClusterList, clustersOf, labelIndex, ScoreTable } from './meaningf
 import * as M from './metric-kernels.js';
 import * as OD from './od-kernels.js';
 import { type AggStep, CELL_KEY_SPAN, type LocStep, type MetricStep, type PairSide, type PartialResult, type PartitionTask, type WindowFilter } from './protocol.js';
-import type { MeaningfulParams } from './reference-meaningful.js';
+import type { MeaningfulParams } from './meaningful-kernels.js';
 import { type SampleRule, sampleKey } from './sample.js';
 import { DROP_BYTES, type EventColumns, type Kernels, LocationTable } from './wasm.js';
 

@@ -4,15 +4,64 @@
  * itself, and the step from its entries to each subscriber's labelled clusters.
  *
  * The per-event pass is the kernel; the clustering runs here in TypeScript over the
- * table's entries (a few per subscriber), with the definitions of reference-meaningful.ts.
+ * table's entries (a few per subscriber), following the definitions of docs/QUERIES.md
+ * (meaningful locations) that the tests' reference (test/reference/meaningful.ts) writes
+ * out on its own. The parameters the planner reads from a spec are here too.
  */
 import { STATUS_CAPACITY } from '../../kernels/shared/constants.js';
 import type { Allocator } from '../wasm/arena.js';
 import type { Ptr } from '../wasm/memory.js';
 import { haversineKm } from '../geo/geometry.js';
 import { pointInPolygon } from '../geo/pip.js';
-import { labelPolygons, type MeaningfulParams } from './reference-meaningful.js';
+import type { DayOfWeek, LabelShape } from './spec/meaningful.js';
 import { type EventColumns, type EventFilter, type Kernels, type LocTable, check, checkDrops, checkFilter } from './wasm.js';
+
+/** The order of MeaningfulParams.dowScores: Monday first, as the kernel numbers days of the week. */
+export const DAYS_OF_WEEK: readonly DayOfWeek[] = ['monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday', 'sunday'];
+
+/** A meaningful-locations step's parameters, read from its spec once by the planner (meaningfulParams). */
+export interface MeaningfulParams {
+  /** 24 scores, hour 0 first. */
+  hourScores: number[];
+  /** 7 scores, Monday first (a day missing from the spec: 0). */
+  dowScores: number[];
+  radiusKm: number;
+  callThreshold: number;
+  /** Labels in the spec's order. */
+  labels: [string, LabelShape][];
+}
+
+/** The fields of a meaningful-locations spec the parameters come from. */
+export interface ScoringSpec {
+  tower_hour_of_day_scores: number[];
+  tower_day_of_week_scores: Partial<Record<DayOfWeek, number>>;
+  tower_cluster_radius: number;
+  tower_cluster_call_threshold: number;
+  labels: Record<string, LabelShape>;
+}
+
+/** The planner's params from a validated spec. */
+export function meaningfulParams(spec: ScoringSpec): MeaningfulParams {
+  return {
+    hourScores: [...spec.tower_hour_of_day_scores],
+    dowScores: DAYS_OF_WEEK.map((d) => spec.tower_day_of_week_scores[d] ?? 0),
+    radiusKm: spec.tower_cluster_radius,
+    callThreshold: spec.tower_cluster_call_threshold,
+    labels: Object.entries(spec.labels),
+  };
+}
+
+function closed(ring: number[][]): number[][] {
+  const a = ring[0]!;
+  const b = ring[ring.length - 1]!;
+  return a[0] === b[0] && a[1] === b[1] ? ring : [...ring, a];
+}
+
+/** Polygons of a label shape, rings closed. */
+export function labelPolygons(shape: LabelShape): number[][][][] {
+  const polys = shape.type === 'Polygon' ? [shape.coordinates as number[][][]] : (shape.coordinates as number[][][][]);
+  return polys.map((rings) => rings.map(closed));
+}
 
 export class ScoreTable {
   private table: Ptr;
@@ -102,7 +151,7 @@ export function labelIndex(params: MeaningfulParams, name: string): number {
 /**
  * Each local subscriber's labelled clusters from a table's entries; `points` are the
  * lon-lat unit's positions (the table's locations index them). The same definitions
- * as reference-meaningful.ts's clusterSites (the tests hold them equal), over typed
+ * as the reference's clusterSites (test/reference/meaningful.ts; the tests hold them equal), over typed
  * arrays: entries grouped by subscriber with a counting sort, each subscriber's sites
  * ordered by call days descending, then longitude, then latitude.
  */

@@ -11,9 +11,9 @@ import { assignPoints } from '../geo/pip.js';
 import type { RegionLevel } from '../geo/regions.js';
 import type { RedactionRule, Row } from '../privacy/redact.js';
 import { LABEL_SLOTS, labelledCells, slotLabel } from './labelled.js';
+import { meaningfulParams } from './meaningful-kernels.js';
 import { directionMask, nightMaskOf, type StatisticName } from './metric-kernels.js';
 import { type AggStep, CELL_KEY_SPAN, type LocStep, type MetricStep, type MobilityStep, type PairSide, type WindowFilter } from './protocol.js';
-import { meaningfulParams } from './reference-meaningful.js';
 import type { DailyLocation, JoinType, EventFilter, FlowInput, LocationVisits, MetricSpec, MobilityClassification, QuerySpec, UniqueLocations } from './spec.js';
 import { MAX_SAMPLED_SUBS, type SampleRule, sampleRule } from './sample.js';
 import type { Sampling } from './spec/common.js';
@@ -615,7 +615,7 @@ function mobilityStep(ctx: PlanContext, s: MobilityClassification, path: string)
 type MeaningfulSpec = Extract<QuerySpec, { query_kind: 'meaningful_locations_aggregate' | 'meaningful_locations_between_label_od_matrix' | 'meaningful_locations_between_dates_od_matrix' }>;
 
 /**
- * The three meaningful-locations kinds (definitions: reference-meaningful.ts). Partitions
+ * The three meaningful-locations kinds (definitions: docs/QUERIES.md, meaningful locations). Partitions
  * return weighted cluster centroids; here each centroid is placed in the region of the
  * unit containing it (FlowKit's ST_Contains(region, cluster)), weights are summed per
  * region or region pair, and rows keep value > k on that weighted sum (FlowKit's

@@ -5,7 +5,7 @@
  * tree of per-subscriber location steps feeding one aggregate step.
  */
 import type { Ptr } from '../wasm/memory.js';
-import type { MeaningfulParams } from './reference-meaningful.js';
+import type { MeaningfulParams } from './meaningful-kernels.js';
 import type { SampleRule } from './sample.js';
 
 /** Which events qualify (kernels' EventFilter), plus the days the window touches. */

@@ -127,6 +127,11 @@ describe('server/', () => {
     expect(upwardImports(imports)).toEqual([]);
   });
 
+  it('imports nothing from test/: the reference implementations (test/reference/) are the tests\' oracles, not product', () => {
+    expect(imports.filter((i) => i.to.startsWith('test/')).map((i) => `${i.from}:${i.line} imports ${i.to}`)).toEqual([]);
+    expect(files.filter((f) => /reference/.test(f.split('/').pop()!))).toEqual([]);
+  });
+
   it('has no files that import one another in a circle', () => {
     expect(circles(files, imports)).toEqual([]);
   });

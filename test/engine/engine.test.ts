@@ -15,11 +15,11 @@ import {
   refSpatialAggregate,
   refUniqueLocations,
   refVisitedMostDays,
-} from '../../server/engine/reference.js';
-import { type CoordLocator, refDisplacement, refParetoInteractions, refSubscriberDegree, refTopupAmount, refEventCount, refHistogram, refJoinedAggregate, refRadiusOfGyration, refStatistic, refUniqueLocationCounts } from '../../server/engine/reference-metrics.js';
-import { refCellsByPeriod, refActiveAtReferenceCounts, refConsecutiveTripsOD, refEventsAndSubscribersByBucket, refTripsOD, refUnmovingAtReferenceCounts, refUnmovingCounts } from '../../server/engine/reference-od.js';
+} from '../reference/events.js';
+import { type CoordLocator, refDisplacement, refParetoInteractions, refSubscriberDegree, refTopupAmount, refEventCount, refHistogram, refJoinedAggregate, refRadiusOfGyration, refStatistic, refUniqueLocationCounts } from '../reference/metrics.js';
+import { refCellsByPeriod, refActiveAtReferenceCounts, refConsecutiveTripsOD, refEventsAndSubscribersByBucket, refTripsOD, refUnmovingAtReferenceCounts, refUnmovingCounts } from '../reference/od.js';
 import { SpecError } from '../../server/errors.js';
-import { refSample } from '../../server/engine/reference-sample.js';
+import { refSample } from '../reference/sample.js';
 import type { Sampling } from '../../server/engine/spec/common.js';
 import { buildFixture, FIRST_DAY, type Fixture } from './fixtures.js';
 

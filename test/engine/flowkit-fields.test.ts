@@ -11,8 +11,8 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SECONDS_PER_DAY, TYPE_CALLS, TYPE_SMS } from '../../kernels/shared/constants.js';
 import { Engine } from '../../server/engine/engine.js';
-import { refLastLocation, refUniqueLocations, type RefFilter } from '../../server/engine/reference.js';
-import { refCellsByPeriod, refConsecutiveTripsOD, refTripsOD } from '../../server/engine/reference-od.js';
+import { refLastLocation, refUniqueLocations, type RefFilter } from '../reference/events.js';
+import { refCellsByPeriod, refConsecutiveTripsOD, refTripsOD } from '../reference/od.js';
 import { buildFixture, FIRST_DAY, type Fixture } from './fixtures.js';
 
 const K = 15;

@@ -7,7 +7,7 @@
 import { NULL_U32, SECONDS_PER_DAY, TYPE_CALLS, TYPE_MDS, TYPE_SMS, TYPE_TOPUPS } from '../../kernels/shared/constants.js';
 import { KernelError } from '../../server/errors.js';
 import { Heap, type Ptr } from '../../server/wasm/memory.js';
-import type { Locator, RefDrops, RefEvent, RefFilter } from '../../server/engine/reference.js';
+import type { Locator, RefDrops, RefEvent, RefFilter } from '../reference/events.js';
 import { ALL_HOURS, DROP_BYTES, type EventColumns, type EventFilter, type Kernels, type LocTable, hourMaskOf, typeMaskOf } from '../../server/engine/wasm.js';
 import { rng } from '../util/rng.js';
 

@@ -11,7 +11,7 @@ import type { Heap } from '../../server/wasm/memory.js';
 import {
   type RefEvent, type RefFilter, refFlows, refLastLocation, refLocationEventCounts, refMostCommon, refPartition, refSpatialAggregate,
   refUniqueLocations, refVisitedMostDays,
-} from '../../server/engine/reference.js';
+} from '../reference/events.js';
 import { ALL_HOURS, type Kernels, LocationTable, hourMaskOf, instantiate } from '../../server/engine/wasm.js';
 import { kernelPath, loadKernelModule } from '../../server/wasm/module.js';
 import {

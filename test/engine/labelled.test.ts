@@ -1,7 +1,7 @@
 /**
  * mobility_classification and the labelled aggregates (labelled_spatial_aggregate,
  * labelled_flows): the classification by hand for every label, the engine against
- * the plain reference (reference-labelled.ts) on seeded data full of ties, in
+ * the plain reference (test/reference/labelled.ts) on seeded data full of ties, in
  * process and through the pool, FlowKit's redaction at 15/16, and spec errors.
  */
 import fs from 'node:fs';
@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SECONDS_PER_DAY, TYPE_CALLS, TYPE_SMS } from '../../kernels/shared/constants.js';
 import { Engine } from '../../server/engine/engine.js';
 import { classifyMobility, MOBILITY_LABELS } from '../../server/engine/mobility-classification.js';
-import { type RefFilter, refLastLocation, refMostCommon } from '../../server/engine/reference.js';
+import { type RefFilter, refLastLocation, refMostCommon } from '../reference/events.js';
 import {
   type RefLocated,
   refCoalescedLocation,
@@ -21,7 +21,7 @@ import {
   refMajorityLocation,
   refMobilityClassification,
   refRedactLabelled,
-} from '../../server/engine/reference-labelled.js';
+} from '../reference/labelled.js';
 import { tableFromIPC } from 'apache-arrow';
 import { SpecError } from '../../server/errors.js';
 import { serialise } from '../../server/format/formats.js';

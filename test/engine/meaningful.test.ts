@@ -4,10 +4,10 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NULL_U32, SECONDS_PER_DAY, TYPE_CALLS, TYPE_SMS } from '../../kernels/shared/constants.js';
 import { Engine, type QueryResult } from '../../server/engine/engine.js';
-import type { CoordLocator, RefMetricEvent } from '../../server/engine/reference-metrics.js';
+import type { CoordLocator, RefMetricEvent } from '../reference/metrics.js';
 import {
   clusterSites, labeller, refDistanceKm, refMeaningfulAggregate, refMeaningfulClusters, refMeaningfulOD, weekdayName, type MeaningfulSpec,
-} from '../../server/engine/reference-meaningful.js';
+} from '../reference/meaningful.js';
 import { Heap } from '../../server/wasm/memory.js';
 import { ScoreTable } from '../../server/engine/meaningful-kernels.js';
 import { ALL_HOURS, instantiate } from '../../server/engine/wasm.js';

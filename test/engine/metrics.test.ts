@@ -1,6 +1,6 @@
 /**
  * The metric kernels (kernels/metrics.ts) and group statistics (kernels/stats.ts)
- * against the reference (server/engine/reference-metrics.ts): seeded random
+ * against the reference (test/reference/metrics.ts): seeded random
  * datasets full of ties, self-calls, missing counterparts, amounts and
  * coordinates, driven as the engine will drive them (every day loaded into
  * partitions, each kernel per (day, partition) range in date order); then
@@ -14,8 +14,8 @@ import {
   type CoordLocator, EARTH_RADIUS_KM, type RefMetricEvent, STATISTICS, type Statistic, exactCeilTimes, haversineKm, refDisplacement,
   refEventCount, refHistogram, refJoinedAggregate, refNocturnalEvents, refParetoInteractions, refRadiusOfGyration, refStatistic,
   refSubscriberDegree, refTopupAmount, refTotalActivePeriods, refUniqueLocationCounts,
-} from '../../server/engine/reference-metrics.js';
-import { type RefDrops, type RefFilter, refLastLocation } from '../../server/engine/reference.js';
+} from '../reference/metrics.js';
+import { type RefDrops, type RefFilter, refLastLocation } from '../reference/events.js';
 import { type EventColumns, type Kernels, LocationTable, instantiate } from '../../server/engine/wasm.js';
 import {
   type Dataset, type DatasetOptions, FIRST_DAY, type LoadedDay, type Partitioning, dirMaskOf, kernelFilter, loadDay, locatorOf, makeDataset,

@@ -1,5 +1,5 @@
 /**
- * The od and buckets kernel families against server/engine/reference-od.ts:
+ * The od and buckets kernel families against test/reference/od.ts:
  * seeded random datasets full of ties (same second, same location) over several
  * days and partitions, hand-computed cases, the capacity retry paths, and the
  * errors. Partition outputs are merged the way the engine will merge them:
@@ -12,11 +12,11 @@ import {
   KeySet, VisitTable, activeAtReferenceCounts, cellBitsBytes, countCellsByPeriod, countConsecutivePairs, countEventsAndSubscribersByBucket,
   keySetBytes, keySetClear, markCellsByPeriod, orBits, unmovingAtReferenceCounts, unmovingCounts,
 } from '../../server/engine/od-kernels.js';
-import { type RefDrops, type RefEvent, type RefFilter, refLastLocation, refLocationEventCounts, refUniqueLocations } from '../../server/engine/reference.js';
+import { type RefDrops, type RefEvent, type RefFilter, refLastLocation, refLocationEventCounts, refUniqueLocations } from '../reference/events.js';
 import {
   refActiveAtReferenceCounts, refCellsByPeriod, refConsecutiveTripsOD, refEventsAndSubscribersByBucket, refTripsOD, refUnmovingAtReferenceCounts,
   refUnmovingCounts,
-} from '../../server/engine/reference-od.js';
+} from '../reference/od.js';
 import { type Kernels, LocationTable, instantiate } from '../../server/engine/wasm.js';
 import {
   type Dataset, type DatasetOptions, FIRST_DAY, type LoadedDay, type Partitioning, allEvents, dirMaskOf, kernelFilter, loadDay, locatorOf,

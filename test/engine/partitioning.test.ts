@@ -13,7 +13,7 @@ import { mainKinds } from '../../bench/kinds.js';
 import { batchesOf, Engine, EVENTS_PER_PARTITION, MAX_PARTIALS, partialDue, partitionsFor } from '../../server/engine/engine.js';
 import type { Heap } from '../../server/wasm/memory.js';
 import type { Row } from '../../server/privacy/redact.js';
-import { type RefEvent, refPartition } from '../../server/engine/reference.js';
+import { type RefEvent, refPartition } from '../reference/events.js';
 import { instantiate, type Kernels } from '../../server/engine/wasm.js';
 import { rng } from '../util/rng.js';
 import { buildFixture, FIRST_DAY } from './fixtures.js';

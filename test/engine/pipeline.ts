@@ -2,11 +2,11 @@
  * The kernels driven the way the engine will drive them, over a whole dataset:
  * every day loaded into partitions, each kernel run per (day, partition) range
  * in date order, results translated back to global subscribers. Tests compare
- * what these return with server/engine/reference.ts.
+ * what these return with test/reference/events.ts.
  */
 import { SECONDS_PER_DAY } from '../../kernels/shared/constants.js';
 import type { Heap, Ptr } from '../../server/wasm/memory.js';
-import type { RefDrops, RefFilter } from '../../server/engine/reference.js';
+import type { RefDrops, RefFilter } from '../reference/events.js';
 import { type Kernels, LocationTable } from '../../server/engine/wasm.js';
 import {
   type Dataset, type LoadedDay, type Partitioning, dirMaskOf, kernelFilter, loadDay, newDrops, newLocVec, partitioning, range,

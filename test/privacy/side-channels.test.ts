@@ -16,7 +16,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DIR_OUT, SECONDS_PER_DAY, TYPE_CALLS } from '../../kernels/shared/constants.js';
-import type { RefMetricEvent } from '../../server/engine/reference-metrics.js';
+import type { RefMetricEvent } from '../reference/metrics.js';
 import { computeIndicator, period } from '../../server/indicators/index.js';
 import { buildFixture, FIRST_DAY } from '../engine/fixtures.js';
 import { auth, type Harness, startHarness, StreamClient, testTiers } from '../service/helpers.js';

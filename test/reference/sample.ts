@@ -4,8 +4,8 @@
  * sampling spec keeps, from the per-subscriber hash alone. Shares only the
  * hash (seedHash, unitHash) with the engine.
  */
-import { BLOCK, seedHash, unitHash } from './sample.js';
-import type { Sampling } from './spec/common.js';
+import { BLOCK, seedHash, unitHash } from '../../server/engine/sample.js';
+import type { Sampling } from '../../server/engine/spec/common.js';
 
 export function refSample(present: Iterable<number>, s: Sampling): Set<number> {
   const subs = [...present];

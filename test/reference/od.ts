@@ -4,11 +4,11 @@
  * and distinct subscribers per location and bucket, distinct cells per location
  * and period), written from the query spec and FlowKit's definitions in plain
  * TypeScript over arrays of events, for the tests to compare the kernels
- * against. Obviously right over fast; conventions as in reference.ts (events in
+ * against. Obviously right over fast; conventions as in events.ts (events in
  * ingest order, "later" = a later second, or the same second and later in
  * ingest order). Pair keys are `${from},${to}`, bucket keys `${loc},${bucket}`.
  */
-import { type Located, type Locator, type RefDrops, type RefEvent, type RefFilter, isLater, locateEvents } from './reference.js';
+import { type Located, type Locator, type RefDrops, type RefEvent, type RefFilter, isLater, locateEvents } from './events.js';
 
 function increment<K>(m: Map<K, number>, key: K): void {
   m.set(key, (m.get(key) ?? 0) + 1);

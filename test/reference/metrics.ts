@@ -3,14 +3,14 @@
  * statistics, written from the query spec (docs/QUERIES.md,
  * "Per-subscriber metrics", joined_spatial_aggregate, histogram_aggregate) in
  * plain TypeScript over arrays of events, for the tests to compare the kernels
- * against. Like reference.ts they favour being obviously right over being fast.
+ * against. Like events.ts they favour being obviously right over being fast.
  *
  * Events are given in ingest order; subscribers are global indices. Every metric
  * returns a Map with an entry per subscriber that has qualifying events; a value
  * of NaN (a variance of one value) is a null, which later aggregates skip.
  */
 import { NULL_U32 } from '../../kernels/shared/constants.js';
-import { type Locator, type RefDrops, type RefEvent, type RefFilter, dayOf, hourOf, locateEvents, qualifies } from './reference.js';
+import { type Locator, type RefDrops, type RefEvent, type RefFilter, dayOf, hourOf, locateEvents, qualifies } from './events.js';
 
 export interface RefMetricEvent extends RefEvent {
   /** The counterpart's subscriber index; NULL_U32 or absent for none. */

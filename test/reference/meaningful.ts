@@ -45,50 +45,9 @@
  *   1 / (n_a * n_b) towards (region of a, region of b).
  */
 import { NULL_U32 } from '../../kernels/shared/constants.js';
-import { dayOf, hourOf, qualifies, type RefEvent, type RefFilter } from './reference.js';
-import type { CoordLocator } from './reference-metrics.js';
-import type { LabelShape } from './spec/meaningful.js';
-
-// ---------------------------------------------------------------------------
-// Used by the engine (planner.ts, meaningful-kernels.ts, execute.ts, protocol.ts):
-// the kernels' parameters read from a spec. They are not part of the oracle below,
-// which reads the spec on its own, so a fault here fails the tests.
-
-export const DAYS_OF_WEEK = ['monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday', 'sunday'] as const;
-
-export interface MeaningfulParams {
-  /** 24 scores, hour 0 first. */
-  hourScores: number[];
-  /** 7 scores, Monday first (a day missing from the spec: 0). */
-  dowScores: number[];
-  radiusKm: number;
-  callThreshold: number;
-  /** Labels in the spec's order. */
-  labels: [string, LabelShape][];
-}
-
-function closed(ring: number[][]): number[][] {
-  const a = ring[0]!;
-  const b = ring[ring.length - 1]!;
-  return a[0] === b[0] && a[1] === b[1] ? ring : [...ring, a];
-}
-
-/** Polygons of a label shape, rings closed. */
-export function labelPolygons(shape: LabelShape): number[][][][] {
-  const polys = shape.type === 'Polygon' ? [shape.coordinates as number[][][]] : (shape.coordinates as number[][][][]);
-  return polys.map((rings) => rings.map(closed));
-}
-
-/** The planner's params from a validated spec. */
-export function meaningfulParams(spec: MeaningfulSpec): MeaningfulParams {
-  return {
-    hourScores: [...spec.tower_hour_of_day_scores],
-    dowScores: DAYS_OF_WEEK.map((d) => spec.tower_day_of_week_scores[d] ?? 0),
-    radiusKm: spec.tower_cluster_radius,
-    callThreshold: spec.tower_cluster_call_threshold,
-    labels: Object.entries(spec.labels),
-  };
-}
+import { dayOf, hourOf, qualifies, type RefEvent, type RefFilter } from './events.js';
+import type { CoordLocator } from './metrics.js';
+import type { DayOfWeek, LabelShape } from '../../server/engine/spec/meaningful.js';
 
 // ---------------------------------------------------------------------------
 // The oracle: plain definitions from docs/QUERIES.md (meaningful locations), with
@@ -98,7 +57,7 @@ export function meaningfulParams(spec: MeaningfulSpec): MeaningfulParams {
 /** The fields of a meaningful-locations spec the definitions read. */
 export interface MeaningfulSpec {
   tower_hour_of_day_scores: number[];
-  tower_day_of_week_scores: Partial<Record<(typeof DAYS_OF_WEEK)[number], number>>;
+  tower_day_of_week_scores: Partial<Record<DayOfWeek, number>>;
   tower_cluster_radius: number;
   tower_cluster_call_threshold: number;
   labels: Record<string, LabelShape>;
