@@ -181,7 +181,7 @@ export class Engine {
     const loaded = new LoadedStore(store, heap, kernels, opts.partitions ?? partitionsFor(store.days().reduce((n, date) => n + store.day(date).rows, 0)));
     const threads = opts.threads ?? 0;
     // The pool's workers start (and compile the kernels) while the store loads, so the first query finds them ready.
-    const executor = threads > 0 ? new PoolExecutor({ threads, taskTimeoutMs: opts.taskTimeoutMs }) : new InProcessExecutor(kernels);
+    const executor = threads > 0 ? new PoolExecutor({ threads, taskTimeoutMs: opts.taskTimeoutMs, memory: heap.memory }) : new InProcessExecutor(kernels);
     try {
       loaded.loadAll();
     } catch (e) {
@@ -693,15 +693,20 @@ export function partialDue(done: number, P: number, before = done - 1): boolean 
  * frame waits for one partition only), then batches doubling to at most
  * P / (8 x threads) partitions, so a big store's hundreds of partitions cost tens of
  * round trips, and every thread still gets several batches to balance the load.
+ * Toward the end batches shrink again, to at most the partitions left over twice the
+ * threads (the batches in flight at once), down to single partitions: a thread that
+ * finishes early then waits for at most one partition of the others, not for a
+ * whole batch (guided scheduling).
  */
 export function batchesOf(P: number, threads: number): number[][] {
-  const cap = Math.max(1, Math.floor(P / (8 * Math.max(1, threads))));
+  const t = Math.max(1, threads);
+  const cap = Math.max(1, Math.floor(P / (8 * t)));
   const out: number[][] = [];
   let size = 1;
   for (let part = 0; part < P; ) {
     // Two batches of each size, so that both threads start small.
     for (let twice = 0; twice < 2 && part < P; twice++) {
-      const n = Math.min(size, P - part);
+      const n = Math.min(size, P - part, Math.max(1, Math.floor((P - part) / (2 * t))));
       out.push(Array.from({ length: n }, (_, i) => part + i));
       part += n;
     }

@@ -179,6 +179,12 @@ export interface PartitionTask {
   arenaBytes: number;
 }
 
+/**
+ * A task as posted to a pool worker: without its memory when the worker was given the
+ * engine's memory at start (the worker puts it back), with it otherwise.
+ */
+export type PostedTask = Omit<PartitionTask, 'memory'> & { memory?: WebAssembly.Memory };
+
 /** A partition's partial aggregate: counts to sum or pairs to concatenate, and events dropped, by reason. */
 export interface PartialResult {
   counts?: Uint32Array;
