@@ -14,7 +14,7 @@ import { labelledLocSteps } from './labelled.js';
 import { type Executor, InProcessExecutor, PoolExecutor, type Settled } from './executor.js';
 import { LoadedStore, type OptionalColumn } from './loader.js';
 import { Heap } from '../wasm/memory.js';
-import { type Merged, odSumPlans, odSumShapes, type Plan, plan, type PlanContext, type ShapeTools } from './planner.js';
+import { type Merged, odSumPlans, odSumShapes, type Plan, plan, type PlanContext, type Shaped, type ShapeTools } from './planner.js';
 import * as M from './metric-kernels.js';
 import * as OD from './od-kernels.js';
 import type { AggStep, LocStep, MetricStep, PartialResult, PartitionTask, WindowFilter } from './protocol.js';
@@ -93,7 +93,10 @@ export interface SumThenRedactOptions {
 }
 
 export interface RunOptions {
-  /** Called with the redacted running estimate after the first partition, then after each 1/16 of them (never after the last). */
+  /**
+   * Called with the redacted running estimate after the first partition, then after each 1/16 of them (never after
+   * the last); an estimate that redaction left without a row waits for the next partitions (execute says how).
+   */
   onPartial?: (partial: QueryResult) => void;
   /** Called as the query's partition tasks start and finish (the parts FlowKit's poll answer counts). */
   onTasks?: (tasks: TaskProgress) => void;
@@ -374,15 +377,27 @@ export class Engine {
     // Samples that need their population's keys settle their rule first.
     for (const prep of p.prepare ?? []) prep.settle((await this.collect(prep.step)).merged);
     const { onPartial, partialWanted = () => true } = opts;
+    // A due estimate whose every row redaction withheld (a series kind after one partition: each location has
+    // some bucket of k or fewer subscribers in it) is not sent: the next merge tries again, at most MAX_PARTIALS
+    // more times in a query, so the first frame a client gets carries an estimate. Supports only grow, so once
+    // a frame has rows every later one has. Estimates withheld by design (open groups: labelled kinds) are sent.
+    let pending = false;
+    let retries = 0;
     // An estimate is shaped in slices inside the merge turn (so the merged total holds still meanwhile);
     // the pool keeps running partitions.
     const { merged, drops } = await this.collect(
       step,
       async (merged, drops, fraction, done, before) => {
         if (done < P) opts.onProgress?.(fraction);
-        if (!onPartial || done >= P || !partialDue(done, P, before) || !partialWanted()) return;
-        const partial = await this.finish(id, p, merged, drops, fraction);
-        if (partialWanted()) onPartial(partial);
+        if (!onPartial || done >= P || !partialWanted()) return;
+        if (!partialDue(done, P, before)) {
+          if (!pending || retries >= MAX_PARTIALS) return;
+          retries++;
+        }
+        let open = false;
+        const partial = await this.finish(id, p, merged, drops, fraction, (shaped) => (open = shaped.openGroups === true));
+        pending = partial.rows.length === 0 && partial.withheld > 0 && !open;
+        if (!pending && partialWanted()) onPartial(partial);
       },
       opts.onTasks,
     );
@@ -621,9 +636,10 @@ export class Engine {
    * Shapes and redacts merged results (an estimate also coarsened and scaled), the shaping in slices
    * of the event loop: a million-row result never holds the main thread for long at a time.
    */
-  private async finish(id: string, p: Plan, merged: Merged, drops: number[], fraction: number): Promise<QueryResult> {
+  private async finish(id: string, p: Plan, merged: Merged, drops: number[], fraction: number, seen?: (shaped: Shaped) => void): Promise<QueryResult> {
     const slicer = new Slicer();
     const shaped = await drainSliced(p.shape(merged, this.tools), slicer);
+    seen?.(shaped);
     await slicer.tick();
     // An estimate is redacted on its own support, then coarsened and scaled (redactEstimate says how and why).
     const { rows: published, withheld } = fraction < 1 ? redactEstimate(shaped, this.k, fraction) : redact(shaped, this.k);

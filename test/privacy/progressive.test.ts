@@ -94,6 +94,30 @@ describe('progressive frames in threshold mode (issue #13, item 4; issue #17)', 
     for (const r of partials.at(-1)!.rows) expect(r.value as number).toBeGreaterThanOrEqual(first.get(placeOf(r)) ?? 0);
   });
 
+  it('location_event_counts: the first frame carries an estimate, not an empty frame, when one partition is too few (issue #17)', async () => {
+    // 64 partitions of the sample's 3,000 subscribers: after one (~47 subscribers) every admin2 region has a day
+    // with 15 or fewer of them, so the series rule withheld every row and the first frame was empty (the final
+    // publishes 140 rows). The first frame now comes once an estimate has rows, a few partitions later.
+    const fine = Engine.open(path.join(root, 'store'), { partitions: 64 });
+    try {
+      const spec = { query_kind: 'location_event_counts', start_date: '2016-01-01', end_date: '2016-01-08', aggregation_unit: 'admin2', interval: 'day', direction: 'both' };
+      const partials: QueryResult[] = [];
+      const final = await fine.run(spec, { onPartial: (p) => partials.push(p) });
+      expect(final.rows.length).toBe(140); // 20 regions x 7 days, all above k in the final
+      expect(partials.length).toBeGreaterThan(4);
+      for (const p of partials) expect(p.rows.length, `frame at ${p.fraction}`).toBeGreaterThan(0);
+      // The first frame is an estimate (not the final), over more than one partition's subscribers, and every
+      // place it publishes is published in the final.
+      const onePartition = Math.max(...fine.loaded.partSizes) / fine.loaded.nSubs;
+      expect(partials[0]!.fraction).toBeGreaterThan(onePartition);
+      expect(partials[0]!.fraction).toBeLessThan(0.5);
+      const published = new Set(final.rows.map(placeOf));
+      for (const r of partials[0]!.rows) expect(published.has(placeOf(r)), placeOf(r)).toBe(true);
+    } finally {
+      await fine.close();
+    }
+  });
+
   it('location_event_counts: the first frame holds every location whose every bucket has more than k subscribers in it', async () => {
     // Daily buckets of admin1 pass in the first partition already; hourly buckets at night hold k or fewer subscribers
     // there (and in the final, on this small sample), so the series rule withholds those locations: by design, a
