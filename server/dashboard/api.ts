@@ -4,7 +4,7 @@
  * and a FlowKit spec run to completion (run, poll, get). A refusal becomes an
  * Error carrying the service's own message (it names the limit).
  */
-import type { CatalogEntry, Geography, IndicatorResult, Row } from './protocol.js';
+import type { CatalogEntry, Geography, IndicatorResult, Row } from '../service/wire.js';
 
 export const API = '/api/0';
 

@@ -3,7 +3,7 @@
  * with their values, and the query spec that produced them, so an analyst can
  * rerun it from a script (FlowClient, or curl against the same service).
  */
-import type { GeoFeature } from './protocol.js';
+import type { GeoFeature } from '../service/wire.js';
 import { intervalOf } from './privacy.js';
 import type { Picture, Shown } from './values.js';
 

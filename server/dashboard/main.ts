@@ -18,7 +18,7 @@ import { save, toCsv, toGeoJson } from './download.js';
 import { renderLegend } from './legend.js';
 import { MapView } from './map.js';
 import { describePrivacy } from './privacy.js';
-import { type Frame, type Geography, type Limits, unitRank } from './protocol.js';
+import { type Frame, type Geography, type Limits, unitRank } from '../service/wire.js';
 import { type Period, periodsFor, resolutionsFor, type Source, sourcesFor, TIME_RANK, unitsFor } from './sources.js';
 import { readSituation, renderSituation, type Situation, situationCsv, situationMap } from './situation.js';
 import { StreamConnection } from './stream.js';

@@ -7,7 +7,7 @@
  */
 import { geoArea, geoMercator, geoPath, type GeoProjection } from 'd3-geo';
 import type { ColourScale } from './colour.js';
-import type { FlowValue, GeoFeature, Geography } from './protocol.js';
+import type { FlowValue, GeoFeature, Geography } from '../service/wire.js';
 import type { Shown } from './values.js';
 
 const SVG = 'http://www.w3.org/2000/svg';

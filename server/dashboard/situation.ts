@@ -13,7 +13,7 @@ import type { Api } from './api.js';
 import { Chart } from './chart.js';
 import { colourScale } from './colour.js';
 import { describePrivacy } from './privacy.js';
-import type { IndicatorResult } from './protocol.js';
+import type { IndicatorResult } from '../service/wire.js';
 import type { Period } from './sources.js';
 import { abnormalityText, pictureOfIndicator, type SeriesPoint } from './values.js';
 

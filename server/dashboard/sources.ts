@@ -7,8 +7,7 @@
  * time resolutions and kinds it may not see are never offered.
  */
 import { CATALOG, calendarPeriod, periodsOf, type Period } from '../indicators/catalog.js';
-import type { CatalogEntry, Limits } from './protocol.js';
-import { unitRank } from './protocol.js';
+import { type CatalogEntry, type Limits, unitOrder } from '../service/wire.js';
 
 export interface Source {
   kind: 'indicator' | 'aggregate';
@@ -102,7 +101,7 @@ export const TIME_RANK = ['second', 'minute', 'hour', 'day', 'week', 'month', 'y
 
 /** The source's units the tier may see, coarse to fine. */
 export function unitsFor(source: Source, limits: Limits): string[] {
-  return limits.units.filter((u) => source.spatial.includes(u)).sort((a, b) => unitRank(a) - unitRank(b));
+  return unitOrder(limits.units.filter((u) => source.spatial.includes(u)));
 }
 
 /** The source's time resolutions no finer than the tier's. */

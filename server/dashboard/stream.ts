@@ -4,7 +4,7 @@
  * token goes in the first message (never the URL, which proxies log).
  */
 import { decode, encode } from '@msgpack/msgpack';
-import type { Frame, Limits } from './protocol.js';
+import type { Frame, Limits } from '../service/wire.js';
 
 export type FrameHandler = (frame: Frame) => void;
 

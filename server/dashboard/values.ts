@@ -7,7 +7,7 @@
  * indicator layer's own functions (server/indicators/compare.ts, bundled).
  */
 import { abnormality, diff, percentChange, type Abnormality } from '../indicators/compare.js';
-import type { FlowValue, IndicatorResult, Row } from './protocol.js';
+import type { FlowValue, IndicatorResult, Row } from '../service/wire.js';
 import { type Privacy, readPrivacy } from './privacy.js';
 
 export type ComparisonKind = 'value' | 'diff' | 'percent_change' | 'abnormality';

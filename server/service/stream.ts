@@ -42,7 +42,8 @@ import { redactDropped } from '../privacy/redact.js';
 import { type Principal, bearerOf } from './auth.js';
 import { tierContext, type ServiceContext } from './context.js';
 import { changeTouches, type StoreChange } from '../store/change.js';
-import { allowedUnits, checkIndicator, checkSpec, frameUnits, specWindow, unitRank } from './tiers.js';
+import { allowedUnits, checkIndicator, checkSpec, frameUnits, specWindow } from './tiers.js';
+import { type Limits, unitRank } from './wire.js';
 import { CATALOG, daysRead, period as indicatorPeriod, type TemporalResolution } from '../indicators/index.js';
 import type { Temporal } from '../engine/spec.js';
 import type { TemplatedApp, WebSocket } from './uws.js';
@@ -339,7 +340,7 @@ export class StreamHub {
    * (the dashboard) offers only that: units of this store (coarse to fine), the
    * finest time resolution, query kinds, downloads, live refresh, the window.
    */
-  private limitsOf(p: Principal): object {
+  private limitsOf(p: Principal): Limits {
     const t = p.tier;
     return {
       units: allowedUnits(t, tierContext(this.ctx).units),

@@ -14,6 +14,7 @@ import { checkServiceSpec } from './refusals.js';
 import { requireScopes, type Principal } from './auth.js';
 import { type Action, queryScopeList, requireClaims } from './flowkit-claims.js';
 import type { Tier } from './config.js';
+import { unitOrder, unitRank } from './wire.js';
 
 /** What the check needs to know of the store. */
 export interface TierContext {
@@ -21,17 +22,6 @@ export interface TierContext {
   units: readonly string[];
   /** The store's last day (YYYY-MM-DD), for history and freshness; undefined for an empty store. */
   lastDay: string | undefined;
-}
-
-/** Coarse to fine: admin1 .. adminN, then lon-lat (positions), then cell. */
-export function unitRank(unit: string): number {
-  const m = /^admin(\d+)$/.exec(unit);
-  if (m) return Number(m[1]);
-  return unit === 'lon-lat' ? 1000 : unit === 'cell' ? 1001 : 2000;
-}
-
-export function unitOrder(units: readonly string[]): string[] {
-  return [...units].sort((a, b) => unitRank(a) - unitRank(b) || a.localeCompare(b));
 }
 
 /** The units of the store a tier may see, coarse to fine. */

@@ -9,7 +9,8 @@ import { Verifier } from '../../server/service/auth.js';
 import { ConfigError, DEFAULT_TIERS, describeConfig, loadConfig } from '../../server/service/config.js';
 import { createKeyPair, developmentKeys, loadPublicKey, loadSigningKey, mintToken, parseTtl } from '../../server/service/keys.js';
 import { RateLimiter } from '../../server/service/ratelimit.js';
-import { frameUnits, requiredScopes, specWindow, unitOrder } from '../../server/service/tiers.js';
+import { frameUnits, requiredScopes, specWindow } from '../../server/service/tiers.js';
+import { unitOrder } from '../../server/service/wire.js';
 
 let dir: string;
 beforeAll(() => {

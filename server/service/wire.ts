@@ -1,8 +1,9 @@
 /**
- * What the page exchanges with the service (docs/SERVICE.md): the stream's frames,
- * the tier limits sent with the auth answer, and the REST bodies it reads.
- * Written out here rather than imported from the server, whose types pull in
- * Node modules; the e2e test checks both sides agree.
+ * The wire contract between the service and the page (docs/SERVICE.md): the
+ * stream's frames, the tier limits sent with the auth answer, the REST bodies
+ * the dashboard reads, and the order of units. One module that both compile:
+ * the service under tsconfig.json and the dashboard under its own (DOM, no Node
+ * types), so it imports nothing.
  */
 
 /** What the token's tier may see: `limits` of the stream's auth answer. */
@@ -78,8 +79,14 @@ export interface Geography {
   features: GeoFeature[];
 }
 
-/** Coarse to fine, as the service orders units: admin1 < admin2 < ... */
+/** Coarse to fine: admin1 .. adminN, then lon-lat (positions), then cell. */
 export function unitRank(unit: string): number {
   const m = /^admin(\d+)$/.exec(unit);
-  return m ? Number(m[1]) : 1000;
+  if (m) return Number(m[1]);
+  return unit === 'lon-lat' ? 1000 : unit === 'cell' ? 1001 : 2000;
+}
+
+/** `units` coarse to fine (unitRank), ties by name. */
+export function unitOrder(units: readonly string[]): string[] {
+  return [...units].sort((a, b) => unitRank(a) - unitRank(b) || a.localeCompare(b));
 }
