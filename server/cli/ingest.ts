@@ -13,14 +13,19 @@ export function ingestCommand(): Command {
     .option('--replace-cells', "let the delivery's cells.csv replace the whole stored cell table (default: it is laid over it, so stored days keep their locations)")
     .option('--earliest <date>', "first plausible event date, YYYY-MM-DD (default: a year before the store's oldest day; 20 years before today for a new store)")
     .option('--latest <date>', 'last plausible event date, YYYY-MM-DD (default: tomorrow)')
-    .action(async (dataset: string, o: { store: string; keyFile?: string; replaceCells?: boolean; earliest?: string; latest?: string }) => {
-      const summary = await runIngest(dataset, o.store, o.keyFile, { replaceCells: o.replaceCells, dates: { earliest: o.earliest, latest: o.latest } });
+    .option('--drop-duplicates', 'drop event rows equal in every column to an earlier row of the delivery (default: keep and count them, as FlowKit keeps what is delivered)')
+    .action(async (dataset: string, o: { store: string; keyFile?: string; replaceCells?: boolean; earliest?: string; latest?: string; dropDuplicates?: boolean }) => {
+      const summary = await runIngest(dataset, o.store, o.keyFile, {
+        replaceCells: o.replaceCells,
+        dates: { earliest: o.earliest, latest: o.latest },
+        dropDuplicates: o.dropDuplicates,
+      });
       printIngestSummary(summary);
     });
 }
 
 /** Runs an ingest with a progress bar and Ctrl-C handling (the store stays as it was). */
-export async function runIngest(dataset: string, store: string, keyFile?: string, more: Pick<IngestOptions, 'replaceCells' | 'dates'> = {}): Promise<IngestSummary> {
+export async function runIngest(dataset: string, store: string, keyFile?: string, more: Pick<IngestOptions, 'replaceCells' | 'dates' | 'dropDuplicates'> = {}): Promise<IngestSummary> {
   const [{ ingest }, { diskFullError }, { progressBar }] = await Promise.all([
     import('../ingest/ingest.js'),
     import('../store/fsutil.js'),
@@ -72,8 +77,21 @@ export function printIngestSummary(s: IngestSummary): void {
     out.write('most common reasons:\n');
     for (const [reason, n] of s.topReasons) out.write(`  ${count(n).padStart(10)}  ${reason}\n`);
   }
-  if (s.warnings.length > 0) {
+  const d = s.duplicates;
+  if (s.warnings.length > 0 || (d.count > 0 && !d.dropped)) {
     out.write('accepted, but check:\n');
     for (const [what, n] of s.warnings) out.write(`  ${count(n).padStart(10)}  ${what}\n`);
+  }
+  if (d.count > 0) {
+    // Under "accepted, but check" when kept; said on its own when dropped. The report names each example with the line it repeats.
+    const what = d.dropped
+      ? `dropped ${count(d.count)} fully duplicated event row(s), each equal in every column to an earlier row (report: ${s.report}):`
+      : `  ${count(d.count).padStart(10)}  fully duplicated event rows, each equal in every column to an earlier row, kept (--drop-duplicates drops them; report: ${s.report}):`;
+    out.write(`${what}\n`);
+    for (const f of d.files) {
+      const lines = f.examples.map((e) => e.line).join(', ');
+      const more = f.count > f.examples.length ? ', ...' : '';
+      out.write(`  ${''.padStart(d.dropped ? 0 : 12)}${count(f.count).padStart(10)} in ${f.file} (line${f.examples.length > 1 ? 's' : ''} ${lines}${more})\n`);
+    }
   }
 }

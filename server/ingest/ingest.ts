@@ -11,7 +11,7 @@ import { IngestError } from '../errors.js';
 import { loadRegionLevels, validateHierarchy, type RegionLevel } from '../geo/regions.js';
 import { CellTable } from '../store/cells.js';
 import { commit, removeOrphans } from '../store/commit.js';
-import { DayStaging } from '../store/day-writer.js';
+import { DayStaging, type SourceDuplicates } from '../store/day-writer.js';
 import { writeFileSynced } from '../store/fsutil.js';
 import { paths, PENDING_REPORT } from '../store/layout.js';
 import { lockStore } from '../store/lock.js';
@@ -19,7 +19,7 @@ import { emptyManifest, manifestExists, readManifest, storedDays, type Manifest 
 import { Store } from '../store/reader.js';
 import { readCells } from './cells.js';
 import { inspectDataset } from './dataset.js';
-import { plausibleDates, type DateOptions } from './dates.js';
+import { plausibleDates, type DateOptions, type PlausibleDates } from './dates.js';
 import { selfIntersectingRegions } from './rings.js';
 import { TimezoneOffsets } from '../util/datetime.js';
 import { EventNormaliser } from './normalise.js';
@@ -27,6 +27,7 @@ import { keyFingerprint, loadPseudonymKey, SubscriberDictionary } from './pseudo
 import { CsvIngest, type CsvIngestOptions } from './csv-ingest.js';
 import { eventFormat, openEventSource } from './readers/events.js';
 import { IngestReport, type FileStats } from './report.js';
+import { keptRowLines } from './duplicate-lines.js';
 
 export interface IngestProgress {
   file: string;
@@ -57,6 +58,23 @@ export interface IngestOptions {
   replaceCells?: boolean;
   /** The plausible event dates (dates.ts); rows outside them are rejected. */
   dates?: DateOptions;
+  /**
+   * Drop every event row equal in every stored column to an earlier row of the
+   * delivery (the later copy). Default: keep them, as FlowKit keeps what the
+   * operator delivers (two SMS in one second to one peer from one cell look
+   * alike in the contract's columns), and count them in the summary.
+   */
+  dropDuplicates?: boolean;
+}
+
+/** Fully duplicated event rows: a row equal in every stored column to an earlier row of the delivery. */
+export interface DuplicateSummary {
+  /** Rows that repeat an earlier one (a row delivered three times counts 2). */
+  count: number;
+  /** Whether they were dropped (IngestOptions.dropDuplicates) or kept. */
+  dropped: boolean;
+  /** Per event file with any, in ingest order: how many, and the first few with the line each repeats. */
+  files: { file: string; count: number; examples: { line: number; of: { file: string; line: number } }[] }[];
 }
 
 export interface IngestSummary {
@@ -67,7 +85,7 @@ export interface IngestSummary {
   rejected: number;
   files: FileStats[];
   topReasons: [string, number][];
-  /** Path of the bad-row report, null when no row was rejected. */
+  /** Path of the ingest report, null when it has no row (no row rejected, no duplicate named). */
   report: string | null;
   subscribers: number;
   cells: number;
@@ -80,6 +98,7 @@ export interface IngestSummary {
   warnings: [string, number][];
   /** The event dates accepted, inclusive. */
   dates: { earliest: string; latest: string };
+  duplicates: DuplicateSummary;
   bytesIn: number;
   seconds: number;
 }
@@ -126,6 +145,7 @@ export async function ingest(opts: IngestOptions): Promise<IngestSummary> {
     const tz = new TimezoneOffsets(dataset.timezone);
     const dates = plausibleDates(opts.dates ?? {}, storedDays(base));
     const csv = new CsvIngest(key.key, tz, opts.csv, dates);
+    const nonUtf8 = new Set<string>();
     // The CSV parse workers start (and compile their kernels) while the boundaries and cells load.
     csv.warmUp(dataset.events.filter((f) => eventFormat(f) === 'csv'));
     cleanups.push(() => void csv.close());
@@ -145,13 +165,14 @@ export async function ingest(opts: IngestOptions): Promise<IngestSummary> {
     try {
       for (const [i, file] of dataset.events.entries()) {
         const stats = report.beginFile(file);
+        staging.beginSource();
         const progress = (bytesRead: number) =>
           opts.onProgress?.({ file, filesDone: i, files: dataset.events.length, rows: rows + stats.rows, bytesDone: bytesBefore + bytesRead, bytesTotal: dataset.bytes });
         if (eventFormat(file) === 'csv') {
           // CSV, by far the commonest delivery, is parsed from bytes (in parallel when it can be cut).
           await csv.file(file, { subscribers, cells, sink: staging, report, stats, signal: opts.signal, onBytes: progress });
         } else {
-          const normaliser = new EventNormaliser({ file, tz, subscribers, cells, sink: staging, report, stats, dates });
+          const normaliser = new EventNormaliser({ file, tz, subscribers, cells, sink: staging, report, stats, dates, nonUtf8 });
           const source = openEventSource(file);
           for await (const batch of source) {
             if (opts.signal?.aborted) throw new IngestError('ABORTED', 'ingest interrupted; the store is unchanged');
@@ -169,8 +190,7 @@ export async function ingest(opts: IngestOptions): Promise<IngestSummary> {
       await csv.close();
     }
     const eventFiles = report.files.filter((f) => f.file !== dataset.cells);
-    const kept = eventFiles.reduce((n, f) => n + f.kept, 0);
-    if (kept === 0) {
+    if (eventFiles.every((f) => f.kept === 0)) {
       // Committing would replace the dimension tables and announce a new version for nothing.
       staging.abort();
       const read = eventFiles.reduce((n, f) => n + f.rows, 0);
@@ -180,7 +200,11 @@ export async function ingest(opts: IngestOptions): Promise<IngestSummary> {
         `${dataset.dir}: expected at least one good event row, found none of ${read}${reasons ? ` (${reasons})` : ''}; the store is unchanged`,
       );
     }
-    const stagedDays = staging.finish();
+    const stagedDays = staging.finish({ dropDuplicates: opts.dropDuplicates });
+    const duplicates = await describeDuplicates(staging.duplicates, dataset.events, report, { tz, dates, dropped: opts.dropDuplicates ?? false });
+    // Dropped copies are not kept rows: every count after this agrees with the stored days.
+    if (duplicates.dropped) for (const d of duplicates.files) report.files.find((f) => f.file === d.file)!.kept -= d.count;
+    const kept = eventFiles.reduce((n, f) => n + f.kept, 0);
 
     const dimsDir = path.join(stagingRoot, 'dims');
     fs.mkdirSync(dimsDir);
@@ -225,6 +249,7 @@ export async function ingest(opts: IngestOptions): Promise<IngestSummary> {
       cells: cells.size,
       warnings: [...report.warnings.entries(), ...cellWarnings(cells, levels)],
       dates: { earliest: dates.earliest, latest: dates.latest },
+      duplicates,
       bytesIn: dataset.bytes,
       seconds: (performance.now() - started) / 1000,
     };
@@ -234,6 +259,41 @@ export async function ingest(opts: IngestOptions): Promise<IngestSummary> {
     for (const clean of cleanups) clean();
     release();
   }
+}
+
+/**
+ * The duplicated rows by file, the first few of each found by line (a second
+ * read of their files: duplicate-lines.ts) and written to the report, each
+ * with the line it repeats.
+ */
+async function describeDuplicates(
+  bySource: SourceDuplicates[],
+  files: readonly string[],
+  report: IngestReport,
+  o: { tz: TimezoneOffsets; dates: PlausibleDates; dropped: boolean },
+): Promise<DuplicateSummary> {
+  const wanted = files.map(() => new Set<number>());
+  bySource.forEach((d, i) => {
+    for (const e of d.examples) {
+      wanted[i]!.add(e.row);
+      wanted[e.of.source]!.add(e.of.row);
+    }
+  });
+  const lines = await Promise.all(files.map((f, i) => keptRowLines(f, [...wanted[i]!], o)));
+  const out: DuplicateSummary = { count: 0, dropped: o.dropped, files: [] };
+  bySource.forEach((d, i) => {
+    if (d.count === 0) return;
+    out.count += d.count;
+    const file = files[i]!;
+    const examples = d.examples.map((e) => ({ line: lines[i]!.get(e.row)!, of: { file: files[e.of.source]!, line: lines[e.of.source]!.get(e.of.row)! } }));
+    out.files.push({ file, count: d.count, examples });
+    const stats = report.files.find((f) => f.file === file)!;
+    for (const e of examples) {
+      const where = e.of.file === file ? `line ${e.of.line}` : `line ${e.of.line} of ${e.of.file}`;
+      report.note(stats, e.line, 'duplicate', `repeats ${where} in every column (${o.dropped ? 'dropped' : 'kept'})`);
+    }
+  });
+  return out;
 }
 
 /** Accepted but suspicious, from the cell table alone (see IngestSummary.warnings). */

@@ -10,6 +10,7 @@ import { Errors } from '../errors.js';
 import type { CellTable } from '../store/cells.js';
 import { presentColumns, type ParsedEvents } from './csv-events.js';
 import type { EventSink } from '../store/schema.js';
+import { NON_UTF8 } from './normalise.js';
 import type { SubscriberDictionary } from './pseudonymise.js';
 import type { FileStats, IngestReport } from './report.js';
 import type { EventColumn } from '../store/schema.js';
@@ -23,8 +24,6 @@ const REQUIRED: readonly EventColumn[] = ['msisdn', 'datetime', 'event_type'];
  */
 const LOCAL_TAG = CSV_LOCAL_TAG;
 
-/** The warning for ids whose bytes were not UTF-8. */
-export const NON_UTF8 = 'ids not valid UTF-8 (read with U+FFFD: distinct ids may have become one)';
 
 /** One parser's local ids -> store indexes, grown as its batches introduce ids. */
 export class IdMap {

@@ -37,7 +37,17 @@ export interface NormaliserOptions {
   stats: FileStats;
   /** The delivery's plausible dates; default: any the store can hold. */
   dates?: PlausibleDates;
+  /** Told the line of every row kept, in order (the ingest finds where a duplicated row was: duplicate-lines.ts). */
+  onKept?: (line: number) => void;
+  /**
+   * Ids read with U+FFFD (bytes that were not UTF-8) seen so far, shared by the
+   * files of an ingest: each is counted once, in the report's warnings (NON_UTF8).
+   */
+  nonUtf8?: Set<string>;
 }
+
+/** The warning for ids whose bytes were not UTF-8. */
+export const NON_UTF8 = 'ids not valid UTF-8 (read with U+FFFD: distinct ids may have become one)';
 
 export class EventNormaliser {
   private checkedColumns = false;
@@ -69,6 +79,7 @@ export class EventNormaliser {
       const failure = this.row(cols, i);
       if (failure === null) {
         stats.kept++;
+        this.o.onKept?.(line);
       } else {
         report.reject(stats, line, failure[0], failure[1]);
       }
@@ -103,10 +114,27 @@ export class EventNormaliser {
     const cell = cellText === '' ? NULL_U32 : cells.indexOf(cellText);
     const peerText = cols.msisdn_counterpart ? text(cols.msisdn_counterpart[i]) : '';
 
+    // A typed file's strings were decoded by its reader, bytes that are not UTF-8 as U+FFFD (Arrow's
+    // utf8Slice, Parquet's binary as text: readers/values.ts): the same ids the CSV parser counts.
+    // Subscribers and cells are counted apart, as the CSV parser keeps them.
+    if (this.o.nonUtf8) {
+      if (msisdn.includes('\uFFFD')) this.nonUtf8(`s${msisdn}`);
+      if (peerText.includes('\uFFFD')) this.nonUtf8(`s${peerText}`);
+      if (cellText.includes('\uFFFD')) this.nonUtf8(`c${cellText}`);
+    }
+
     // Ids are hashed last: a rejected row must not add subscribers to the store.
     const sub = subscribers.indexOf(msisdn);
     const peer = peerText === '' ? NULL_U32 : subscribers.indexOf(peerText);
     sink.append(sub, t, cell, type | (dir << DIR_SHIFT), duration, peer, recharge);
     return null;
+  }
+
+  /** Counts an id read with U+FFFD the first time the ingest meets it. */
+  private nonUtf8(id: string): void {
+    const seen = this.o.nonUtf8!;
+    if (seen.has(id)) return;
+    seen.add(id);
+    this.o.report.warn(NON_UTF8);
   }
 }

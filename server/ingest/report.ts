@@ -34,6 +34,11 @@ export class IngestReport {
     this.rejected++;
     const key = `${field}: ${reason}`;
     this.reasons.set(key, (this.reasons.get(key) ?? 0) + 1);
+    this.note(stats, line, field, reason);
+  }
+
+  /** Writes a row of the report for a row that was not rejected (an example of a warning: a duplicated row). */
+  note(stats: FileStats, line: number, field: string, reason: string): void {
     if (this.out === null) return;
     try {
       if (this.fd === null) {
@@ -50,7 +55,7 @@ export class IngestReport {
     if (n > 0) this.warnings.set(what, (this.warnings.get(what) ?? 0) + n);
   }
 
-  /** Path of the written report, or null when no row was rejected. */
+  /** Path of the written report, or null when it has no row (nothing rejected or noted). */
   close(): string | null {
     if (this.fd === null) return null;
     storeFs.closeSync(this.fd);

@@ -3,6 +3,11 @@
  * keeps one fixed-size chunk per column in memory and appends it to its column
  * files when full, so memory is bounded by (open days x chunk), not by the
  * input. Checksums are computed as chunks are written.
+ *
+ * Each row also gets its sequence number in the whole ingest (a staging-only
+ * column beside the day, never committed): when a day is finished its fully
+ * duplicated rows are found (duplicates.ts) and named by it, so the ingest can
+ * tell which file and row each came from, and optionally dropped.
  */
 import crypto from 'node:crypto';
 import fs from 'node:fs';
@@ -12,11 +17,18 @@ import { dayToDate } from '../util/datetime.js';
 import type { EventColumns, EventSink } from './schema.js';
 import { diskFullError, storeFs, withPath } from './fsutil.js';
 import { COLUMNS, columnFile, type ColumnName } from './layout.js';
+import { findDuplicates, type DayRows } from './duplicates.js';
 import type { DayEntry } from './manifest.js';
 
 const CHUNK_ROWS = 1 << 16;
 
 type Chunk = Uint32Array | Uint8Array | Float64Array;
+
+/** A finished day's duplicated rows, by their sequence numbers in the ingest (DayStaging): `rows[k]` repeats `of[k]`. */
+export interface DaySeqDuplicates {
+  rows: Uint32Array;
+  of: Uint32Array;
+}
 
 function allocChunk(type: string): Chunk {
   if (type === 'u8') return new Uint8Array(CHUNK_ROWS);
@@ -31,6 +43,10 @@ function someNotNull(a: Uint32Array, from: number, to: number): boolean {
 
 class StagedDay {
   readonly dir: string;
+  /** The rows' sequence numbers, a u32 each (staging only: beside the day's folder, not in it). */
+  private readonly seqFile: string;
+  private seqFd: number | null = null;
+  private readonly seq = new Uint32Array(CHUNK_ROWS);
   rows = 0;
   unlocated = 0;
   readonly types = [0, 0, 0, 0];
@@ -47,13 +63,15 @@ class StagedDay {
 
   constructor(root: string, readonly date: string) {
     this.dir = path.join(root, date);
+    this.seqFile = `${this.dir}.seq`;
     fs.mkdirSync(this.dir, { recursive: true });
     this.chunks = Object.fromEntries(COLUMNS.map((c) => [c.name, allocChunk(c.type)])) as StagedDay['chunks'];
   }
 
-  append(sub: number, t: number, cell: number, kind: number, duration: number, peer: number, recharge: number): void {
+  append(seq: number, sub: number, t: number, cell: number, kind: number, duration: number, peer: number, recharge: number): void {
     const i = this.n;
     const c = this.chunks;
+    this.seq[i] = seq;
     c.sub[i] = sub;
     c.t[i] = t;
     c.cell[i] = cell;
@@ -70,13 +88,14 @@ class StagedDay {
     if (++this.n === CHUNK_ROWS) this.flush();
   }
 
-  /** Rows [from, to) of `rows`, as many append() calls would add them, copied a chunk at a time. */
-  appendRange(rows: EventColumns, from: number, to: number): void {
+  /** Rows [from, to) of `rows`, as many append() calls would add them, copied a chunk at a time; row i has sequence number seq0 + i. */
+  appendRange(rows: EventColumns, from: number, to: number, seq0: number): void {
     const c = this.chunks;
     while (from < to) {
       const k = Math.min(to - from, CHUNK_ROWS - this.n);
       const end = from + k;
       const at = this.n;
+      for (let i = 0; i < k; i++) this.seq[at + i] = seq0 + from + i;
       c.sub.set(rows.sub.subarray(from, end), at);
       c.t.set(rows.t.subarray(from, end), at);
       c.cell.set(rows.cell.subarray(from, end), at);
@@ -106,6 +125,12 @@ class StagedDay {
 
   private flush(): void {
     if (this.n === 0) return;
+    try {
+      this.seqFd ??= storeFs.openSync(this.seqFile, 'w');
+      writeAll(this.seqFd, new Uint8Array(this.seq.buffer, 0, this.n * 4));
+    } catch (e) {
+      throw diskFullError(withPath(e, this.seqFile), 'ingest');
+    }
     for (const col of COLUMNS) {
       const file = path.join(this.dir, columnFile(col));
       let fd = this.fds.get(col.name);
@@ -118,8 +143,7 @@ class StagedDay {
           this.hashes.set(col.name, crypto.createHash('sha256'));
           this.bytes.set(col.name, 0);
         }
-        let off = 0;
-        while (off < view.length) off += storeFs.writeSync(fd, view, off);
+        writeAll(fd, view);
       } catch (e) {
         throw diskFullError(withPath(e, file), 'ingest');
       }
@@ -129,9 +153,38 @@ class StagedDay {
     this.n = 0;
   }
 
-  /** Flushes, fsyncs and closes; drops all-null optional columns. */
-  finish(): Omit<DayEntry, 'dir'> {
+  /**
+   * Flushes, finds the fully duplicated rows (dropping them when `drop`),
+   * fsyncs and closes; drops all-null optional columns.
+   */
+  finish(drop: boolean): { entry: Omit<DayEntry, 'dir'>; duplicates: DaySeqDuplicates } {
     this.flush();
+    const file = (name: ColumnName) => path.join(this.dir, columnFile(COLUMNS.find((c) => c.name === name)!));
+    const read = <T extends Chunk>(name: ColumnName, make: (b: ArrayBuffer) => T): T => {
+      const b = fs.readFileSync(file(name));
+      return make(b.buffer.slice(b.byteOffset, b.byteOffset + b.length));
+    };
+    const u32 = (name: ColumnName) => read(name, (b) => new Uint32Array(b));
+    const sub = u32('sub');
+    const t = u32('t');
+    let rest: Omit<DayRows, 'length' | 'sub' | 't'> | null = null;
+    const others = () =>
+      (rest ??= { cell: u32('cell'), kind: read('kind', (b) => new Uint8Array(b)), duration: u32('duration'), peer: u32('peer'), recharge: read('recharge', (b) => new Float64Array(b)) });
+    const found = findDuplicates(sub, t, others);
+    const duplicates: DaySeqDuplicates = { rows: new Uint32Array(found.rows.length), of: new Uint32Array(found.rows.length) };
+    if (found.rows.length > 0) {
+      const b = fs.readFileSync(this.seqFile);
+      const seq = new Uint32Array(b.buffer, b.byteOffset, b.length / 4);
+      for (let k = 0; k < found.rows.length; k++) {
+        duplicates.rows[k] = seq[found.rows[k]!]!;
+        duplicates.of[k] = seq[found.of[k]!]!;
+      }
+      if (drop) this.rewriteWithout(found.rows, { length: sub.length, sub, t, ...others() });
+    }
+    if (this.seqFd !== null) storeFs.closeSync(this.seqFd);
+    this.seqFd = null;
+    fs.rmSync(this.seqFile, { force: true });
+
     const columns: DayEntry['columns'] = {};
     for (const col of COLUMNS) {
       const fd = this.fds.get(col.name)!;
@@ -150,21 +203,71 @@ class StagedDay {
       }
       columns[col.name] = { bytes: this.bytes.get(col.name)!, sha256: this.hashes.get(col.name)!.digest('hex') };
     }
-    return { rows: this.rows, columns, types: [...this.types], unlocated: this.unlocated };
+    return { entry: { rows: this.rows, columns, types: [...this.types], unlocated: this.unlocated }, duplicates };
+  }
+
+  /**
+   * Writes the day again without rows `drop` (ascending): each column file,
+   * its checksum and bytes, and the day's counts, as if those rows had never
+   * been appended. Only a day with duplicates pays for it.
+   */
+  private rewriteWithout(drop: Uint32Array, day: DayRows): void {
+    const keep = new Uint8Array(day.length).fill(1);
+    for (const i of drop) keep[i] = 0;
+    const kept = day.length - drop.length;
+    this.rows = 0;
+    this.unlocated = 0;
+    this.types.fill(0);
+    this.present.duration = this.present.peer = this.present.recharge = false;
+    for (const col of COLUMNS) {
+      const from = day[col.name];
+      const to = new (from.constructor as new (n: number) => Chunk)(kept);
+      for (let i = 0, k = 0; i < day.length; i++) if (keep[i]) to[k++] = from[i]!;
+      const file = path.join(this.dir, columnFile(col));
+      const old = this.fds.get(col.name)!;
+      storeFs.closeSync(old);
+      this.fds.delete(col.name);
+      const view = new Uint8Array(to.buffer, 0, kept * col.bytes);
+      try {
+        const fd = storeFs.openSync(file, 'w');
+        this.fds.set(col.name, fd);
+        writeAll(fd, view);
+      } catch (e) {
+        throw diskFullError(withPath(e, file), 'ingest');
+      }
+      this.hashes.set(col.name, crypto.createHash('sha256').update(view));
+      this.bytes.set(col.name, view.length);
+      if (col.name === 'kind') for (const k of to as Uint8Array) this.types[k & TYPE_MASK]!++;
+      if (col.name === 'cell') for (const c of to as Uint32Array) if (c === NULL_U32) this.unlocated++;
+      if (col.name === 'duration' || col.name === 'peer') this.present[col.name] = someNotNull(to as Uint32Array, 0, kept);
+      if (col.name === 'recharge') this.present.recharge = (to as Float64Array).some((x) => x === x);
+    }
+    this.rows = kept;
   }
 
   abort(): void {
     for (const fd of this.fds.values()) storeFs.closeSync(fd);
     this.fds.clear();
+    if (this.seqFd !== null) storeFs.closeSync(this.seqFd);
+    this.seqFd = null;
   }
 }
 
 /** A set of days being built for one ingest; routes each row to its local day. */
 export class DayStaging implements EventSink {
   private readonly days = new Map<number, StagedDay>();
+  /** The next row's sequence number: rows are numbered in the order they arrive, across days. */
+  private seq = 0;
+  /** The first sequence number of each source (beginSource), ascending. */
+  private readonly sources: number[] = [];
 
   constructor(readonly root: string) {
     fs.mkdirSync(root, { recursive: true });
+  }
+
+  /** The rows appended from now on come from the next source (an event file): duplicates are reported by source and row. */
+  beginSource(): void {
+    this.sources.push(this.seq);
   }
 
   append(sub: number, t: number, cell: number, kind: number, duration: number, peer: number, recharge: number): void {
@@ -174,7 +277,7 @@ export class DayStaging implements EventSink {
       staged = new StagedDay(this.root, dayToDate(day));
       this.days.set(day, staged);
     }
-    staged.append(sub, t, cell, kind, duration, peer, recharge);
+    staged.append(this.seq++, sub, t, cell, kind, duration, peer, recharge);
   }
 
   /**
@@ -195,9 +298,10 @@ export class DayStaging implements EventSink {
         staged = new StagedDay(this.root, dayToDate(day));
         this.days.set(day, staged);
       }
-      staged.appendRange(rows, i, j);
+      staged.appendRange(rows, i, j, this.seq);
       i = j;
     }
+    this.seq += rows.length;
   }
 
   get rows(): number {
@@ -206,23 +310,75 @@ export class DayStaging implements EventSink {
     return n;
   }
 
-  /** Finishes every day: date -> (staging folder, entry without its final dir). On failure nothing stays open. */
-  finish(): Map<string, { staged: string; entry: Omit<DayEntry, 'dir'> }> {
-    const out = new Map<string, { staged: string; entry: Omit<DayEntry, 'dir'> }>();
+  /**
+   * Finishes every day: date -> (staging folder, entry without its final dir).
+   * The fully duplicated rows are left in `duplicates`, by source (beginSource),
+   * and dropped from the days when `dropDuplicates`. On failure nothing stays open.
+   */
+  finish(o: { dropDuplicates?: boolean } = {}): Map<string, { staged: string; entry: Omit<DayEntry, 'dir'> }> {
+    const days = new Map<string, { staged: string; entry: Omit<DayEntry, 'dir'> }>();
+    const duplicates: SourceDuplicates[] = (this.duplicates = this.sources.map(() => ({ count: 0, examples: [] })));
+    if (duplicates.length === 0) duplicates.push({ count: 0, examples: [] }); // rows appended without a source: source 0
     try {
       for (const day of [...this.days.keys()].sort((a, b) => a - b)) {
         const staged = this.days.get(day)!;
-        out.set(staged.date, { staged: staged.dir, entry: staged.finish() });
+        const done = staged.finish(o.dropDuplicates ?? false);
+        days.set(staged.date, { staged: staged.dir, entry: done.entry });
+        for (let k = 0; k < done.duplicates.rows.length; k++) {
+          const row = this.sourceRow(done.duplicates.rows[k]!);
+          const d = duplicates[row.source]!;
+          d.count++;
+          addExample(d.examples, { row: row.row, of: this.sourceRow(done.duplicates.of[k]!) });
+        }
       }
     } catch (e) {
       this.abort();
       throw e;
     }
-    return out;
+    return days;
+  }
+
+  /** After finish(): each source's fully duplicated rows (source 0 holds them all when no source was begun). */
+  duplicates: SourceDuplicates[] = [];
+
+  /** Source and row within it (0-based, among the rows appended from it) of sequence number `seq`. */
+  private sourceRow(seq: number): { source: number; row: number } {
+    let lo = 0;
+    let hi = this.sources.length - 1;
+    // The last source starting at or before seq (several may start at the same number: empty ones).
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (this.sources[mid]! <= seq) lo = mid;
+      else hi = mid - 1;
+    }
+    return { source: Math.max(lo, 0), row: seq - (this.sources[lo] ?? 0) };
   }
 
   abort(): void {
     for (const d of this.days.values()) d.abort();
     fs.rmSync(this.root, { recursive: true, force: true });
   }
+}
+
+function writeAll(fd: number, view: Uint8Array): void {
+  let off = 0;
+  while (off < view.length) off += storeFs.writeSync(fd, view, off);
+}
+
+/** How many duplicated rows of a source are named, the earliest first. */
+export const DUPLICATE_EXAMPLES = 5;
+
+/** One source's fully duplicated rows: how many, and the first few (row within the source, and the row it repeats). */
+export interface SourceDuplicates {
+  count: number;
+  examples: { row: number; of: { source: number; row: number } }[];
+}
+
+/** Keeps the DUPLICATE_EXAMPLES earliest rows, sorted. */
+function addExample(list: SourceDuplicates['examples'], e: SourceDuplicates['examples'][number]): void {
+  if (list.length === DUPLICATE_EXAMPLES && e.row >= list.at(-1)!.row) return;
+  let i = list.length;
+  while (i > 0 && list[i - 1]!.row > e.row) i--;
+  list.splice(i, 0, e);
+  if (list.length > DUPLICATE_EXAMPLES) list.pop();
 }

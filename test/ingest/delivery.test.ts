@@ -7,7 +7,8 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { tableFromArrays, tableToIPC } from 'apache-arrow';
+import { createRequire } from 'node:module';
+import { Binary, Bool, makeData, makeVector, Table, tableFromArrays, tableToIPC, Utf8, vectorFromArray } from 'apache-arrow';
 import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { printIngestSummary } from '../../server/cli/ingest.js';
@@ -353,6 +354,61 @@ describe('ids that are not UTF-8 (issue #14)', () => {
       expect(summary.warnings).toContainEqual(['ids not valid UTF-8 (read with U+FFFD: distinct ids may have become one)', 2]);
     });
   }
+
+  /** Utf8 (or Binary) values from raw bytes, valid UTF-8 or not. */
+  const bytesVector = (type: Utf8 | Binary, values: Buffer[]) => {
+    const valueOffsets = new Int32Array(values.length + 1);
+    values.forEach((v, i) => (valueOffsets[i + 1] = valueOffsets[i]! + v.length));
+    return makeVector(makeData({ type, length: values.length, nullCount: 0, valueOffsets, data: Buffer.concat(values) }));
+  };
+  // The same ids as the CSV above: two broken msisdns that read alike, one broken cell id on two rows.
+  const MSISDNS = [Buffer.from([0xff, 0xfe]), Buffer.from([0xfe, 0xff]), Buffer.from('2250001'), Buffer.from('2250001')];
+  const CELL_IDS = [Buffer.from('A'), Buffer.from('A'), Buffer.from([0xe9]), Buffer.from([0xe9])];
+  const TIMES = ['2016-01-01 08:00:00', '2016-01-01 09:00:00', '2016-01-01 10:00:00', '2016-01-01 11:00:00'];
+
+  for (const type of [new Utf8(), new Binary()]) {
+    it(`are counted once per id in an Arrow file too (${type})`, async () => {
+      const ds = delivery('ds', { events: {} });
+      const table = new Table({
+        msisdn: bytesVector(type, MSISDNS),
+        datetime: vectorFromArray(TIMES, new Utf8()),
+        cell_id: bytesVector(type, CELL_IDS),
+        event_type: vectorFromArray(['calls', 'calls', 'calls', 'calls'], new Utf8()),
+        outgoing: vectorFromArray([true, true, true, true], new Bool()),
+      });
+      fs.writeFileSync(path.join(ds, 'events', 'e.arrow'), tableToIPC(table, 'file'));
+      const store = path.join(root, 'store');
+      const summary = await run(ds, store);
+      expect(summary.kept).toBe(4);
+      expect(readManifest(store).subscribers).toBe(2);
+      expect(summary.warnings).toContainEqual(['ids not valid UTF-8 (read with U+FFFD: distinct ids may have become one)', 2]);
+    });
+  }
+
+  it('are counted once per id in a Parquet binary column; a Parquet UTF8 column with them is refused whole, naming the file', async () => {
+    const parquet = createRequire(import.meta.url)('parquetjs-lite');
+    const write = async (file: string, idType: string) => {
+      const schema = new parquet.ParquetSchema({ msisdn: { type: idType }, datetime: { type: 'UTF8' }, cell_id: { type: idType }, event_type: { type: 'UTF8' }, outgoing: { type: 'UTF8' } });
+      const writer = await parquet.ParquetWriter.openFile(schema, file);
+      for (let i = 0; i < 4; i++) await writer.appendRow({ msisdn: MSISDNS[i], datetime: TIMES[i], cell_id: CELL_IDS[i], event_type: 'calls', outgoing: 'true' });
+      await writer.close();
+    };
+    const ds = delivery('ds', { events: {} });
+    await write(path.join(ds, 'events', 'e.parquet'), 'BYTE_ARRAY');
+    const store = path.join(root, 'store');
+    const summary = await run(ds, store);
+    expect(summary.kept).toBe(4);
+    expect(readManifest(store).subscribers).toBe(2);
+    expect(summary.warnings).toContainEqual(['ids not valid UTF-8 (read with U+FFFD: distinct ids may have become one)', 2]);
+    // Parquet's reader checks a UTF8 column's bytes itself: such a file never reaches the store, so nothing is merged unseen.
+    const bad = delivery('bad', { events: {} });
+    const file = path.join(bad, 'events', 'e.parquet');
+    await write(file, 'UTF8');
+    const e = await failure(run(bad, path.join(root, 'store2')));
+    expect(e).toBeInstanceOf(IngestError);
+    expect(e!.message).toContain(file);
+    expect(e!.message).toContain('non UTF-8');
+  });
 });
 
 describe('regions whose ring crosses itself (issue #14)', () => {
