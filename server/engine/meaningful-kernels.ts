@@ -10,6 +10,7 @@
  */
 import { STATUS_CAPACITY } from '../../kernels/shared/constants.js';
 import type { Allocator } from '../wasm/arena.js';
+import { GrowingTable } from '../wasm/growing.js';
 import type { Ptr } from '../wasm/memory.js';
 import { haversineKm } from '../geo/geometry.js';
 import { pointInPolygon } from '../geo/pip.js';
@@ -63,45 +64,40 @@ export function labelPolygons(shape: LabelShape): number[][][][] {
   return polys.map((rings) => rings.map(closed));
 }
 
-export class ScoreTable {
-  private table: Ptr;
-  private cap: number;
-
-  constructor(private readonly k: Kernels, private readonly heap: Allocator, initialCapacity = 1024) {
-    this.cap = initialCapacity;
-    this.table = heap.alloc(k.raw.meaningfulTableBytes(initialCapacity) >>> 0);
-    check('meaningfulTableClear', k.raw.meaningfulTableClear(this.table, initialCapacity), `a capacity that is a power of two in [8, 2^26], found ${initialCapacity}`);
+/** The per-(subscriber, position) table of call days, events and score sums, growing itself (wasm/growing.ts). */
+export class ScoreTable extends GrowingTable {
+  constructor(private readonly k: Kernels, heap: Allocator, initialCapacity = 1024) {
+    super(heap, {
+      bytes: (c) => k.raw.meaningfulTableBytes(c) >>> 0,
+      clear: (p, c) => check('meaningfulTableClear', k.raw.meaningfulTableClear(p, c), `a capacity that is a power of two in [8, 2^26], found ${c}`),
+      rehash: (src, sc, dst, dc) => check('meaningfulTableRehash', k.raw.meaningfulTableRehash(src, sc, dst, dc), `room in ${dc} slots for ${k.raw.meaningfulTableUsed(src) >>> 0} entries`),
+    }, initialCapacity);
   }
 
   get size(): number {
-    return this.k.raw.meaningfulTableUsed(this.table) >>> 0;
+    return this.k.raw.meaningfulTableUsed(this.ptr) >>> 0;
   }
 
   /** Adds one day's rows (days in increasing order across calls); the table grows as needed. */
   accumulate(ev: EventColumns, loc: LocTable, f: EventFilter, nSubs: number, scores: { hour: Ptr; dow: Ptr }, drops: Ptr): void {
     checkFilter('meaningfulAccumulate', f);
-    let done = 0;
-    while (done < ev.n) {
+    this.rows(ev.n, (done) => {
       const status = this.k.raw.meaningfulAccumulate(
         ev.n - done, ev.sub + 4 * done, ev.t + 4 * done, ev.cell + 4 * done, ev.kind + done, loc.loc, loc.nCells,
-        f.typeMask, f.tStart, f.tEnd, f.hourMask, nSubs, scores.hour, scores.dow, this.table, this.cap, drops,
+        f.typeMask, f.tStart, f.tEnd, f.hourMask, nSubs, scores.hour, scores.dow, this.ptr, this.cap, drops,
       );
       checkDrops('meaningfulAccumulate', this.k.memory, drops);
-      if (status === STATUS_CAPACITY) {
-        done += this.k.raw.meaningfulTableConsumed(this.table) >>> 0;
-        this.grow();
-        continue;
-      }
+      if (status === STATUS_CAPACITY) return this.k.raw.meaningfulTableConsumed(this.ptr) >>> 0;
       check('meaningfulAccumulate', status, `a table cleared for ${this.cap} slots and every sub < ${nSubs}`);
-      done = ev.n;
-    }
+      return ev.n - done;
+    });
   }
 
   /** The entries, copied out of shared memory. */
   entries(): { sub: Uint32Array; loc: Int32Array; events: Uint32Array; days: Uint32Array; sumHour: Float64Array; sumDow: Float64Array } {
     const n = Math.max(this.size, 1);
     const p = [4, 4, 4, 4, 8, 8].map((b) => this.heap.alloc(b * n));
-    const count = this.k.raw.meaningfulEntries(this.table, this.cap, p[0]!, p[1]!, p[2]!, p[3]!, p[4]!, p[5]!);
+    const count = this.k.raw.meaningfulEntries(this.ptr, this.cap, p[0]!, p[1]!, p[2]!, p[3]!, p[4]!, p[5]!);
     if (count < 0) throw new Error(`meaningfulEntries: expected a table cleared for ${this.cap} slots`);
     const buf = this.k.memory.buffer;
     const out = {
@@ -114,20 +110,6 @@ export class ScoreTable {
     };
     for (const ptr of p.reverse()) this.heap.release(ptr);
     return out;
-  }
-
-  release(): void {
-    this.heap.release(this.table);
-  }
-
-  private grow(): void {
-    const capacity = this.cap * 2;
-    const table = this.heap.alloc(this.k.raw.meaningfulTableBytes(capacity) >>> 0);
-    check('meaningfulTableRehash', this.k.raw.meaningfulTableRehash(this.table, this.cap, table, capacity), `room in ${capacity} slots for ${this.size} entries`);
-    // The arena frees in stack order: the old table stays until the task ends.
-    this.heap.release(this.table);
-    this.table = table;
-    this.cap = capacity;
   }
 }
 

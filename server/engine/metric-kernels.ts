@@ -17,6 +17,7 @@
  */
 import { DIR_IN, DIR_OUT, DIR_UNKNOWN, STATUS_BAD_ARGUMENT, STATUS_CAPACITY } from '../../kernels/shared/constants.js';
 import type { Allocator } from '../wasm/arena.js';
+import { GrowingTable } from '../wasm/growing.js';
 import type { Ptr } from '../wasm/memory.js';
 import { check, checkDrops, checkFilter, type EventColumns, type EventFilter, type Kernels } from './wasm.js';
 
@@ -230,28 +231,18 @@ export function countPerSub(k: Kernels, n: number, subs: Ptr, nSubs: number, out
 
 // subscriber_degree and pareto_interactions ------------------------------------
 
-/**
- * A (subscriber, counterpart) table in the heap that grows itself, as wasm.ts's
- * LocationTable: a call stopped at the load limit is rehashed into a table twice the
- * size and resumed at the row where it stopped.
- */
-export class ContactTable {
-  private table: Ptr;
-  private cap: number;
-
-  constructor(private readonly k: Kernels, private readonly heap: Allocator, initialCapacity = 1024) {
-    this.cap = initialCapacity;
-    this.table = heap.alloc(k.raw.contactTableBytes(initialCapacity) >>> 0);
-    const status = k.raw.contactTableClear(this.table, initialCapacity);
-    if (status !== 0) heap.release(this.table);
-    check('contactTableClear', status, `a capacity that is a power of two in [8, 2^26], found ${initialCapacity}`);
+/** A (subscriber, counterpart) table in the heap that grows itself (wasm/growing.ts). */
+export class ContactTable extends GrowingTable {
+  constructor(private readonly k: Kernels, heap: Allocator, initialCapacity = 1024) {
+    super(heap, {
+      bytes: (c) => k.raw.contactTableBytes(c) >>> 0,
+      clear: (p, c) => check('contactTableClear', k.raw.contactTableClear(p, c), `a capacity that is a power of two in [8, 2^26], found ${c}`),
+      rehash: (src, sc, dst, dc) => check('contactTableRehash', k.raw.contactTableRehash(src, sc, dst, dc), `room in ${dc} slots (at most 2^26) for the ${k.raw.contactTableUsed(src) >>> 0} contacts of a table of ${sc}`),
+    }, initialCapacity);
   }
 
-  get capacity(): number {
-    return this.cap;
-  }
   get size(): number {
-    return this.k.raw.contactTableUsed(this.table) >>> 0;
+    return this.k.raw.contactTableUsed(this.ptr) >>> 0;
   }
 
   /**
@@ -261,25 +252,20 @@ export class ContactTable {
    */
   count(ev: PeerColumns, f: EventFilter, dirMask: number, excludeSelf: boolean, globalOf: Ptr, nSubs: number): void {
     checkFilter('countContacts', f);
-    let done = 0;
-    while (done < ev.n) {
+    this.rows(ev.n, (done) => {
       const status = this.k.raw.countContacts(
         ev.n - done, ev.sub + 4 * done, ev.t + 4 * done, ev.kind + done, ev.peer + 4 * done,
-        f.typeMask, f.tStart, f.tEnd, f.hourMask, dirMask, excludeSelf ? 1 : 0, globalOf, nSubs, this.table, this.cap,
+        f.typeMask, f.tStart, f.tEnd, f.hourMask, dirMask, excludeSelf ? 1 : 0, globalOf, nSubs, this.ptr, this.cap,
       );
-      if (status === STATUS_CAPACITY) {
-        done += this.k.raw.contactTableConsumed(this.table) >>> 0;
-        this.grow();
-        continue;
-      }
+      if (status === STATUS_CAPACITY) return this.k.raw.contactTableConsumed(this.ptr) >>> 0;
       check('countContacts', status, `a contact table of ${this.cap} slots and every sub < ${nSubs}`);
-      done = ev.n;
-    }
+      return ev.n - done;
+    });
   }
 
   /** subscriber_degree: out[sub] = distinct counterparts. */
   degree(nSubs: number, out: Ptr): void {
-    check('finishDegree', this.k.raw.finishDegree(this.table, this.cap, nSubs, out), `subs < ${nSubs}`);
+    check('finishDegree', this.k.raw.finishDegree(this.ptr, this.cap, nSubs, out), `subs < ${nSubs}`);
   }
 
   /** pareto_interactions: out[sub] = smallest fraction of contacts with ceil(proportion x events) of the events. */
@@ -287,26 +273,11 @@ export class ContactTable {
     const { numerator, denominator } = proportionFraction(proportion);
     const scratch = this.heap.alloc(this.k.raw.paretoScratchBytes(nSubs, this.size) >>> 0);
     try {
-      const status = this.k.raw.finishPareto(this.table, this.cap, nSubs, numerator, denominator, scratch, out);
+      const status = this.k.raw.finishPareto(this.ptr, this.cap, nSubs, numerator, denominator, scratch, out);
       check('finishPareto', status, `subs < ${nSubs} and a proportion fraction n/d with n <= d <= 2^30, found ${numerator}/${denominator}`);
     } finally {
       this.heap.release(scratch);
     }
-  }
-
-  release(): void {
-    this.heap.release(this.table);
-  }
-
-  private grow(): void {
-    const capacity = this.cap * 2;
-    const table = this.heap.alloc(this.k.raw.contactTableBytes(capacity) >>> 0);
-    const status = this.k.raw.contactTableRehash(this.table, this.cap, table, capacity);
-    if (status !== 0) this.heap.release(table);
-    check('contactTableRehash', status, `room in ${capacity} slots (at most 2^26) for the ${this.size} contacts of a table of ${this.cap}`);
-    this.heap.release(this.table);
-    this.table = table;
-    this.cap = capacity;
   }
 }
 

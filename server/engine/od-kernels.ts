@@ -14,6 +14,7 @@
 import { STATUS_CAPACITY } from '../../kernels/shared/constants.js';
 import { KernelError } from '../errors.js';
 import type { Allocator } from '../wasm/arena.js';
+import { GrowingTable } from '../wasm/growing.js';
 import type { Ptr } from '../wasm/memory.js';
 import { type EventColumns, type EventFilter, type Kernels, type LocTable, check, checkDrops, checkFilter } from './wasm.js';
 
@@ -190,73 +191,12 @@ export function activeAtReferenceCounts(k: Kernels, keys: LocationKeys, refVec: 
   check('activeAtReferenceCounts', status, `keys with subs < ${nSubs} and locations in [0, ${nLocs}), reference locations < ${nLocs}`);
 }
 
-// ---- self-growing tables ----
-
-/** A table or set in the heap that doubles (rehashing) when a kernel stops at its load limit. */
-abstract class Growing {
-  protected ptr: Ptr;
-  protected cap: number;
-
-  constructor(protected readonly k: Kernels, protected readonly heap: Allocator, initialCapacity: number) {
-    this.cap = initialCapacity;
-    this.ptr = heap.alloc(this.bytes(initialCapacity));
-    try {
-      this.clear(this.ptr, initialCapacity);
-    } catch (err) {
-      heap.release(this.ptr);
-      throw err;
-    }
-  }
-
-  protected abstract bytes(capacity: number): number;
-  protected abstract clear(ptr: Ptr, capacity: number): void;
-  protected abstract rehash(src: Ptr, srcCapacity: number, dst: Ptr, dstCapacity: number): void;
-
-  get capacity(): number {
-    return this.cap;
-  }
-
-  release(): void {
-    this.heap.release(this.ptr);
-  }
-
-  protected grow(): void {
-    const capacity = this.cap * 2;
-    const ptr = this.heap.alloc(this.bytes(capacity));
-    try {
-      this.rehash(this.ptr, this.cap, ptr, capacity);
-    } catch (err) {
-      this.heap.release(ptr);
-      throw err;
-    }
-    this.heap.release(this.ptr);
-    this.ptr = ptr;
-    this.cap = capacity;
-  }
-
-  /** Runs `call` over rows [done, n) until all are in, growing when it stops short. */
-  protected rows(n: number, call: (done: number) => number): void {
-    let done = 0;
-    while (done < n) {
-      done += call(done);
-      if (done < n) this.grow();
-    }
-  }
-}
+// ---- self-growing tables (wasm/growing.ts) ----
 
 /** trips_od_matrix for one partition: add every (day, partition) range, then trips(). */
-export class VisitTable extends Growing {
-  constructor(k: Kernels, heap: Allocator, initialCapacity = 1024) {
-    super(k, heap, initialCapacity);
-  }
-  protected bytes(capacity: number): number {
-    return visitTableBytes(this.k, capacity);
-  }
-  protected clear(ptr: Ptr, capacity: number): void {
-    visitTableClear(this.k, ptr, capacity);
-  }
-  protected rehash(src: Ptr, srcCapacity: number, dst: Ptr, dstCapacity: number): void {
-    visitTableRehash(this.k, src, srcCapacity, dst, dstCapacity);
+export class VisitTable extends GrowingTable {
+  constructor(private readonly k: Kernels, heap: Allocator, initialCapacity = 1024) {
+    super(heap, { bytes: (c) => visitTableBytes(k, c), clear: (p, c) => visitTableClear(k, p, c), rehash: (s, sc, d, dc) => visitTableRehash(k, s, sc, d, dc) }, initialCapacity);
   }
 
   get size(): number {
@@ -279,18 +219,9 @@ export class VisitTable extends Growing {
 }
 
 /** A key set for one partition (or, for cells, for the merged bitsets), used by one kind of count only. */
-export class KeySet extends Growing {
-  constructor(k: Kernels, heap: Allocator, initialCapacity = 1024) {
-    super(k, heap, initialCapacity);
-  }
-  protected bytes(capacity: number): number {
-    return keySetBytes(this.k, capacity);
-  }
-  protected clear(ptr: Ptr, capacity: number): void {
-    keySetClear(this.k, ptr, capacity);
-  }
-  protected rehash(src: Ptr, srcCapacity: number, dst: Ptr, dstCapacity: number): void {
-    keySetRehash(this.k, src, srcCapacity, dst, dstCapacity);
+export class KeySet extends GrowingTable {
+  constructor(private readonly k: Kernels, heap: Allocator, initialCapacity = 1024) {
+    super(heap, { bytes: (c) => keySetBytes(k, c), clear: (p, c) => keySetClear(k, p, c), rehash: (s, sc, d, dc) => keySetRehash(k, s, sc, d, dc) }, initialCapacity);
   }
 
   get size(): number {

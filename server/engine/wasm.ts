@@ -10,6 +10,7 @@
 import { STATUS_BAD_ARGUMENT, STATUS_CAPACITY, STATUS_OK } from '../../kernels/shared/constants.js';
 import { KernelError } from '../errors.js';
 import type { Allocator } from '../wasm/arena.js';
+import { GrowingTable } from '../wasm/growing.js';
 import type { Ptr } from '../wasm/memory.js';
 import { loadKernelModule } from '../wasm/module.js';
 
@@ -468,32 +469,18 @@ export function instantiate(memory: WebAssembly.Memory, module?: WebAssembly.Mod
  * call stops at the load limit, the table is rehashed into one twice the size
  * and the call resumes at the row where it stopped, so no row counts twice.
  */
-export class LocationTable {
-  private table: Ptr;
-  private cap: number;
-
-  constructor(private readonly kernels: Kernels, private readonly heap: Allocator, initialCapacity = 1024) {
-    this.cap = initialCapacity;
-    this.table = heap.alloc(kernels.tableBytes(initialCapacity));
-    try {
-      kernels.tableClear(this.table, initialCapacity);
-    } catch (err) {
-      heap.release(this.table);
-      throw err;
-    }
+export class LocationTable extends GrowingTable {
+  constructor(private readonly kernels: Kernels, heap: Allocator, initialCapacity = 1024) {
+    super(heap, { bytes: (c) => kernels.tableBytes(c), clear: (p, c) => kernels.tableClear(p, c), rehash: (s, sc, d, dc) => kernels.tableRehash(s, sc, d, dc) }, initialCapacity);
   }
 
-  get capacity(): number {
-    return this.cap;
-  }
   get size(): number {
-    return this.kernels.tableUsed(this.table);
+    return this.kernels.tableUsed(this.ptr);
   }
 
   /** Adds one range of rows; seqBase must exceed every sequence number of earlier calls. */
   count(ev: EventColumns, loc: LocTable, f: EventFilter, nSubs: number, seqBase: number, drops: Ptr): void {
-    let done = 0;
-    while (done < ev.n) {
+    this.rows(ev.n, (done) => {
       const rest: EventColumns = {
         n: ev.n - done,
         sub: ev.sub + 4 * done,
@@ -501,37 +488,18 @@ export class LocationTable {
         cell: ev.cell + 4 * done,
         kind: ev.kind + done,
       };
-      done += this.kernels.countLocations(rest, loc, f, nSubs, seqBase + done, this.table, this.cap, drops);
-      if (done < ev.n) this.grow();
-    }
+      return this.kernels.countLocations(rest, loc, f, nSubs, seqBase + done, this.ptr, this.cap, drops);
+    });
   }
 
   pickMostCommon(nSubs: number, outLoc: Ptr): void {
-    this.kernels.pickMostCommon(this.table, this.cap, nSubs, outLoc);
+    this.kernels.pickMostCommon(this.ptr, this.cap, nSubs, outLoc);
   }
   pickMostDays(nSubs: number, outLoc: Ptr): void {
-    this.kernels.pickMostDays(this.table, this.cap, nSubs, outLoc);
+    this.kernels.pickMostDays(this.ptr, this.cap, nSubs, outLoc);
   }
   /** Writes the (sub, loc) pairs (u32 and i32 arrays of `size`); returns the count. */
   keys(outSub: Ptr, outLoc: Ptr): number {
-    return this.kernels.tableKeys(this.table, this.cap, outSub, outLoc);
-  }
-
-  release(): void {
-    this.heap.release(this.table);
-  }
-
-  private grow(): void {
-    const capacity = this.cap * 2;
-    const table = this.heap.alloc(this.kernels.tableBytes(capacity));
-    try {
-      this.kernels.tableRehash(this.table, this.cap, table, capacity);
-    } catch (err) {
-      this.heap.release(table);
-      throw err;
-    }
-    this.heap.release(this.table);
-    this.table = table;
-    this.cap = capacity;
+    return this.kernels.tableKeys(this.ptr, this.cap, outSub, outLoc);
   }
 }
