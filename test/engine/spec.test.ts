@@ -763,8 +763,8 @@ describe('refusals that apply to every kind', () => {
     const q = refused(
       spatial(daily('2016-01-01', 'admin3', { subscriber_subset: 'a1b2c3' })),
       'locations.subscriber_subset',
-      /not supported yet/,
-      'NOT_SUPPORTED',
+      /expected null \(all subscribers\), found the id of another query: .*keeps none.*subtracted down to the few people/,
+      'SUBSCRIBER_SUBSET_ID',
     );
     expect(q.message).not.toMatch(/a1b2c3/);
   });

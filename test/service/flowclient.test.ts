@@ -200,3 +200,23 @@ describe('FlowClient, replayed from its source', () => {
     expect(FileNotFound).toBeDefined();
   });
 });
+
+describe('subscriber_subset given as a query id (issue #15)', () => {
+  it("is refused with 400 naming the field and why, for an earlier query's id too, and never echoes the value", async () => {
+    const c = new Connection(h.base, premium);
+    // The id an attacker holds: an earlier query's (aggregates are the only queries a token can run).
+    const earlier = new APIQuery(c, uniqueSubscriberCountsSpec('2016-01-01', '2016-01-02', 'admin1'));
+    await earlier.run();
+    for (const id of [earlier.queryId!, '254700000001']) {
+      const spec = spatialAggregateSpec({ ...dailyLocationSpec('2016-01-03', 'admin2', 'last'), subscriber_subset: id });
+      const r = await fetch(`${h.api}/run`, { method: 'POST', headers: { Authorization: `Bearer ${premium}`, 'Content-Type': 'application/json' }, body: JSON.stringify(spec) });
+      expect(r.status).toBe(400);
+      const text = await r.text();
+      expect(text).toMatch(/locations\.subscriber_subset: expected null \(all subscribers\), found the id of another query/);
+      expect(text).toContain('SUBSCRIBER_SUBSET_ID');
+      expect(text).not.toContain(id);
+      // FlowClient surfaces it as its error with the msg.
+      await expect(new APIQuery(c, spec).run()).rejects.toThrow(/status code 400\. Error message: '.*subscriber_subset/);
+    }
+  });
+});

@@ -3,7 +3,8 @@
  * (query_schemas/field_mixins.py, custom_fields.py, aggregation_unit.py,
  * random_sample.py), with docs/QUERIES.md's rules where they differ: event_types
  * default to calls and sms, hours are a half-open [start, end) of whole
- * hours, subscriber_subset is null only.
+ * hours, subscriber_subset is null only (a list or a query id is refused for
+ * good: errors.ts, subscriberList and subscriberSubsetId).
  */
 import { Issues } from './errors.js';
 import { SPEC_LIMITS } from './limits.js';
@@ -94,9 +95,7 @@ export function readSubscriberSubset(f: Fields): null | undefined {
   const path = f.at('subscriber_subset');
   // Never echo the value: a list (or a mistaken string) may hold phone numbers.
   if (Array.isArray(raw)) return f.fail(Issues.subscriberList(path, raw.length));
-  if (typeof raw === 'string') {
-    return f.fail(Issues.notSupported(path, 'null (all subscribers)', 'the id of an earlier query'));
-  }
+  if (typeof raw === 'string') return f.fail(Issues.subscriberSubsetId(path));
   return f.fail(Issues.described(path, 'null (all subscribers)', `a value of type ${typeof raw}`));
 }
 

@@ -101,6 +101,23 @@ export const Issues = {
       `${at(path)}: expected aggregation_unit '${expected}' like ${source}, found '${found}'`,
       path,
     ),
+  /**
+   * A subset named by a query id (FlowKit's SubscriberSubset field): FlowKit
+   * reads the subscribers from that query's stored per-subscriber result.
+   * Opalite stores none, the only ids a caller holds are of aggregates, which
+   * name no subscribers (FlowKit fails on those too), and a subset is how
+   * two answers get subtracted down to the few people it holds. The id is not
+   * echoed: a mistaken value may be a phone number.
+   */
+  subscriberSubsetId: (path: string) =>
+    new SpecError(
+      'SUBSCRIBER_SUBSET_ID',
+      `${at(path)}: expected null (all subscribers), found the id of another query: a subset by query id reads its ` +
+        'subscribers from a stored per-subscriber result, and Opalite keeps none (only redacted aggregates leave the ' +
+        "engine, and an aggregate's id names no subscribers); a subset would also let two answers be subtracted down " +
+        'to the few people in it (docs/SERVICE.md, "Subscriber subsets")',
+      path,
+    ),
   /** The ids are never echoed: they may be phone numbers. */
   subscriberList: (path: string, count: number) =>
     new SpecError(
