@@ -19,7 +19,8 @@ import {
   runQuery,
 } from './flowclient-replay.js';
 import { everyAggregateHelper, spatialAggregateSpec, dailyLocationSpec, uniqueSubscriberCountsSpec } from './flowclient-specs.js';
-import { type Harness, sampleStore, startHarness } from './helpers.js';
+import { DEFAULT_DP } from '../../server/service/config.js';
+import { dpTiers, type Harness, sampleStore, startHarness } from './helpers.js';
 
 let root: string;
 let h: Harness;
@@ -219,4 +220,71 @@ describe('subscriber_subset given as a query id (issue #15)', () => {
       await expect(new APIQuery(c, spec).run()).rejects.toThrow(/status code 400\. Error message: '.*subscriber_subset/);
     }
   });
+});
+
+describe('FlowClient against a DP tier, the default (issue #15)', () => {
+  let dp: Harness;
+  let token: string;
+  beforeAll(async () => {
+    const tiers = dpTiers();
+    // The default DP protection (rho 0.1 a query), with a month's budget for every helper below.
+    tiers.premium!.privacy = { ...DEFAULT_DP, budget: { rho: 10, period: 'month' } };
+    dp = await startHarness(root, { tiers });
+    token = await dp.token('premium');
+  });
+  afterAll(async () => {
+    await dp?.close();
+  });
+
+  /** docs/PRIVACY.md: the kinds a DP tier releases; FlowClient's other helpers are refused there with a msg FlowClient shows. */
+  const DP_KINDS = ['spatial_aggregate', 'flows', 'inflows', 'outflows', 'unique_subscriber_counts'];
+  const key = (row: Record<string, unknown>) => JSON.stringify(Object.entries(row).filter(([k]) => k !== 'value'));
+
+  for (const [name, spec] of everyAggregateHelper()) {
+    if (!DP_KINDS.includes(spec.query_kind as string)) {
+      it(`${name}: refused under DP, and FlowClient raises its own error with the msg`, async () => {
+        const c = new Connection(dp.base, token);
+        await expect(new APIQuery(c, spec).getResult(10)).rejects.toThrow(
+          new RegExp(`status code 400\\. Error message: 'query_kind: expected a kind released under differential privacy .*found ${spec.query_kind}`),
+        );
+      });
+      continue;
+    }
+    it(`${name}: FlowClient's calls work unchanged; the answer carries the privacy block and noised values within its interval`, async () => {
+      const c = new Connection(dp.base, token);
+      const q = new APIQuery(c, spec);
+      const rows = (await q.getResult(10)) as Record<string, number | string>[];
+      // The same calls as under a threshold tier: run, polls, get; FlowClient reads query_result and ignores the rest.
+      expect(c.sent[0]).toEqual({ method: 'POST', route: 'run', status: 202 });
+      expect(c.sent.at(-1)).toEqual({ method: 'GET', route: `get/${q.queryId}`, status: 200 });
+      const raw = (await (await fetch(`${dp.api}/get/${q.queryId}`, { headers: { Authorization: `Bearer ${token}` } })).json()) as Record<string, any>;
+      expect(raw.query_result).toEqual(rows);
+      expect(raw.privacy).toMatchObject({ mode: 'dp', k: 15, rho: DEFAULT_DP.rho, delta: DEFAULT_DP.delta, mechanism: 'discrete_gaussian' });
+      const half = raw.privacy.interval95 as number;
+      expect(half).toBeGreaterThan(0);
+      // What differs from the threshold answer: each value is noised (a whole number above k), so a row near k may
+      // be published or withheld where the exact count is not. Against the exact counts, every value is within 3
+      // times the stated 95% half-width (5.9 standard deviations: a miss once in ~10^8 values).
+      const exact = new Map((JSON.parse(JSON.stringify((await dp.engine.run(spec)).rows)) as Record<string, number>[]).map((r) => [key(r), r.value!]));
+      expect(rows.length).toBeGreaterThan(0);
+      let compared = 0;
+      for (const row of rows) {
+        const value = row.value as number;
+        expect(Number.isInteger(value)).toBe(true);
+        expect(value).toBeGreaterThan(15);
+        const truth = exact.get(key(row));
+        if (truth === undefined) {
+          // Withheld by the exact rule (at most k): published only because the noise lifted it.
+          expect(value).toBeLessThanOrEqual(15 + 3 * half);
+          continue;
+        }
+        expect(Math.abs(value - truth), `${key(row)}: ${value} against ${truth}`).toBeLessThanOrEqual(3 * half);
+        compared++;
+      }
+      // Rows the exact answer publishes and the noised one withholds are near k too.
+      const published = new Set(rows.map(key));
+      for (const [k, truth] of exact) if (!published.has(k)) expect(truth).toBeLessThanOrEqual(15 + 3 * half);
+      expect(compared).toBeGreaterThan(0);
+    });
+  }
 });
