@@ -6,7 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import { type Row, redact, redactEstimate, thresholdFrom } from '../privacy/redact.js';
-import { dpInfo, type DpProtection, finalSigma2, nodeSigma2, noiseVector, prefixNodes, type PrivacyInfo, type Protection, treeLevels } from '../privacy/dp/mechanism.js';
+import { dpInfo, type DpProtection, finalSigma2, nodeSigma2, noiseVector, prefixNodes, type PrivacyInfo, type Protection, stddevOf, treeLevels } from '../privacy/dp/mechanism.js';
 import { Store } from '../store/reader.js';
 import { ARENA_FULL } from '../wasm/arena.js';
 import { bitmapBytes, MAX_BITMAP_BYTES } from './execute.js';
@@ -14,7 +14,8 @@ import { labelledLocSteps } from './labelled.js';
 import { type Executor, InProcessExecutor, PoolExecutor, type Settled } from './executor.js';
 import { LoadedStore, type OptionalColumn } from './loader.js';
 import { Heap } from '../wasm/memory.js';
-import { type Merged, odSumPlans, odSumShapes, type Plan, plan, type PlanContext, type Shaped, type ShapeTools } from './planner.js';
+import { type DpRatio, type Merged, odSumPlans, odSumShapes, type Plan, plan, type PlanContext, RATIO_STEPS, type Shaped, type ShapeTools } from './planner.js';
+import { metricRange } from '../privacy/dp/bounds.js';
 import * as M from './metric-kernels.js';
 import * as OD from './od-kernels.js';
 import type { AggStep, LocStep, MetricStep, PartialResult, PartitionTask, WindowFilter } from './protocol.js';
@@ -422,6 +423,7 @@ export class Engine {
   private async executeDp(id: string, p: Plan, opts: RunOptions, prot: DpProtection): Promise<QueryResult> {
     if (!p.step) return { ...(await this.finish(id, p, { counts: new Float64Array(0), groups: [], values: [] }, [0, 0, 0, 0], 1)), privacy: { mode: 'dp', k: prot.k } };
     const cells = dpCells(p);
+    if (p.dp?.ratio) return this.releaseRatio(id, p, p.dp.ratio, opts, prot);
     const P = this.loaded.nParts;
     const levels = treeLevels(P);
     const noise = new Map<string, Float64Array>();
@@ -466,6 +468,74 @@ export class Engine {
       true,
     );
     return release(merged, 1, ['final'], finalSigma2(prot.rho, cells));
+  }
+
+  /**
+   * The exact vectors a DP release of `json` noises (dense, in release order) and the L2 bound on how much one
+   * subscriber can change each: the operator's view (as exact as the CLI's answers), for the tests that check
+   * each kind's contribution bound on neighbouring stores. Never served.
+   */
+  async dpVectors(json: unknown): Promise<{ name: string; values: Float64Array; bound: number }[]> {
+    const p = plan(this.parse(json), this.planContext());
+    const cells = dpCells(p);
+    if (!p.step) return [];
+    for (const prep of p.prepare ?? []) prep.settle((await this.collect(prep.step)).merged);
+    const { merged } = await this.collect(p.step);
+    if (p.dp?.ratio) {
+      const clip = metricRange(p.dp.ratio.metric)!;
+      const { sums, counts } = p.dp.ratio.vectors(merged, clip);
+      const d = Math.round((Math.max(Math.abs(clip[0]), Math.abs(clip[1])) * RATIO_STEPS) / (clip[1] - clip[0]));
+      return [
+        { name: 'sum', values: sums, bound: d },
+        { name: 'count', values: counts, bound: 1 },
+      ];
+    }
+    const shaped = await drainSliced(p.shape(merged, this.tools, { dense: true }));
+    return [{ name: 'final', values: Float64Array.from(shaped.rows, (r) => Number(r.value)), bound: Math.sqrt(cells) }];
+  }
+
+  /**
+   * A DP average per location (DpRatio): the clipped sums and the counts, each noised with half of the
+   * query's rho (sums: L2 sensitivity RATIO_STEPS x max(|lo|, |hi|) / (hi - lo) grid units; counts: 1), and
+   * their ratio published where the noisy count exceeds k, clamped to the range (post-processing). No
+   * progressive frames: the whole rho pays for the final answer.
+   */
+  private async releaseRatio(id: string, p: Plan, ratio: DpRatio, opts: RunOptions, prot: DpProtection): Promise<QueryResult> {
+    const clip = metricRange(ratio.metric)!;
+    const [lo, hi] = clip;
+    for (const prep of p.prepare ?? []) prep.settle((await this.collect(prep.step)).merged);
+    const P = this.loaded.nParts;
+    const { merged } = await this.collect(p.step!, (_m, _d, fraction, done) => (done < P ? opts.onProgress?.(fraction) : undefined), opts.onTasks);
+    const { columns, labels, sums, counts } = ratio.vectors(merged, clip);
+    const n = labels.length;
+    const unit = (hi - lo) / RATIO_STEPS;
+    const d = Math.round((Math.max(Math.abs(lo), Math.abs(hi)) * RATIO_STEPS) / (hi - lo));
+    const countSigma2 = 1 / prot.rho; // rho / 2 each: 1 / (2 (rho / 2))
+    const sumSigma2 = (d * d) / prot.rho;
+    const nc = noiseVector(prot.secret, id, 'final:count', n, countSigma2);
+    const ns = noiseVector(prot.secret, id, 'final:sum', n, sumSigma2);
+    const rows: Row[] = [];
+    for (let i = 0; i < n; i++) {
+      const c = counts[i]! + nc[i]!;
+      if (c <= prot.k) continue;
+      const v = ((sums[i]! + ns[i]!) * unit) / c;
+      const row: Row = {};
+      const from = labels[i]!;
+      for (const col in from) row[col] = from[col]!;
+      row.value = v < lo ? lo : v > hi ? hi : v;
+      rows.push(row);
+    }
+    const count = dpInfo(prot, countSigma2);
+    const info: PrivacyInfo = {
+      mode: 'dp',
+      k: prot.k,
+      rho: prot.rho,
+      epsilon: count.epsilon,
+      delta: prot.delta,
+      mechanism: 'discrete_gaussian',
+      ratio: { metric: ratio.metric, lower: lo, upper: hi, countScale: count.scale!, sumScale: stddevOf(sumSigma2) * unit },
+    };
+    return { query_id: id, query_kind: p.kind, columns, rows, withheld: n - rows.length, dropped: null, fraction: 1, privacy: info };
   }
 
   /** Runs a step on every partition and merges the results; `onMerge` sees the running total after each batch (`before` partitions were done before it). */
@@ -673,11 +743,14 @@ function addInto(into: Float64Array, from: Uint32Array, start: number, end: numb
 /** The cells one subscriber can touch in a plan's output, or DP_UNSUPPORTED for a kind without that bound. */
 function dpCells(p: Plan): number {
   if (!p.step) return 0; // geography: no people behind it
+  if (p.dp?.ratio && !metricRange(p.dp.ratio.metric)) {
+    throw new SpecError('DP_UNSUPPORTED', `metric.query_kind: expected a metric with a clipping range under differential privacy, found ${p.dp.ratio.metric}; see docs/PRIVACY.md`, 'metric.query_kind');
+  }
   if (p.dp) return p.dp.cells;
   const od = p.kind === 'flows' || p.kind === 'inflows' || p.kind === 'outflows';
   throw new SpecError(
     'DP_UNSUPPORTED',
-    `query_kind: expected a kind released under differential privacy (spatial_aggregate, flows, inflows and outflows between locations, unique_subscriber_counts, geography), found ${p.kind}${od ? ' between location sets or cell-level units' : ''}; see docs/PRIVACY.md`,
+    `query_kind: expected a kind released under differential privacy (spatial_aggregate, flows, inflows and outflows between locations, unique_subscriber_counts, histogram_aggregate with fixed bins, joined_spatial_aggregate by avg, geography), found ${p.kind}${od ? ' between location sets or cell-level units' : p.kind === 'histogram_aggregate' ? ' with bins from the data (no range)' : p.kind === 'joined_spatial_aggregate' ? ' by a method other than avg' : ''}; see docs/PRIVACY.md`,
     'query_kind',
   );
 }

@@ -80,10 +80,29 @@ export interface Plan {
    * squared). Their shape with `dense` has one row per cell of a domain that does
    * not depend on the data, zeros included, always in the same order.
    */
-  dp?: { cells: number };
+  dp?: { cells: number; ratio?: DpRatio };
   /** Passes to run, in order, before `step` (subscriber samples that need their population). */
   prepare?: Preparation[];
 }
+
+/**
+ * A per-location average of a per-subscriber metric released under DP (joined_spatial_aggregate by
+ * avg): the engine clips each subscriber's value to the metric's range, noises the per-location sums
+ * and counts (one subscriber: one location, so one sum moves by at most the range's bound and one
+ * count by 1) and publishes their ratio (docs/PRIVACY.md).
+ */
+export interface DpRatio {
+  /** The metric's kind (the key of its clipping range). */
+  metric: string;
+  /**
+   * Dense per-location sums and counts, with every location's label, in the unit's order: sums of the values
+   * clipped to `clip`, in grid units of (hi - lo) / RATIO_STEPS (integers).
+   */
+  vectors(merged: Merged, clip: readonly [number, number]): { columns: string[]; labels: Row[]; sums: Float64Array; counts: Float64Array };
+}
+
+/** Grid steps across a clipping range: a DP average's sums count in units of (hi - lo) / RATIO_STEPS. */
+export const RATIO_STEPS = 1000;
 
 /** A pass over every partition that must run before the plan's step: it settles a sample's rule. */
 export interface Preparation {
@@ -341,6 +360,34 @@ function planKind(spec: QuerySpec, ctx: PlanContext): Plan {
           // A location is kept only if more than k subscribers are located there (docs/QUERIES.md).
           return { columns: [...space.columns, 'value'], rows, support, rule: 'value', scaled: false };
         },
+        // Under DP only the average, of values clipped to the metric's range (DpRatio).
+        ...(method === 'avg'
+          ? {
+              dp: {
+                cells: 1,
+                ratio: {
+                  metric: spec.metric.query_kind,
+                  vectors: (m: Merged, [lo, hi]: readonly [number, number]) => {
+                    const sums = new Float64Array(space.size);
+                    const counts = new Float64Array(space.size);
+                    for (let part = 0; part < m.groups.length; part++) {
+                      const groups = m.groups[part]!;
+                      const values = m.values[part]!;
+                      for (let i = 0; i < groups.length; i++) {
+                        const v = values[i]!;
+                        if (Number.isNaN(v)) continue;
+                        // Clipped, then on a grid of (hi - lo) / RATIO_STEPS: the sums are integers in grid units, so that the
+                        // discrete Gaussian's integer noise does not leave their fractional part (one subscriber's digits) exact.
+                        sums[groups[i]!] += Math.round(((v < lo ? lo : v > hi ? hi : v) * RATIO_STEPS) / (hi - lo));
+                        counts[groups[i]!]++;
+                      }
+                    }
+                    return { columns: [...space.columns, 'value'], labels: Array.from({ length: space.size }, (_, i) => labelled(space, i)), sums, counts };
+                  },
+                },
+              },
+            }
+          : {}),
       };
     }
     case 'histogram_aggregate': {
@@ -358,6 +405,9 @@ function planKind(spec: QuerySpec, ctx: PlanContext): Plan {
           for (let b = 0; b < counts.length; b++) rows.push({ value: counts[b]!, lower_edge: edges![b]!, upper_edge: edges![b + 1]! });
           return { columns: ['value', 'lower_edge', 'upper_edge'], rows, support: Array.from(counts), rule: 'all' };
         },
+        // One value per subscriber, so one bin: with edges that do not come from the data (a list, or a stated
+        // range), the bins are a fixed domain and the histogram is released under DP with one cell per subscriber.
+        ...('bin_list' in bins || range !== null ? { dp: { cells: 1 } } : {}),
       };
     }
     case 'trips_od_matrix':

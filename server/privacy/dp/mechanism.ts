@@ -55,6 +55,11 @@ export interface PrivacyInfo {
   scale?: number;
   /** Half-width of the 95% interval of each published value (exact for the discrete Gaussian). */
   interval95?: number;
+  /**
+   * A DP average (joined_spatial_aggregate by avg): each value is (clipped sum + noise) / (count + noise), the
+   * metric clipped to [lower, upper]; the standard deviations of the noise on the sum (metric units) and the count.
+   */
+  ratio?: { metric: string; lower: number; upper: number; sumScale: number; countScale: number };
   /** The token's budget after this answer (service answers only). */
   budget?: { spent: number; remaining: number; period: string };
 }
