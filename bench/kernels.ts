@@ -40,6 +40,7 @@ import {
 import { ALL_HOURS, DROP_BYTES, type EventFilter, type Kernels, LocationTable, instantiate, typeMaskOf } from '../server/engine/wasm.js';
 import { loadKernelModule } from '../server/wasm/module.js';
 import { FIRST_DAY, HeapSet, subsample, synthesise } from './data.js';
+import { sectionsAfter } from './sections.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -1077,7 +1078,10 @@ ${results.map(({ family }) => `- **${family.name}**: ${family.what}.`).join('\n'
 console.log(`\n${table}\n\nMachine: ${machine}.`);
 if (o.filter || o.wasm) console.error('--filter or --wasm given: bench/KERNELS.md left as it was (it holds full runs of the built module only)');
 else {
-  fs.writeFileSync(path.join(ROOT, 'bench', 'KERNELS.md'), text);
+  const file = path.join(ROOT, 'bench', 'KERNELS.md');
+  // The sections after "What one run does" (hand-written notes, bench/parallel.ts's section) stay as they were.
+  fs.writeFileSync(file, text + sectionsAfter(fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '', '## What one run does'));
   console.error(`wrote bench/KERNELS.md (${seconds.toFixed(0)} s in all)`);
 }
 if (failures.length) process.exitCode = 1;
+

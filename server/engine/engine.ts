@@ -205,6 +205,14 @@ export class Engine {
     return this.store.version;
   }
 
+  /**
+   * The shared memory's allocator: bytes live, free below the frontier, the frontier, and the memory's size
+   * (a WebAssembly memory never shrinks: scratch freed after a query stays resident, for the next one to reuse).
+   */
+  memoryStats(): { live: number; free: number; frontier: number; memory: number } {
+    return this.heap.stats();
+  }
+
   /** Subscriber partitions: the tasks one query runs as. */
   get partitions(): number {
     return this.loaded.nParts;
