@@ -279,7 +279,12 @@ async function describeDuplicates(
       wanted[e.of.source]!.add(e.of.row);
     }
   });
-  const lines = await Promise.all(files.map((f, i) => keptRowLines(f, [...wanted[i]!], o)));
+  const lines = await Promise.all(
+    files.map((f, i) => {
+      const stats = report.files.find((s) => s.file === f)!;
+      return keptRowLines(f, [...wanted[i]!], { ...o, rowsRead: stats.rows, rejectedLines: report.rejectedLines(stats) });
+    }),
+  );
   const out: DuplicateSummary = { count: 0, dropped: o.dropped, files: [] };
   bySource.forEach((d, i) => {
     if (d.count === 0) return;

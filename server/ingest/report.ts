@@ -32,6 +32,7 @@ export class IngestReport {
   reject(stats: FileStats, line: number, field: string, reason: string): void {
     stats.rejected++;
     this.rejected++;
+    this.keepLine(stats, line);
     const key = `${field}: ${reason}`;
     this.reasons.set(key, (this.reasons.get(key) ?? 0) + 1);
     this.note(stats, line, field, reason);
@@ -49,6 +50,26 @@ export class IngestReport {
     } catch (e) {
       throw withPath(e, this.out); // a full disk here must name the report, as everywhere else
     }
+  }
+
+  /** The lines of each file's rejected rows (4 bytes each): where its kept rows are not (duplicate-lines.ts). */
+  private readonly lines = new Map<FileStats, { lines: Uint32Array; n: number }>();
+
+  private keepLine(stats: FileStats, line: number): void {
+    let l = this.lines.get(stats);
+    if (!l) this.lines.set(stats, (l = { lines: new Uint32Array(64), n: 0 }));
+    if (l.n === l.lines.length) {
+      const grown = new Uint32Array(2 * l.n);
+      grown.set(l.lines);
+      l.lines = grown;
+    }
+    l.lines[l.n++] = line;
+  }
+
+  /** The lines of a file's rejected rows, ascending. */
+  rejectedLines(stats: FileStats): Uint32Array {
+    const l = this.lines.get(stats);
+    return l ? l.lines.slice(0, l.n).sort() : new Uint32Array(0);
   }
 
   warn(what: string, n = 1): void {

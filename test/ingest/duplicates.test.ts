@@ -212,6 +212,33 @@ describe('fully duplicated rows (issue #14)', () => {
     expect(printed(summary)).toContain(`dropped 7 fully duplicated event row(s), each equal in every column to an earlier row (report: ${summary.report}):\n`);
   });
 
+  it('names the right lines when rows are not one line each (a blank line, a quoted line break): the file is read again', async () => {
+    const { dir } = await plant();
+    for (const f of ['b.arrow', 'c.parquet']) fs.rmSync(path.join(dir, 'events', f));
+    const a = path.join(dir, 'events', 'a.csv');
+    // Line 1 header; 2 X; 3 blank; 4-5 Y with a quoted line break in an ignored column; 6 a bad row; 7 X again; 8 Y again.
+    const header = [...HEADER, 'note'].join(',');
+    const x = [...A[0]!, 'n'].join(',');
+    const y = [...A[1]!, '"two\nlines"'].join(',');
+    const yAgain = [...A[1]!, 'other note'].join(',');
+    fs.writeFileSync(a, [header, x, '', y, '2250009,not a time,A,calls,true,1,n', x, yAgain].join('\n') + '\n');
+    for (const threads of [0, 2]) {
+      const summary = await run(dir, path.join(root, `store-${threads}`), { csv: { threads, chunkBytes: 64 } });
+      expect(summary.kept).toBe(4);
+      expect(summary.duplicates.files).toEqual([
+        { file: a, count: 2, examples: [{ line: 7, of: { file: a, line: 2 } }, { line: 8, of: { file: a, line: 4 } }] },
+      ]);
+    }
+  });
+
+  it('a kept row is found past the rejected lines (lineOfKept)', async () => {
+    const { lineOfKept } = await import('../../server/ingest/duplicate-lines.js');
+    // Rows on lines 2..10, lines 3, 4 and 7 rejected: the kept rows are lines 2, 5, 6, 8, 9, 10.
+    const rejected = Uint32Array.from([3, 4, 7]);
+    expect([0, 1, 2, 3, 4, 5].map((k) => lineOfKept(k, 2, rejected))).toEqual([2, 5, 6, 8, 9, 10]);
+    expect(lineOfKept(0, 1, new Uint32Array(0))).toBe(1);
+  });
+
   it('a delivery without duplicates says nothing of them', async () => {
     const { dir } = await plant();
     for (const f of ['b.arrow', 'c.parquet']) fs.rmSync(path.join(dir, 'events', f));
