@@ -9,7 +9,7 @@
 
 export { partitionDay, partitionHistogramBytes, gather8, gather32, gather64, localise } from './sort';
 export { tableBytes, tableClear, tableRehash, tableUsed, tableConsumed } from './hash';
-export { lastLocation, countLocations, pickMostCommon, pickMostDays, tableKeys } from './locate';
+export { lastLocation, countLocations, pickMostCommon, pickMostDays, tableKeys, tableEvents } from './locate';
 export { countByLocation, countPairs, countEventsByBucket, markSubLocations, countSubLocations } from './count';
 export { modalLocation, majorityLocation, coalesceLocation } from './dwell';
 export {

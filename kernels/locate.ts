@@ -264,6 +264,19 @@ export function pickMostDays(table: usize, capacity: u32, nSubs: u32, outLoc: us
   return pickBest(table, capacity, nSubs, outLoc, true);
 }
 
+/** Writes each (sub, loc) pair's located qualifying events (u32), in the slot order tableKeys uses; returns the count, or -1 if the table is invalid. */
+export function tableEvents(table: usize, capacity: u32, outEvents: usize): i32 {
+  if (!validTable(table, capacity)) return -1;
+  let k: usize = 0;
+  for (let i: u32 = 0; i < capacity; i++) {
+    const slot = tableSlot(table, i);
+    if (isEmpty(slot)) continue;
+    store<u32>(outEvents + (k << 2), load<u32>(slot + S_EVENTS));
+    k++;
+  }
+  return <i32>k;
+}
+
 /** Writes the table's (sub, loc) pairs, in slot order, to outSub (u32) and outLoc (i32), each tableUsed long; returns the count, or -1 if the table is invalid. */
 export function tableKeys(table: usize, capacity: u32, outSub: usize, outLoc: usize): i32 {
   if (!validTable(table, capacity)) return -1;

@@ -15,7 +15,7 @@ import { type Executor, InProcessExecutor, PoolExecutor, type Settled } from './
 import { LoadedStore, type OptionalColumn } from './loader.js';
 import { Heap } from '../wasm/memory.js';
 import { type DpRatio, type Merged, odSumPlans, odSumShapes, type Plan, plan, type PlanContext, RATIO_STEPS, type Shaped, type ShapeTools } from './planner.js';
-import { metricRange } from '../privacy/dp/bounds.js';
+import { metricRange, REGIONS_PER_SUBSCRIBER } from '../privacy/dp/bounds.js';
 import * as M from './metric-kernels.js';
 import * as OD from './od-kernels.js';
 import type { AggStep, LocStep, MetricStep, PartialResult, PartitionTask, WindowFilter } from './protocol.js';
@@ -122,7 +122,9 @@ export interface TaskProgress {
 
 /** What a protection adds to a query id: nothing for threshold redaction, the DP parameters otherwise. */
 export function protectionKey(p: Protection | PrivacyInfo | undefined): string {
-  return p?.mode === 'dp' ? `dp:${p.rho}:${p.k}:${p.delta}` : '';
+  // The regions clip is part of it: an answer computed under another clip must not share its id, hence its noise
+  // (the same noise on two different truths would let their difference be read exactly).
+  return p?.mode === 'dp' ? `dp:${p.rho}:${p.k}:${p.delta}:r${REGIONS_PER_SUBSCRIBER}` : '';
 }
 
 /** Noise fixed by a key (an indicator publication), not by a query id. */
@@ -249,7 +251,7 @@ export class Engine {
     }
     const p = plan(spec, this.planContext());
     const protection = opts.protection;
-    const result = protection?.mode === 'dp' ? await this.executeDp(id, p, opts, protection) : await this.execute(id, p, opts);
+    const result = protection?.mode === 'dp' ? await this.executeDp(id, dpPlan(p), opts, protection) : await this.execute(id, p, opts);
     this.cache.set(id, result);
     while (this.cache.size > this.cacheEntries) this.cache.delete(this.cache.keys().next().value!);
     return result;
@@ -302,7 +304,7 @@ export class Engine {
     const cacheKey = JSON.stringify([this.queryId(spec), noise.key, noise.rho]);
     const hit = this.noisyCache.get(cacheKey);
     if (hit) return hit;
-    const p = plan(spec, this.planContext());
+    const p = dpPlan(plan(spec, this.planContext()));
     const cells = dpCells(p);
     if (!p.step) throw new SpecError('BAD_VALUE', `noisyRegionCounts: expected a spec with subscribers behind it, found ${p.kind}`, 'query_kind');
     for (const prep of p.prepare ?? []) prep.settle((await this.collect(prep.step)).merged);
@@ -484,7 +486,7 @@ export class Engine {
    * each kind's contribution bound on neighbouring stores. Never served.
    */
   async dpVectors(json: unknown): Promise<{ name: string; values: Float64Array; bound: number }[]> {
-    const p = plan(this.parse(json), this.planContext());
+    const p = dpPlan(plan(this.parse(json), this.planContext()));
     const cells = dpCells(p);
     if (!p.step) return [];
     for (const prep of p.prepare ?? []) prep.settle((await this.collect(prep.step)).merged);
@@ -761,6 +763,16 @@ function dpCells(p: Plan): number {
     `query_kind: expected a kind released under differential privacy (spatial_aggregate, flows, inflows and outflows between locations, unique_subscriber_counts, histogram_aggregate with fixed bins, joined_spatial_aggregate by avg, geography), found ${p.kind}${od ? ' between location sets or cell-level units' : p.kind === 'histogram_aggregate' ? ' with bins from the data (no range)' : p.kind === 'joined_spatial_aggregate' ? ' by a method other than avg' : ''}; see docs/PRIVACY.md`,
     'query_kind',
   );
+}
+
+/**
+ * The plan a DP release runs: a unique-by-location step clipped to each subscriber's REGIONS_PER_SUBSCRIBER
+ * most-visited locations, with the contribution bound that gives; other plans as they are.
+ */
+function dpPlan(p: Plan): Plan {
+  if (!p.dp?.clipRegions || p.step?.op !== 'unique-by-location') return p;
+  const clip = Math.min(REGIONS_PER_SUBSCRIBER, p.step.nLocs);
+  return { ...p, step: { ...p.step, clip }, dp: { cells: clip } };
 }
 
 /** into |= from, 32 bits at a time where both allow it (a task's cell bitmaps are ~1 MB at 100 M events, one per partition). */

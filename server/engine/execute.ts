@@ -235,6 +235,34 @@ class PartitionRun {
     return { start, locs };
   }
 
+  /**
+   * unique_subscriber_counts under DP: each subscriber counted in at most `clip` locations, its most visited
+   * (most located qualifying events; ties to the lower location index), so one subscriber touches at most
+   * `clip` cells (docs/PRIVACY.md).
+   */
+  clippedUnique(unit: string, f: WindowFilter, nLocs: number, clip: number): Uint32Array {
+    const table = this.count(unit, f);
+    const size = Math.max(table.size, 1);
+    const subPtr = this.arena.alloc(4 * size);
+    const locPtr = this.arena.alloc(4 * size);
+    const evPtr = this.arena.alloc(4 * size);
+    const k = table.keys(subPtr, locPtr);
+    table.events(evPtr);
+    const subs = new Uint32Array(this.task.memory.buffer, subPtr, k);
+    const locs = new Int32Array(this.task.memory.buffer, locPtr, k);
+    const events = new Uint32Array(this.task.memory.buffer, evPtr, k);
+    // Pairs by subscriber, then most events first, then lower location: each subscriber's first `clip` are kept.
+    const order = Array.from({ length: k }, (_, i) => i).sort((a, b) => subs[a]! - subs[b]! || events[b]! - events[a]! || locs[a]! - locs[b]!);
+    const counts = new Uint32Array(nLocs);
+    let run = 0;
+    for (let i = 0; i < k; i++) {
+      const at = order[i]!;
+      run = i > 0 && subs[order[i - 1]!] === subs[at] ? run + 1 : 0;
+      if (run < clip) counts[locs[at]!]++;
+    }
+    return counts;
+  }
+
   /** The distinct (subscriber, location) pairs of a window's located qualifying events, as u32/i32 arrays in the arena. */
   uniquePairs(unit: string, f: WindowFilter): { sub: Ptr; loc: Ptr; count: number } {
     const table = this.count(unit, f);
@@ -583,6 +611,7 @@ class PartitionRun {
       }
       case 'unique-by-location': {
         const n = this.task.nSubs;
+        if (step.clip !== undefined) return this.clippedUnique(step.unit, step.filter, step.nLocs, step.clip);
         if (bitmapBytes(n, step.nLocs) <= this.task.maxBitmapBytes) {
           // Few locations: one bit per (subscriber, location) beats a hash table of pairs.
           const bytes = bitmapBytes(n, step.nLocs);

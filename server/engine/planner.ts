@@ -80,7 +80,12 @@ export interface Plan {
    * squared). Their shape with `dense` has one row per cell of a domain that does
    * not depend on the data, zeros included, always in the same order.
    */
-  dp?: { cells: number; ratio?: DpRatio };
+  dp?: {
+    cells: number;
+    ratio?: DpRatio;
+    /** A unique-by-location step the engine clips under DP to each subscriber's most-visited locations. */
+    clipRegions?: boolean;
+  };
   /** Passes to run, in order, before `step` (subscriber samples that need their population). */
   prepare?: Preparation[];
 }
@@ -327,9 +332,9 @@ function planKind(spec: QuerySpec, ctx: PlanContext): Plan {
         kind: spec.query_kind,
         step: { op: 'unique-by-location', unit, filter, nLocs: space.size },
         shape: (m, _t, o) => byLocation(space, m.counts, '', o?.dense),
-        // A subscriber is counted in every region they were seen in: the honest worst case is all of them
-        // (the kernel does not clip yet; docs/PRIVACY.md).
-        dp: { cells: space.size },
+        // A subscriber is counted in every region they were seen in; under DP the engine clips that to the
+        // most-visited few (clipRegions: docs/PRIVACY.md), and cells is the unclipped worst case.
+        dp: { cells: space.size, clipRegions: true },
       };
     }
     case 'joined_spatial_aggregate': {

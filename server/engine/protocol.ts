@@ -84,7 +84,7 @@ export type AggStep =
    */
   | { op: 'sparse-pairs'; from: PairSide; to: PairSide; nTo: number }
   /** Subscribers per location with at least one qualifying located event: u32[nLocs]. */
-  | { op: 'unique-by-location'; unit: string; filter: WindowFilter; nLocs: number }
+  | { op: 'unique-by-location'; unit: string; filter: WindowFilter; nLocs: number; /** Under DP: count each subscriber in at most its `clip` most-visited locations (ties: the lower location index). */ clip?: number }
   /** Subscribers with first time at A before last time at B, A != B: u32[nLocs * nLocs]. */
   | { op: 'trips'; unit: string; filter: WindowFilter; nLocs: number }
   /** Distinct subscribers with a consecutive event pair (A then B): u32[nLocs * nLocs]. */

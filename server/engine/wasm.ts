@@ -40,6 +40,7 @@ export interface RawKernels {
   pickMostCommon(table: Ptr, capacity: number, nSubs: number, outLoc: Ptr): number;
   pickMostDays(table: Ptr, capacity: number, nSubs: number, outLoc: Ptr): number;
   tableKeys(table: Ptr, capacity: number, outSub: Ptr, outLoc: Ptr): number;
+  tableEvents(table: Ptr, capacity: number, outEvents: Ptr): number;
   countByLocation(locVec: Ptr, nSubs: number, nLocs: number, out: Ptr): number;
   markSubLocations(
     n: number, sub: Ptr, t: Ptr, cell: Ptr, kind: Ptr, loc: Ptr, nCells: number,
@@ -185,7 +186,7 @@ export interface RawKernels {
 const EXPORTS: readonly (keyof RawKernels)[] = [
   'partitionDay', 'partitionHistogramBytes', 'gather8', 'gather32', 'gather64', 'localise',
   'tableBytes', 'tableClear', 'tableRehash', 'tableUsed', 'tableConsumed',
-  'lastLocation', 'countLocations', 'pickMostCommon', 'pickMostDays', 'tableKeys',
+  'lastLocation', 'countLocations', 'pickMostCommon', 'pickMostDays', 'tableKeys', 'tableEvents',
   'countByLocation', 'countPairs', 'countEventsByBucket', 'markSubLocations', 'countSubLocations', 'gatherLocated', 'mostCommonScratchBytes', 'mostCommonBySub', 'modalLocation', 'majorityLocation', 'coalesceLocation',
   'eventCountBytes', 'countEvents', 'finishEventCount', 'nocturnalBytes', 'countNocturnal', 'finishNocturnal',
   'activePeriodsBytes', 'countActivePeriods', 'finishActivePeriods',
@@ -361,6 +362,12 @@ export class Kernels {
   pickMostDays(table: Ptr, capacity: number, nSubs: number, outLoc: Ptr): void {
     check('pickMostDays', this.raw.pickMostDays(table, capacity, nSubs, outLoc), `a table of ${capacity} slots with subs < ${nSubs} and outLoc all -1`);
   }
+  /** Writes each pair's located qualifying events (u32) in the slot order of tableKeys; returns their number. */
+  tableEvents(table: Ptr, capacity: number, outEvents: Ptr): number {
+    const count = this.raw.tableEvents(table, capacity, outEvents);
+    if (count < 0) throw errors.badArgument('tableEvents', `a table cleared for ${capacity} slots`);
+    return count;
+  }
   /** Writes the table's (sub, loc) pairs in slot order; returns their number (tableUsed). */
   tableKeys(table: Ptr, capacity: number, outSub: Ptr, outLoc: Ptr): number {
     const count = this.raw.tableKeys(table, capacity, outSub, outLoc);
@@ -501,5 +508,9 @@ export class LocationTable extends GrowingTable {
   /** Writes the (sub, loc) pairs (u32 and i32 arrays of `size`); returns the count. */
   keys(outSub: Ptr, outLoc: Ptr): number {
     return this.kernels.tableKeys(this.ptr, this.cap, outSub, outLoc);
+  }
+  /** Writes each pair's events (u32 array of `size`, in the order of keys); returns the count. */
+  events(outEvents: Ptr): number {
+    return this.kernels.tableEvents(this.ptr, this.cap, outEvents);
   }
 }

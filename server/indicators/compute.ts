@@ -71,6 +71,15 @@ export interface IndicatorDp {
  * floor and scaling of every indicator); presence feeds presence.count/per_km2; delta_arrived is
  * arrived - departed from the two noisy vectors (post-processing, no cost of its own).
  */
+/**
+ * The version in a publication's noise key: bumped when what a family computes changes (presence: v2 counts each
+ * subscriber in at most its REGIONS_PER_SUBSCRIBER most-visited regions), so that new values never reuse the noise
+ * of old ones (their difference would be exact); the new key is a new publication, charged to the publisher.
+ */
+export function publicationVersion(family: string): string {
+  return family === 'presence' ? 'opal-indicator/v2' : 'opal-indicator/v1';
+}
+
 export const DP_PUBLICATIONS = ['residents', 'presence', 'relocations.od', 'residents.arrived', 'residents.departed', 'movements.od', 'presence.trips_in', 'presence.trips_out'] as const;
 
 
@@ -269,7 +278,7 @@ export async function computeIndicator(engine: Engine, indicator: string, p: Per
   const calendarDays = dayNumber(p.end) - dayNumber(p.start);
   if (p.days.length < calendarDays) notes.push(`the period is clipped to the store's days: ${p.days.length} of ${calendarDays}`);
   notes.push("the resident floor uses the period's residents at this unit (for flows: of both ends)");
-  const noiseKey = (family: string, per: Period) => JSON.stringify(['opal-indicator/v1', family, per.resolution, per.key, unit, daySignature(engine, per)]);
+  const noiseKey = (family: string, per: Period) => JSON.stringify([publicationVersion(family), family, per.resolution, per.key, unit, daySignature(engine, per)]);
   if (dp) {
     const withheldAll = withheldPublication(engine, def, p, unit, opts, dp, noiseKey);
     if (withheldAll) {

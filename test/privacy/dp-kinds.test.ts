@@ -15,7 +15,7 @@ import { Engine } from '../../server/engine/engine.js';
 import { RATIO_STEPS } from '../../server/engine/planner.js';
 import { type DpProtection, noiseVector } from '../../server/privacy/dp/mechanism.js';
 import { METRIC_RANGES } from '../../server/privacy/dp/bounds.js';
-import { SECONDS_PER_DAY, TYPE_CALLS, DIR_OUT } from '../../kernels/shared/constants.js';
+import { DIR_OUT, SECONDS_PER_DAY, TYPE_CALLS, TYPE_SMS } from '../../kernels/shared/constants.js';
 import { buildFixture, FIRST_DAY, type Fixture } from '../engine/fixtures.js';
 
 const SECRET = Buffer.alloc(32, 5);
@@ -82,7 +82,7 @@ describe('contribution bounds, by brute force over neighbouring stores', () => {
       expect(Object.fromEntries([...base].map(([n, v]) => [n, v.map((x) => x.bound)]))).toEqual({
         spatial_aggregate: [1],
         flows: [1],
-        unique_subscriber_counts: [2],
+        unique_subscriber_counts: [Math.sqrt(3)], // clipped to each subscriber's 3 most-visited of the 4 regions
         'histogram_aggregate (edges)': [1],
         'histogram_aggregate (range)': [1],
         'joined_spatial_aggregate avg event_count': [RATIO_STEPS, 1],
@@ -97,10 +97,47 @@ describe('contribution bounds, by brute force over neighbouring stores', () => {
 describe('the kinds added under DP', () => {
   let dir: string;
   let engine: Engine;
+  let fx: Fixture;
   beforeAll(() => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'opalite-dpkinds2-'));
-    buildFixture(dir, { subs: 600, days: 4, seed: 13 });
+    fx = buildFixture(dir, { subs: 600, days: 4, seed: 13 });
     engine = Engine.open(dir, { partitions: 4 });
+  });
+
+  it('counts each subscriber in at most its 3 most-visited regions under DP, as a plain reference does', async () => {
+    // Reference: calls and sms (the default event types) in [1 January, 4 January), located by the fixture's
+    // arithmetic locator; per subscriber, events per region; the 3 regions with most events (ties: lower region).
+    const start = FIRST_DAY * SECONDS_PER_DAY;
+    const end = (FIRST_DAY + 3) * SECONDS_PER_DAY;
+    const perSub = new Map<number, Map<number, number>>();
+    for (const e of fx.events) {
+      if (e.t < start || e.t >= end || (e.kind & 3) > TYPE_SMS) continue;
+      const region = fx.locator(e.cell, Math.floor(e.t / SECONDS_PER_DAY));
+      if (region < 0) continue;
+      if (!perSub.has(e.sub)) perSub.set(e.sub, new Map());
+      const m = perSub.get(e.sub)!;
+      m.set(region, (m.get(region) ?? 0) + 1);
+    }
+    const clipped = [0, 0, 0, 0];
+    const unclipped = [0, 0, 0, 0];
+    for (const m of perSub.values()) {
+      const ranked = [...m].sort(([ra, a], [rb, b]) => b - a || ra - rb);
+      ranked.forEach(([region], i) => {
+        unclipped[region]!++;
+        if (i < 3) clipped[region]!++;
+      });
+    }
+    expect(clipped).not.toEqual(unclipped); // some subscribers here visit all 4 regions: the clip bites
+    const [v] = await engine.dpVectors(SPECS.unique_subscriber_counts!);
+    expect(Array.from(v!.values)).toEqual(clipped);
+    expect(v!.bound).toBeCloseTo(Math.sqrt(3), 12);
+    // The operator's exact answer is not clipped.
+    const exact = await engine.run(SPECS.unique_subscriber_counts!);
+    expect(exact.rows.map((r) => r.value)).toEqual(unclipped);
+    // And the release noises the clipped counts with sigma^2 = 3 / rho (half of rho for the final answer).
+    const r = await engine.run(SPECS.unique_subscriber_counts!, { protection: dp(0.5) });
+    const noise = noiseVector(SECRET, r.query_id, 'final', 4, 3 / 0.5);
+    expect(r.rows.map((row) => row.value)).toEqual(clipped.map((c, i) => c + noise[i]!).filter((x) => x > 15));
   });
   afterAll(async () => {
     await engine.close();

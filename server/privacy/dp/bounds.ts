@@ -34,6 +34,13 @@ export const METRIC_RANGES: Readonly<Record<string, readonly [number, number]>> 
   topup_amount: [0, 1000],
 };
 
+/**
+ * unique_subscriber_counts (and the presence indicator) under DP count each subscriber in at most this many
+ * regions, their most visited in the window (most located events; ties to the region listed first): one
+ * subscriber then touches at most this many cells, the L2 sensitivity is its square root.
+ */
+export const REGIONS_PER_SUBSCRIBER = 3;
+
 /** The clipping range of a metric, or undefined when the metric has none (refused under DP). */
 export function metricRange(metric: string): readonly [number, number] | undefined {
   return METRIC_RANGES[metric];
