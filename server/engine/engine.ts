@@ -467,7 +467,11 @@ export class Engine {
     const { onPartial, partialWanted = () => true } = opts;
     const { merged } = await this.collect(
       p.step,
-      async (m, _drops, fraction, done, before) => {
+      async (m, _drops, _subscriberShare, done, before) => {
+        // The share of PARTITIONS done, not of subscribers: the exact subscriber share S_m / N, reported on every
+        // frame and poll, gave the store's subscriber count N by reducing two fractions (test/privacy/attack-fraction.test.ts).
+        // Partitions are a keyed-hash sample of subscribers, so m / P estimates the same share and no subscriber moves it.
+        const fraction = done / P;
         if (done < P) opts.onProgress?.(fraction);
         if (!onPartial || done >= P || levels === 0 || !partialDue(done, P, before) || !partialWanted()) return;
         // A skipped frame changes nothing: each node's noise is keyed by the query id and the node.
@@ -515,7 +519,8 @@ export class Engine {
     const [lo, hi] = clip;
     for (const prep of p.prepare ?? []) prep.settle((await this.collect(prep.step)).merged);
     const P = this.loaded.nParts;
-    const { merged } = await this.collect(p.step!, (_m, _d, fraction, done) => (done < P ? opts.onProgress?.(fraction) : undefined), opts.onTasks);
+    // Progress as the partitions' share (m / P), never the subscribers' (it would tell N: executeDp).
+    const { merged } = await this.collect(p.step!, (_m, _d, _share, done) => (done < P ? opts.onProgress?.(done / P) : undefined), opts.onTasks);
     const { columns, labels, sums, counts } = ratio.vectors(merged, clip);
     const n = labels.length;
     const unit = (hi - lo) / RATIO_STEPS;

@@ -48,7 +48,7 @@ export interface Job {
   /** What protects its answer ('' = threshold redaction; else the DP parameters): a token may only read a job of its own. */
   readonly protection: string;
   status: JobStatus;
-  /** Share of subscribers processed so far. */
+  /** Share of subscribers processed so far (under DP, of partitions: Engine.executeDp). */
   fraction: number;
   /** The query's partition tasks: all waiting until the job starts. */
   tasks: TaskProgress;

@@ -245,7 +245,7 @@ export function openApiDocument(opts: { version: string; units: readonly string[
         Progress: {
           type: 'object',
           description:
-            "FlowAPI's progress: `eligible` parts (subscriber-partition tasks) still to run, of which `queued` wait and `running` run now; all 0 once done. `fraction` (Opalite's) is the share of subscribers processed.",
+            "FlowAPI's progress: `eligible` parts (subscriber-partition tasks) still to run, of which `queued` wait and `running` run now; all 0 once done. `fraction` (Opalite's) is the share of subscribers processed (under differential privacy the share of subscriber partitions, which no one subscriber moves).",
           properties: {
             eligible: { type: 'integer', minimum: 0 },
             queued: { type: 'integer', minimum: 0 },
