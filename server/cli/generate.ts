@@ -15,6 +15,7 @@ interface Flags {
   scenario: (typeof SCENARIOS)[number];
   format: (typeof FORMATS)[number];
   files: number;
+  disasterDate?: string;
 }
 
 export function generateCommand(): Command {
@@ -32,6 +33,7 @@ export function generateCommand(): Command {
     )
     .addOption(new Option('--format <fmt>', 'events file format').choices(FORMATS).default('csv'))
     .option('--files <n>', 'split the events over N files, contiguous in time', integer, 1)
+    .option('--disaster-date <date>', 'with --scenario displacement: the disaster day, YYYY-MM-DD, after the first day (default: the middle day)')
     .action(async (flags: Flags) => {
       const [{ SLICES_PER_DAY }, { generate }, { progressBar }] = await Promise.all([
         import('../generate/events.js'),

@@ -43,7 +43,8 @@ export async function generate(options: GenerateOptions): Promise<GenerateSummar
   const o = resolveOptions(options);
   const started = performance.now();
   const calendar = new Calendar(o.start, o.days);
-  const world = buildWorld(o.seed, o.subscribers, calendar, o.scenario);
+  const disasterDay = o.disasterDate === undefined ? undefined : Math.round((Date.parse(`${o.disasterDate}T00:00:00Z`) - Date.parse(`${o.start}T00:00:00Z`)) / 86_400_000);
+  const world = buildWorld(o.seed, o.subscribers, calendar, o.scenario, disasterDay);
 
   const eventsDir = path.join(o.out, 'events');
   try {

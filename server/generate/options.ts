@@ -30,6 +30,8 @@ export interface GenerateOptions {
   format?: Format;
   /** Number of event files to split the period over (contiguous in time). */
   files?: number;
+  /** Displacement scenario: the disaster day, YYYY-MM-DD, a day of the period after the first (default: the middle day). */
+  disasterDate?: string;
   onProgress?: (p: GenerateProgress) => void;
 }
 
@@ -42,6 +44,7 @@ export interface ResolvedOptions {
   scenario: Scenario;
   format: Format;
   files: number;
+  disasterDate?: string;
 }
 
 const FLAGS: Record<keyof ResolvedOptions, string> = {
@@ -53,6 +56,7 @@ const FLAGS: Record<keyof ResolvedOptions, string> = {
   scenario: '--scenario',
   format: '--format',
   files: '--files',
+  disasterDate: '--disaster-date',
 };
 
 const Schema = z.object({
@@ -64,6 +68,7 @@ const Schema = z.object({
   scenario: z.enum(SCENARIOS).default('none'),
   format: z.enum(FORMATS).default('csv'),
   files: z.number().int().min(1).default(1),
+  disasterDate: z.string().refine(isIsoDate).optional(),
 });
 
 const EXPECTED: Record<keyof ResolvedOptions, string> = {
@@ -75,6 +80,7 @@ const EXPECTED: Record<keyof ResolvedOptions, string> = {
   scenario: SCENARIOS.join(' or '),
   format: FORMATS.join(', '),
   files: 'an integer >= 1, at most one file per quarter hour of the period',
+  disasterDate: 'a date YYYY-MM-DD after the first day of the period and not after its last, with --scenario displacement',
 };
 
 /** Applies defaults and checks limits; throws SpecError BAD_OPTION naming the flag. */
@@ -87,5 +93,10 @@ export function resolveOptions(options: GenerateOptions): ResolvedOptions {
   }
   const o = parsed.data;
   if (o.files > o.days * SLICES_PER_DAY) throw GenerateErrors.badOption('--files', EXPECTED.files, o.files);
+  if (o.disasterDate !== undefined) {
+    // A disaster on the first day leaves no day of reference before it; one after the last is not in the data.
+    const day = (Date.parse(`${o.disasterDate}T00:00:00Z`) - Date.parse(`${o.start}T00:00:00Z`)) / 86_400_000;
+    if (o.scenario !== 'displacement' || day < 1 || day >= o.days) throw GenerateErrors.badOption('--disaster-date', EXPECTED.disasterDate, o.disasterDate);
+  }
   return o;
 }

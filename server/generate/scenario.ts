@@ -1,5 +1,6 @@
 /**
- * The displacement scenario: on a disaster day in the middle of the period, a
+ * The displacement scenario: on a disaster day (the middle of the period unless
+ * chosen), a
  * share of the residents of one populous coastal admin2 (a flood) move their home to a
  * neighbouring admin2 and stay there for the rest of the period. Those who
  * worked inside the struck region stop commuting. Recorded in dataset.json so
@@ -47,6 +48,8 @@ export function planDisplacement(
   sites: SiteSampler,
   subscribers: Subscribers,
   calendar: Calendar,
+  /** Day index of the disaster, in [1, days); default: the middle day. */
+  disasterDay: number = Math.floor(calendar.days / 2),
 ): Displacement {
   const rng = Rng.derive(seed, 'displacement');
   const a2 = country.admin2;
@@ -56,7 +59,7 @@ export function planDisplacement(
   if (candidates.length === 0) candidates = a2.map((_, i) => i);
   candidates = candidates.sort(byPopulation).slice(0, 3);
   const region = candidates[rng.int(candidates.length)]!;
-  const day = Math.floor(calendar.days / 2);
+  const day = disasterDay;
   const neighbours = country.admin2Neighbours[region]!;
   const a2OfSite = (s: number) => country.admin3[network.siteAdmin3[s]!]!.parent;
 

@@ -21,13 +21,14 @@ export interface World {
   displacement: Displacement | null;
 }
 
-export function buildWorld(seed: string, subscribers: number, calendar: Calendar, scenario: Scenario): World {
+/** `disasterDay`: the displacement's day index (options.ts checks it lies in the period); default: the middle day. */
+export function buildWorld(seed: string, subscribers: number, calendar: Calendar, scenario: Scenario, disasterDay?: number): World {
   const country = buildCountry(seed);
   const census = buildCensus(seed, country);
   const network = buildNetwork(seed, country, census, calendar);
   const sites = new SiteSampler(country, network);
   const subs = buildSubscribers(seed, subscribers, country, census, network, sites);
   const displacement =
-    scenario === 'displacement' ? planDisplacement(seed, country, network, sites, subs, calendar) : null;
+    scenario === 'displacement' ? planDisplacement(seed, country, network, sites, subs, calendar, disasterDay) : null;
   return { calendar, country, census, network, sites, subscribers: subs, displacement };
 }

@@ -12,7 +12,7 @@ describe('opalite generate (command)', () => {
     const cmd = generateCommand();
     expect(cmd.name()).toBe('generate');
     const help = cmd.helpInformation();
-    for (const flag of ['--out', '--subscribers', '--days', '--start', '--seed', '--scenario', '--format', '--files']) {
+    for (const flag of ['--out', '--subscribers', '--days', '--start', '--seed', '--scenario', '--format', '--files', '--disaster-date']) {
       expect(help).toContain(flag);
     }
     expect(help).toContain('displacement');

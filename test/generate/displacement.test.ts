@@ -13,14 +13,14 @@ const OPTIONS = { subscribers: 3000, days: 8, seed: 5 };
  * seen at night on both sides whose night admin2 is the struck one.
  */
 const cache = new Map<string, ReturnType<typeof computeNightShares>>();
-function nightShares(scenario: 'none' | 'displacement', struck?: string) {
-  const key = `${scenario}/${struck}`;
-  if (!cache.has(key)) cache.set(key, computeNightShares(scenario, struck));
+function nightShares(scenario: 'none' | 'displacement', struck?: string, disasterDate?: string) {
+  const key = `${scenario}/${struck}/${disasterDate}`;
+  if (!cache.has(key)) cache.set(key, computeNightShares(scenario, struck, disasterDate));
   return cache.get(key)!;
 }
 
-async function computeNightShares(scenario: 'none' | 'displacement', struck?: string) {
-  const { dir, summary } = await generateTmp({ ...OPTIONS, scenario });
+async function computeNightShares(scenario: 'none' | 'displacement', struck?: string, disasterDate?: string) {
+  const { dir, summary } = await generateTmp({ ...OPTIONS, scenario, ...(disasterDate ? { disasterDate } : {}) });
   const meta = JSON.parse(fs.readFileSync(path.join(dir, 'dataset.json'), 'utf8'));
   const disaster = meta.generator.disaster ?? { date: '2016-01-05', pcod: struck };
   const admin2 = readLevel(dir, 2);
@@ -69,5 +69,18 @@ describe('generate: displacement scenario', () => {
     const baseline = await nightShares('none', disaster.pcod);
     expect(baseline.after / baseline.before).toBeGreaterThan(0.85);
     expect(baseline.after / baseline.before).toBeLessThan(1.15);
+  });
+
+  it('--disaster-date moves the same residents on the chosen day instead of the middle one', async () => {
+    const middle = await nightShares('displacement');
+    const chosen = await nightShares('displacement', undefined, '2016-01-03');
+    expect(chosen.disaster.date).toBe('2016-01-03');
+    expect(chosen.summary.disaster?.date).toBe('2016-01-03');
+    // The date changes when, not who: the same region, residents and draw of the displaced.
+    expect([chosen.disaster.pcod, chosen.disaster.residents, chosen.disaster.displaced]).toEqual([middle.disaster.pcod, middle.disaster.residents, middle.disaster.displaced]);
+    // Split at the chosen date, the nights show the move as they do at the middle day (40% leave).
+    expect(chosen.before).toBeGreaterThan(30);
+    expect(chosen.after / chosen.before).toBeGreaterThan(0.4);
+    expect(chosen.after / chosen.before).toBeLessThan(0.8);
   });
 });

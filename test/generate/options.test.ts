@@ -28,6 +28,10 @@ describe('generate: options', () => {
     [{ scenario: 'flood' }, '--scenario'],
     [{ files: 0 }, '--files'],
     [{ days: 1, files: 97 }, '--files'],
+    [{ scenario: 'displacement', disasterDate: '2016-01-01' }, '--disaster-date'],
+    [{ scenario: 'displacement', days: 7, disasterDate: '2016-01-08' }, '--disaster-date'],
+    [{ scenario: 'displacement', disasterDate: '2016-1-3' }, '--disaster-date'],
+    [{ scenario: 'none', disasterDate: '2016-01-03' }, '--disaster-date'],
   ])('rejects %j naming %s', (bad, flag) => {
     try {
       resolveOptions({ out: '/tmp/x', ...(bad as object) });
@@ -38,6 +42,12 @@ describe('generate: options', () => {
       expect((e as SpecError).path).toBe(flag);
       expect((e as SpecError).message).toContain(flag);
     }
+  });
+
+  it('takes a disaster date from the second day to the last of the period', () => {
+    const base = { out: '/tmp/x', scenario: 'displacement' as const, days: 7 };
+    expect(resolveOptions({ ...base, disasterDate: '2016-01-02' }).disasterDate).toBe('2016-01-02');
+    expect(resolveOptions({ ...base, disasterDate: '2016-01-07' }).disasterDate).toBe('2016-01-07');
   });
 
   it('reports an output folder it cannot write as StoreError WRITE_FAILED', async () => {
