@@ -1,7 +1,8 @@
 /**
- * Indicators on the embedded sample's displacement scenario: on 2016-01-08,
- * 243 of the 650 subscribers living in admin2 XX0405 move home to neighbouring
- * admin2 regions (data/sample/README.md). Ingested once into a temp store.
+ * Indicators on the embedded sample's displacement scenario: on Monday
+ * 2016-02-08 (the first day of 2016-W06), 243 of the 650 subscribers living in
+ * admin2 XX0405 move home to neighbouring admin2 regions; the sample runs
+ * 2016-01-01 .. 2016-04-03 (data/sample/README.md). Ingested once into a temp store.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -17,7 +18,7 @@ import { relocationSpec } from '../../server/indicators/catalog.js';
 
 const SAMPLE = path.resolve('data/sample');
 const STRUCK = 'XX0405';
-const DISASTER = '2016-01-08';
+const DISASTER = '2016-02-08';
 const dataset = JSON.parse(fs.readFileSync(path.join(SAMPLE, 'dataset.json'), 'utf8')) as { generator: { disaster: { residents: number; displaced: number } } };
 const SHARE = dataset.generator.disaster.displaced / dataset.generator.disaster.residents; // 243 / 650 = 0.374
 
@@ -49,28 +50,39 @@ function neighbours(pcod: string): Set<string> {
 }
 
 const valueOf = (r: IndicatorResult, pcod: string) => r.values!.find((v) => v.pcod === pcod)?.value ?? null;
+/** The week before the disaster (2016-W05, Feb 1-7) and the week it opens (2016-W06, Feb 8-14). */
+const weekBefore = () => period(engine, 'week', '2016-02-01');
+const weekOf = () => period(engine, 'week', DISASTER);
 
 describe('residents on the displacement scenario', () => {
-  it('the weeks of the sample: W53 (3 days), W01 holding the disaster day, W02 after it (4 days)', () => {
+  it('the weeks of the sample: W53 (3 days), W01..W13 whole; the disaster opens W06', () => {
+    // By hand: 2016-01-01 is a Friday, so ISO 2015-W53 holds Jan 1-3 and 2016-W01 starts Monday Jan 4; 2016-W13
+    // starts Monday Mar 28 and the sample ends on its Sunday, Apr 3.
     const weeks = periods(engine, 'week');
-    expect(weeks.map((w) => [w.key, w.days.length])).toEqual([
-      ['2015-W53', 3],
-      ['2016-W01', 7],
-      ['2016-W02', 4],
+    const full = Array.from({ length: 13 }, (_, i) => [`2016-W${String(i + 1).padStart(2, '0')}`, 7]);
+    expect(weeks.map((w) => [w.key, w.days.length])).toEqual([['2015-W53', 3], ...full]);
+    expect(weekOf().key).toBe('2016-W06');
+    expect(weekOf().days[0]).toBe(DISASTER);
+    expect(periods(engine, 'month').map((m) => [m.key, m.days.length])).toEqual([
+      ['2016-01', 31],
+      ['2016-02', 29],
+      ['2016-03', 31],
+      ['2016-04', 3],
     ]);
-    expect(weeks[1]!.days).toContain(DISASTER);
   });
 
-  it('residents of XX0405 fall after the disaster week by about the share moved', async () => {
-    const [w0, w1, w2] = periods(engine, 'week') as [Period, Period, Period];
+  it('residents of XX0405 fall from the disaster week on by about the share moved', async () => {
+    const w0 = weekBefore();
+    const w2 = weekOf();
+    const [jan, feb] = periods(engine, 'month') as [Period, Period];
     // The engine-redacted subscriber counts (no rounding) measure the drop.
     const before = (await residents(engine, w0, 'admin2')).get(STRUCK)!;
-    const during = (await residents(engine, w1, 'admin2')).get(STRUCK)!;
     const after = (await residents(engine, w2, 'admin2')).get(STRUCK)!;
     const drop = (before - after) / before;
-    console.log(`XX0405 residents by week: ${before}, ${during}, ${after}; drop ${(100 * drop).toFixed(1)}% vs scenario ${(100 * SHARE).toFixed(1)}%`);
-    // The home of the disaster week is still XX0405 for most (4 of its 7 days come before the move).
-    expect(during).toBeGreaterThan(after);
+    console.log(`XX0405 residents by week: ${before}, ${after}; drop ${(100 * drop).toFixed(1)}% vs scenario ${(100 * SHARE).toFixed(1)}%`);
+    // By month: February's home is the new one for the displaced (22 of its 29 days come after the move).
+    const monthDrop = 1 - (await residents(engine, feb, 'admin2')).get(STRUCK)! / (await residents(engine, jan, 'admin2')).get(STRUCK)!;
+    expect(Math.abs(monthDrop - SHARE)).toBeLessThan(0.08);
     // Sampling error accepted: +-0.08 on the share. The drop is a binomial share of
     // ~650 residents (sd sqrt(.374 x .626 / 650) = 0.019), plus home misassignment
     // of rarely active subscribers (few days with events, a modal location picked
@@ -87,9 +99,9 @@ describe('residents on the displacement scenario', () => {
   });
 
   it('by day: residents of XX0405 fall on the disaster day', async () => {
-    const before = (await residents(engine, period(engine, 'day', '2016-01-07'), 'admin2')).get(STRUCK)!;
+    const before = (await residents(engine, period(engine, 'day', '2016-02-07'), 'admin2')).get(STRUCK)!;
     const after = (await residents(engine, period(engine, 'day', DISASTER), 'admin2')).get(STRUCK)!;
-    console.log(`XX0405 residents (daily last location): 2016-01-07 ${before}, 2016-01-08 ${after}`);
+    console.log(`XX0405 residents (daily last location): 2016-02-07 ${before}, 2016-02-08 ${after}`);
     expect(after).toBeLessThan(before * (1 - SHARE / 2));
   });
 });
@@ -98,15 +110,16 @@ describe('relocations on the displacement scenario', () => {
   it('flows from XX0405 to its neighbours appear after the disaster, not before', async () => {
     const near = neighbours(STRUCK);
     expect(near.size).toBeGreaterThan(0);
-    const [, w1, w2] = periods(engine, 'week') as [Period, Period, Period];
+    const w1 = weekBefore();
+    const w2 = weekOf();
     const outOf = async (p: Period) => {
       const r = await computeIndicator(engine, 'relocations.od', p, 'admin2', { disclosure });
       return r.flows!.filter((f) => f.pcod_from === STRUCK);
     };
-    const beforeFlows = await outOf(w1); // W53 -> W01: the home of W01 is still mostly XX0405
-    const afterFlows = await outOf(w2); // W01 -> W02: the move
+    const beforeFlows = await outOf(w1); // W04 -> W05: nobody has moved yet
+    const afterFlows = await outOf(w2); // W05 -> W06: the move
     const total = (fs: { value: number }[]) => fs.reduce((s, f) => s + f.value, 0);
-    console.log('relocations out of XX0405, W53->W01:', beforeFlows, 'W01->W02:', afterFlows);
+    console.log('relocations out of XX0405, W04->W05:', beforeFlows, 'W05->W06:', afterFlows);
     expect(afterFlows.length).toBeGreaterThan(0);
     for (const f of afterFlows) expect(near.has(f.pcod_to), `${f.pcod_to} neighbours ${STRUCK}`).toBe(true);
     expect(total(afterFlows)).toBeGreaterThan(total(beforeFlows) + 100);
@@ -128,8 +141,10 @@ describe('disclosure of every indicator on the sample', () => {
   it('no value <= 15, no region below the resident floor, every count rounded', async () => {
     const checked = { values: 0, flows: 0 };
     for (const resolution of ['month', 'week', 'day'] as const) {
+      // Every month; the weeks and days around the disaster (the rest of the 94 days add time, not cases).
       const ps = periods(engine, resolution);
-      for (const p of resolution === 'day' ? ps.filter((x) => x.key >= '2016-01-07' && x.key <= '2016-01-09') : ps) {
+      const around = { month: ['2016-01', '2016-03'], week: ['2016-W04', '2016-W07'], day: ['2016-02-07', '2016-02-09'] }[resolution];
+      for (const p of ps.filter((x) => x.key >= around[0] && x.key <= around[1])) {
         for (const unit of ['admin1', 'admin2', 'admin3']) {
           const res = await residents(engine, p, unit);
           for (const def of CATALOG) {
@@ -204,7 +219,9 @@ describe('trips, movements, presence, scaling and abnormality on the sample', ()
   });
 
   it('presence and residents scale to people with bounds and the factor in metadata', async () => {
-    const [w0, , w2] = periods(engine, 'week') as [Period, Period, Period];
+    // The baseline is the store's first week; W06 is after the move.
+    const w0 = periods(engine, 'week')[0]!;
+    const w2 = weekOf();
     const r0 = await computeIndicator(engine, 'residents.count', w0, 'admin2', { disclosure, scale: true });
     const r2 = await computeIndicator(engine, 'residents.count', w2, 'admin2', { disclosure, scale: true });
     const struck = regionsOf(engine, 'admin2').find((r) => r.pcod === STRUCK)!;
@@ -227,30 +244,37 @@ describe('trips, movements, presence, scaling and abnormality on the sample', ()
     expect(pres.values!.find((v) => v.pcod === STRUCK)!.value).toBeGreaterThan(0);
   });
 
-  it('abnormality is withheld on the 14-day sample (needs 90 days of history)', async () => {
-    const days = periods(engine, 'day');
-    const series = [];
-    for (const p of days) {
+  /** XX0405's daily residents (admin2, rounded to 10) on the days before the disaster and on `days`. */
+  async function dailyStruck(days: string[]) {
+    const pre = periods(engine, 'day').filter((p) => p.start < DISASTER);
+    const out = [];
+    for (const p of [...pre, ...days.map((d) => period(engine, 'day', d))]) {
       const r = await computeIndicator(engine, 'residents.count', p, 'admin2', { disclosure: { ...disclosure, rounding: { people: 10 } } });
-      series.push({ start: p.start, value: valueOf(r, STRUCK) });
+      out.push({ start: p.start, value: valueOf(r, STRUCK) });
     }
-    const last = series.at(-1)!;
-    expect(abnormality(last.value, last.start, series.slice(0, -1)).withheld).toBe('short-history');
-    // With the history floor lowered, the struck region scores strongly negative after the move.
+    return out;
+  }
+
+  it('abnormality needs 90 days of history: 2016-03-31 has them, the day before has not', async () => {
+    const series = await dailyStruck(['2016-03-30', '2016-03-31']);
     const pre = series.filter((s) => s.start < DISASTER);
-    const score = abnormality(last.value, last.start, pre, { minHistoryDays: 5 });
-    console.log('XX0405 daily residents:', series.map((s) => s.value).join(' '), 'abnormality on the last day vs the days before the disaster:', score);
+    const [d30, d31] = series.slice(-2) as [(typeof series)[number], (typeof series)[number]];
+    // By hand: 2016-01-01 to 2016-03-30 is 31 + 29 + 29 = 89 days; to 2016-03-31, 90.
+    expect(abnormality(d30.value, d30.start, pre)).toMatchObject({ withheld: 'short-history', historyDays: 89 });
+    const score = abnormality(d31.value, d31.start, pre);
+    console.log('XX0405 daily residents before the disaster:', pre.map((s) => s.value).join(' '), '; 2016-03-31:', d31.value, score);
+    expect(score.historyDays).toBe(90);
+    // After the move the struck region scores strongly negative against the 38 days before it.
     expect(score.score).not.toBeNull();
     expect(score.score!).toBeLessThan(-3);
   });
 
   it('abnormality (history floor lowered) is high in XX0405 and its neighbours, near zero elsewhere', async () => {
-    const days = periods(engine, 'day');
     const exact = { residentFloor: FLOOR, rounding: { people: 1 } };
-    const series = [];
-    for (const p of days) series.push(await computeIndicator(engine, 'residents.count', p, 'admin2', { disclosure: exact }));
-    const pre = series.filter((r) => r.period.start < DISASTER);
-    const last = series.at(-1)!;
+    // A week after the disaster, against the 38 days before it (history 45 days: the floor is lowered to 5).
+    const pre = [];
+    for (const p of periods(engine, 'day').filter((x) => x.start < DISASTER)) pre.push(await computeIndicator(engine, 'residents.count', p, 'admin2', { disclosure: exact }));
+    const last = await computeIndicator(engine, 'residents.count', period(engine, 'day', '2016-02-15'), 'admin2', { disclosure: exact });
     const scores = compareResults([...pre, last], pre, { minHistoryDays: 5 });
     const struck = scores.find((s) => s.pcod === STRUCK)!;
     expect(struck.abnormality.score!).toBeLessThan(-5);
@@ -258,7 +282,7 @@ describe('trips, movements, presence, scaling and abnormality on the sample', ()
     const near = neighbours(STRUCK);
     const others = scores.filter((s) => s.pcod !== STRUCK && !near.has(s.pcod) && s.abnormality.score !== null).map((s) => Math.abs(s.abnormality.score!));
     const nearScores = scores.filter((s) => near.has(s.pcod) && s.abnormality.score !== null).map((s) => s.abnormality.score!);
-    console.log('abnormality, last day vs the 7 days before the disaster: XX0405', struck.abnormality.score, 'neighbours', nearScores, 'others |score|', others);
+    console.log('abnormality, 2016-02-15 vs the 38 days before the disaster: XX0405', struck.abnormality.score, 'neighbours', nearScores, 'others |score|', others);
     expect(others.length).toBeGreaterThan(3);
     // Elsewhere the day-to-day noise of a few hundred residents: median |score| small.
     others.sort((a, b) => a - b);
@@ -267,7 +291,7 @@ describe('trips, movements, presence, scaling and abnormality on the sample', ()
   });
 
   it('the internal OD sums agree with the engine\'s own flows above the threshold', async () => {
-    const w = periods(engine, 'week')[2]!;
+    const w = weekOf();
     const spec = relocationSpec(w, 'admin2')!;
     const od = await thresholdedOdSums(engine, [spec], 'admin2', 15);
     const r = await engine.run(spec);

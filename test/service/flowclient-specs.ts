@@ -81,7 +81,7 @@ export const meaningfulLocationsBetweenDatesOdMatrixSpec = (start_date_a: string
   query_kind: 'meaningful_locations_between_dates_od_matrix', aggregation_unit, start_date_a, end_date_a, start_date_b, end_date_b, label, ...meaningful, event_types: null, subscriber_subset: null, ...TABLES,
 });
 
-/** One spec per aggregate helper, on the sample store (2016-01-01 to 2016-01-14), at admin2. */
+/** One spec per aggregate helper, on the sample store (2016-01-01 to 2016-04-03), at admin2. */
 export function everyAggregateHelper(): [string, Spec][] {
   const U = 'admin2';
   const week1 = modalLocationFromDatesSpec('2016-01-01', '2016-01-04', U, 'last');

@@ -57,8 +57,9 @@ export function oneDayDelivery(dir: string, date: string, subscribers = 40, firs
 
 /**
  * Test tiers: the defaults, with free's embargo shortened to 2 days so that
- * its other limits can be tested on a 14-day sample (the default 30-day
- * embargo is tested on its own), and generous query budgets. They are
+ * its other limits can be tested on any day of the sample but the last two
+ * (the default 30-day embargo is tested on its own: tiers.test.ts and the
+ * dashboard's e2e test), and generous query budgets. They are
  * threshold-protected: the tests using them compare exact numbers with
  * the engine's; DP tiers (the default) are tested with dpTiers().
  */
@@ -246,7 +247,7 @@ export const specs = {
     query_kind: 'spatial_aggregate',
     locations: { query_kind: 'daily_location', date, method: 'last', aggregation_unit: unit },
   }),
-  /** A month-long window that ends before free's 2-day test embargo (store's last day 2016-01-14). */
+  /** A month-long window that ends before free's 2-day test embargo (the sample's last day 2016-04-03). */
   monthly: (unit: string) => ({
     query_kind: 'spatial_aggregate',
     locations: { query_kind: 'most_frequent_location', start_date: '2015-12-14', end_date: '2016-01-12', aggregation_unit: unit },

@@ -102,9 +102,11 @@ describe('an indicator series over REST', () => {
     const weekly = await series('/indicators/residents.count/series?unit=admin2&resolution=week', premium);
     expect(weekly.status).toBe(200);
     expect(weekly.body).toMatchObject({ indicator: 'residents.count', aggregation_unit: 'admin2', resolution: 'week' });
-    expect(weekly.body.periods.map((p) => p.period.key)).toEqual(['2015-W53', '2016-W01', '2016-W02']);
-    const flows = await series('/indicators/relocations.od/series?unit=admin1&resolution=day&from=2016-01-05&to=2016-01-08', premium);
-    expect(flows.body.periods.map((p) => p.period.key)).toEqual(['2016-01-05', '2016-01-06', '2016-01-07', '2016-01-08']);
+    // By hand: 2016-01-01 is a Friday (ISO 2015-W53 holds Jan 1-3), and 2016-04-03 is the Sunday ending 2016-W13: 14 weeks.
+    const weeks = ['2015-W53', ...Array.from({ length: 13 }, (_, i) => `2016-W${String(i + 1).padStart(2, '0')}`)];
+    expect(weekly.body.periods.map((p) => p.period.key)).toEqual(weeks);
+    const flows = await series('/indicators/relocations.od/series?unit=admin1&resolution=day&from=2016-02-05&to=2016-02-08', premium);
+    expect(flows.body.periods.map((p) => p.period.key)).toEqual(['2016-02-05', '2016-02-06', '2016-02-07', '2016-02-08']);
     for (const [path, s] of [['residents.count?unit=admin2&resolution=week', weekly], ['relocations.od?unit=admin1&resolution=day', flows]] as const) {
       for (const p of s.body.periods) {
         const one = await get(`/indicators/${path}&period=${p.period.start}`, premium);
@@ -116,20 +118,22 @@ describe('an indicator series over REST', () => {
 
   it("checks every period against the tier's window, naming the period refused", async () => {
     const tiny = await h.token('tiny');
-    // History: the last 7 days up to 2016-01-14, so from 2016-01-08 on; 2016-W01 starts on the 4th.
+    // History: the last 7 days up to 2016-04-03, so from 2016-03-28 on; 2016-W13 starts on the 28th, 2016-W12 on the 21st.
     const latest = await series('/indicators/presence.count/series?unit=admin2&resolution=week', tiny);
-    expect(latest.body.periods.map((p) => p.period.key)).toEqual(['2016-W02']);
-    const asked = await series('/indicators/presence.count/series?unit=admin2&resolution=week&from=2016-01-04', tiny);
+    expect(latest.body.periods.map((p) => p.period.key)).toEqual(['2016-W13']);
+    const asked = await series('/indicators/presence.count/series?unit=admin2&resolution=week&from=2016-03-21', tiny);
     expect(asked.status).toBe(403);
     expect(asked.body.code).toBe('TIER_HISTORY');
-    expect(asked.body.msg).toContain('period 2016-W01');
-    // Free: monthly only, admin1-2, and (in the tests) not the newest 2 days, so not January while it is the last month.
+    expect(asked.body.msg).toContain('period 2016-W12');
+    // Free: monthly only, admin1-2, and (in the tests) not the newest 2 days, so not April, the last month.
     expect((await series('/indicators/presence.count/series?unit=admin2&resolution=week', free)).body.code).toBe('TIER_TEMPORAL');
     expect((await series('/indicators/presence.count/series?unit=admin3&resolution=month', free)).body.code).toBe('TIER_UNIT');
-    const embargoed = await series('/indicators/presence.count/series?unit=admin2&resolution=month&from=2016-01-01&to=2016-01-01', free);
+    const embargoed = await series('/indicators/presence.count/series?unit=admin2&resolution=month&from=2016-04-01&to=2016-04-01', free);
     expect([embargoed.status, embargoed.body.code]).toEqual([403, 'TIER_FRESHNESS']);
-    expect(embargoed.body.msg).toContain('period 2016-01');
-    expect((await series('/indicators/presence.count/series?unit=admin2&resolution=month', free)).body.periods).toEqual([]);
+    expect(embargoed.body.msg).toContain('period 2016-04');
+    // Without a range: every month free may see, January to March (dates before 2016-04-04 - 2 days = 2016-04-02).
+    const months = await series('/indicators/presence.count/series?unit=admin2&resolution=month', free);
+    expect(months.body.periods.map((p) => p.period.key)).toEqual(['2016-01', '2016-02', '2016-03']);
   });
 
   it('refuses a malformed range or request naming the field', async () => {
@@ -145,17 +149,17 @@ describe('an indicator series over REST', () => {
   it('costs one unit of the rate limit per period (issue #13)', async () => {
     const token = await h.token('tiny', { sub: 'rate' });
     const path = '/indicators/presence.count/series?unit=admin1&resolution=day';
-    // Seven periods (2016-01-08 .. 2016-01-14) against a budget of 3: refused whole, naming the cost, nothing spent.
+    // Seven periods (2016-03-28 .. 2016-04-03, tiny's 7-day history) against a budget of 3: refused whole, naming the cost, nothing spent.
     const whole = await series(path, token);
     expect(whole.status).toBe(429);
     expect(whole.body.msg).toMatch(/a request costing 7 \(one per spec or period\) with 3 left this hour; it can never fit/);
-    const two = await series(`${path}&from=2016-01-13&to=2016-01-14`, token);
+    const two = await series(`${path}&from=2016-04-02&to=2016-04-03`, token);
     expect(two.status).toBe(200);
     expect(two.body.periods).toHaveLength(2);
-    const again = await series(`${path}&from=2016-01-13&to=2016-01-14`, token);
+    const again = await series(`${path}&from=2016-04-02&to=2016-04-03`, token);
     expect(again.status).toBe(429);
     expect(again.body.msg).toMatch(/a request costing 2 .* with 1 left this hour; retry in \d+ s/);
-    expect((await get('/indicators/presence.count?unit=admin1&resolution=day&period=2016-01-14', token)).status).toBe(200);
+    expect((await get('/indicators/presence.count?unit=admin1&resolution=day&period=2016-04-03', token)).status).toBe(200);
     const refused = await get(path, token);
     expect(refused.status).toBe(429);
     expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0);

@@ -52,45 +52,46 @@ describe('live indicator subscriptions', () => {
     const partner = await connect('partner');
     const premium = await connect('premium');
     try {
-      const week2 = { id: 'presence.count', unit: 'admin1', resolution: 'week', period: '2016-01-11' }; // 2016-W02: stored 11-14 January
-      const week1 = { id: 'presence.count', unit: 'admin1', resolution: 'week', period: '2016-01-04' }; // 2016-W01: not touched by 15 January
-      partner.send({ op: 'subscribe', id: 'w2', indicator: week2 });
-      partner.send({ op: 'subscribe', id: 'w1', indicator: week1 });
+      // The sample ends on Sunday 2016-04-03, a whole week: the period that gains the next day is April (stored 1-3 April).
+      const current = { id: 'presence.count', unit: 'admin1', resolution: 'month', period: '2016-04-01' };
+      const earlier = { id: 'presence.count', unit: 'admin1', resolution: 'month', period: '2016-03-01' }; // 2016-03 reads February and March: not touched by 4 April
+      partner.send({ op: 'subscribe', id: 'w2', indicator: current });
+      partner.send({ op: 'subscribe', id: 'w1', indicator: earlier });
       partner.send({ op: 'subscribe', id: 'latest', indicator: { id: 'presence.count', unit: 'admin1', resolution: 'day' } });
-      premium.send({ op: 'subscribe', id: 'w2', indicator: week2 });
-      // Raw specs alike: a window holding 15 January, and one ending before it.
-      partner.send({ op: 'subscribe', id: 'raw-in', spec: specs.usc('admin1', '2016-01-12', '2016-01-20') });
-      partner.send({ op: 'subscribe', id: 'raw-out', spec: specs.usc('admin1', '2016-01-01', '2016-01-15') });
+      premium.send({ op: 'subscribe', id: 'w2', indicator: current });
+      // Raw specs alike: a window holding 4 April, and one ending before it.
+      partner.send({ op: 'subscribe', id: 'raw-in', spec: specs.usc('admin1', '2016-04-02', '2016-04-09') });
+      partner.send({ op: 'subscribe', id: 'raw-out', spec: specs.usc('admin1', '2016-03-21', '2016-04-04') });
       await partner.until(() => ['w2', 'w1', 'latest', 'raw-in', 'raw-out'].every((id) => finalsOf(partner, id).length === 1));
       await premium.until(() => finalsOf(premium, 'w2').length === 1);
-      expect(indicatorOf(finalsOf(partner, 'w2')[0]!).period).toMatchObject({ key: '2016-W02', last_day: '2016-01-14', days: 4 });
-      expect(indicatorOf(finalsOf(partner, 'latest')[0]!).period.key).toBe('2016-01-14');
-      const rawBefore = await rawPresence('2016-01-11', '2016-01-15');
+      expect(indicatorOf(finalsOf(partner, 'w2')[0]!).period).toMatchObject({ key: '2016-04', last_day: '2016-04-03', days: 3 });
+      expect(indicatorOf(finalsOf(partner, 'latest')[0]!).period.key).toBe('2016-04-03');
+      const rawBefore = await rawPresence('2016-04-01', '2016-04-04');
 
       // A new day: 40 new subscribers in the region of cell C00001-1.
-      await deliver('2016-01-15', 40, 0);
+      await deliver('2016-04-04', 40, 0);
       await partner.until(() => finalsOf(partner, 'w2').length === 2 && finalsOf(partner, 'latest').length === 2, 20_000);
       const w2 = finalsOf(partner, 'w2')[1]!;
       expect(w2).toMatchObject({ refresh: true, tier: 'admin1', last: true });
-      expect(indicatorOf(w2).period).toMatchObject({ key: '2016-W02', last_day: '2016-01-15', days: 5 });
-      // The refreshed values are those of the new store: the raw unique counts over the grown week, rounded to 100.
-      const rawAfter = await rawPresence('2016-01-11', '2016-01-16');
+      expect(indicatorOf(w2).period).toMatchObject({ key: '2016-04', last_day: '2016-04-04', days: 4 });
+      // The refreshed values are those of the new store: the raw unique counts over the grown month, rounded to 100.
+      const rawAfter = await rawPresence('2016-04-01', '2016-04-05');
       const grown = [...rawAfter].filter(([pcod, v]) => v !== rawBefore.get(pcod));
       expect(grown.map(([pcod, v]) => v - (rawBefore.get(pcod) ?? 0))).toEqual([40]);
       const published = indicatorOf(w2).values.filter((v) => v.value !== null);
       expect(published.length).toBeGreaterThan(0);
       for (const v of published) expect(v.value).toBe(Math.round(rawAfter.get(v.pcod)! / 100) * 100);
       // And the same as asking the REST route afresh.
-      const rest = (await (await fetch(`${h.api}/indicators/presence.count?unit=admin1&resolution=week&period=2016-01-11`, { headers: auth(await h.token('partner')) })).json()) as Indicator;
+      const rest = (await (await fetch(`${h.api}/indicators/presence.count?unit=admin1&resolution=month&period=2016-04-01`, { headers: auth(await h.token('partner')) })).json()) as Indicator;
       expect(indicatorOf(w2).values).toEqual(rest.values);
       // Without a period: the new latest period, a day that did not exist before.
       expect(finalsOf(partner, 'latest')[1]).toMatchObject({ refresh: true });
-      expect(indicatorOf(finalsOf(partner, 'latest')[1]!).period).toMatchObject({ key: '2016-01-15', days: 1 });
+      expect(indicatorOf(finalsOf(partner, 'latest')[1]!).period).toMatchObject({ key: '2016-04-04', days: 1 });
 
       await partner.until(() => finalsOf(partner, 'raw-in').length === 2);
       expect(finalsOf(partner, 'raw-in')[1]).toMatchObject({ refresh: true, last: true });
 
-      // Nothing for the week or the window the day is outside of, nor for the non-live tier (given time to arrive, were they sent).
+      // Nothing for the month or the window the day is outside of, nor for the non-live tier (given time to arrive, were they sent).
       await new Promise((r) => setTimeout(r, 500));
       expect(finalsOf(partner, 'w1')).toHaveLength(1);
       expect(finalsOf(partner, 'raw-out')).toHaveLength(1);
@@ -104,12 +105,12 @@ describe('live indicator subscriptions', () => {
         .map((l) => (JSON.parse(l) as { detail: string }).detail.split(':')[0]);
       expect(refreshes.sort()).toEqual(['latest', 'raw-in', 'w2']);
 
-      // The same day delivered again with other content replaces it: the week is re-sent once more.
+      // The same day delivered again with other content replaces it: the month is re-sent once more.
       partner.send({ op: 'unsubscribe', id: 'latest' });
       await partner.until((f) => f.some((x) => x.op === 'unsubscribed' && x.id === 'latest'));
-      await deliver('2016-01-15', 60, 1000);
+      await deliver('2016-04-04', 60, 1000);
       await partner.until(() => finalsOf(partner, 'w2').length === 3, 20_000);
-      const rawReplaced = await rawPresence('2016-01-11', '2016-01-16');
+      const rawReplaced = await rawPresence('2016-04-01', '2016-04-05');
       for (const v of indicatorOf(finalsOf(partner, 'w2')[2]!).values) {
         if (v.value !== null) expect(v.value).toBe(Math.round(rawReplaced.get(v.pcod)! / 100) * 100);
       }
@@ -125,7 +126,7 @@ describe('live indicator subscriptions', () => {
         .filter((l) => l.includes('"stream final"'))
         .map((l) => JSON.parse(l) as { sub: string; detail: string; rows: number })
         .filter((e) => e.sub === 'test-partner' && e.detail.startsWith('w2 '));
-      expect(audited.map((e) => e.detail)).toEqual(Array(3).fill('w2 admin1 presence.count 2016-W02'));
+      expect(audited.map((e) => e.detail)).toEqual(Array(3).fill('w2 admin1 presence.count 2016-04'));
       expect(audited.map((e) => e.rows)).toEqual(finalsOf(partner, 'w2').map((f) => indicatorOf(f).values.length));
     } finally {
       partner.close();

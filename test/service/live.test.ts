@@ -19,7 +19,7 @@ beforeAll(async () => {
 afterAll(() => close());
 
 /** A delivery of one new day: 40 new subscribers calling from the sample's first cell. */
-const newDay = (dir: string, date = '2016-01-15') => oneDayDelivery(dir, date);
+const newDay = (dir: string, date = '2016-04-04') => oneDayDelivery(dir, date);
 
 const finals = (frames: Frame[]) => frames.filter((f) => f.op === 'final' && f.id === 'u');
 
@@ -29,7 +29,7 @@ describe('live frames', () => {
     try {
       c.send({ op: 'auth', token: await h.token('partner') });
       await c.until((f) => f.some((x) => x.op === 'auth'));
-      const spec = { query_kind: 'unique_subscriber_counts', start_date: '2016-01-10', end_date: '2016-01-20', aggregation_unit: 'admin1' };
+      const spec = { query_kind: 'unique_subscriber_counts', start_date: '2016-03-30', end_date: '2016-04-09', aggregation_unit: 'admin1' };
       c.send({ op: 'subscribe', id: 'u', spec });
       const before = finals(await c.until((f) => finals(f).length === 1))[0]!;
 
@@ -38,7 +38,7 @@ describe('live frames', () => {
       await ingestWithTestKey(dataset, h.config.store);
 
       const after = finals(await c.until((f) => finals(f).length === 2, 20_000))[1]!;
-      expect(h.server.context.engine.store.days().at(-1)).toBe('2016-01-15');
+      expect(h.server.context.engine.store.days().at(-1)).toBe('2016-04-04');
       const value = (frame: Frame, pcod: string) => (frame.rows as { pcod: string; value: number }[]).find((r) => r.pcod === pcod)?.value ?? 0;
       // The region of C00001-1 gains exactly the 40 new subscribers; every other region is unchanged.
       const region = (after.rows as { pcod: string }[]).map((r) => r.pcod).find((p) => value(after, p) !== value(before, p));
@@ -57,19 +57,19 @@ describe('live frames', () => {
     process.env.OPALITE_PSEUDONYM_KEY = '5a'.repeat(32);
     const folder = watchDropFolder({ dir: drop, store: h.config.store, log: pino({ level: 'silent' }), intervalMs: 60_000 });
     try {
-      newDay(path.join(drop, '2016-01-16'), '2016-01-16');
-      newDay(path.join(drop, 'half-written'), '2016-01-17'); // no READY yet: left alone
+      newDay(path.join(drop, '2016-04-05'), '2016-04-05');
+      newDay(path.join(drop, 'half-written'), '2016-04-06'); // no READY yet: left alone
       fs.mkdirSync(path.join(drop, 'broken'));
       fs.writeFileSync(path.join(drop, 'broken', READY_MARKER), '');
-      fs.writeFileSync(path.join(drop, '2016-01-16', READY_MARKER), '');
+      fs.writeFileSync(path.join(drop, '2016-04-05', READY_MARKER), '');
       await folder.scan();
-      expect(fs.readdirSync(path.join(drop, '.done'))).toEqual(['2016-01-16']);
+      expect(fs.readdirSync(path.join(drop, '.done'))).toEqual(['2016-04-05']);
       expect(fs.readdirSync(path.join(drop, '.failed'))).toEqual(['broken']);
       expect(fs.readFileSync(path.join(drop, '.failed', 'broken', 'error.txt'), 'utf8')).toMatch(/cells\.csv/);
       expect(fs.existsSync(path.join(drop, 'half-written'))).toBe(true);
       await new Promise((r) => setTimeout(r, 300));
       await live.settled();
-      expect(h.server.context.engine.store.days().at(-1)).toBe('2016-01-16');
+      expect(h.server.context.engine.store.days().at(-1)).toBe('2016-04-05');
     } finally {
       await folder.close();
       if (saved === undefined) delete process.env.OPALITE_PSEUDONYM_KEY;
@@ -86,7 +86,7 @@ describe('live frames', () => {
       const exp = (JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString()) as { exp: number }).exp;
       c.send({ op: 'auth', token });
       await c.until((f) => f.some((x) => x.op === 'auth'));
-      const spec = { query_kind: 'unique_subscriber_counts', start_date: '2016-01-10', end_date: '2016-01-25', aggregation_unit: 'admin1' };
+      const spec = { query_kind: 'unique_subscriber_counts', start_date: '2016-03-30', end_date: '2016-04-14', aggregation_unit: 'admin1' };
       c.send({ op: 'subscribe', id: 'u', spec });
       await c.until((f) => finals(f).length === 1);
       const closed = await c.closedWithin(exp * 1000 - Date.now() + 3000);
@@ -95,11 +95,11 @@ describe('live frames', () => {
       const frames = c.frames.length;
 
       const dataset = path.join(h.root, 'delivery-expiry');
-      oneDayDelivery(dataset, '2016-01-18');
+      oneDayDelivery(dataset, '2016-04-07');
       await ingestWithTestKey(dataset, h.config.store);
       await live.settled();
       await new Promise((r) => setTimeout(r, 300));
-      expect(h.server.context.engine.store.days()).toContain('2016-01-18');
+      expect(h.server.context.engine.store.days()).toContain('2016-04-07');
       expect(c.frames.length).toBe(frames);
       expect(c.frames.some((f) => f.refresh === true)).toBe(false);
       h.server.context.audit.flush();

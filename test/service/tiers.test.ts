@@ -85,8 +85,9 @@ describe('the free tier (admin1-2, monthly, indicator kinds, browse only, embarg
   });
 
   it('never reaches into the embargoed newest days', async () => {
-    const msg = await refused(await run(free, specs.usc('admin2', '2015-12-16', '2016-01-15')), 403, 'TIER_FRESHNESS');
-    expect(msg).toContain('2016-01-13');
+    // April, a whole month: the test tiers' 2-day embargo ends free's dates at 2016-04-04 - 2 days = 2016-04-02.
+    const msg = await refused(await run(free, specs.usc('admin2', '2016-04-01', '2016-05-01')), 403, 'TIER_FRESHNESS');
+    expect(msg).toContain('expected dates before 2016-04-02');
   });
 
   it('runs only the indicator kinds', async () => {
@@ -134,12 +135,16 @@ describe('the free tier (admin1-2, monthly, indicator kinds, browse only, embarg
     }
   });
 
-  it('with the default 30-day embargo, sees nothing of a 14-day store', async () => {
+  it('with the default 30-day embargo, sees January and February of the sample, not March', async () => {
     const h2 = await startHarness(root, { tiers: { ...testTiers(), free: DEFAULT_TIERS.free! } });
     try {
       const t = await h2.token('free');
-      const msg = await refused(await run2(h2.api, t, specs.monthly('admin2')), 403, 'TIER_FRESHNESS');
-      expect(msg).toContain('30 days');
+      // By hand: the last day is 2016-04-03, so dates must end by 2016-04-04 - 30 days = 2016-03-05.
+      const month = (start: string, end: string) => specs.usc('admin2', start, end);
+      expect((await run2(h2.api, t, month('2016-01-01', '2016-02-01'))).status).toBe(202);
+      expect((await run2(h2.api, t, month('2016-02-01', '2016-03-01'))).status).toBe(202);
+      const msg = await refused(await run2(h2.api, t, month('2016-03-01', '2016-04-01')), 403, 'TIER_FRESHNESS');
+      expect(msg).toContain('expected dates before 2016-03-05 (data older than 30 days before the last day 2016-04-03)');
     } finally {
       await h2.close();
     }
