@@ -12,8 +12,10 @@
  * for nothing published, "%" for percent change, the unit in the title);
  * flows colour the regions by out, in or net, with the top corridors and the
  * region's out/in/net over time; the phone layout (no horizontal scroll, the
- * map at least 80% of the width, the controls in a drawer); and the free
- * tier's empty page on a store shorter than its embargo explains itself.
+ * map at least 80% of the width, the controls in a drawer); every token
+ * `npm start` prints shows a period and a drawn map on the embedded sample,
+ * as REST publishes it; and the free tier's empty page on a store shorter
+ * than its embargo explains itself.
  * Screenshots (1440x900 and 390x844 per view) go to docs/ (shown in the
  * README) when OPALITE_SCREENSHOTS=docs, else to a temporary folder, so that
  * a test run leaves the working tree as it was.
@@ -703,35 +705,116 @@ describe('the dashboard, protection shown', () => {
   });
 });
 
-describe('the dashboard, free tier', () => {
-  it("explains the free token's empty page on a store shorter than its embargo (the 14-day sample), as REST does", async () => {
-    // The service as `npm start` runs it: the default tiers (free: data older than 30 days) on the embedded sample.
-    const sample = await startHarness(await sampleStore(), { tiers: structuredClone(DEFAULT_TIERS) });
+describe('the embedded sample as `npm start` serves it: every printed token shows something', () => {
+  // The default tiers (DP, free's 30-day embargo) on data/sample: 2016-01-01 .. 2016-04-03 (data/sample/README.md).
+  let root: string;
+  beforeAll(async () => {
+    root = await sampleStore();
+  }, 60_000);
+  afterAll(() => root && fs.rmSync(root, { recursive: true, force: true }));
+
+  /** Opens the page with the tier's token; returns the unit and period shown and the map's regions at that unit. */
+  async function firstView(sample: Harness, tier: string, name?: string) {
+    const token = await sample.token(tier);
+    const page = await browser.context.newPage();
+    try {
+      page.on('pageerror', (e) => console.error('page error:', e));
+      await page.goto(`${sample.base}/#token=${token}`);
+      await waitShown(page, { source: 'residents.count' });
+      const { unit, period } = await page.$eval('#app', (el) => ({ ...(el as HTMLElement).dataset }) as { unit: string; period: string });
+      const periods = await page.$$eval('#period option', (os) => os.map((o) => (o as HTMLOptionElement).value));
+      const resolution = await page.$eval('#resolution', (el) => (el as HTMLSelectElement).value);
+      const start = await page.$eval('#period', (el) => (el as HTMLSelectElement).selectedOptions[0]!.dataset.start!);
+      const drawn = await regionsOnMap(page, unit);
+      if (name) await shoot(page, name);
+      return { token, unit, period, periods, resolution, start, drawn };
+    } finally {
+      await page.close();
+    }
+  }
+
+  /** The map's published regions are REST's published values for the same indicator, unit and period. */
+  async function expectMapIsRest(sample: Harness, v: Awaited<ReturnType<typeof firstView>>) {
+    const r = await fetch(`${sample.api}/indicators/residents.count?unit=${v.unit}&resolution=${v.resolution}&period=${v.start}&scale=true`, { headers: auth(v.token) });
+    expect(r.status).toBe(200);
+    const rest = (await r.json()) as IndicatorBody;
+    expect(rest.period.key).toBe(v.period);
+    const published = rest.values.filter((x) => x.value !== null);
+    // Something is drawn: at least one region published, and the map holds exactly REST's published values.
+    expect(published.length).toBeGreaterThan(0);
+    expect(Object.fromEntries(Object.entries(v.drawn).filter(([, x]) => x.value !== null).map(([pcod, x]) => [pcod, x.value]))).toEqual(
+      Object.fromEntries(published.map((x) => [x.pcod, x.value])),
+    );
+  }
+
+  it('free: January and February 2016 are offered, February is drawn, as REST publishes it', async () => {
+    const sample = await startHarness(root, { tiers: structuredClone(DEFAULT_TIERS) });
+    try {
+      const v = await firstView(sample, 'free', 'dashboard-free-sample');
+      // By hand: the last day is 2016-04-03, so the embargo admits periods ending by 2016-04-04 - 30 days = 2016-03-05:
+      // January (ends 2016-02-01) and February (ends 2016-03-01), not March (ends 2016-04-01). The latest is shown.
+      expect(v.resolution).toBe('month');
+      expect(v.periods).toEqual(['2016-01', '2016-02']);
+      expect(v.period).toBe('2016-02');
+      expect(['admin1', 'admin2']).toContain(v.unit);
+      await expectMapIsRest(sample, v);
+      // March is refused by REST for the reason the page leaves it out.
+      const march = await fetch(`${sample.api}/indicators/residents.count?unit=admin1&resolution=month&period=2016-03-01`, { headers: auth(v.token) });
+      expect(march.status).toBe(403);
+      const refusal = (await march.json()) as { code: string; msg: string };
+      expect(refusal.code).toBe('TIER_FRESHNESS');
+      expect(refusal.msg).toContain('expected dates before 2016-03-05');
+    } finally {
+      await sample.close();
+    }
+  });
+
+  it('premium and partner: the latest week (2016-W13, 2016-03-28 .. 04-03, complete) is drawn, as REST publishes it', async () => {
+    const sample = await startHarness(root, { tiers: structuredClone(DEFAULT_TIERS) });
+    try {
+      for (const tier of ['premium', 'partner']) {
+        const v = await firstView(sample, tier);
+        // 2016-04-03 is a Sunday: its ISO week starts on Monday 2016-03-28 and is whole, so DP publishes it.
+        expect([v.resolution, v.period, v.start], tier).toEqual(['week', '2016-W13', '2016-03-28']);
+        await expectMapIsRest(sample, v);
+      }
+    } finally {
+      await sample.close();
+    }
+  });
+
+  it("explains an empty page when the tier's embargo is longer than the store, as REST does", async () => {
+    // Free with a 90-day embargo on the 94-day sample: the limit is 2016-04-04 - 90 days = 2016-01-05, before any month ends.
+    const tiers = structuredClone(DEFAULT_TIERS);
+    tiers.free!.freshnessDays = 90;
+    const sample = await startHarness(root, { tiers });
     const page = await browser.context.newPage();
     try {
       const token = await sample.token('free');
-      const rest = await fetch(`${sample.api}/indicators/residents.count?unit=admin1&resolution=month&period=2016-01-14`, { headers: auth(token) });
+      // The latest month, as the page asks it.
+      const rest = await fetch(`${sample.api}/indicators/residents.count?unit=admin1&resolution=month&period=2016-04-01`, { headers: auth(token) });
       expect(rest.status).toBe(403);
       const refusal = (await rest.json()) as { code: string; msg: string };
       expect(refusal.code).toBe('TIER_FRESHNESS');
-      // 30 days before the day after the last (2016-01-14): 2015-12-16.
-      expect(refusal.msg).toContain('expected dates before 2015-12-16');
+      expect(refusal.msg).toContain('expected dates before 2016-01-05');
+      expect(refusal.msg).toContain('found a spec reaching 2016-04-30');
       await page.goto(`${sample.base}/#token=${token}`);
       await page.waitForFunction(() => document.getElementById('app')!.dataset.status === 'empty' && !document.getElementById('notice')!.hidden && document.getElementById('notice')!.textContent!.includes('The service says'));
       const notice = (await page.textContent('#notice'))!;
-      expect(notice).toContain('This store holds 14 days, 2016-01-01 to 2016-01-14.');
-      expect(notice).toContain('only data older than 30 days: periods that end before 2015-12-16');
-      // January 2016 ends 2016-01-31: the tier sees it once the last day is 30 days after that.
-      expect(notice).toContain('Once the store holds data up to 2016-03-01 (47 more days), it would see month 2016-01 at admin1 and admin2, without downloads.');
+      expect(notice).toContain('This store holds 94 days, 2016-01-01 to 2016-04-03.');
+      expect(notice).toContain('only data older than 90 days: periods that end before 2016-01-05');
+      // January ends 2016-02-01 (exclusive): seen once the last day + 1 - 90 days reaches it, on 2016-04-30, 27 days after 2016-04-03.
+      expect(notice).toContain('Once the store holds data up to 2016-04-30 (27 more days), it would see month 2016-01 at admin1 and admin2, without downloads.');
       expect(notice).toContain(`The service says: TIER_FRESHNESS: ${refusal.msg}`);
       await shoot(page, 'dashboard-free-empty');
     } finally {
       await page.close();
       await sample.close();
-      fs.rmSync(sample.root, { recursive: true, force: true });
     }
   });
+});
 
+describe('the dashboard, free tier', () => {
   it('offers only admin1-2 and monthly or coarser, and the service refuses finer data asked directly', async () => {
     const page = await browser.context.newPage();
     await page.goto(`${h.base}/#token=${free}`);
