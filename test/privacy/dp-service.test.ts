@@ -151,8 +151,9 @@ describe('the service under DP', () => {
     expect(publisherSummary(ledger).filter((r) => r.period === 'week 2016-W01' && r.unit === 'admin2')).toEqual([
       { period: 'week 2016-W01', unit: 'admin2', family: 'residents', publications: 1, rho: 0.5, periodRho: expect.any(Number) },
     ]);
-    // The store's last week (stored 11-14 January) is still filling: withheld under DP until complete, exact for the threshold tier.
-    const filling = '/indicators/residents.count?unit=admin2&resolution=week&period=2016-01-11';
+    // The store's last month (stored 1-3 April: the sample ends on 2016-04-03) is still filling: withheld under DP until
+    // complete, exact for the threshold tier.
+    const filling = '/indicators/residents.count?unit=admin2&resolution=month&period=2016-04-01';
     const w = await ask(await h.token('premium', { sub: 'ind-a' }), filling);
     expect(new Set(w.values.map((v) => `${v.value}:${v.withheld}`))).toEqual(new Set(['null:incomplete']));
     expect(w.withheld).toEqual({ incomplete: w.values.length });
