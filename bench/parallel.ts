@@ -26,6 +26,7 @@
  *   npm run build && node dist/bench/parallel.js --events 20000000 [--repeat 5] [--threads 1,2]
  */
 import { type ChildProcessByStdio, spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import type { Readable, Writable } from 'node:stream';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -66,6 +67,8 @@ interface Run {
   serialCpu: number;
   serialMs: number;
   first: FirstFrame | null;
+  /** SHA-256 of the final rows: every run of a kind, whatever its worker count, must give the same. */
+  rows: string;
   rss: number;
   memory: { live: number; free: number; memory: number };
 }
@@ -213,6 +216,7 @@ async function child(threads: number): Promise<void> {
       serialCpu: a.cpu - start.cpu + (end.cpu - b.cpu),
       serialMs: a.wall - start.wall + (end.wall - b.wall),
       first: firstFrame(first, final),
+      rows: createHash('sha256').update(JSON.stringify(final.rows)).digest('hex'),
       rss: process.memoryUsage().rss,
       memory: engine.memoryStats(),
     };
@@ -276,6 +280,8 @@ async function parent(days: string[]): Promise<void> {
       for (const c of order) per[c]!.push(await children[c]!.run(i));
     }
     runs.set(name, per);
+    const hashes = new Set(per.flat().map((r) => r.rows));
+    if (hashes.size !== 1) throw new Error(`${name}: expected the same rows from every run with ${counts.join(' and ')} workers, found ${hashes.size} different results`);
     const ms = per.map((rs) => fmt(median(rs.map((r) => r.ms))));
     console.error(`${name}: median ms ${counts.map((n, c) => `${n} worker(s) ${ms[c]}`).join(', ')} (load ${loadavg()})`);
   }
@@ -312,7 +318,8 @@ function render(counts: number[], loaded: Loaded[], names: string[], runs: Map<s
       counts[two]! > 0 ? per[two]![0]!.workers.map((_, w) => fmt(m(two, (r) => r.workers[w] ?? 0))).join(' + ') : '-',
       `${fmt(m(base, (r) => r.mainCpu))} / ${fmt(m(two, (r) => r.mainCpu))}`,
       `${fmt(m(base, (r) => r.serialCpu))} / ${fmt(m(two, (r) => r.serialCpu))} (${(100 * m(two, (r) => r.serialCpu / critical(counts[two]!)(r))).toFixed(1)}%)`,
-      `${(m(base, critical(counts[base]!)) / m(two, critical(counts[two]!))).toFixed(2)}x`,
+      // Run i of one worker count against run i of the other (minutes apart at most): the load drifts less within a pair.
+      `${median(per[base]!.map((r, i) => critical(counts[base]!)(r) / critical(counts[two]!)(per[two]![i]!))).toFixed(2)}x`,
       loads[k]!,
     ];
   });
@@ -341,7 +348,8 @@ function render(counts: number[], loaded: Loaded[], names: string[], runs: Map<s
 
 Store: the generated displacement scenario (bench/datasets.ts), ${fmt(L.events)} events, ${fmt(L.subscribers)} subscribers, 7 days,
 ${L.partitions} partitions, unit admin3. One child process per worker count holds its engine open (result cache off); the
-runs of a kind alternate between them (${counts.join(', ')}, then the reverse, ${o.repeat} runs each). Machine: ${machine};
+runs of a kind alternate between them (${counts.join(', ')}, then the reverse, ${o.repeat} runs each); every run of a kind gave the
+same rows (SHA-256 of the final result). Machine: ${machine};
 load average (1 / 5 / 15 min) at each kind's start in the table, ${loadavg()} at the end. The machine is shared: wall times
 move with the load, CPU times far less (they do not count time spent waiting for a core).
 
@@ -360,7 +368,8 @@ ${table(
 - *CPU-bound speed-up*: the time the CPU figures allow with ${counts[base]} worker(s) over the same with ${counts[two]}, each being serial CPU +
   worker CPU / workers (batches go to whichever worker is free) + with more than one worker, one partition's share of
   the worker CPU (the last partition, which one worker may still run alone): the speed-up on a quiet machine if the
-  main thread's work during the tasks cost the workers nothing. The per-worker CPU shows how the load split the work
+  main thread's work during the tasks cost the workers nothing. The median over pairs of runs (the i-th of each
+  worker count, run one after the other). The per-worker CPU shows how the load split the work
   in this run (a worker that waited for a core took fewer batches).
 
 First progressive frame, ${counts[two]} workers (medians over the runs): when it came, the share of subscribers behind it, its rows
