@@ -84,7 +84,7 @@ describe('indicator publications over their life', () => {
         cells++;
       }
     }
-    expect(cells).toBeGreaterThanOrEqual(10);
+    expect(cells).toBeGreaterThanOrEqual(8); // of 12: a publication at or below k leaves nothing to average
     // One draw per region and week over the week's whole life: the complete week's.
     expect(draws).toBe(cells);
     expect(sum).toBeGreaterThan(chi2Quantile01(cells));

@@ -8,7 +8,7 @@
 import { describe, expect, it } from 'vitest';
 import { noiseVector } from '../../server/privacy/dp/mechanism.js';
 import { bitLength, KeyedRandom } from '../../server/privacy/dp/rng.js';
-import { belowLess, type BigBound, bernoulliExpMinus, bigBound, discreteGaussian, expBig, DiscreteGaussianSampler, rationalAtLeast } from '../../server/privacy/dp/sampler.js';
+import { belowLess, type BigBound, bernoulliExpMinus, bigBound, discreteGaussian, expBig, DiscreteGaussianSampler, lowestTerms, rationalAtLeast } from '../../server/privacy/dp/sampler.js';
 
 const SECRET = Buffer.alloc(32, 9);
 
@@ -28,6 +28,23 @@ function both(n: bigint, d: bigint, count: number, label: string) {
 }
 
 describe('the fast discrete Gaussian', () => {
+  // sigma^2 in lowest terms, as noiseVector passes them: integers (cells / rho) and small dyadic fractions, whose
+  // acceptance test fits a Number entirely (no BigInt), and one whose squared difference passes 2^53 at times.
+  for (const [n, d] of [[1n, 1n], [3n, 1n], [10n, 1n], [40n, 1n], [160n, 1n], [5n, 4n], [11n, 8n], [100000n, 1n]] as const) {
+    it(`draws what the BigInt reference draws for sigma^2 = ${n}/${d} in lowest terms (3000 draws, same stream position after)`, () => {
+      const r = both(n, d, 3000, `lowest ${n}/${d}`);
+      expect(r.fast).toEqual(r.ref);
+      expect(r.fastTail).toEqual(r.refTail);
+    });
+  }
+  it('puts the mechanism\'s sigma^2 in lowest terms without changing them', () => {
+    expect(lowestTerms(rationalAtLeast(40))).toEqual({ n: 40n, d: 1n });
+    expect(lowestTerms(rationalAtLeast(2.75))).toEqual({ n: 11n, d: 4n });
+    expect(lowestTerms({ n: 6n, d: 4n })).toEqual({ n: 3n, d: 2n });
+    // 1/3 rounded up to n / 2^30: n = 357913942 = 2 x 178956971 (odd).
+    expect(lowestTerms(rationalAtLeast(1 / 3))).toEqual({ n: 178956971n, d: 1n << 29n });
+  });
+
   // sigma^2 as the mechanism makes them (n / 2^30): the finals' and tree nodes' of small and large cell counts,
   // tiny ones (t = 1) and one whose n is beyond 2^53 (BigInt inputs to the fast path).
   for (const sigma2 of [0.5, 1, 2.75, 10, 40, 160, 1000.3, 123456.789, 1e9]) {
@@ -53,7 +70,9 @@ describe('the fast discrete Gaussian', () => {
   });
 
   it('gives noise vectors equal to drawing each entry with the reference from the (secret, query, node) stream', () => {
-    const { n, d } = rationalAtLeast(40);
+    // The mechanism's sigma^2 in lowest terms (40 / 1): the same law as 40 x 2^30 / 2^30, drawn from the stream as the reference draws it.
+    const { n, d } = lowestTerms(rationalAtLeast(40));
+    expect([n, d]).toEqual([40n, 1n]);
     const rng = new KeyedRandom(SECRET, 'q-7', '2:1');
     const expected = Array.from({ length: 500 }, () => Number(discreteGaussian(rng, n, d)));
     expect(Array.from(noiseVector(SECRET, 'q-7', '2:1', 500, 40))).toEqual(expected);

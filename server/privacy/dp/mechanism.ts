@@ -19,7 +19,7 @@
  * every frame has at least `levels` times the final's noise variance.
  */
 import { KeyedRandom } from './rng.js';
-import { DiscreteGaussianSampler, rationalAtLeast } from './sampler.js';
+import { DiscreteGaussianSampler, lowestTerms, rationalAtLeast } from './sampler.js';
 
 /** Share of a query's rho spent on its final answer; the rest pays for its progressive frames. */
 export const FINAL_SHARE = 0.5;
@@ -100,7 +100,8 @@ export function prefixNodes(m: number, levels: number): string[] {
 
 /** n noise values for one release (`node`: 'final' or a tree node) of a query, drawn in order from its own keyed stream. */
 export function noiseVector(secret: Uint8Array, queryId: string, node: string, n: number, sigma2: number): Float64Array {
-  const { n: num, d } = rationalAtLeast(sigma2);
+  // In lowest terms: the same sigma^2 (the same law); an integer sigma^2 then samples without BigInt.
+  const { n: num, d } = lowestTerms(rationalAtLeast(sigma2));
   const rng = new KeyedRandom(secret, queryId, node);
   // The fast path draws exactly what discreteGaussian(rng, num, d) would (see sampler.ts).
   const sampler = new DiscreteGaussianSampler(num, d);

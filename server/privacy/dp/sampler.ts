@@ -26,6 +26,18 @@ export function rationalAtLeast(x: number): Rational {
   return { n: n > 0n ? n : 1n, d: DENOM };
 }
 
+/**
+ * n/d in lowest terms (both divided by their gcd): the same rational, so the same law. The mechanism's
+ * sigma^2 are mostly integers (cells / rho for rho = 0.1, 0.05, ...), and in lowest terms their samplers'
+ * every rational fits a Number, so they draw without BigInt (DiscreteGaussianSampler).
+ */
+export function lowestTerms({ n, d }: Rational): Rational {
+  let a = n;
+  let b = d;
+  while (b !== 0n) [a, b] = [b, a % b];
+  return { n: n / a, d: d / a };
+}
+
 /** Bernoulli(n/d), 0 <= n <= d. */
 export function bernoulli(rng: KeyedRandom, n: bigint, d: bigint): boolean {
   return rng.below(d) < n;
@@ -226,6 +238,11 @@ export function expBig(rng: KeyedRandom, n: bigint, d: bigint, bounds: BigBound[
  */
 export class DiscreteGaussianSampler {
   private readonly fast: boolean;
+  /** Every rational of the acceptance test below 2^53 (sigma^2 in lowest terms with a small denominator): no BigInt at all. */
+  private readonly small: boolean;
+  private readonly nN: number;
+  private readonly tdN: number;
+  private readonly denominatorN: number;
   private readonly t: number;
   private readonly td: bigint;
   private readonly denominator: bigint;
@@ -240,11 +257,29 @@ export class DiscreteGaussianSampler {
     this.denominator = 2n * n * d * t * t;
     // The acceptance test's denominator is at least 2^53 for the d = 2^30 of rationalAtLeast; a smaller one takes the reference path.
     this.fast = t < 1n << 26n && this.denominator >= SAFE_BIG;
+    this.small = t < 1n << 26n && this.denominator < SAFE_BIG;
     this.t = Number(t);
     this.td = t * d;
+    this.nN = Number(n);
+    this.tdN = Number(this.td);
+    this.denominatorN = Number(this.denominator);
   }
 
   draw(rng: KeyedRandom): number {
+    if (this.small) {
+      for (;;) {
+        const y = laplaceN(rng, this.t);
+        // |y| t d - n and its square below 2^53 (so exact), else the same test in BigInt.
+        const diff = (y < 0 ? -y : y) * this.tdN - this.nN;
+        const sq = diff * diff;
+        if (sq < SAFE) {
+          if (expN(rng, sq, this.denominatorN)) return y;
+          continue;
+        }
+        const big = BigInt(y < 0 ? -y : y) * this.td - this.n;
+        if (bernoulliExpMinus(rng, big * big, this.denominator)) return y;
+      }
+    }
     if (!this.fast) return Number(discreteGaussian(rng, this.n, this.d));
     for (;;) {
       const y = laplaceN(rng, this.t);
