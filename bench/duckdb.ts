@@ -266,9 +266,10 @@ if (o.cold && !only) {
 const md = (rows: string[][]) => rows.map((r) => `| ${r.join(' | ')} |`).join('\n');
 const cell = (t: Timing | undefined, status: string | undefined) =>
   t ? `${median(t.ms).toFixed(1)} (${Math.min(...t.ms).toFixed(0)}-${Math.max(...t.ms).toFixed(0)}) / ${median(t.cpu).toFixed(0)}` : status?.startsWith('not equal') ? 'not equal' : status ? 'error' : '-';
-const ratio = (a: Timing | undefined, b: Timing | undefined) => (a && b ? (median(a.ms) / median(b.ms)).toFixed(1) : '-');
+const ratio = (a: Timing | undefined, b: Timing | undefined) =>
+  a && b ? `${(median(a.ms) / median(b.ms)).toFixed(1)} (CPU ${(median(a.cpu) / median(b.cpu)).toFixed(1)})` : '-';
 const ducks = engines.filter((e) => e.startsWith('duckdb'));
-const head = ['kind', 'rows', ...engines.map((e) => `${LABEL[e]} ms (range) / CPU ms`), ...(ducks.length ? ['best DuckDB / Opalite'] : []), ...(engines.includes('polars') ? ['Polars / Opalite'] : []), 'load average (start -> end)'];
+const head = ['kind', 'rows', ...engines.map((e) => `${LABEL[e]} ms (range) / CPU ms`), ...(ducks.length ? ['best DuckDB / Opalite, wall (CPU)'] : []), ...(engines.includes('polars') ? ['Polars / Opalite, wall (CPU)'] : []), 'load average (start -> end)'];
 const kindRows = results.map((r) => {
   const op = r.times.get('opalite');
   const best = ducks.map((e) => r.times.get(e)).filter((t): t is Timing => !!t).sort((a, b) => median(a.ms) - median(b.ms))[0];

@@ -17,18 +17,26 @@ type Expr = pl.Expr;
 
 const col = pl.col;
 const i64 = (n: number) => pl.lit(n).cast(pl.Int64);
+/**
+ * Literals typed as their column: a bare JS number is a Float64 literal, and comparing or
+ * reducing an integer column against one casts the column (kind % 4 < 2 on UInt8 took 76 ms
+ * at 2 M events with float literals, 12 ms with typed ones).
+ */
+const i32 = (n: number) => pl.lit(n).cast(pl.Int32);
+const u8 = (n: number) => pl.lit(n).cast(pl.UInt8);
 /** t // 86400 (Polars' `/` is true division on integers: floor and cast back). */
 const day = (t: Expr) => t.div(86_400).floor().cast(pl.Int32);
 const len = () => pl.len();
 const rows = (df: pl.DataFrame) => df.rows() as number[][];
 
 export function polarsQueries(events: pl.DataFrame, cellRegion: pl.DataFrame, p: Params): Record<string, () => Lazy> {
-  const inWindow = (from: number, to: number) => col('t').gtEq(from * 86_400).and(col('t').lt(to * 86_400)).and(col('kind').modulo(4).lt(2));
+  const inWindow = (from: number, to: number) =>
+    col('t').gtEq(i32(from * 86_400)).and(col('t').lt(i32(to * 86_400))).and(col('kind').modulo(u8(4)).lt(u8(2)));
   const withKey = (lf: Lazy) => lf.withColumns(day(col('t')).mul(p.cells).add(col('cell')).cast(pl.Int32).alias('dc'));
   /** Located calls and sms of [from, to): sub, t, region and the packed order key k. */
   const located = (from: number, to: number): Lazy =>
     withKey(events.lazy().filter(inWindow(from, to)))
-      .join(cellRegion.lazy().filter(col('region').gtEq(0)).select('dc', 'region'), { on: 'dc', how: 'inner' })
+      .join(cellRegion.lazy().filter(col('region').gtEq(i32(0))).select('dc', 'region'), { on: 'dc', how: 'inner' })
       .select('sub', 't', 'region', col('t').sub(p.t0).cast(pl.Int64).mul(i64(2 ** p.rn_bits)).add(col('rn')).alias('k'));
   /**
    * Each group's `what` at its largest `by`: sorted by `by`, then last() per group (a group
@@ -127,7 +135,7 @@ export function polarsQueries(events: pl.DataFrame, cellRegion: pl.DataFrame, p:
     },
     total_network_objects_hourly: () =>
       perHour(withKey(events.lazy().filter(inWindow(p.d0, p.d_last))))
-        .join(cellRegion.lazy().filter(col('region').gtEq(0)).select('dc', 'region'), { on: 'dc', how: 'inner' })
+        .join(cellRegion.lazy().filter(col('region').gtEq(i32(0))).select('dc', 'region'), { on: 'dc', how: 'inner' })
         .groupBy(['region', 'h'])
         .agg(col('cell').nUnique().alias('value'))
         .select('region', 'h', 'value'),
