@@ -21,6 +21,7 @@
 import { createHash } from 'node:crypto';
 import type { Engine } from '../engine/engine.js';
 import type { Accountant } from '../privacy/dp/accountant.js';
+import { secretFingerprint } from '../privacy/dp/secret.js';
 import { dailyOdSpecs, dayNumber, type IndicatorDefinition, type Period, periodsOf, relocationSpec } from './catalog.js';
 
 /** The publisher's ledger and its cap: rho per data period (one resolution and period key, every unit and family). */
@@ -66,7 +67,10 @@ export function baselineOf(engine: Engine, p: Period, scale: boolean | { baselin
   return (typeof scale === 'object' && scale.baseline) || periodsOf(engine.store.days(), p.resolution)[0]!;
 }
 
-/** The ledger's name of a publication: its noise key hashed (the key holds the day signature, so a data change is a new publication). */
-export function publicationId(noiseKey: string): string {
-  return createHash('sha256').update(noiseKey).digest('hex');
+/**
+ * The ledger's name of a publication: its noise key hashed (the key holds the day signature, so a data change is a
+ * new publication) with the secret's fingerprint (a new secret draws new noise for the same key: a new publication).
+ */
+export function publicationId(noiseKey: string, secret: Uint8Array): string {
+  return createHash('sha256').update(noiseKey).update('\0').update(secretFingerprint(secret)).digest('hex');
 }

@@ -5,6 +5,7 @@
  */
 import type { Protection, PrivacyInfo } from '../privacy/dp/mechanism.js';
 import type { Charge } from '../privacy/dp/accountant.js';
+import { secretFingerprint } from '../privacy/dp/secret.js';
 import type { Principal } from './auth.js';
 import { DEFAULT_INDICATOR_RHO, indicatorCap, privacyOf } from './config.js';
 import type { ServiceContext } from './context.js';
@@ -29,7 +30,9 @@ export function protectionFor(ctx: ServiceContext, who: Principal): Protection {
 export function chargeFor(ctx: ServiceContext, who: Principal, queryIds: readonly string[]): Charge | null {
   const p = privacyOf(who.tier);
   if (p.mode !== 'dp') return null;
-  return ctx.accountant.charge(who.sub, who.tierName, p.budget, queryIds.map((queryId) => ({ queryId, rho: p.rho })));
+  // Keyed by the secret too: a new secret is a new draw for the same id, paid for again (secretFingerprint).
+  const fp = secretFingerprint(ctx.dpSecret);
+  return ctx.accountant.charge(who.sub, who.tierName, p.budget, queryIds.map((queryId) => ({ queryId: `${queryId}:${fp}`, rho: p.rho })));
 }
 
 /** The `privacy` of an answer: the result's own statement, with the token's budget after it. */

@@ -4,7 +4,7 @@
  * log): at least 32 bytes, raw or as hex. Without one configured, a development
  * secret is created once in `devHome` (like the development signing key).
  */
-import { randomBytes } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 
@@ -38,4 +38,15 @@ export function dpSecret(file: string, devHome: string): Buffer {
     }
   }
   return readSecret(dev);
+}
+
+/**
+ * A short public name of the secret (HMAC of a fixed label: it tells nothing of the secret), for the budget
+ * ledger: a charge is for one draw of noise, and a new secret draws new noise for the same query id or
+ * publication, so the ledger keys a charge by both. Without it, a rotated secret (or one lost and
+ * regenerated) gave every query and publication already paid for a second, independent draw for free
+ * (test/privacy/attack-rotation.test.ts).
+ */
+export function secretFingerprint(secret: Uint8Array): string {
+  return createHmac('sha256', secret).update('opalite dp secret fingerprint').digest('hex').slice(0, 16);
 }
