@@ -22,19 +22,20 @@ import { MSISDN_LENGTH } from '../msisdn.js';
 import { DATETIME_LENGTH, RowText, type ByteTable } from '../text.js';
 import { RowGrouper } from './grouping.js';
 import { FileOut } from './output.js';
-import { EVENT_HEADER, type EventSink } from './sink.js';
+import { EVENT_COLUMNS } from '../../store/schema.js';
+import type { EventSink } from './sink.js';
 
 const ROWS_PER_BATCH = 1 << 17;
 
 const SCHEMA = new Schema([
-  new Field(EVENT_HEADER[0], new Utf8(), false),
-  new Field(EVENT_HEADER[1], new Utf8(), false),
-  new Field(EVENT_HEADER[2], new Utf8(), true),
-  new Field(EVENT_HEADER[3], new Utf8(), false),
-  new Field(EVENT_HEADER[4], new Bool(), true),
-  new Field(EVENT_HEADER[5], new Int32(), true),
-  new Field(EVENT_HEADER[6], new Utf8(), true),
-  new Field(EVENT_HEADER[7], new Float64(), true),
+  new Field(EVENT_COLUMNS[0], new Utf8(), false),
+  new Field(EVENT_COLUMNS[1], new Utf8(), false),
+  new Field(EVENT_COLUMNS[2], new Utf8(), true),
+  new Field(EVENT_COLUMNS[3], new Utf8(), false),
+  new Field(EVENT_COLUMNS[4], new Bool(), true),
+  new Field(EVENT_COLUMNS[5], new Int32(), true),
+  new Field(EVENT_COLUMNS[6], new Utf8(), true),
+  new Field(EVENT_COLUMNS[7], new Float64(), true),
 ]);
 
 /** Exposes how many bytes the writer has produced, to wait for the file to catch up. */

@@ -6,7 +6,8 @@
 import { EventBatch, NO_DIRECTION, NONE, OUTGOING } from '../batch.js';
 import { DATETIME_LENGTH, RowText, writeUint } from '../text.js';
 import { FileOut } from './output.js';
-import { EVENT_HEADER, type EventSink } from './sink.js';
+import { EVENT_COLUMNS } from '../../store/schema.js';
+import type { EventSink } from './sink.js';
 
 /** Longest possible row: numbers, datetime, cell id, type, "false", two integers, separators. */
 const MAX_ROW_BYTES = 160;
@@ -28,7 +29,7 @@ class CsvSink implements EventSink {
     private readonly text: RowText,
   ) {
     this.chunk = out.takeChunk();
-    this.pos = this.chunk.write(`${EVENT_HEADER.join(',')}\n`, 'latin1');
+    this.pos = this.chunk.write(`${EVENT_COLUMNS.join(',')}\n`, 'latin1');
   }
 
   async write(batch: EventBatch): Promise<void> {

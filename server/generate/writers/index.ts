@@ -5,7 +5,7 @@ import { openCsv } from './csv.js';
 import { openParquet } from './parquet.js';
 import type { EventSink, Format } from './sink.js';
 
-export { EVENT_FILE_NAME, EVENT_HEADER, FORMATS, eventFileName, type EventSink, type Format } from './sink.js';
+export { EVENT_FILE_NAME, FORMATS, eventFileName, type EventSink, type Format } from './sink.js';
 
 export function openSink(format: Format, path: string, text: RowText): Promise<EventSink> {
   switch (format) {

@@ -13,7 +13,8 @@ import { MSISDN_LENGTH } from '../msisdn.js';
 import { DATETIME_LENGTH, RowText, type ByteTable } from '../text.js';
 import { RowGrouper } from './grouping.js';
 import { FileOut } from './output.js';
-import { EVENT_HEADER, type EventSink } from './sink.js';
+import { EVENT_COLUMNS } from '../../store/schema.js';
+import type { EventSink } from './sink.js';
 
 /** The parts of parquetjs-lite (0.8.x, untyped CommonJS) used here. */
 interface ParquetLite {
@@ -48,7 +49,7 @@ const ROWS_PER_PAGE = 1 << 15;
 const COMPRESSION = 'SNAPPY';
 
 type Kind = 'UTF8' | 'BOOLEAN' | 'INT32' | 'DOUBLE';
-const KINDS: Record<(typeof EVENT_HEADER)[number], [Kind, boolean]> = {
+const KINDS: Record<(typeof EVENT_COLUMNS)[number], [Kind, boolean]> = {
   msisdn: ['UTF8', false],
   datetime: ['UTF8', false],
   cell_id: ['UTF8', true],
@@ -63,7 +64,7 @@ export async function openParquet(path: string, text: RowText): Promise<EventSin
   const out = new FileOut(path);
   const schema = new parquet.ParquetSchema(
     Object.fromEntries(
-      EVENT_HEADER.map((name) => [name, { type: KINDS[name][0], optional: KINDS[name][1], compression: COMPRESSION, statistics: false }]),
+      EVENT_COLUMNS.map((name) => [name, { type: KINDS[name][0], optional: KINDS[name][1], compression: COMPRESSION, statistics: false }]),
     ),
   );
   const envelope = new parquet.ParquetEnvelopeWriter(schema, (buf) => out.write(buf), async () => {}, 0, {
@@ -73,7 +74,7 @@ export async function openParquet(path: string, text: RowText): Promise<EventSin
   await envelope.writeHeader();
   const grouper = new RowGrouper(ROWS_PER_GROUP, async (group) => {
     const pages: Record<string, object[]> = {};
-    EVENT_HEADER.forEach((name, column) => {
+    EVENT_COLUMNS.forEach((name, column) => {
       pages[name] = [];
       for (let from = 0; from < group.length; from += ROWS_PER_PAGE) {
         const to = Math.min(group.length, from + ROWS_PER_PAGE);
@@ -98,7 +99,7 @@ function encodePage(column: number, b: EventBatch, from: number, to: number, tex
   const n = to - from;
   const present = new Uint8Array(n);
   let values: Buffer;
-  switch (EVENT_HEADER[column]) {
+  switch (EVENT_COLUMNS[column]) {
     case 'msisdn':
       present.fill(1);
       values = fixedStrings(present, MSISDN_LENGTH, (out, at, i) => text.party(out, at, b.party[from + i]!));
@@ -156,7 +157,7 @@ function encodePage(column: number, b: EventBatch, from: number, to: number, tex
       values = values.subarray(0, k);
     }
   }
-  const optional = KINDS[EVENT_HEADER[column]!][1];
+  const optional = KINDS[EVENT_COLUMNS[column]!][1];
   const body = optional ? Buffer.concat([lengthPrefixed(rleBits(present)), values]) : values;
   const compressed = deflate(COMPRESSION, body);
   const header = new thrift.PageHeader({

@@ -1,13 +1,13 @@
-/** What every event file writer offers, and which writer a format uses. */
+/**
+ * What every event file writer offers, and which writer a format uses. Its files
+ * have the data contract's columns in store/schema.ts's order (EVENT_COLUMNS).
+ * Imports nothing at load: `opalite --help` reads FORMATS from here.
+ */
 import type { EventBatch } from '../batch.js';
 import type { RowText } from '../text.js';
-import { EVENT_COLUMNS } from '../../store/schema.js';
 
 export const FORMATS = ['csv', 'csv.gz', 'parquet', 'arrow'] as const;
 export type Format = (typeof FORMATS)[number];
-
-/** Column names of an events file (docs/DATA.md), in file order: the canonical names ingest maps onto. */
-export const EVENT_HEADER = EVENT_COLUMNS;
 
 export interface EventSink {
   /** Appends the batch's rows, in order. The batch may be reused once this resolves. */
