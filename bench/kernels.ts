@@ -199,7 +199,7 @@ function refDrops(d: RefDrops): Map<string, number> {
   return new Map([['noCell', d.noCell], ['unknown', d.unknown], ['outside', d.outside]]);
 }
 
-/** The engine's starting table size (execute.ts initialCapacity): tables double from there. */
+/** The engine's starting table size (engine/run/run.ts initialCapacity): tables double from there. */
 function initialCapacity(n: number): number {
   let cap = 1024;
   while (cap < n * 2 && cap < 1 << 24) cap *= 2;

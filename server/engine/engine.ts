@@ -9,7 +9,7 @@ import { type Row, redact, redactEstimate, thresholdFrom } from '../privacy/reda
 import { dpInfo, type DpProtection, finalSigma2, nodeSigma2, noiseVector, prefixNodes, type PrivacyInfo, type Protection, stddevOf, treeLevels } from '../privacy/dp/mechanism.js';
 import { Store } from '../store/reader.js';
 import { ARENA_FULL } from '../wasm/arena.js';
-import { bitmapBytes, MAX_BITMAP_BYTES } from './execute.js';
+import { bitmapBytes, MAX_BITMAP_BYTES } from './run/counts.js';
 import { labelledLocSteps } from './labelled.js';
 import { type Executor, InProcessExecutor, PoolExecutor, type Settled } from './executor.js';
 import { LoadedStore, type OptionalColumn } from './loader.js';

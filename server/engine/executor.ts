@@ -9,7 +9,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
 import { KernelError, reviveError } from '../errors.js';
-import { runPartition } from './execute.js';
+import { runPartition } from './run/partition.js';
 import type { PartialResult, PartitionTask, PostedTask, TaskFailure } from './protocol.js';
 import { instantiate, type Kernels } from './wasm.js';
 import { kernelPath } from '../wasm/module.js';

@@ -1,7 +1,7 @@
 /** Pool worker: compile the kernels once, instantiate them once on the engine's shared memory, run. */
 import { workerData } from 'node:worker_threads';
 import { OpaliteError } from '../errors.js';
-import { runPartition } from './execute.js';
+import { runPartition } from './run/partition.js';
 import type { PartialResult, PostedTask, TaskFailure } from './protocol.js';
 import { Kernels } from './wasm.js';
 import { loadKernelModule } from '../wasm/module.js';
