@@ -5,7 +5,7 @@
  */
 import { DIR_SHIFT, NULL_U32 } from '../../kernels/shared/constants.js';
 import { Errors } from '../errors.js';
-import type { EventColumns, EventSink } from '../store/schema.js';
+import type { EventSink } from '../store/schema.js';
 import type { FileStats, IngestReport } from './report.js';
 import type { RawBatch, RawValue } from './source.js';
 import type { EventColumn } from '../store/schema.js';

@@ -6,7 +6,6 @@
 import { addDays, instantKey, spanDays } from './dates.js';
 import { type Kind, POSITIONS } from './kinds.js';
 import type { AnySpec } from './union.js';
-import { outputUnit } from './unit.js';
 
 type Loose = Readonly<Record<string, unknown>>;
 
