@@ -28,8 +28,9 @@ export function newest(roots, skip = []) {
 
 export const TARGETS = [
   { name: 'kernels', script: 'build:kernels', inputs: ['kernels', 'asconfig.json', 'package-lock.json'], skip: [] },
-  { name: 'ts', script: 'build:ts', inputs: ['server', 'bench', 'kernels/shared', 'tsconfig.json', 'package-lock.json'], skip: ['server/dashboard'] },
-  { name: 'dashboard', script: 'build:dashboard', inputs: ['server/dashboard', 'package-lock.json'], skip: [] },
+  { name: 'ts', script: 'build:ts', inputs: ['server', 'bench', 'kernels/shared', 'test/types', 'tsconfig.json', 'package-lock.json'], skip: ['server/dashboard'] },
+  // The page also compiles what it imports from outside its folder: the wire contract and the indicator catalog.
+  { name: 'dashboard', script: 'build:dashboard', inputs: ['server/dashboard', 'server/service/wire.ts', 'server/indicators', 'package-lock.json'], skip: [] },
 ];
 
 /** Whether a target must be built: no stamp yet, or an input newer than it. */

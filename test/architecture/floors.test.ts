@@ -9,8 +9,10 @@
  * FLOORS is the one place the order is written. A folder not listed fails the
  * test, so a new folder is placed on purpose.
  */
+import fs from 'node:fs';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { type Import, importsUnder } from './imports.js';
+import { type Import, importsUnder, ROOT } from './imports.js';
 
 /** Lowest first. Rooms on one floor stand side by side: they may not import one another. */
 export const FLOORS: readonly (readonly string[])[] = [
@@ -134,5 +136,23 @@ describe('server/', () => {
 
   it('has no files that import one another in a circle', () => {
     expect(circles(files, imports)).toEqual([]);
+  });
+});
+
+describe("README's Layout of the code", () => {
+  const readme = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8');
+  const layout = readme.slice(readme.indexOf('## Layout of the code'));
+  const folders = (dir: string) =>
+    fs.readdirSync(path.join(ROOT, dir), { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name);
+
+  it('names every folder of server/ and of server/engine/, so the map matches the tree', () => {
+    const missing = [...folders('server'), ...folders('server/engine')].filter((f) => !layout.includes(`${f}/`));
+    expect(missing).toEqual([]);
+  });
+
+  it('places every room of FLOORS on the floor FLOORS gives it', () => {
+    const rows = FLOORS.map((rooms, floor) => ({ floor, row: layout.split('\n').find((l) => l.startsWith(`| ${floor} |`)) ?? '' }));
+    const misplaced = rows.flatMap(({ floor, row }) => FLOORS[floor]!.filter((room) => !row.includes(`\`${room.replace(/^server\//, '')}`)).map((room) => `${room} (floor ${floor})`));
+    expect(misplaced).toEqual([]);
   });
 });
