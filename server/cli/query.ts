@@ -31,10 +31,12 @@ export function queryCommand(): Command {
     .addOption(new Option('--format <format>', 'output format').choices(FORMATS).default('csv'))
     .option('--out <file>', 'write the result here instead of stdout')
     .option('--threads <n>', 'worker threads (0 = run on the main thread)', (v) => Number(v), 0)
-    .action(async (o: { store: string; spec: string; format: Format; out?: string; threads: number }) => {
+    .option('--resident-bytes <n>', 'most bytes of day columns held in memory at once; a query whose window needs more is refused (default 3 GiB)', (v) => Number(v))
+    .action(async (o: { store: string; spec: string; format: Format; out?: string; threads: number; residentBytes?: number }) => {
       const spec = readSpecArgument(o.spec);
       const [{ Engine }, { serialise }] = await Promise.all([import('../engine/engine.js'), import('../format/formats.js')]);
-      const engine = Engine.open(o.store, { threads: o.threads });
+      // Only the days and columns the query reads are read from the store.
+      const engine = Engine.open(o.store, { threads: o.threads, residentBytes: o.residentBytes });
       try {
         const result = await engine.run(spec);
         const body = await serialise(result, o.format);

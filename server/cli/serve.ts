@@ -71,7 +71,7 @@ export function serveCommand(): Command {
         devSigning = dev.privateKey;
       }
 
-      const engineOptions = { partitions: cfg.partitions, threads: cfg.threads, k: cfg.k };
+      const engineOptions = { partitions: cfg.partitions, threads: cfg.threads, k: cfg.k, residentBytes: cfg.residentBytes };
       const engine = Engine.open(cfg.store, engineOptions);
       // A server that cannot start (the port taken) must not leave the engine's worker threads keeping the process alive.
       const server = await startServer({ config: cfg, engine }).catch(async (e: unknown) => {

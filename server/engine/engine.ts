@@ -12,7 +12,7 @@ import { ARENA_FULL } from '../wasm/arena.js';
 import { bitmapBytes, MAX_BITMAP_BYTES } from './run/counts.js';
 import { labelledLocSteps } from './labelled.js';
 import { type Executor, InProcessExecutor, PoolExecutor, type Settled } from './executor.js';
-import { LoadedStore, type OptionalColumn } from './loader.js';
+import { DEFAULT_RESIDENT_BYTES, LoadedStore, type OptionalColumn, type PoolStats } from './loader.js';
 import { Heap } from '../wasm/memory.js';
 import { type DpRatio, type Merged, odSumPlans, odSumShapes, type Plan, plan, type PlanContext, RATIO_STEPS, type Shaped, type ShapeTools } from './planner.js';
 import { metricRange, REGIONS_PER_SUBSCRIBER } from '../privacy/dp/bounds.js';
@@ -52,6 +52,13 @@ export interface EngineOptions {
   taskTimeoutMs?: number;
   /** Largest distinct-pair bitmap per task (default 16 MiB); 0 always uses hash tables. */
   maxBitmapBytes?: number;
+  /**
+   * Bytes of day columns kept resident in the shared memory (default DEFAULT_RESIDENT_BYTES;
+   * Infinity: never evict). Days are read on first use; least recently used days not being
+   * read by a running query are evicted to stay within it; a query whose window alone needs
+   * more is refused (OVER_BUDGET).
+   */
+  residentBytes?: number;
 }
 
 export interface QueryResult {
@@ -184,17 +191,18 @@ export class Engine {
     const store = Store.open(storeDir);
     const heap = new Heap();
     const kernels = instantiate(heap.memory);
-    const loaded = new LoadedStore(store, heap, kernels, opts.partitions ?? partitionsFor(store.days().reduce((n, date) => n + store.day(date).rows, 0)));
-    const threads = opts.threads ?? 0;
-    // The pool's workers start (and compile the kernels) while the store loads, so the first query finds them ready.
-    const executor = threads > 0 ? new PoolExecutor({ threads, taskTimeoutMs: opts.taskTimeoutMs, memory: heap.memory }) : new InProcessExecutor(kernels);
+    let loaded: LoadedStore;
     try {
-      loaded.loadAll();
+      // Nothing is read here but the dimensions and the subscribers' partitions: each query reads its own days (LoadedStore.acquire).
+      const partitions = opts.partitions ?? partitionsFor(store.days().reduce((n, date) => n + store.day(date).rows, 0));
+      loaded = new LoadedStore(store, heap, kernels, partitions, opts.residentBytes ?? DEFAULT_RESIDENT_BYTES);
     } catch (e) {
-      void executor.close();
       store.release();
       throw e;
     }
+    const threads = opts.threads ?? 0;
+    // The pool's workers start (and compile the kernels) at once, so the first query finds them ready.
+    const executor = threads > 0 ? new PoolExecutor({ threads, taskTimeoutMs: opts.taskTimeoutMs, memory: heap.memory }) : new InProcessExecutor(kernels);
     return new Engine(store, loaded, heap, executor, kernels, k, opts.cacheEntries ?? 256, opts.maxBitmapBytes ?? MAX_BITMAP_BYTES);
   }
 
@@ -213,6 +221,19 @@ export class Engine {
    */
   memoryStats(): { live: number; free: number; frontier: number; memory: number } {
     return this.heap.stats();
+  }
+
+  /** The buffer pool of day columns: resident bytes against the budget, hits, misses, evictions, bytes read. */
+  poolStats(): PoolStats {
+    return this.loaded.stats();
+  }
+
+  /**
+   * Gives back the memory of every day no running query reads (the service calls it on
+   * the engine of a store version it no longer serves, while that engine's queries finish).
+   */
+  evictUnpinned(): void {
+    this.loaded.evictUnpinned();
   }
 
   /** Subscriber partitions: the tasks one query runs as. */
@@ -258,7 +279,7 @@ export class Engine {
   }
 
   private planContext(): PlanContext {
-    return { units: this.loaded.units, nSubs: this.loaded.nSubs, days: [...this.loaded.days.keys()].sort((a, b) => a - b), regions: this.store.dims().regions };
+    return { units: this.loaded.units, nSubs: this.loaded.nSubs, days: this.loaded.dayNumbers(), regions: this.store.dims().regions };
   }
 
   /**
@@ -561,7 +582,23 @@ export class Engine {
     /** Merge batches in partition order (DP frames are prefix sums), holding one that finishes early. */
     inOrder = false,
   ): Promise<{ merged: Merged; drops: number[] }> {
-    this.loaded.ensureColumns(optionalColumns(step));
+    // The step's days, pinned until it ends: read now if not resident, never evicted while its tasks run.
+    const days = stepDays(step);
+    const unpin = await this.loaded.acquire(days, optionalColumns(step));
+    try {
+      return await this.collectResident(step, days, onMerge, onTasks, inOrder);
+    } finally {
+      unpin();
+    }
+  }
+
+  private async collectResident(
+    step: AggStep,
+    days: readonly number[],
+    onMerge: ((merged: Merged, drops: number[], fraction: number, done: number, before: number) => void | Promise<void>) | undefined,
+    onTasks: ((tasks: TaskProgress) => void) | undefined,
+    inOrder: boolean,
+  ): Promise<{ merged: Merged; drops: number[] }> {
     const P = this.loaded.nParts;
     const totalSubs = Math.max(1, this.loaded.nSubs);
     const merged: Merged = { counts: new Float64Array(0), groups: [], values: [] };
@@ -609,7 +646,7 @@ export class Engine {
       for (let batch = queue.shift(); batch !== undefined; batch = queue.shift()) {
         running += batch.length;
         onTasks?.({ total: P, done, running });
-        const results = await this.runBatch(batch, step);
+        const results = await this.runBatch(batch, step, days);
         running -= batch.length;
         const index = all.indexOf(batch);
         await mine;
@@ -645,35 +682,35 @@ export class Engine {
    * another there, so they share one arena, sized for the largest; a partition whose
    * scratch did not fit runs again on its own with a larger one.
    */
-  private async runBatch(parts: number[], step: AggStep): Promise<PartialResult[]> {
-    if (parts.length === 1) return [await this.runPartition(parts[0]!, step)];
-    const arenaBytes = Math.max(...parts.map((part) => this.arenaEstimate(part, step)));
+  private async runBatch(parts: number[], step: AggStep, days: readonly number[]): Promise<PartialResult[]> {
+    if (parts.length === 1) return [await this.runPartition(parts[0]!, step, days)];
+    const arenaBytes = Math.max(...parts.map((part) => this.arenaEstimate(part, step, days)));
     const arena = this.heap.alloc(arenaBytes);
     let settled: Settled[];
     try {
-      const shared = this.sharedOf(step);
-      settled = await this.executor.runBatch(parts.map((part) => this.task(part, step, arena, arenaBytes, shared)));
+      const shared = this.sharedOf(step, days);
+      settled = await this.executor.runBatch(parts.map((part) => this.task(part, step, days, arena, arenaBytes, shared)));
     } finally {
       this.heap.release(arena);
     }
     const failed = settled.find((s): s is { error: Error } => 'error' in s && !(s.error instanceof KernelError && s.error.code === ARENA_FULL));
     if (failed) throw failed.error;
-    return Promise.all(settled.map((s, i) => ('result' in s ? s.result : this.runPartition(parts[i]!, step))));
+    return Promise.all(settled.map((s, i) => ('result' in s ? s.result : this.runPartition(parts[i]!, step, days))));
   }
 
-  private arenaEstimate(part: number, step: AggStep): number {
-    const days = this.loaded.ranges(part);
+  private arenaEstimate(part: number, step: AggStep, stepDays: readonly number[]): number {
+    const days = this.loaded.ranges(part, stepDays);
     const rowsIn = (f: WindowFilter) => f.days.reduce((n, d) => n + (days[d]?.n ?? 0), 0);
     return estimateArena(step, this.loaded.partSizes[part]!, this.loaded.nCells, this.maxBitmapBytes, rowsIn);
   }
 
   /** Runs one partition, retrying with twice the scratch while the arena is too small. */
-  private async runPartition(part: number, step: AggStep): Promise<PartialResult> {
-    let arenaBytes = this.arenaEstimate(part, step);
+  private async runPartition(part: number, step: AggStep, days: readonly number[]): Promise<PartialResult> {
+    let arenaBytes = this.arenaEstimate(part, step, days);
     for (;;) {
       const arena = this.heap.alloc(arenaBytes);
       try {
-        return await this.executor.run(this.task(part, step, arena, arenaBytes));
+        return await this.executor.run(this.task(part, step, days, arena, arenaBytes));
       } catch (e) {
         if (!(e instanceof KernelError && e.code === ARENA_FULL)) throw e;
         arenaBytes *= 2;
@@ -683,22 +720,22 @@ export class Engine {
     }
   }
 
-  /** What every partition's task of a step shares: the units' location tables and the cells' coordinates, by day. */
-  private sharedOf(step: AggStep): Pick<PartitionTask, 'tables' | 'coords'> {
+  /** What every partition's task of a step shares: the units' location tables and the cells' coordinates, for the step's days. */
+  private sharedOf(step: AggStep, days: readonly number[]): Pick<PartitionTask, 'tables' | 'coords'> {
     const tables: PartitionTask['tables'] = {};
     for (const unit of unitsOfStep(step)) {
       tables[unit] = {};
-      for (const day of this.loaded.days.keys()) tables[unit][day] = this.loaded.table(unit, day);
+      for (const day of days) tables[unit][day] = this.loaded.table(unit, day);
     }
     const coords: PartitionTask['coords'] = {};
-    if (usesCoordinates(step)) for (const day of this.loaded.days.keys()) coords[day] = this.loaded.coords(day);
+    if (usesCoordinates(step)) for (const day of days) coords[day] = this.loaded.coords(day);
     return { tables, coords };
   }
 
-  /** Partition `part`'s task for a step, with its scratch at `arena` (objects in `shared` cross a thread once per batch). */
-  private task(part: number, step: AggStep, arena: number, arenaBytes: number, shared = this.sharedOf(step)): PartitionTask {
+  /** Partition `part`'s task for a step over its (pinned) days, with its scratch at `arena` (objects in `shared` cross a thread once per batch). */
+  private task(part: number, step: AggStep, stepDays: readonly number[], arena: number, arenaBytes: number, shared = this.sharedOf(step, stepDays)): PartitionTask {
     const nSubs = this.loaded.partSizes[part]!;
-    const days = this.loaded.ranges(part);
+    const days = this.loaded.ranges(part, stepDays);
     const { tables, coords } = shared;
     return {
       kind: 'partition',
@@ -971,6 +1008,29 @@ function unitsOfStep(step: AggStep): Set<string> {
   for (const m of metricsOf(step)) if (m.op === 'unique-location-count') units.add(m.unit);
   for (const s of locSteps(step).flatMap(flatten)) if ('unit' in s) units.add(s.unit);
   return units;
+}
+
+/**
+ * The days a step reads: every window's days, wherever in the step tree a window
+ * sits (location steps, metrics, pair sides, labels, meaningful windows). A walk
+ * over the plain data rather than a list of fields, so a new step kind's windows
+ * count without a change here.
+ */
+export function stepDays(step: AggStep): number[] {
+  const days = new Set<number>();
+  const walk = (node: unknown): void => {
+    if (node === null || typeof node !== 'object' || ArrayBuffer.isView(node)) return;
+    if (Array.isArray(node)) {
+      // Arrays of numbers (sample keys, weights) hold no windows.
+      if (node.length > 0 && typeof node[0] === 'object') for (const x of node) walk(x);
+      return;
+    }
+    const o = node as Record<string, unknown>;
+    if (Array.isArray(o.days) && typeof o.tStart === 'number' && typeof o.typeMask === 'number') for (const d of o.days as number[]) days.add(d);
+    for (const key in o) if (key !== 'days') walk(o[key]);
+  };
+  walk(step);
+  return [...days].sort((a, b) => a - b);
 }
 
 /** Optional columns the step's metrics read. */

@@ -121,6 +121,12 @@ export interface ServiceConfig {
   partitions?: number;
   /** Kernel worker threads; 0 runs queries on the event loop (tests only: it blocks I/O while a query runs). */
   threads: number;
+  /**
+   * Bytes of store day columns the engine keeps resident (its buffer pool, docs/SCALE.md): days are read
+   * when a query needs them, least recently used days evicted to stay within this; a query whose window
+   * alone needs more is refused (OVER_BUDGET). Default: 3 GiB or a quarter of the machine's memory, whichever is less.
+   */
+  residentBytes: number;
   /** The `aud` every token must carry. */
   audience: string;
   keys: {
@@ -194,6 +200,10 @@ export interface ServiceConfig {
 
 const Temporal = z.enum(TEMPORAL_RESOLUTIONS);
 
+/** residentBytes' bounds: 16 MiB, and 3.5 GiB of a wasm32 memory's 4 GiB (the rest: task scratch, tables, a day's load scratch). */
+export const MIN_RESIDENT_BYTES = 16 * 2 ** 20;
+export const MAX_RESIDENT_BYTES = 3.5 * 2 ** 30;
+
 const PrivacySchema = z.discriminatedUnion('mode', [
   z
     .object({
@@ -230,6 +240,8 @@ const FileSchema = z
     k: z.number().int().min(15),
     partitions: z.number().int().min(1).max(256),
     threads: z.number().int().min(0).max(256),
+    // One day of a small store at least; at most what a wasm32 memory holds beside task scratch.
+    residentBytes: z.number().int().min(MIN_RESIDENT_BYTES).max(MAX_RESIDENT_BYTES),
     audience: z.string().min(1),
     keys: z.object({ publicKeys: z.array(z.string()), signingKey: z.string() }).partial().strict(),
     tiers: z.record(z.string().regex(/^[a-z][a-z0-9_-]*$/), TierSchema),
@@ -271,6 +283,11 @@ const FileSchema = z
 
 export type ConfigFile = z.infer<typeof FileSchema>;
 
+/** The buffer pool's default budget (the engine's DEFAULT_RESIDENT_BYTES), lowered to a quarter of a small machine's memory. */
+export function defaultResidentBytes(totalMemory = os.totalmem()): number {
+  return Math.max(MIN_RESIDENT_BYTES, Math.min(3 * 2 ** 30, Math.floor(totalMemory / 4 / 2 ** 20) * 2 ** 20));
+}
+
 /** Where development secrets and the default audit log live: outside any repository. */
 export function serviceHome(): string {
   return path.join(opaliteHome(), 'service');
@@ -283,6 +300,7 @@ export function defaultConfig(): ServiceConfig {
     port: 8080,
     store: '',
     threads: Math.min(4, Math.max(1, os.availableParallelism() - 1)),
+    residentBytes: defaultResidentBytes(),
     audience: 'opalite',
     keys: { publicKeys: [] },
     tiers: structuredClone(DEFAULT_TIERS),
@@ -360,6 +378,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): ConfigFile 
   if (env.OPALITE_STORE) out.store = path.resolve(env.OPALITE_STORE);
   if (env.OPALITE_K) out.k = int('OPALITE_K', env.OPALITE_K);
   if (env.OPALITE_THREADS) out.threads = int('OPALITE_THREADS', env.OPALITE_THREADS);
+  if (env.OPALITE_RESIDENT_BYTES) out.residentBytes = int('OPALITE_RESIDENT_BYTES', env.OPALITE_RESIDENT_BYTES);
   if (env.OPALITE_AUDIENCE) out.audience = env.OPALITE_AUDIENCE;
   if (env.OPALITE_AUDIT_LOG) out.audit = { file: path.resolve(env.OPALITE_AUDIT_LOG) };
   const keys: Record<string, unknown> = {};
@@ -377,7 +396,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): ConfigFile 
 export function mergeConfig(base: ServiceConfig, ...layers: ConfigFile[]): ServiceConfig {
   const cfg = structuredClone(base);
   for (const l of layers) {
-    for (const key of ['host', 'port', 'store', 'k', 'partitions', 'threads', 'audience'] as const) {
+    for (const key of ['host', 'port', 'store', 'k', 'partitions', 'threads', 'residentBytes', 'audience'] as const) {
       if (l[key] !== undefined) (cfg as unknown as Record<string, unknown>)[key] = l[key];
     }
     if (l.tiers) cfg.tiers = structuredClone(l.tiers) as Record<string, Tier>;
@@ -411,6 +430,7 @@ export function describeConfig(cfg: ServiceConfig): Record<string, unknown> {
     k: cfg.k ?? 15,
     partitions: cfg.partitions ?? 'from the store size',
     threads: cfg.threads,
+    residentBytes: cfg.residentBytes,
     audience: cfg.audience,
     publicKeys: cfg.keys.publicKeys,
     tiers: Object.keys(cfg.tiers),

@@ -61,6 +61,8 @@ export function followStore(opts: LiveOptions): LiveStore {
       current = next;
       opts.server.onStoreVersion(next);
       opts.log.info({ from: old.version, to: next.version, days: next.store.days().length }, 'serving a new store version');
+      // The old version's engine serves only the queries already running on it: the days they do not read go now.
+      old.evictUnpinned();
       const entry = { engine: old, timer: setTimeout(() => void retire(entry), opts.graceMs ?? 60_000) };
       retired.add(entry);
     });

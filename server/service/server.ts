@@ -121,6 +121,14 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
   metrics.gauge('opalite_audit_entries', 'Entries in the audit log.', () => audit.entries);
   metrics.gauge('opalite_audit_failures', 'Audit log writes and flushes that failed since start (each refused its request).', () => audit.failures);
   metrics.gauge('opalite_store_version', 'Version of the store being served.', () => ctx.engine.version);
+  // The engine's buffer pool of day columns (docs/SCALE.md); counts restart with each store version's engine.
+  metrics.gauge('opalite_pool_resident_bytes', 'Bytes of store day columns resident in the engine.', () => ctx.engine.poolStats().residentBytes);
+  metrics.gauge('opalite_pool_budget_bytes', 'The resident budget (residentBytes) day columns stay within.', () => ctx.engine.poolStats().budgetBytes);
+  metrics.gauge('opalite_pool_resident_days', 'Store days resident in the engine.', () => ctx.engine.poolStats().days);
+  metrics.gauge('opalite_pool_hits', 'Day blocks a query found resident, since this store version was opened.', () => ctx.engine.poolStats().hits);
+  metrics.gauge('opalite_pool_misses', 'Day blocks read from disk for a query, since this store version was opened.', () => ctx.engine.poolStats().misses);
+  metrics.gauge('opalite_pool_evictions', 'Days evicted to stay within the budget, since this store version was opened.', () => ctx.engine.poolStats().evictions);
+  metrics.gauge('opalite_pool_read_bytes', 'Bytes read from the store\'s day columns, since this store version was opened.', () => ctx.engine.poolStats().bytesRead);
   // How long the main thread went without serving the event loop: nothing a query does may hold it more than a few ms.
   const loopDelay = monitorEventLoopDelay({ resolution: 10 });
   loopDelay.enable();

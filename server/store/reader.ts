@@ -22,6 +22,8 @@ export interface Dimensions {
 
 export class Store {
   private dimsCache: Dimensions | null = null;
+  /** Bytes read from day column files by readColumn: what a query cost in I/O (benches, the buffer pool's metrics). */
+  bytesRead = 0;
 
   private constructor(
     readonly dir: string,
@@ -104,6 +106,7 @@ export class Store {
       const file = path.join(this.dir, entry.dir, columnFile(spec));
       if (meta.bytes !== bytes) throw Errors.storeCorrupt(file, `expected ${bytes} bytes for ${entry.rows} rows, manifest says ${meta.bytes}`);
       readInto(file, target.subarray(0, bytes));
+      this.bytesRead += bytes;
       if (opts.verify) {
         const sum = crypto.createHash('sha256').update(target.subarray(0, bytes)).digest('hex');
         if (sum !== meta.sha256) throw Errors.storeCorrupt(file, `checksum mismatch (expected ${meta.sha256.slice(0, 12)}…, found ${sum.slice(0, 12)}…)`);

@@ -539,7 +539,7 @@ suite('worker pool', 2);
 suite('in process, no bitmaps', 0, 0);
 
 describe('loading a store', () => {
-  it('refuses a corrupt column with an error naming the file', () => {
+  it('refuses a query over a corrupt column with an error naming the file; other days still serve', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'opalite-corrupt-'));
     try {
       buildFixture(dir, { subs: 40, days: 2, seed: 5 });
@@ -548,7 +548,23 @@ describe('loading a store', () => {
       const bytes = fs.readFileSync(file);
       bytes[0] ^= 0xff;
       fs.writeFileSync(file, bytes);
-      expect(() => Engine.open(dir)).toThrow(/cell\.u32.*checksum mismatch/);
+      // Days are read when a query needs them, so the open succeeds and the day's first query fails.
+      const engine = Engine.open(dir);
+      try {
+        const spec = (d: number) => ({ query_kind: 'spatial_aggregate', locations: { ...daily(d), aggregation_unit: 'admin1' } });
+        await expect(engine.run(spec(1))).rejects.toThrow(/cell\.u32.*checksum mismatch/);
+        // The failed load gave back what it took: only day 0 is resident after a query of it.
+        await engine.run(spec(0));
+        const stats = engine.poolStats();
+        expect(stats.days).toBe(1);
+        // sub, t and cell at 4 bytes an event, kind at 1, each block rounded up to 16 bytes.
+        const n = engine.store.day(date(0)).rows;
+        const up = (b: number) => Math.max(16, Math.ceil(b / 16) * 16);
+        expect(stats.residentBytes).toBe(3 * up(4 * n) + up(n));
+        await expect(engine.run(spec(1))).rejects.toThrow(/cell\.u32.*checksum mismatch/);
+      } finally {
+        await engine.close();
+      }
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }

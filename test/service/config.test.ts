@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseSpec } from '../../server/engine/spec.js';
 import type { Principal } from '../../server/service/auth.js';
 import { Verifier } from '../../server/service/auth.js';
-import { ConfigError, DEFAULT_TIERS, describeConfig, loadConfig } from '../../server/service/config.js';
+import { ConfigError, DEFAULT_TIERS, defaultResidentBytes, describeConfig, loadConfig } from '../../server/service/config.js';
 import { createKeyPair, developmentKeys, loadPublicKey, loadSigningKey, mintToken, parseTtl } from '../../server/service/keys.js';
 import { RateLimiter } from '../../server/service/ratelimit.js';
 import { frameUnits, requiredScopes, specWindow } from '../../server/service/tiers.js';
@@ -30,6 +30,23 @@ describe('configuration', () => {
     expect(cfg.audit.file).toBe(path.join(dir, 'logs', 'audit.jsonl'));
     expect(Object.keys(cfg.tiers)).toEqual(['only']);
     expect(cfg.limits.maxBodyBytes).toBe(64 * 1024);
+  });
+
+  it('sets the engine\'s resident budget from the file or OPALITE_RESIDENT_BYTES, within 16 MiB..3.5 GiB', () => {
+    // A quarter of the machine's memory, at most 3 GiB, at least 16 MiB.
+    expect(defaultResidentBytes(24 * 2 ** 30)).toBe(3 * 2 ** 30);
+    expect(defaultResidentBytes(2 * 2 ** 30)).toBe(512 * 2 ** 20);
+    expect(defaultResidentBytes(32 * 2 ** 20)).toBe(16 * 2 ** 20);
+    expect(loadConfig({ env: {} }).residentBytes).toBe(defaultResidentBytes());
+    const file = path.join(dir, 'budget.json');
+    fs.writeFileSync(file, JSON.stringify({ residentBytes: 2 ** 30 }));
+    expect(loadConfig({ file, env: {} }).residentBytes).toBe(2 ** 30);
+    expect(loadConfig({ file, env: { OPALITE_RESIDENT_BYTES: String(2 ** 28) } }).residentBytes).toBe(2 ** 28);
+    expect(describeConfig(loadConfig({ file, env: {} })).residentBytes).toBe(2 ** 30);
+    fs.writeFileSync(file, JSON.stringify({ residentBytes: 4 * 2 ** 30 }));
+    expect(() => loadConfig({ file, env: {} })).toThrow(/budget\.json: residentBytes: .*3758096384/);
+    expect(() => loadConfig({ env: { OPALITE_RESIDENT_BYTES: '1000' } })).toThrow(/environment: residentBytes: .*16777216/);
+    expect(() => loadConfig({ env: { OPALITE_RESIDENT_BYTES: '2GiB' } })).toThrow(/OPALITE_RESIDENT_BYTES: expected an integer, found "2GiB"/);
   });
 
   it('refuses unknown settings and bad tiers with the path of the problem', () => {

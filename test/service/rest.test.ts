@@ -262,6 +262,13 @@ describe('the other routes', () => {
     for (const g of ['opalite_queries_running', 'opalite_cache_entries', 'opalite_stream_clients', 'opalite_stream_bytes_buffered']) {
       expect(text).toMatch(new RegExp(`^${g} \\d+$`, 'm'));
     }
+    // The engine's buffer pool: queries above read days from disk (misses) into resident bytes within the budget.
+    const gauge = (g: string) => Number(new RegExp(`^${g} (\\d+)$`, 'm').exec(text)?.[1]);
+    expect(gauge('opalite_pool_misses')).toBeGreaterThan(0);
+    expect(gauge('opalite_pool_resident_bytes')).toBeGreaterThan(0);
+    expect(gauge('opalite_pool_resident_bytes')).toBeLessThanOrEqual(gauge('opalite_pool_budget_bytes'));
+    expect(gauge('opalite_pool_read_bytes')).toBeGreaterThanOrEqual(gauge('opalite_pool_resident_bytes') * 0.8);
+    for (const g of ['opalite_pool_hits', 'opalite_pool_evictions', 'opalite_pool_resident_days']) expect(text).toMatch(new RegExp(`^${g} \\d+$`, 'm'));
   });
 
   it('writes every /api/0 request to the audit log, whose chain verifies', async () => {
