@@ -432,7 +432,7 @@ function withheldPublication(
   const uses = publicationsOf(def, p, unit, baseline);
   const items = uses.map((u) => ({
     period: `${u.period.resolution} ${u.period.key}`,
-    key: publicationId(noiseKey(u.family, u.period), dp.secret),
+    key: publicationId(noiseKey(u.family, u.period), dp.secret, dp.rho),
     rho: dp.rho,
     publication: { family: u.family, resolution: u.period.resolution, period: u.period.key, unit },
   }));

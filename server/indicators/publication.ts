@@ -69,8 +69,9 @@ export function baselineOf(engine: Engine, p: Period, scale: boolean | { baselin
 
 /**
  * The ledger's name of a publication: its noise key hashed (the key holds the day signature, so a data change is a
- * new publication) with the secret's fingerprint (a new secret draws new noise for the same key: a new publication).
+ * new publication) with the secret's fingerprint and the rho (a new secret, or privacy.indicatorRho changed, draws
+ * new noise for the same key: a new publication, paid for again; test/privacy/attack-rotation.test.ts).
  */
-export function publicationId(noiseKey: string, secret: Uint8Array): string {
-  return createHash('sha256').update(noiseKey).update('\0').update(secretFingerprint(secret)).digest('hex');
+export function publicationId(noiseKey: string, secret: Uint8Array, rho: number): string {
+  return createHash('sha256').update(noiseKey).update(`\0${secretFingerprint(secret)}\0${rho}`).digest('hex');
 }

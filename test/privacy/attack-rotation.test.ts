@@ -70,4 +70,46 @@ describe('attack: a rotated DP secret gives fresh noise without paying', () => {
       fs.rmSync(root, { recursive: true, force: true });
     }
   }, 120_000);
+
+  it('charges the publisher again when privacy.indicatorRho changes (a new noise scale is a new publication)', async () => {
+    // The same class of hole: the publication's ledger key held neither the secret nor the rho, so a restart with a
+    // larger indicatorRho redrew every publication with less noise at no recorded cost.
+    const root = await sampleStore();
+    try {
+      const ledger = path.join(root, 'ledger.jsonl');
+      const secret = path.join(root, 'secret.hex');
+      fs.writeFileSync(secret, crypto.randomBytes(32).toString('hex'), { mode: 0o600 });
+      const start = (rho: number) =>
+        startHarness(root, {
+          tiers: dpTiers(),
+          tweak: (c) => {
+            c.privacy.ledger = ledger;
+            c.privacy.secretFile = secret;
+            c.privacy.indicatorRho = rho;
+          },
+        });
+      const indicator = '/indicators/residents.count?unit=admin3&resolution=week&period=2016-01-04';
+      const ask = async (h: Awaited<ReturnType<typeof start>>) => {
+        const token = await h.token('premium', { sub: 'rho-change' });
+        const r = (await (await fetch(`${h.api}${indicator}`, { headers: auth(token) })).json()) as { values: unknown[]; privacy: { rho: number } };
+        const publisher = publisherSummary(ledger).find((x) => x.period === 'week 2016-W01' && x.unit === 'admin3' && x.family === 'residents')!;
+        return { values: r.values, rho: r.privacy.rho, publisherRho: publisher.rho };
+      };
+      let h = await start(0.5);
+      const before = await ask(h);
+      await h.close();
+      h = await start(2);
+      try {
+        const after = await ask(h);
+        expect([before.rho, after.rho]).toEqual([0.5, 2]);
+        expect(after.values).not.toEqual(before.values);
+        expect(before.publisherRho).toBeCloseTo(0.5, 12);
+        expect(after.publisherRho).toBeCloseTo(2.5, 12);
+      } finally {
+        await h.close();
+      }
+    } finally {
+      fs.rmSync(root, { recursive: true, force: true });
+    }
+  }, 120_000);
 });
