@@ -14,7 +14,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { NULL_U32, SECONDS_PER_DAY, TYPE_MASK } from '../../kernels/shared/constants.js';
 import { dayToDate } from '../util/datetime.js';
-import type { EventColumns, EventSink } from './schema.js';
+import type { EventRows, EventSink } from './schema.js';
 import { diskFullError, storeFs, withPath } from './fsutil.js';
 import { COLUMNS, columnFile, type ColumnName } from './layout.js';
 import { findDuplicates, type DayRows } from './duplicates.js';
@@ -89,7 +89,7 @@ class StagedDay {
   }
 
   /** Rows [from, to) of `rows`, as many append() calls would add them, copied a chunk at a time; row i has sequence number seq0 + i. */
-  appendRange(rows: EventColumns, from: number, to: number, seq0: number): void {
+  appendRange(rows: EventRows, from: number, to: number, seq0: number): void {
     const c = this.chunks;
     while (from < to) {
       const k = Math.min(to - from, CHUNK_ROWS - this.n);
@@ -285,7 +285,7 @@ export class DayStaging implements EventSink {
    * would do, with each run of rows of one day copied in bulk (the CSV ingest
    * merges batches of thousands of rows; a call per row was most of its main thread).
    */
-  appendColumns(rows: EventColumns): void {
+  appendColumns(rows: EventRows): void {
     const t = rows.t;
     for (let i = 0; i < rows.length; ) {
       const day = Math.floor(t[i]! / SECONDS_PER_DAY);

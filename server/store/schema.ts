@@ -23,7 +23,7 @@ export type EventColumn = (typeof EVENT_COLUMNS)[number];
 export const HASH_BYTES = 32;
 
 /** Good rows as columns of store values, `length` rows each. */
-export interface EventColumns {
+export interface EventRows {
   length: number;
   sub: Uint32Array;
   t: Uint32Array;
@@ -38,5 +38,5 @@ export interface EventColumns {
 export interface EventSink {
   append(sub: number, t: number, cell: number, kind: number, duration: number, peer: number, recharge: number): void;
   /** The same as append() for each row in order. */
-  appendColumns(rows: EventColumns): void;
+  appendColumns(rows: EventRows): void;
 }
