@@ -37,7 +37,7 @@ import {
   type RefDrops, type RefFilter, refFlows, refLastLocation, refLocationEventCounts, refModalLocation, refMostCommon, refPartition, refSpatialAggregate,
   refVisitedMostDays,
 } from '../test/reference/events.js';
-import { ALL_HOURS, DROP_BYTES, type EventFilter, type Kernels, LocationTable, instantiate, typeMaskOf } from '../server/engine/wasm.js';
+import { ALL_HOURS, DROP_BYTES, type KernelFilter, type Kernels, LocationTable, instantiate, typeMaskOf } from '../server/engine/wasm.js';
 import { loadKernelModule } from '../server/wasm/module.js';
 import { FIRST_DAY, HeapSet, subsample, synthesise } from './data.js';
 import { sectionsAfter } from './sections.js';
@@ -70,9 +70,9 @@ const HOUR = 3600;
 const ALL_TYPES = [TYPE_CALLS, TYPE_SMS, TYPE_MDS, TYPE_TOPUPS];
 /** Every event of the window: all types, all hours, both directions. */
 const RF: RefFilter = { types: ALL_TYPES, start: DAY0, end: DAY0 + o.days * SECONDS_PER_DAY };
-const KF: EventFilter = { typeMask: typeMaskOf(RF.types), tStart: RF.start, tEnd: RF.end, hourMask: ALL_HOURS };
+const KF: KernelFilter = { typeMask: typeMaskOf(RF.types), tStart: RF.start, tEnd: RF.end, hourMask: ALL_HOURS };
 const RF_TOPUPS: RefFilter = { ...RF, types: [TYPE_TOPUPS] };
-const KF_TOPUPS: EventFilter = { ...KF, typeMask: typeMaskOf(RF_TOPUPS.types) };
+const KF_TOPUPS: KernelFilter = { ...KF, typeMask: typeMaskOf(RF_TOPUPS.types) };
 const DIRS = 0xf;
 const HOURS = o.days * 24;
 const NIGHT = { start: 20, end: 4 };
@@ -247,7 +247,7 @@ function keep<T>(set: HeapSet, key: string, build: () => T): T {
 }
 
 /** lastLocation per (partition, day) of `days` into -1-filled vectors. */
-function lastCase(set: HeapSet, f: EventFilter = KF, days = set.days): Case & { vecs: Ptr[] } {
+function lastCase(set: HeapSet, f: KernelFilter = KF, days = set.days): Case & { vecs: Ptr[] } {
   const { k, heap } = set;
   const s = new Scope(heap);
   const vecs = perPart(set, (_, n) => s.alloc(4 * n));

@@ -15,7 +15,7 @@ import type { Ptr } from '../wasm/memory.js';
 import { haversineKm } from '../geo/geometry.js';
 import { pointInPolygon } from '../geo/pip.js';
 import type { DayOfWeek, LabelShape } from './spec/meaningful.js';
-import { type EventColumns, type EventFilter, type Kernels, type LocTable, check, checkDrops, checkFilter } from './wasm.js';
+import { type EventColumns, type KernelFilter, type Kernels, type LocTable, check, checkDrops, checkFilter } from './wasm.js';
 
 /** The order of MeaningfulParams.dowScores: Monday first, as the kernel numbers days of the week. */
 export const DAYS_OF_WEEK: readonly DayOfWeek[] = ['monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday', 'sunday'];
@@ -79,7 +79,7 @@ export class ScoreTable extends GrowingTable {
   }
 
   /** Adds one day's rows (days in increasing order across calls); the table grows as needed. */
-  accumulate(ev: EventColumns, loc: LocTable, f: EventFilter, nSubs: number, scores: { hour: Ptr; dow: Ptr }, drops: Ptr): void {
+  accumulate(ev: EventColumns, loc: LocTable, f: KernelFilter, nSubs: number, scores: { hour: Ptr; dow: Ptr }, drops: Ptr): void {
     checkFilter('meaningfulAccumulate', f);
     this.rows(ev.n, (done) => {
       const status = this.k.raw.meaningfulAccumulate(

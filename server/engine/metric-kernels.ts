@@ -19,7 +19,7 @@ import { DIR_IN, DIR_OUT, DIR_UNKNOWN, STATUS_BAD_ARGUMENT, STATUS_CAPACITY } fr
 import type { Allocator } from '../wasm/arena.js';
 import { GrowingTable } from '../wasm/growing.js';
 import type { Ptr } from '../wasm/memory.js';
-import { check, checkDrops, checkFilter, type EventColumns, type EventFilter, type Kernels } from './wasm.js';
+import { check, checkDrops, checkFilter, type EventColumns, type KernelFilter, type Kernels } from './wasm.js';
 
 /**
  * Statistic codes of kernels/stats.ts (STAT_*), mirrored here because kernels/shared/constants.ts
@@ -107,7 +107,7 @@ export function eventCountBytes(k: Kernels, nSubs: number): number {
 }
 
 /** state (u32 per sub, zero-filled) += qualifying events whose direction bit is in dirMask. */
-export function countEvents(k: Kernels, ev: Omit<EventColumns, 'cell'>, f: EventFilter, dirMask: number, nSubs: number, state: Ptr): void {
+export function countEvents(k: Kernels, ev: Omit<EventColumns, 'cell'>, f: KernelFilter, dirMask: number, nSubs: number, state: Ptr): void {
   checkFilter('countEvents', f);
   const status = k.raw.countEvents(ev.n, ev.sub, ev.t, ev.kind, f.typeMask, f.tStart, f.tEnd, f.hourMask, dirMask, nSubs, state);
   check('countEvents', status, `every sub < ${nSubs}`);
@@ -126,7 +126,7 @@ export function nocturnalBytes(k: Kernels, nSubs: number): number {
 
 /** Adds qualifying events, and those in the night (nightMaskOf), per sub. */
 export function countNocturnal(
-  k: Kernels, ev: Omit<EventColumns, 'cell'>, f: EventFilter, dirMask: number, nightMask: number, nSubs: number, state: Ptr,
+  k: Kernels, ev: Omit<EventColumns, 'cell'>, f: KernelFilter, dirMask: number, nightMask: number, nSubs: number, state: Ptr,
 ): void {
   checkFilter('countNocturnal', f);
   const status = k.raw.countNocturnal(ev.n, ev.sub, ev.t, ev.kind, f.typeMask, f.tStart, f.tEnd, f.hourMask, dirMask, nightMask, nSubs, state);
@@ -149,7 +149,7 @@ export function activePeriodsBytes(k: Kernels, nSubs: number): number {
  * Counts distinct periods [f.tStart + i * periodSeconds, + periodSeconds) with a qualifying
  * event; f.tEnd = f.tStart + total_periods * periodSeconds. Ranges in date order.
  */
-export function countActivePeriods(k: Kernels, ev: Omit<EventColumns, 'cell'>, f: EventFilter, periodSeconds: number, nSubs: number, state: Ptr): void {
+export function countActivePeriods(k: Kernels, ev: Omit<EventColumns, 'cell'>, f: KernelFilter, periodSeconds: number, nSubs: number, state: Ptr): void {
   checkFilter('countActivePeriods', f);
   const status = k.raw.countActivePeriods(ev.n, ev.sub, ev.t, ev.kind, f.typeMask, f.tStart, f.tEnd, f.hourMask, periodSeconds, nSubs, state);
   check('countActivePeriods', status, `period seconds > 0 (found ${periodSeconds}), every sub < ${nSubs}, and rows in time order across calls`);
@@ -167,7 +167,7 @@ export function gyrationBytes(k: Kernels, nSubs: number): number {
 }
 
 /** Pass 1: sums each sub's event lon and lat; counts drops (no cell, no coordinates). */
-export function gyrationSums(k: Kernels, ev: EventColumns, coords: CoordTable, f: EventFilter, nSubs: number, state: Ptr, drops: Ptr): void {
+export function gyrationSums(k: Kernels, ev: EventColumns, coords: CoordTable, f: KernelFilter, nSubs: number, state: Ptr, drops: Ptr): void {
   checkFilter('gyrationSums', f);
   const status = k.raw.gyrationSums(
     ev.n, ev.sub, ev.t, ev.cell, ev.kind, coords.lon, coords.lat, coords.nCells, f.typeMask, f.tStart, f.tEnd, f.hourMask, nSubs, state, drops,
@@ -182,7 +182,7 @@ export function gyrationCentroids(k: Kernels, state: Ptr, nSubs: number): void {
 }
 
 /** Pass 2, same ranges and filter: squared distances to the centroid. */
-export function gyrationSpread(k: Kernels, ev: EventColumns, coords: CoordTable, f: EventFilter, nSubs: number, state: Ptr): void {
+export function gyrationSpread(k: Kernels, ev: EventColumns, coords: CoordTable, f: KernelFilter, nSubs: number, state: Ptr): void {
   checkFilter('gyrationSpread', f);
   const status = k.raw.gyrationSpread(
     ev.n, ev.sub, ev.t, ev.cell, ev.kind, coords.lon, coords.lat, coords.nCells, f.typeMask, f.tStart, f.tEnd, f.hourMask, nSubs, state,
@@ -203,7 +203,7 @@ export function finishGyration(k: Kernels, state: Ptr, nSubs: number, out: Ptr):
  * out has room for ev.n pairs. Returns the pairs written.
  */
 export function displacementValues(
-  k: Kernels, ev: EventColumns, coords: CoordTable, f: EventFilter, ref: { lon: Ptr; lat: Ptr }, nSubs: number,
+  k: Kernels, ev: EventColumns, coords: CoordTable, f: KernelFilter, ref: { lon: Ptr; lat: Ptr }, nSubs: number,
   out: { sub: Ptr; value: Ptr }, drops: Ptr,
 ): number {
   checkFilter('displacementValues', f);
@@ -216,7 +216,7 @@ export function displacementValues(
 }
 
 /** Writes (sub, amount) for each qualifying event with a recharge amount; out has room for ev.n pairs. Returns the pairs written. */
-export function topupValues(k: Kernels, ev: RechargeColumns, f: EventFilter, nSubs: number, out: { sub: Ptr; value: Ptr }): number {
+export function topupValues(k: Kernels, ev: RechargeColumns, f: KernelFilter, nSubs: number, out: { sub: Ptr; value: Ptr }): number {
   checkFilter('topupValues', f);
   const count = k.raw.topupValues(ev.n, ev.sub, ev.t, ev.kind, ev.recharge, f.typeMask, f.tStart, f.tEnd, f.hourMask, nSubs, out.sub, out.value);
   return counted('topupValues', count, `nSubs < 2^31 and every sub < ${nSubs}`);
@@ -250,7 +250,7 @@ export class ContactTable extends GrowingTable {
    * excludeSelf, events with the sub itself are skipped; globalOf: u32 global index per
    * local sub (read only then).
    */
-  count(ev: PeerColumns, f: EventFilter, dirMask: number, excludeSelf: boolean, globalOf: Ptr, nSubs: number): void {
+  count(ev: PeerColumns, f: KernelFilter, dirMask: number, excludeSelf: boolean, globalOf: Ptr, nSubs: number): void {
     checkFilter('countContacts', f);
     this.rows(ev.n, (done) => {
       const status = this.k.raw.countContacts(

@@ -16,7 +16,7 @@ import { KernelError } from '../errors.js';
 import type { Allocator } from '../wasm/arena.js';
 import { GrowingTable } from '../wasm/growing.js';
 import type { Ptr } from '../wasm/memory.js';
-import { type EventColumns, type EventFilter, type Kernels, type LocTable, check, checkDrops, checkFilter } from './wasm.js';
+import { type EventColumns, type KernelFilter, type Kernels, type LocTable, check, checkDrops, checkFilter } from './wasm.js';
 
 /** Distinct (sub, loc) keys, as tableKeys writes them: u32 and i32 arrays of `count`. */
 export interface LocationKeys {
@@ -56,7 +56,7 @@ export function visitTableRehash(k: Kernels, src: Ptr, srcCapacity: number, dst:
 }
 
 /** Adds first and last seconds per (sub, loc); returns the rows consumed: ev.n, or fewer when the table is full. */
-export function countVisits(k: Kernels, ev: EventColumns, loc: LocTable, f: EventFilter, nSubs: number, table: Ptr, capacity: number, drops: Ptr): number {
+export function countVisits(k: Kernels, ev: EventColumns, loc: LocTable, f: KernelFilter, nSubs: number, table: Ptr, capacity: number, drops: Ptr): number {
   checkFilter('countVisits', f);
   const status = k.raw.countVisits(ev.n, ev.sub, ev.t, ev.cell, ev.kind, loc.loc, loc.nCells, f.typeMask, f.tStart, f.tEnd, f.hourMask, nSubs, table, capacity, drops);
   checkDrops('countVisits', k.memory, drops);
@@ -94,7 +94,7 @@ export function keySetRehash(k: Kernels, src: Ptr, srcCapacity: number, dst: Ptr
 
 /** Adds consecutive (prevLoc, loc) pairs per subscriber to the set; returns the rows consumed (fewer than ev.n when the set is full). */
 export function countConsecutivePairs(
-  k: Kernels, ev: EventColumns, loc: LocTable, f: EventFilter, nSubs: number, nLocs: number, prevLoc: Ptr, set: Ptr, capacity: number, drops: Ptr,
+  k: Kernels, ev: EventColumns, loc: LocTable, f: KernelFilter, nSubs: number, nLocs: number, prevLoc: Ptr, set: Ptr, capacity: number, drops: Ptr,
 ): number {
   checkFilter('countConsecutivePairs', f);
   const status = k.raw.countConsecutivePairs(ev.n, ev.sub, ev.t, ev.cell, ev.kind, loc.loc, loc.nCells, f.typeMask, f.tStart, f.tEnd, f.hourMask, nSubs, nLocs, prevLoc, set, capacity, drops);
@@ -114,7 +114,7 @@ export function countConsecutiveTrips(k: Kernels, set: Ptr, capacity: number, nL
  * rows consumed (fewer than ev.n when the set is full). One set per partition, days in date order.
  */
 export function countEventsAndSubscribersByBucket(
-  k: Kernels, ev: EventColumns, loc: LocTable, f: EventFilter, dirMask: number, buckets: Buckets, nLocs: number, nSubs: number,
+  k: Kernels, ev: EventColumns, loc: LocTable, f: KernelFilter, dirMask: number, buckets: Buckets, nLocs: number, nSubs: number,
   set: Ptr, capacity: number, outEvents: Ptr, outSubs: Ptr, drops: Ptr,
 ): number {
   checkFilter('countEventsAndSubscribersByBucket', f);
@@ -142,7 +142,7 @@ export function cellBitsBytes(k: Kernels, nSlots: number, nCells: number): numbe
 }
 
 /** Marks (slot, cell) for each located qualifying event into a zeroed bitset of cellBitsBytes(slots.count, loc.nCells). */
-export function markCellsByPeriod(k: Kernels, ev: Omit<EventColumns, 'sub'>, loc: LocTable, f: EventFilter, slots: Buckets, bits: Ptr, drops: Ptr): void {
+export function markCellsByPeriod(k: Kernels, ev: Omit<EventColumns, 'sub'>, loc: LocTable, f: KernelFilter, slots: Buckets, bits: Ptr, drops: Ptr): void {
   checkFilter('markCellsByPeriod', f);
   const status = k.raw.markCellsByPeriod(ev.n, ev.t, ev.cell, ev.kind, loc.loc, loc.nCells, f.typeMask, f.tStart, f.tEnd, f.hourMask, slots.seconds, slots.base, slots.count, bits, drops);
   check('markCellsByPeriod', status, `slot seconds > 0, [tStart, tEnd) within the ${slots.count} slots from ${slots.base}, and ${slots.count} * ${loc.nCells} bits < 2^32`);
@@ -203,7 +203,7 @@ export class VisitTable extends GrowingTable {
     return visitTableUsed(this.k, this.ptr);
   }
 
-  count(ev: EventColumns, loc: LocTable, f: EventFilter, nSubs: number, drops: Ptr): void {
+  count(ev: EventColumns, loc: LocTable, f: KernelFilter, nSubs: number, drops: Ptr): void {
     this.rows(ev.n, (done) => countVisits(this.k, rest(ev, done), loc, f, nSubs, this.ptr, this.cap, drops));
   }
 
@@ -229,7 +229,7 @@ export class KeySet extends GrowingTable {
   }
 
   /** consecutive_trips_od_matrix: adds a range's pairs; prevLoc (i32 per local sub, -1-initialised) persists across ranges. */
-  consecutivePairs(ev: EventColumns, loc: LocTable, f: EventFilter, nSubs: number, nLocs: number, prevLoc: Ptr, drops: Ptr): void {
+  consecutivePairs(ev: EventColumns, loc: LocTable, f: KernelFilter, nSubs: number, nLocs: number, prevLoc: Ptr, drops: Ptr): void {
     this.rows(ev.n, (done) => countConsecutivePairs(this.k, rest(ev, done), loc, f, nSubs, nLocs, prevLoc, this.ptr, this.cap, drops));
   }
 
@@ -240,7 +240,7 @@ export class KeySet extends GrowingTable {
 
   /** location_event_counts: adds a range's events and distinct subscribers per (loc, bucket). */
   eventsAndSubscribers(
-    ev: EventColumns, loc: LocTable, f: EventFilter, dirMask: number, buckets: Buckets, nLocs: number, nSubs: number,
+    ev: EventColumns, loc: LocTable, f: KernelFilter, dirMask: number, buckets: Buckets, nLocs: number, nSubs: number,
     outEvents: Ptr, outSubs: Ptr, drops: Ptr,
   ): void {
     this.rows(ev.n, (done) =>

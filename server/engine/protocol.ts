@@ -8,7 +8,7 @@ import type { Ptr } from '../wasm/memory.js';
 import type { MeaningfulParams } from './meaningful-kernels.js';
 import type { SampleRule } from './sample.js';
 
-/** Which events qualify (kernels' EventFilter), plus the days the window touches. */
+/** Which events qualify (kernels' KernelFilter), plus the days the window touches. */
 export interface WindowFilter {
   typeMask: number;
   tStart: number;

@@ -213,7 +213,7 @@ export interface EventColumns {
 }
 
 /** Which events qualify: type bits, the half-open window [tStart, tEnd) in local seconds, hour bits. */
-export interface EventFilter {
+export interface KernelFilter {
   typeMask: number;
   tStart: number;
   tEnd: number;
@@ -266,7 +266,7 @@ const errors = {
 };
 
 /** Window bounds cross into wasm as u32: 2^32 would silently wrap to 0. */
-export function checkFilter(kernel: string, f: EventFilter): void {
+export function checkFilter(kernel: string, f: KernelFilter): void {
   for (const [name, v] of [['tStart', f.tStart], ['tEnd', f.tEnd]] as const) {
     if (!(Number.isInteger(v) && v >= 0 && v <= 0xffffffff)) throw errors.badArgument(kernel, `${name} an integer in [0, 2^32), found ${v}`);
   }
@@ -335,7 +335,7 @@ export class Kernels {
   }
 
   /** outLoc[sub] = location of the sub's latest located qualifying event among these rows. */
-  lastLocation(ev: EventColumns, loc: LocTable, f: EventFilter, nSubs: number, outLoc: Ptr, drops: Ptr): void {
+  lastLocation(ev: EventColumns, loc: LocTable, f: KernelFilter, nSubs: number, outLoc: Ptr, drops: Ptr): void {
     checkFilter('lastLocation', f);
     const status = this.raw.lastLocation(ev.n, ev.sub, ev.t, ev.cell, ev.kind, loc.loc, loc.nCells, f.typeMask, f.tStart, f.tEnd, f.hourMask, nSubs, outLoc, drops);
     check('lastLocation', status, `every sub < ${nSubs}`);
@@ -346,7 +346,7 @@ export class Kernels {
    * Adds the rows to a location table; returns the rows consumed: ev.n, or fewer
    * when the table reached its load limit (the caller grows it and resumes there).
    */
-  countLocations(ev: EventColumns, loc: LocTable, f: EventFilter, nSubs: number, seqBase: number, table: Ptr, capacity: number, drops: Ptr): number {
+  countLocations(ev: EventColumns, loc: LocTable, f: KernelFilter, nSubs: number, seqBase: number, table: Ptr, capacity: number, drops: Ptr): number {
     checkFilter('countLocations', f);
     if (!(Number.isSafeInteger(seqBase) && seqBase >= 0)) throw errors.badArgument('countLocations', `seqBase an integer in [0, 2^53), found ${seqBase}`);
     const status = this.raw.countLocations(ev.n, ev.sub, ev.t, ev.cell, ev.kind, loc.loc, loc.nCells, f.typeMask, f.tStart, f.tEnd, f.hourMask, nSubs, seqBase, table, capacity, drops);
@@ -399,7 +399,7 @@ export class Kernels {
   }
 
   /** bits |= (sub, loc) for each located qualifying event: distinct pairs as a bitmap of nSubs * nLocs bits. */
-  markSubLocations(ev: EventColumns, loc: LocTable, f: EventFilter, nSubs: number, nLocs: number, bits: Ptr, drops: Ptr): void {
+  markSubLocations(ev: EventColumns, loc: LocTable, f: KernelFilter, nSubs: number, nLocs: number, bits: Ptr, drops: Ptr): void {
     checkFilter('markSubLocations', f);
     const status = this.raw.markSubLocations(ev.n, ev.sub, ev.t, ev.cell, ev.kind, loc.loc, loc.nCells, f.typeMask, f.tStart, f.tEnd, f.hourMask, nSubs, nLocs, bits, drops);
     check('markSubLocations', status, `every sub < ${nSubs} and location < ${nLocs}`);
@@ -413,7 +413,7 @@ export class Kernels {
 
   /** Appends the located qualifying events of these rows as (sub, loc) pairs; returns how many. */
   /** Appends the located qualifying events as (sub, loc), and their times if `out.t` is given; returns how many. */
-  gatherLocated(ev: EventColumns, loc: LocTable, f: EventFilter, nSubs: number, out: { sub: Ptr; loc: Ptr; t?: Ptr }, drops: Ptr): number {
+  gatherLocated(ev: EventColumns, loc: LocTable, f: KernelFilter, nSubs: number, out: { sub: Ptr; loc: Ptr; t?: Ptr }, drops: Ptr): number {
     checkFilter('gatherLocated', f);
     const m = this.raw.gatherLocated(ev.n, ev.sub, ev.t, ev.cell, ev.kind, loc.loc, loc.nCells, f.typeMask, f.tStart, f.tEnd, f.hourMask, nSubs, out.sub, out.loc, out.t ?? 0, drops);
     if (m < 0) check('gatherLocated', 2, `every sub < ${nSubs}`);
@@ -449,7 +449,7 @@ export class Kernels {
   countEventsByBucket(
     ev: Omit<EventColumns, 'sub'>,
     loc: LocTable,
-    f: EventFilter,
+    f: KernelFilter,
     dirMask: number,
     buckets: { seconds: number; base: number; count: number },
     nLocs: number,
@@ -486,7 +486,7 @@ export class LocationTable extends GrowingTable {
   }
 
   /** Adds one range of rows; seqBase must exceed every sequence number of earlier calls. */
-  count(ev: EventColumns, loc: LocTable, f: EventFilter, nSubs: number, seqBase: number, drops: Ptr): void {
+  count(ev: EventColumns, loc: LocTable, f: KernelFilter, nSubs: number, seqBase: number, drops: Ptr): void {
     this.rows(ev.n, (done) => {
       const rest: EventColumns = {
         n: ev.n - done,

@@ -8,7 +8,7 @@ import { NULL_U32, SECONDS_PER_DAY, TYPE_CALLS, TYPE_MDS, TYPE_SMS, TYPE_TOPUPS 
 import { KernelError } from '../../server/errors.js';
 import { Heap, type Ptr } from '../../server/wasm/memory.js';
 import type { Locator, RefDrops, RefEvent, RefFilter } from '../reference/events.js';
-import { ALL_HOURS, DROP_BYTES, type EventColumns, type EventFilter, type Kernels, type LocTable, hourMaskOf, typeMaskOf } from '../../server/engine/wasm.js';
+import { ALL_HOURS, DROP_BYTES, type EventColumns, type KernelFilter, type Kernels, type LocTable, hourMaskOf, typeMaskOf } from '../../server/engine/wasm.js';
 import { rng } from '../util/rng.js';
 
 export { rng };
@@ -171,7 +171,7 @@ export function range(d: LoadedDay, p: number): EventColumns {
   return { n: d.offsets[p + 1] - start, sub: d.sub + 4 * start, t: d.t + 4 * start, cell: d.cell + 4 * start, kind: d.kind + start };
 }
 
-export function kernelFilter(f: RefFilter): EventFilter {
+export function kernelFilter(f: RefFilter): KernelFilter {
   return {
     typeMask: typeMaskOf(f.types),
     tStart: f.start,
