@@ -17,7 +17,7 @@ import { resolveOptions, type GenerateOptions, type ResolvedOptions } from './op
 import { DayPlan } from './schedule.js';
 import { RowText } from './text.js';
 import { buildWorld } from './world.js';
-import { EVENT_FILE_NAME, eventFileName, openSink, type EventSink } from './writers/index.js';
+import { EVENT_FILE_NAME, eventFileName, openSink, type EventWriter } from './writers/index.js';
 
 export type { GenerateOptions, GenerateProgress } from './options.js';
 export type { Format } from './writers/index.js';
@@ -67,7 +67,7 @@ export async function generate(options: GenerateOptions): Promise<GenerateSummar
   const files: string[] = [];
   let bytes = 0;
   let events = 0;
-  let sink: EventSink | null = null;
+  let sink: EventWriter | null = null;
   let fileIndex = -1;
   try {
     for (let g = 0; g < total; g++) {

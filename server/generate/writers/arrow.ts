@@ -23,7 +23,7 @@ import { DATETIME_LENGTH, RowText, type ByteTable } from '../text.js';
 import { RowGrouper } from './grouping.js';
 import { FileOut } from './output.js';
 import { EVENT_COLUMNS } from '../../store/schema.js';
-import type { EventSink } from './sink.js';
+import type { EventWriter } from './sink.js';
 
 const ROWS_PER_BATCH = 1 << 17;
 
@@ -45,11 +45,11 @@ class CountingWriter extends RecordBatchFileWriter {
   }
 }
 
-export async function openArrow(path: string, text: RowText): Promise<EventSink> {
+export async function openArrow(path: string, text: RowText): Promise<EventWriter> {
   return new ArrowSink(new FileOut(path), text);
 }
 
-class ArrowSink implements EventSink {
+class ArrowSink implements EventWriter {
   private readonly writer = new CountingWriter();
   private readonly grouper: RowGrouper;
   private consumed = 0;

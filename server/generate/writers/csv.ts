@@ -7,7 +7,7 @@ import { EventBatch, NO_DIRECTION, NONE, OUTGOING } from '../batch.js';
 import { DATETIME_LENGTH, RowText, writeUint } from '../text.js';
 import { FileOut } from './output.js';
 import { EVENT_COLUMNS } from '../../store/schema.js';
-import type { EventSink } from './sink.js';
+import type { EventWriter } from './sink.js';
 
 /** Longest possible row: numbers, datetime, cell id, type, "false", two integers, separators. */
 const MAX_ROW_BYTES = 160;
@@ -16,11 +16,11 @@ const NEWLINE = 0x0a;
 const TRUE = Buffer.from('true');
 const FALSE = Buffer.from('false');
 
-export async function openCsv(path: string, text: RowText, gzip: boolean): Promise<EventSink> {
+export async function openCsv(path: string, text: RowText, gzip: boolean): Promise<EventWriter> {
   return new CsvSink(new FileOut(path, gzip), text);
 }
 
-class CsvSink implements EventSink {
+class CsvSink implements EventWriter {
   private chunk: Buffer;
   private pos = 0;
 

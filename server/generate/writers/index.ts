@@ -3,11 +3,11 @@ import type { RowText } from '../text.js';
 import { openArrow } from './arrow.js';
 import { openCsv } from './csv.js';
 import { openParquet } from './parquet.js';
-import type { EventSink, Format } from './sink.js';
+import type { EventWriter, Format } from './sink.js';
 
-export { EVENT_FILE_NAME, FORMATS, eventFileName, type EventSink, type Format } from './sink.js';
+export { EVENT_FILE_NAME, FORMATS, eventFileName, type EventWriter, type Format } from './sink.js';
 
-export function openSink(format: Format, path: string, text: RowText): Promise<EventSink> {
+export function openSink(format: Format, path: string, text: RowText): Promise<EventWriter> {
   switch (format) {
     case 'csv':
       return openCsv(path, text, false);

@@ -14,7 +14,7 @@ import { DATETIME_LENGTH, RowText, type ByteTable } from '../text.js';
 import { RowGrouper } from './grouping.js';
 import { FileOut } from './output.js';
 import { EVENT_COLUMNS } from '../../store/schema.js';
-import type { EventSink } from './sink.js';
+import type { EventWriter } from './sink.js';
 
 /** The parts of parquetjs-lite (0.8.x, untyped CommonJS) used here. */
 interface ParquetLite {
@@ -60,7 +60,7 @@ const KINDS: Record<(typeof EVENT_COLUMNS)[number], [Kind, boolean]> = {
   recharge_amount: ['DOUBLE', true],
 };
 
-export async function openParquet(path: string, text: RowText): Promise<EventSink> {
+export async function openParquet(path: string, text: RowText): Promise<EventWriter> {
   const out = new FileOut(path);
   const schema = new parquet.ParquetSchema(
     Object.fromEntries(

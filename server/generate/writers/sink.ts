@@ -9,14 +9,14 @@ import type { RowText } from '../text.js';
 export const FORMATS = ['csv', 'csv.gz', 'parquet', 'arrow'] as const;
 export type Format = (typeof FORMATS)[number];
 
-export interface EventSink {
+export interface EventWriter {
   /** Appends the batch's rows, in order. The batch may be reused once this resolves. */
   write(batch: EventBatch): Promise<void>;
   /** Finishes the file; resolves with its size in bytes. */
   close(): Promise<number>;
 }
 
-export type SinkFactory = (path: string, text: RowText) => Promise<EventSink>;
+export type SinkFactory = (path: string, text: RowText) => Promise<EventWriter>;
 
 /** events.csv for one file, events-000.csv ... for several. */
 export function eventFileName(format: Format, index: number, files: number): string {
