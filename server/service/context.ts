@@ -6,7 +6,7 @@ import type { BodyCache } from './cache.js';
 import type { Verifier } from './auth.js';
 import type { ServiceConfig } from './config.js';
 import type { Jobs } from './jobs.js';
-import type { Metrics } from './metrics.js';
+import type { PrometheusMetrics } from './prometheus.js';
 import type { RateLimiter } from './ratelimit.js';
 import type { TierContext } from './tiers.js';
 import type { IndicatorCache } from '../indicators/cache.js';
@@ -20,7 +20,7 @@ export interface ServiceContext {
   readonly verifier: Verifier;
   readonly limiter: RateLimiter;
   readonly audit: AuditLog;
-  readonly metrics: Metrics;
+  readonly metrics: PrometheusMetrics;
   readonly log: Logger;
   /** Serialised results and geographies. */
   readonly bodies: BodyCache;

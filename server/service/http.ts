@@ -9,7 +9,7 @@
  */
 import { AuthError, OpaliteError } from '../errors.js';
 import { SpecErrors } from '../engine/spec.js';
-import type { Metrics } from './metrics.js';
+import type { PrometheusMetrics } from './prometheus.js';
 import { retryAfterOf } from './ratelimit.js';
 import type { HttpRequest, HttpResponse } from './uws.js';
 
@@ -80,7 +80,7 @@ export class Exchange {
     readonly res: HttpResponse,
     req: HttpRequest,
     readonly route: string,
-    private readonly metrics: Metrics,
+    private readonly metrics: PrometheusMetrics,
     readonly params: string[] = [],
   ) {
     res.onAborted(() => {

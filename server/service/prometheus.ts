@@ -42,7 +42,7 @@ export interface Gauge {
   value: () => number;
 }
 
-export class Metrics {
+export class PrometheusMetrics {
   readonly requests = new Counter('opalite_http_requests_total', 'HTTP requests by route and status.');
   readonly frames = new Counter('opalite_stream_frames_total', 'Stream frames sent, by op.');
   readonly skippedPartials = new Counter(

@@ -19,7 +19,7 @@ import { isProduction } from '../util/production.js';
 import type { ServiceContext } from './context.js';
 import { Jobs } from './jobs.js';
 import { loadPublicKey, type VerifyKey } from './keys.js';
-import { Metrics } from './metrics.js';
+import { PrometheusMetrics } from './prometheus.js';
 import { RateLimiter } from './ratelimit.js';
 import { ResultStore } from './result-store.js';
 import { API, registerRest } from './rest.js';
@@ -70,7 +70,7 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
   audit.onFailure = (err) => log.error({ err, file: config.audit.file }, 'audit log write failed; requests are refused until it can be written');
   // The second sink that anchors the chain (audit-anchor.ts): journald keeps these lines where the service user cannot edit them.
   audit.onCheckpoint = (cp) => log.info({ audit_checkpoint: cp, file: config.audit.file }, 'audit checkpoint');
-  const metrics = new Metrics();
+  const metrics = new PrometheusMetrics();
   let secret: Buffer;
   let accountant: Accountant;
   try {
