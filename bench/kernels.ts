@@ -1,6 +1,6 @@
 /**
  * Kernel benchmarks: each kernel family through its typed wrapper against the
- * plain-TS reference of its semantics (server/engine/reference*.ts), as one
+ * plain-TS reference of its semantics (test/reference/*.ts), as one
  * benchmark.js Suite per family. Prints a table and writes bench/KERNELS.md
  * with the machine's description.
  *
@@ -1056,7 +1056,7 @@ Filter: every event type, the whole window, all hours, both directions (top-ups 
 
 - **WASM**: the kernels through their typed wrappers (wasm.ts, metric-kernels.ts, od-kernels.ts) on the whole dataset, one
   instance on the main thread, driven per (partition, day) range as the engine's partition tasks drive them.
-- **Reference**: the plain-TS reference (server/engine/reference*.ts) on a subsample, because it builds JS objects: the
+- **Reference**: the plain-TS reference (test/reference/*.ts) on a subsample, because it builds JS objects: the
   first ${fmtInt(sample.nSubs)} subscribers and their whole histories, ${fmtInt(sample.rows)} events. Both rates are per unit
   (the \`unit\` column), so the ratio compares per-unit throughput of two different sizes; the reference's Maps and Sets
   grow with the data, so at the full size its rate would likely be lower and the ratio higher.
