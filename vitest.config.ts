@@ -6,5 +6,7 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 120_000,
     pool: 'forks',
+    // The embedded sample ingested once per run; sampleStore() copies it (test/sample-template.ts).
+    globalSetup: ['test/sample-template.ts'],
   },
 });

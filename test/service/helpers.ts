@@ -10,6 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { decode, encode } from '@msgpack/msgpack';
 import { pino } from 'pino';
+import { inject } from 'vitest';
 import WebSocket from 'ws';
 import { Engine } from '../../server/engine/engine.js';
 import { ingest } from '../../server/ingest/ingest.js';
@@ -33,10 +34,16 @@ export async function ingestWithTestKey(dataset: string, store: string): Promise
   }
 }
 
-/** Ingests the embedded sample into a fresh temporary folder; returns the folder (store at root/store). */
+/**
+ * The embedded sample, ingested with the test key, in a fresh temporary folder; returns the folder (store at
+ * root/store). A copy of the run's template (test/sample-template.ts), the same files an ingest writes; an ingest
+ * when there is none (a file run outside the suite's configuration).
+ */
 export async function sampleStore(): Promise<string> {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'opalite-service-'));
-  await ingestWithTestKey(SAMPLE, path.join(root, 'store'));
+  const template = inject('sampleTemplate');
+  if (template && fs.existsSync(path.join(template, 'store.json'))) fs.cpSync(template, path.join(root, 'store'), { recursive: true });
+  else await ingestWithTestKey(SAMPLE, path.join(root, 'store'));
   return root;
 }
 
