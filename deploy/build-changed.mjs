@@ -28,7 +28,7 @@ export function newest(roots, skip = []) {
 
 export const TARGETS = [
   { name: 'kernels', script: 'build:kernels', inputs: ['kernels', 'asconfig.json', 'package-lock.json'], skip: [] },
-  { name: 'ts', script: 'build:ts', inputs: ['server', 'bench', 'kernels/shared', 'test/types', 'tsconfig.json', 'package-lock.json'], skip: ['server/dashboard'] },
+  { name: 'ts', script: 'build:ts', inputs: ['server', 'bench', 'kernels/shared', 'test/types', 'dist/kernels/opalite.d.ts', 'tsconfig.json', 'package-lock.json'], skip: ['server/dashboard'] },
   // The page also compiles what it imports from outside its folder: the wire contract and the indicator catalog.
   { name: 'dashboard', script: 'build:dashboard', inputs: ['server/dashboard', 'server/service/wire.ts', 'server/indicators', 'package-lock.json'], skip: [] },
 ];

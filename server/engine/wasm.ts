@@ -14,176 +14,17 @@ import { GrowingTable } from '../wasm/growing.js';
 import type { Ptr } from '../wasm/memory.js';
 import { loadKernelModule } from '../wasm/module.js';
 
-/** The module's exports as wasm declares them: u32 arguments and results are i32. */
-export interface RawKernels {
-  partitionDay(n: number, sub: Ptr, t: Ptr, dayStart: number, partOf: Ptr, nSubs: number, nParts: number, hist: Ptr, perm: Ptr, offsets: Ptr): number;
-  partitionHistogramBytes(nParts: number, maxRows: number): number;
-  gather8(src: Ptr, perm: Ptr, dst: Ptr, n: number): void;
-  gather32(src: Ptr, perm: Ptr, dst: Ptr, n: number): void;
-  gather64(src: Ptr, perm: Ptr, dst: Ptr, n: number): void;
-  localise(subSrc: Ptr, perm: Ptr, localOf: Ptr, dst: Ptr, n: number): void;
-  tableBytes(capacity: number): number;
-  tableClear(table: Ptr, capacity: number): number;
-  tableRehash(src: Ptr, srcCapacity: number, dst: Ptr, dstCapacity: number): number;
-  tableUsed(table: Ptr): number;
-  tableConsumed(table: Ptr): number;
-  lastLocation(
-    n: number, sub: Ptr, t: Ptr, cell: Ptr, kind: Ptr, loc: Ptr, nCells: number,
-    typeMask: number, tStart: number, tEnd: number, hourMask: number,
-    nSubs: number, outLoc: Ptr, drops: Ptr,
-  ): number;
-  countLocations(
-    n: number, sub: Ptr, t: Ptr, cell: Ptr, kind: Ptr, loc: Ptr, nCells: number,
-    typeMask: number, tStart: number, tEnd: number, hourMask: number,
-    nSubs: number, seqBase: number, table: Ptr, capacity: number, drops: Ptr,
-  ): number;
-  pickMostCommon(table: Ptr, capacity: number, nSubs: number, outLoc: Ptr): number;
-  pickMostDays(table: Ptr, capacity: number, nSubs: number, outLoc: Ptr): number;
-  tableKeys(table: Ptr, capacity: number, outSub: Ptr, outLoc: Ptr): number;
-  tableEvents(table: Ptr, capacity: number, outEvents: Ptr): number;
-  countByLocation(locVec: Ptr, nSubs: number, nLocs: number, out: Ptr): number;
-  markSubLocations(
-    n: number, sub: Ptr, t: Ptr, cell: Ptr, kind: Ptr, loc: Ptr, nCells: number,
-    typeMask: number, tStart: number, tEnd: number, hourMask: number, nSubs: number, nLocs: number, bits: Ptr, drops: Ptr,
-  ): number;
-  countSubLocations(bits: Ptr, nSubs: number, nLocs: number, out: Ptr): number;
-  gatherLocated(
-    n: number, sub: Ptr, t: Ptr, cell: Ptr, kind: Ptr, loc: Ptr, nCells: number,
-    typeMask: number, tStart: number, tEnd: number, hourMask: number, nSubs: number, outSub: Ptr, outLoc: Ptr, outT: Ptr, drops: Ptr,
-  ): number;
-  mostCommonScratchBytes(nSubs: number, nEvents: number): number;
-  mostCommonBySub(nEvents: number, sub: Ptr, loc: Ptr, nSubs: number, scratch: Ptr, outLoc: Ptr): number;
-  modalLocation(inputs: Ptr, k: number, nSubs: number, scratch: Ptr, outLoc: Ptr): number;
-  majorityLocation(inputs: Ptr, k: number, nSubs: number, minTotal: number, scratch: Ptr, outLoc: Ptr): number;
-  coalesceLocation(preferred: Ptr, fallback: Ptr, inputs: Ptr, k: number, nSubs: number, threshold: number, outLoc: Ptr): number;
-  countPairs(fromVec: Ptr, toVec: Ptr, nSubs: number, nFrom: number, nTo: number, out: Ptr): number;
-  countEventsByBucket(
-    n: number, t: Ptr, cell: Ptr, kind: Ptr, loc: Ptr, nCells: number,
-    typeMask: number, tStart: number, tEnd: number, hourMask: number, dirMask: number,
-    bucketSeconds: number, bucketBase: number, nBuckets: number, nLocs: number,
-    out: Ptr, drops: Ptr,
-  ): number;
-  // kernels/metrics.ts (typed wrappers: metric-kernels.ts)
-  eventCountBytes(nSubs: number): number;
-  countEvents(
-    n: number, sub: Ptr, t: Ptr, kind: Ptr, typeMask: number, tStart: number, tEnd: number, hourMask: number, dirMask: number,
-    nSubs: number, state: Ptr,
-  ): number;
-  finishEventCount(state: Ptr, nSubs: number, out: Ptr): number;
-  nocturnalBytes(nSubs: number): number;
-  countNocturnal(
-    n: number, sub: Ptr, t: Ptr, kind: Ptr, typeMask: number, tStart: number, tEnd: number, hourMask: number, dirMask: number,
-    nightMask: number, nSubs: number, state: Ptr,
-  ): number;
-  finishNocturnal(state: Ptr, nSubs: number, out: Ptr): number;
-  activePeriodsBytes(nSubs: number): number;
-  countActivePeriods(
-    n: number, sub: Ptr, t: Ptr, kind: Ptr, typeMask: number, tStart: number, tEnd: number, hourMask: number, periodSeconds: number,
-    nSubs: number, state: Ptr,
-  ): number;
-  finishActivePeriods(state: Ptr, nSubs: number, out: Ptr): number;
-  gyrationBytes(nSubs: number): number;
-  gyrationSums(
-    n: number, sub: Ptr, t: Ptr, cell: Ptr, kind: Ptr, lon: Ptr, lat: Ptr, nCells: number,
-    typeMask: number, tStart: number, tEnd: number, hourMask: number, nSubs: number, state: Ptr, drops: Ptr,
-  ): number;
-  gyrationCentroids(state: Ptr, nSubs: number): number;
-  gyrationSpread(
-    n: number, sub: Ptr, t: Ptr, cell: Ptr, kind: Ptr, lon: Ptr, lat: Ptr, nCells: number,
-    typeMask: number, tStart: number, tEnd: number, hourMask: number, nSubs: number, state: Ptr,
-  ): number;
-  finishGyration(state: Ptr, nSubs: number, out: Ptr): number;
-  displacementValues(
-    n: number, sub: Ptr, t: Ptr, cell: Ptr, kind: Ptr, lon: Ptr, lat: Ptr, nCells: number,
-    typeMask: number, tStart: number, tEnd: number, hourMask: number,
-    refLon: Ptr, refLat: Ptr, nSubs: number, outSub: Ptr, outValue: Ptr, drops: Ptr,
-  ): number;
-  topupValues(
-    n: number, sub: Ptr, t: Ptr, kind: Ptr, recharge: Ptr, typeMask: number, tStart: number, tEnd: number, hourMask: number,
-    nSubs: number, outSub: Ptr, outValue: Ptr,
-  ): number;
-  countPerSub(n: number, sub: Ptr, nSubs: number, out: Ptr): number;
-  contactTableBytes(capacity: number): number;
-  contactTableClear(table: Ptr, capacity: number): number;
-  contactTableRehash(src: Ptr, srcCapacity: number, dst: Ptr, dstCapacity: number): number;
-  contactTableUsed(table: Ptr): number;
-  contactTableConsumed(table: Ptr): number;
-  countContacts(
-    n: number, sub: Ptr, t: Ptr, kind: Ptr, peer: Ptr, typeMask: number, tStart: number, tEnd: number, hourMask: number, dirMask: number,
-    excludeSelf: number, globalOf: Ptr, nSubs: number, table: Ptr, capacity: number,
-  ): number;
-  finishDegree(table: Ptr, capacity: number, nSubs: number, out: Ptr): number;
-  paretoScratchBytes(nSubs: number, used: number): number;
-  finishPareto(table: Ptr, capacity: number, nSubs: number, numerator: number, denominator: number, scratch: Ptr, out: Ptr): number;
-  // kernels/stats.ts
-  groupStatsBytes(nGroups: number): number;
-  groupOffsetsBytes(nGroups: number): number;
-  groupSums(n: number, group: Ptr, value: Ptr, nGroups: number, state: Ptr): number;
-  groupSpread(n: number, group: Ptr, value: Ptr, nGroups: number, state: Ptr): number;
-  groupFinish(state: Ptr, nGroups: number, statistic: number, out: Ptr): number;
-  groupOrder(n: number, group: Ptr, value: Ptr, nGroups: number, offsets: Ptr, sorted: Ptr): number;
-  groupFinishOrdered(offsets: Ptr, sorted: Ptr, nGroups: number, statistic: number, out: Ptr): number;
-  groupPairs(n: number, group: Ptr, value: Ptr, outGroup: Ptr, outValue: Ptr): number;
-  histogram(n: number, values: Ptr, edges: Ptr, nBins: number, out: Ptr): number;
-  // kernels/od.ts and kernels/buckets.ts (typed wrappers: od-kernels.ts)
-  visitTableBytes(capacity: number): number;
-  visitTableClear(table: Ptr, capacity: number): number;
-  visitTableRehash(src: Ptr, srcCapacity: number, dst: Ptr, dstCapacity: number): number;
-  visitTableUsed(table: Ptr): number;
-  visitTableConsumed(table: Ptr): number;
-  countVisits(
-    n: number, sub: Ptr, t: Ptr, cell: Ptr, kind: Ptr, loc: Ptr, nCells: number,
-    typeMask: number, tStart: number, tEnd: number, hourMask: number,
-    nSubs: number, table: Ptr, capacity: number, drops: Ptr,
-  ): number;
-  tripsScratchBytes(nSubs: number, entries: number): number;
-  countTrips(table: Ptr, capacity: number, nSubs: number, nLocs: number, scratch: Ptr, out: Ptr): number;
-  countConsecutivePairs(
-    n: number, sub: Ptr, t: Ptr, cell: Ptr, kind: Ptr, loc: Ptr, nCells: number,
-    typeMask: number, tStart: number, tEnd: number, hourMask: number,
-    nSubs: number, nLocs: number, prevLoc: Ptr, set: Ptr, capacity: number, drops: Ptr,
-  ): number;
-  countConsecutiveTrips(set: Ptr, capacity: number, nLocs: number, out: Ptr): number;
-  unmovingCounts(keySub: Ptr, keyLoc: Ptr, m: number, nSubs: number, nLocs: number, scratch: Ptr, out: Ptr): number;
-  unmovingAtReferenceCounts(keySub: Ptr, keyLoc: Ptr, m: number, refVec: Ptr, nSubs: number, nLocs: number, scratch: Ptr, out: Ptr): number;
-  activeAtReferenceCounts(keySub: Ptr, keyLoc: Ptr, m: number, refVec: Ptr, nSubs: number, nLocs: number, scratch: Ptr, out: Ptr): number;
-  keySetBytes(capacity: number): number;
-  keySetClear(set: Ptr, capacity: number): number;
-  keySetRehash(src: Ptr, srcCapacity: number, dst: Ptr, dstCapacity: number): number;
-  keySetUsed(set: Ptr): number;
-  keySetConsumed(set: Ptr): number;
-  countEventsAndSubscribersByBucket(
-    n: number, sub: Ptr, t: Ptr, cell: Ptr, kind: Ptr, loc: Ptr, nCells: number,
-    typeMask: number, tStart: number, tEnd: number, hourMask: number, dirMask: number,
-    bucketSeconds: number, bucketBase: number, nBuckets: number, nLocs: number, nSubs: number,
-    set: Ptr, capacity: number, outEvents: Ptr, outSubs: Ptr, drops: Ptr,
-  ): number;
-  cellBitsBytes(nSlots: number, nCells: number): number;
-  markCellsByPeriod(
-    n: number, t: Ptr, cell: Ptr, kind: Ptr, loc: Ptr, nCells: number,
-    typeMask: number, tStart: number, tEnd: number, hourMask: number,
-    slotSeconds: number, slotBase: number, nSlots: number, bits: Ptr, drops: Ptr,
-  ): number;
-  orBits(dst: Ptr, src: Ptr, bytes: number): number;
-  countCellsByPeriod(
-    bits: Ptr, nSlots: number, nCells: number, loc: Ptr, nLocs: number,
-    period0: number, nPeriods: number, from: number, set: Ptr, capacity: number, out: Ptr,
-  ): number;
-  // kernels/meaningful.ts (typed wrappers: meaningful-kernels.ts)
-  meaningfulTableBytes(capacity: number): number;
-  meaningfulTableClear(table: Ptr, capacity: number): number;
-  meaningfulTableRehash(src: Ptr, srcCapacity: number, dst: Ptr, dstCapacity: number): number;
-  meaningfulTableUsed(table: Ptr): number;
-  meaningfulTableConsumed(table: Ptr): number;
-  meaningfulAccumulate(
-    n: number, sub: Ptr, t: Ptr, cell: Ptr, kind: Ptr, loc: Ptr, nCells: number,
-    typeMask: number, tStart: number, tEnd: number, hourMask: number,
-    nSubs: number, hourScores: Ptr, dowScores: Ptr, table: Ptr, capacity: number, drops: Ptr,
-  ): number;
-  meaningfulEntries(table: Ptr, capacity: number, outSub: Ptr, outLoc: Ptr, outEvents: Ptr, outDays: Ptr, outSumHour: Ptr, outSumDow: Ptr): number;
-}
+/** The module's exports as asc declares them in dist/kernels/opalite.d.ts (npm run build:kernels, raw bindings). */
+type ModuleExports = Awaited<ReturnType<typeof import('../../dist/kernels/opalite.js').instantiate>>;
 
-const EXPORTS: readonly (keyof RawKernels)[] = [
+/**
+ * The query kernels the engine calls, with the signatures asc generates from their
+ * AssemblyScript (u32 and usize are numbers): a kernel's signature is written once, in
+ * kernels/, and a change there that the host does not follow fails the build here.
+ */
+export type RawKernels = Pick<ModuleExports, (typeof EXPORTS)[number]>;
+
+const EXPORTS = [
   'partitionDay', 'partitionHistogramBytes', 'gather8', 'gather32', 'gather64', 'localise',
   'tableBytes', 'tableClear', 'tableRehash', 'tableUsed', 'tableConsumed',
   'lastLocation', 'countLocations', 'pickMostCommon', 'pickMostDays', 'tableKeys', 'tableEvents',
@@ -201,7 +42,7 @@ const EXPORTS: readonly (keyof RawKernels)[] = [
   'cellBitsBytes', 'markCellsByPeriod', 'orBits', 'countCellsByPeriod',
   'meaningfulTableBytes', 'meaningfulTableClear', 'meaningfulTableRehash', 'meaningfulTableUsed', 'meaningfulTableConsumed',
   'meaningfulAccumulate', 'meaningfulEntries',
-];
+] as const satisfies readonly (keyof ModuleExports)[];
 
 /** One (day, partition) range of loaded columns: sub u32 (local), t u32, cell u32, kind u8. */
 export interface EventColumns {

@@ -16,8 +16,9 @@ import { type Import, importsUnder, ROOT } from './imports.js';
 
 /** Lowest first. Rooms on one floor stand side by side: they may not import one another. */
 export const FLOORS: readonly (readonly string[])[] = [
-  // Shared by everything: errors, day numbers and dates, slices, string indexes; the constants the kernels compile too.
-  ['server/errors.ts', 'server/util', 'kernels/shared'],
+  // Shared by everything: errors, day numbers and dates, slices, string indexes; the constants the kernels compile too,
+  // and the kernels' declarations asc emits (dist/kernels/opalite.d.ts, types only: engine/wasm.ts's RawKernels).
+  ['server/errors.ts', 'server/util', 'kernels/shared', 'dist/kernels'],
   // Pure building blocks: geometry, privacy mechanisms and redaction rules, the WebAssembly host.
   ['server/geo', 'server/privacy', 'server/wasm'],
   // The day-partitioned store and its event schema.
