@@ -10,7 +10,8 @@ import { Command } from 'commander';
 import { Errors } from '../errors.js';
 import type { ConfigFile } from '../service/config.js';
 import { isProduction } from '../util/production.js';
-import { PACKAGE_ROOT, SAMPLE_DATASET } from './demo.js';
+import { storeFromDataset } from './dataset-store.js';
+import { PACKAGE_ROOT, SAMPLE_DATASET, SAMPLE_STORE } from './demo.js';
 import { printIngestSummary, runIngest } from './ingest.js';
 import { reportSetupErrors } from './setup.js';
 
@@ -127,18 +128,27 @@ export function serveCommand(): Command {
     }));
 }
 
-/** The store to serve: --store, else the configured one, else one made from --data or the embedded sample. */
+/**
+ * The store to serve: --store, else the configured one, else one made from
+ * --data or the embedded sample, which follows its dataset (dataset-store.ts).
+ */
 async function resolveStore(o: ServeOptions, configured: string): Promise<string> {
   const exists = (dir: string) => fs.existsSync(path.join(dir, 'store.json'));
-  const dataset = o.data ?? (o.store || configured ? undefined : SAMPLE_DATASET);
-  const store =
-    o.store ??
-    (configured ||
-      path.join(PACKAGE_ROOT, '.opalite', dataset === SAMPLE_DATASET ? 'sample-store' : `${path.basename(path.resolve(dataset!))}-store`));
-  if (!exists(store)) {
-    if (!dataset) throw Errors.storeMissing(store);
-    process.stdout.write(`ingesting ${dataset} into ${store}\n`);
-    printIngestSummary(await runIngest(dataset, store));
+  const named = o.store ?? (configured || undefined);
+  const dataset = o.data ?? (named ? undefined : SAMPLE_DATASET);
+  if (named) {
+    // The operator's store: made once from --data when missing, never rebuilt.
+    if (!exists(named)) {
+      if (!dataset) throw Errors.storeMissing(named);
+      process.stdout.write(`ingesting ${dataset} into ${named}\n`);
+      printIngestSummary(await runIngest(dataset, named));
+    }
+    return named;
   }
+  const store = dataset === SAMPLE_DATASET ? SAMPLE_STORE : path.join(PACKAGE_ROOT, '.opalite', `${path.basename(path.resolve(dataset!))}-store`);
+  await storeFromDataset(dataset!, store, async (from, into) => {
+    process.stdout.write(exists(store) ? `${from} changed since ${store} was made from it: ingesting it again\n` : `ingesting ${from} into ${store}\n`);
+    printIngestSummary(await runIngest(from, into));
+  });
   return store;
 }
