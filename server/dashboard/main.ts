@@ -19,7 +19,7 @@ import { renderLegend } from './legend.js';
 import { MapView } from './map.js';
 import { describePrivacy } from './privacy.js';
 import { type Frame, type Geography, type Limits, unitRank } from '../service/wire.js';
-import { type Period, periodsFor, resolutionsFor, type Source, sourcesFor, TIME_RANK, unitsFor } from './sources.js';
+import { openingPeriod, type Period, periodsFor, resolutionsFor, type Source, sourcesFor, TIME_RANK, unitsFor } from './sources.js';
 import { readSituation, renderSituation, type Situation, situationCsv, situationMap } from './situation.js';
 import { StreamConnection } from './stream.js';
 import { renderTable } from './table.js';
@@ -239,7 +239,7 @@ class Dashboard {
 
   private fillPeriods(): void {
     const ps = this.periods();
-    options(select('period'), ps.map(periodItem));
+    options(select('period'), ps.map(periodItem), openingPeriod(ps)?.key);
     this.syncSlider();
     this.subscribe();
   }

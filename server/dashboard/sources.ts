@@ -6,7 +6,7 @@
  * what "2016-W14" covers. Everything is filtered by the token's tier: units,
  * time resolutions and kinds it may not see are never offered.
  */
-import { CATALOG, calendarPeriod, periodsOf, type Period } from '../indicators/catalog.js';
+import { CATALOG, calendarPeriod, periodComplete, periodsOf, type Period } from '../indicators/catalog.js';
 import { type CatalogEntry, type Limits, unitOrder } from '../service/wire.js';
 
 export interface Source {
@@ -127,6 +127,18 @@ export function periodsFor(days: readonly string[], resolution: string, limits: 
       (limits.freshnessDays === null || limits.freshnessDays <= 0 || ms(p.end) <= dataEnd - limits.freshnessDays * DAY_MS) &&
       (limits.historyDays === null || ms(p.start) >= dataEnd - limits.historyDays * DAY_MS),
   );
+}
+
+/**
+ * The period a page opens on: the latest complete one. Under differential
+ * privacy a period still filling is withheld whole until its last day is
+ * stored (docs/PRIVACY.md), so opening on it would show a hatched map; under
+ * threshold redaction it is published but compares a part of a week or month
+ * with a whole one. The latest period when none is complete.
+ */
+export function openingPeriod(periods: readonly Period[]): Period | undefined {
+  for (let i = periods.length - 1; i >= 0; i--) if (periodComplete(periods[i]!)) return periods[i];
+  return periods.at(-1);
 }
 
 export type { Period };

@@ -65,6 +65,12 @@ export interface IndicatorDefinition {
 
 const DAY_MS = 86_400_000;
 
+/** Whether the store's days of `p` reach its last calendar day (`end` is exclusive). */
+export function periodComplete(p: Period): boolean {
+  const last = p.days.at(-1);
+  return last !== undefined && dayNumber(last) === dayNumber(p.end) - 1;
+}
+
 export function dayNumber(date: string): number {
   return Math.floor(Date.parse(`${date}T00:00:00Z`) / DAY_MS);
 }

@@ -37,6 +37,7 @@ import {
   dailyOdSpecs,
   dayNumber,
   definition,
+  periodComplete,
   periodOf,
   periodsOf,
   presenceSpec,
@@ -46,7 +47,7 @@ import {
 import { type DisclosureConfig, type Disclosed, type WithheldReason, disclosureConfig, discloseCount, discloseDensity, discloseDifference, discloseFlow, roundTo } from './disclosure.js';
 import { SCALE_METHOD, scale, scaleFactor, significant } from './scale.js';
 import { dpInfo, type PrivacyInfo } from '../privacy/dp/mechanism.js';
-import { baselineOf, periodComplete, publicationId, publicationsOf, type PublisherLedger } from './publication.js';
+import { baselineOf, publicationId, publicationsOf, type PublisherLedger } from './publication.js';
 
 /**
  * Differential privacy for indicators (docs/PRIVACY.md, "Indicators"): each

@@ -22,18 +22,12 @@ import { createHash } from 'node:crypto';
 import type { Engine } from '../engine/engine.js';
 import type { Accountant } from '../privacy/dp/accountant.js';
 import { secretFingerprint } from '../privacy/dp/secret.js';
-import { dailyOdSpecs, dayNumber, type IndicatorDefinition, type Period, periodsOf, relocationSpec } from './catalog.js';
+import { dailyOdSpecs, type IndicatorDefinition, type Period, periodsOf, relocationSpec } from './catalog.js';
 
 /** The publisher's ledger and its cap: rho per data period (one resolution and period key, every unit and family). */
 export interface PublisherLedger {
   accountant: Pick<Accountant, 'chargePublications'>;
   cap: number;
-}
-
-/** Whether the store's days of `p` reach its last calendar day (`end` is exclusive). */
-export function periodComplete(p: Period): boolean {
-  const last = p.days.at(-1);
-  return last !== undefined && dayNumber(last) === dayNumber(p.end) - 1;
 }
 
 /** One noised vector a result reads: its family and the period it is of. */
