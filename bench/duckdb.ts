@@ -306,8 +306,8 @@ in-memory table, threads = ${o.threads}):
 | --- | --- | --- | --- | --- |
 ${md(ingestRows)}
 ` : ''}${coldRows.length ? `
-Cold command line, alternating, 3 runs each: \`opalite query --store ... --threads ${o.threads}\` in a fresh process (it loads the
-whole store, then runs) against a fresh Node process that opens DuckDB's database file (Opalite's order, written once) read-only and
+Cold command line, alternating, 3 runs each: \`opalite query --store ... --threads ${o.threads}\` in a fresh process (it reads the
+days its window needs, then runs) against a fresh Node process that opens DuckDB's database file (Opalite's order, written once) read-only and
 runs the same kind's SQL (bench/duckdb-cold.ts). Both print the rows as CSV. The page cache is warm for both (not dropped: the
 machine is shared).
 
