@@ -50,6 +50,37 @@ describe('the accountant', () => {
     expect(a.charge('alice', 'premium', month, [{ queryId: 'q1', rho: 0.4 }], new Date('2027-01-01T00:00:00Z'))).toMatchObject({ spent: 0.4, period: '2027-01', charged: true });
   });
 
+  it('counts a subject\'s spending under one tier against every tier it holds, whatever their periods', () => {
+    // The attack: one subject with a monthly tier and a weekly one. Charged under week keys and month keys apart,
+    // it spent both budgets in full (2 in all) where each tier promised at most 1 a month or a week.
+    const week = { rho: 1, period: 'week' as const };
+    const now = new Date('2026-12-07T20:00:00Z'); // a Monday: 2026-W50, month 2026-12
+    const a = new Accountant(null);
+    a.charge('alice', 'premium', month, [{ queryId: 'm1', rho: 0.75 }], now);
+    expect(a.status('alice', week, now)).toMatchObject({ spent: 0.75, remaining: 0.25, period: '2026-W50' });
+    expect(() => a.charge('alice', 'partner', week, [{ queryId: 'w1', rho: 0.5 }], now)).toThrow(BudgetError);
+    a.charge('alice', 'partner', week, [{ queryId: 'w1', rho: 0.25 }], now);
+    expect(a.status('alice', month, now).spent).toBe(1);
+    // A week later the weekly tier renews; the month still holds both charges.
+    const later = new Date('2026-12-14T09:00:00Z');
+    expect(a.status('alice', week, later).spent).toBe(0);
+    expect(() => a.charge('alice', 'premium', month, [{ queryId: 'm2', rho: 0.25 }], later)).toThrow(BudgetError);
+    // The same holds after a restart: the ledger's entries are counted under every period their time falls in.
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'opalite-ledger-'));
+    try {
+      const file = path.join(dir, 'budget.jsonl');
+      const b = new Accountant(file);
+      b.charge('bob', 'partner', week, [{ queryId: 'w1', rho: 0.6 }], now);
+      b.close();
+      const c = new Accountant(file);
+      expect(c.status('bob', month, now).spent).toBe(0.6);
+      expect(() => c.charge('bob', 'premium', month, [{ queryId: 'm1', rho: 0.5 }], now)).toThrow(BudgetError);
+      c.close();
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('keeps its spending across a restart through the ledger, tolerating a torn last line', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'opalite-ledger-'));
     try {

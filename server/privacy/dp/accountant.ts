@@ -15,6 +15,7 @@ import path from 'node:path';
 import { AuthError } from '../../errors.js';
 
 export type BudgetPeriod = 'day' | 'week' | 'month' | 'year';
+const PERIOD_KINDS: readonly BudgetPeriod[] = ['day', 'week', 'month', 'year'];
 
 export interface Budget {
   /** rho a subject may spend per period. */
@@ -106,7 +107,10 @@ export class Accountant {
   constructor(readonly file: string | null) {
     if (file === null) return;
     if (fs.existsSync(file)) {
-      for (const e of readLedger(file)) this.add(e.publication ? PUBLISHER : TOKEN(e.sub), e.period, e.query_id, e.rho);
+      for (const e of readLedger(file)) {
+        if (e.publication) this.add(PUBLISHER, e.period, e.query_id, e.rho);
+        else this.addToken(e.sub, e.period, e.query_id, e.rho, e.at);
+      }
     } else {
       fs.mkdirSync(path.dirname(file), { recursive: true });
     }
@@ -121,6 +125,22 @@ export class Accountant {
     if (p.queries.has(queryId)) return;
     p.queries.add(queryId);
     p.total += rho;
+  }
+
+  /**
+   * A token's charge counts in every period its time falls in (its day, ISO
+   * week, month and year; their keys never collide), not only in the period of
+   * the tier it was made under: a subject holding tokens of a monthly tier and a
+   * weekly one spends one budget, checked against each tier's allowance, instead
+   * of both in full.
+   */
+  private addToken(sub: string, period: string, queryId: string, rho: number, at: string | undefined): void {
+    const when = at === undefined ? null : new Date(at);
+    if (when === null || Number.isNaN(when.getTime())) {
+      this.add(TOKEN(sub), period, queryId, rho);
+      return;
+    }
+    for (const kind of PERIOD_KINDS) this.add(TOKEN(sub), periodOf(kind, when).key, queryId, rho);
   }
 
   /** rho spent by `sub` in the period `key`. */
@@ -185,7 +205,7 @@ export class Accountant {
     if (fresh.size > 0) {
       const at = now.toISOString();
       this.append([...fresh].map(([query_id, rho]) => ({ sub, period: key, query_id, rho, at, tier })));
-      for (const [q, r] of fresh) this.add(TOKEN(sub), key, q, r);
+      for (const [q, r] of fresh) this.addToken(sub, key, q, r, at);
     }
     const spent = this.spent(sub, key);
     return { spent, remaining: Math.max(0, budget.rho - spent), period: key, charged: fresh.size > 0 };
