@@ -6,18 +6,10 @@
  * those two match. Two rows of different days always differ in `t`, so
  * looking within each day finds every duplicate of the delivery.
  */
+import type { EventRows } from './schema.js';
 
 /** A day's stored columns, `length` rows each (all of them, optional ones too: NULL_U32 / NaN where absent). */
-export interface DayRows {
-  length: number;
-  sub: Uint32Array;
-  t: Uint32Array;
-  cell: Uint32Array;
-  kind: Uint8Array;
-  duration: Uint32Array;
-  peer: Uint32Array;
-  recharge: Float64Array;
-}
+export type DayRows = EventRows;
 
 /** Pairs (row, the first earlier row it equals), `row` ascending. */
 export interface DuplicateRows {
