@@ -40,7 +40,8 @@ export function datasetDigest(dir: string): string {
 /** The marker file beside a store, naming the digest of the dataset it was made from. */
 export const markerOf = (store: string): string => `${store}.source.json`;
 
-export type Ingest = (dataset: string, store: string) => Promise<void>;
+/** Writes a new store into an empty folder; `moved` gives, for a path inside that folder, where it is once swapped in. */
+export type Ingest = (dataset: string, store: string, moved: (p: string) => string) => Promise<void>;
 
 /**
  * Makes `store` from `dataset` when it is missing or was made from other
@@ -55,7 +56,7 @@ export async function storeFromDataset(dataset: string, store: string, ingest: I
   // Left by a kill during an earlier build: never half a store.
   fs.rmSync(building, { recursive: true, force: true });
   fs.rmSync(old, { recursive: true, force: true });
-  await ingest(dataset, building);
+  await ingest(dataset, building, (p) => path.join(store, path.relative(building, p)));
   if (fs.existsSync(store)) fs.renameSync(store, old);
   fs.renameSync(building, store);
   const tmp = `${markerOf(store)}.tmp`;

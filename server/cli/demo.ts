@@ -22,14 +22,15 @@ export function demoCommand(): Command {
       const [{ Store }, { summarise }] = await Promise.all([import('../store/reader.js'), import('../store/summary.js')]);
       if (o.fresh) fs.rmSync(o.store, { recursive: true, force: true });
       const sample = path.relative(process.cwd(), SAMPLE_DATASET) || '.';
-      const ingestInto = async (into: string) => {
+      const ingestInto = async (into: string, moved: (p: string) => string = (p) => p) => {
         process.stdout.write(`ingesting the embedded sample ${sample} into ${o.store}\n`);
-        printIngestSummary(await runIngest(SAMPLE_DATASET, into));
+        const summary = await runIngest(SAMPLE_DATASET, into);
+        printIngestSummary({ ...summary, report: summary.report && moved(summary.report) });
         process.stdout.write('\n');
       };
       if (o.store === SAMPLE_STORE) {
         // The default store is the sample's own: it follows data/sample (dataset-store.ts).
-        await storeFromDataset(SAMPLE_DATASET, o.store, (_from, into) => ingestInto(into));
+        await storeFromDataset(SAMPLE_DATASET, o.store, (_from, into, moved) => ingestInto(into, moved));
       } else if (!fs.existsSync(path.join(o.store, 'store.json'))) {
         await ingestInto(o.store);
       }

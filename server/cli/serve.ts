@@ -146,9 +146,10 @@ async function resolveStore(o: ServeOptions, configured: string): Promise<string
     return named;
   }
   const store = dataset === SAMPLE_DATASET ? SAMPLE_STORE : path.join(PACKAGE_ROOT, '.opalite', `${path.basename(path.resolve(dataset!))}-store`);
-  await storeFromDataset(dataset!, store, async (from, into) => {
+  await storeFromDataset(dataset!, store, async (from, into, moved) => {
     process.stdout.write(exists(store) ? `${from} changed since ${store} was made from it: ingesting it again\n` : `ingesting ${from} into ${store}\n`);
-    printIngestSummary(await runIngest(from, into));
+    const summary = await runIngest(from, into);
+    printIngestSummary({ ...summary, report: summary.report && moved(summary.report) });
   });
   return store;
 }

@@ -68,6 +68,14 @@ describe('a store made from a dataset folder', () => {
     expect(ingests).toHaveLength(2);
     expect(JSON.parse(fs.readFileSync(markerOf(store), 'utf8')).digest).toBe(datasetDigest(data));
     expect(fs.readdirSync(root).sort()).toEqual(['data', 'key', 'sample-store', 'sample-store.source.json']);
+    // A path the ingest names inside the folder it built is given where it lies once swapped in.
+    let named = '';
+    dataset(['2016-03-01']);
+    await storeFromDataset(data, store, async (from, into, moved) => {
+      await realIngest(from, into);
+      named = moved(path.join(into, 'reports', 'ingest-v1.csv'));
+    });
+    expect(named).toBe(path.join(store, 'reports', 'ingest-v1.csv'));
   });
 
   it('made before markers existed is made again once', async () => {
