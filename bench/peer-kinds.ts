@@ -6,6 +6,19 @@
  */
 import type { Row } from '../server/privacy/redact.js';
 
+/** The engine a bench process runs, and what it is started with (bench/peer.ts's argument). */
+export type EngineName = 'opalite' | 'duckdb-file' | 'duckdb-sorted' | 'polars' | 'export' | 'duckdb-persist';
+
+export interface PeerConfig {
+  engine: EngineName;
+  store: string;
+  /** Where the Parquet files (and the DuckDB database file) of this size are kept. */
+  peers: string;
+  params: Params;
+  threads: number;
+  duckdbMemory: string;
+}
+
 /** Published rows' threshold (docs/QUERIES.md: keep > k); every engine uses the same. */
 export const K = 15;
 export const UNIT = 'admin3';

@@ -14,23 +14,13 @@ import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { Engine } from '../server/engine/engine.js';
 import { Store } from '../server/store/reader.js';
 import { mainKinds } from './kinds.js';
-import { dayNum, fill, PEER_KINDS, UNIT, type Params } from './peer-kinds.js';
+import { dayNum, type EngineName, fill, PEER_KINDS, type PeerConfig, UNIT, type Params } from './peer-kinds.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 /** bench/duckdb/, from bench/ (tests) or dist/bench/ (the built bench). */
 const SQL_DIR = path.join(path.basename(path.dirname(HERE)) === 'dist' ? path.resolve(HERE, '..', '..') : path.resolve(HERE, '..'), 'bench', 'duckdb');
 
-export type EngineName = 'opalite' | 'duckdb-file' | 'duckdb-sorted' | 'polars' | 'export' | 'duckdb-persist';
-
-export interface PeerConfig {
-  engine: EngineName;
-  store: string;
-  /** Where the Parquet files (and the DuckDB database file) of this size are kept. */
-  peers: string;
-  params: Params;
-  threads: number;
-  duckdbMemory: string;
-}
+export type { EngineName, PeerConfig } from './peer-kinds.js';
 
 export type Request = { op: 'load' } | { op: 'run'; kind: string; rows: boolean } | { op: 'stats' } | { op: 'exit' };
 export type Reply =

@@ -9,8 +9,7 @@
  */
 import path from 'node:path';
 import pl from 'nodejs-polars';
-import type { Params } from './peer-kinds.js';
-import type { PeerConfig } from './peer.js';
+import type { Params, PeerConfig } from './peer-kinds.js';
 
 type Lazy = pl.LazyDataFrame;
 type Expr = pl.Expr;
