@@ -5,12 +5,11 @@
  * and what a killed writer must not leave behind.
  */
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { createRequire } from 'node:module';
 import { Binary, Bool, makeData, makeVector, Table, tableFromArrays, tableToIPC, Utf8, vectorFromArray } from 'apache-arrow';
 import pino from 'pino';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { printIngestSummary } from '../../server/cli/ingest.js';
 import { IngestError } from '../../server/errors.js';
 import { ingest, type IngestOptions } from '../../server/ingest/ingest.js';
@@ -18,29 +17,10 @@ import { READY_MARKER, watchDropFolder } from '../../server/service/dropfolder.j
 import { readManifest } from '../../server/store/manifest.js';
 import { Store } from '../../server/store/reader.js';
 import { pruneBefore } from '../../server/store/retention.js';
+import { folderPerTest, REGIONS, square } from './two-regions.js';
 
 const KEY_HEX = 'ab'.repeat(32);
-let root: string;
-let keyFile: string;
-beforeEach(() => {
-  root = fs.mkdtempSync(path.join(os.tmpdir(), 'opalite-delivery-'));
-  keyFile = path.join(root, 'key');
-  fs.writeFileSync(keyFile, KEY_HEX);
-});
-afterEach(() => {
-  vi.restoreAllMocks();
-  fs.rmSync(root, { recursive: true, force: true });
-});
-
-/** West is the square [0, 1] x [0, 1], East [1, 2] x [0, 1]. */
-const square = (x: number) => [[[x, 0], [x + 1, 0], [x + 1, 1], [x, 1], [x, 0]]];
-const REGIONS = {
-  type: 'FeatureCollection',
-  features: [
-    { type: 'Feature', properties: { ADM1_PCODE: 'W', ADM1_EN: 'West' }, geometry: { type: 'Polygon', coordinates: square(0) } },
-    { type: 'Feature', properties: { ADM1_PCODE: 'E', ADM1_EN: 'East' }, geometry: { type: 'Polygon', coordinates: square(1) } },
-  ],
-};
+const tmp = folderPerTest('opalite-delivery-', KEY_HEX);
 const CELLS = 'cell_id,lon,lat,valid_from,valid_to\nA,0.5,0.5,,\nB,1.5,0.5,,\n';
 const HEADER = 'msisdn,datetime,cell_id,event_type,outgoing';
 const call = (msisdn: string, datetime: string, cell: string) => `${msisdn},${datetime},${cell},calls,true`;
@@ -62,7 +42,7 @@ function printedSummary(summary: Parameters<typeof printIngestSummary>[0]): stri
 
 /** A dataset folder; `events` is file name -> text. */
 function delivery(name: string, o: { cells?: string; events: Record<string, string> }): string {
-  const dir = path.join(root, name);
+  const dir = path.join(tmp.root(), name);
   fs.mkdirSync(path.join(dir, 'events'), { recursive: true });
   fs.mkdirSync(path.join(dir, 'regions'), { recursive: true });
   fs.writeFileSync(path.join(dir, 'regions', 'admin1.geojson'), JSON.stringify(REGIONS));
@@ -72,7 +52,7 @@ function delivery(name: string, o: { cells?: string; events: Record<string, stri
 }
 
 const day1 = () => delivery('day1', { events: { 'e.csv': [HEADER, call('2250001', '2016-01-01 08:00:00', 'A'), call('2250002', '2016-01-01 09:00:00', 'B')].join('\n') + '\n' } });
-const run = (dataset: string, store: string, more: Partial<IngestOptions> = {}) => ingest({ dataset, store, keyFile, ...more });
+const run = (dataset: string, store: string, more: Partial<IngestOptions> = {}) => ingest({ dataset, store, keyFile: tmp.keyFile(), ...more });
 const failure = (p: Promise<unknown>) => p.then(() => null, (e: unknown) => e as IngestError);
 
 /** The region (admin1 index) of cell `id` on `date`, -1 outside every region, null without a valid version. */
@@ -100,7 +80,7 @@ describe('a delivery with an empty cell table', () => {
     ['no valid row', 'cell_id,lon,lat\nA,abc,0.5\nB,200,0.5\n'],
   ] as const) {
     it(`is refused (${what}) and the store keeps every day's locations`, async () => {
-      const store = path.join(root, 'store');
+      const store = path.join(tmp.root(), 'store');
       await run(day1(), store);
       const before = storeFiles(store);
       const ds = delivery('day2', { cells, events: { 'e.csv': `${HEADER}\n${call('2250001', '2016-01-02 08:00:00', 'A')}\n` } });
@@ -115,7 +95,7 @@ describe('a delivery with an empty cell table', () => {
   }
 
   it('a partial table is laid over the stored one: cells it does not name, and days its versions do not cover, keep theirs', async () => {
-    const store = path.join(root, 'store');
+    const store = path.join(tmp.root(), 'store');
     await run(day1(), store);
     // Only B, moved into West from 2 January, and a new cell C.
     const ds = delivery('day2', {
@@ -137,7 +117,7 @@ describe('a delivery with an empty cell table', () => {
   });
 
   it('replaces the whole table only when the operator says so (replaceCells)', async () => {
-    const store = path.join(root, 'store');
+    const store = path.join(tmp.root(), 'store');
     await run(day1(), store);
     const ds = delivery('day2', { cells: 'cell_id,lon,lat\nB,0.25,0.25\n', events: { 'e.csv': `${HEADER}\n${call('2250001', '2016-01-02 08:00:00', 'B')}\n` } });
     await run(ds, store, { replaceCells: true });
@@ -154,7 +134,7 @@ describe('a delivery that keeps no event row', () => {
     ['header only', { 'e.csv': `${HEADER}\n` }],
   ] as const) {
     it(`leaves the store exactly as it was (${what})`, async () => {
-      const store = path.join(root, 'store');
+      const store = path.join(tmp.root(), 'store');
       await run(day1(), store);
       const before = storeFiles(store);
       // New cells too: they must not reach the store either.
@@ -168,15 +148,15 @@ describe('a delivery that keeps no event row', () => {
   }
 
   it('is moved to the drop folder\'s .failed with the reason, the store unchanged', async () => {
-    const store = path.join(root, 'store');
+    const store = path.join(tmp.root(), 'store');
     await run(day1(), store);
     const before = storeFiles(store);
-    const drop = path.join(root, 'drop');
+    const drop = path.join(tmp.root(), 'drop');
     fs.mkdirSync(drop);
     const ds = delivery('bad', { events: { 'e.csv': allBad } });
     fs.renameSync(ds, path.join(drop, 'bad'));
     fs.writeFileSync(path.join(drop, 'bad', READY_MARKER), '');
-    const folder = watchDropFolder({ dir: drop, store, keyFile, log: pino({ level: 'silent' }), intervalMs: 60_000 });
+    const folder = watchDropFolder({ dir: drop, store, keyFile: tmp.keyFile(), log: pino({ level: 'silent' }), intervalMs: 60_000 });
     try {
       await folder.scan();
     } finally {
@@ -191,7 +171,7 @@ describe('a delivery that keeps no event row', () => {
 
 describe('the summary', () => {
   it("names every file's rejected rows, the cell table's too, with the report's path", async () => {
-    const store = path.join(root, 'store');
+    const store = path.join(tmp.root(), 'store');
     const ds = delivery('ds', {
       cells: 'cell_id,lon,lat\nA,0.5,0.5\nB,1.5,0.5\nC,abc,0.5\nD,0.5,91\n',
       events: { 'e.csv': [HEADER, call('2250001', '2016-01-01 08:00:00', 'A'), call('2250002', '2016-01-01 09:00:00', 'B')].join('\n') + '\n' },
@@ -220,7 +200,7 @@ describe('messages', () => {
     it(`a missing column lists the columns found, not the ones recognised (${format})`, async () => {
       const ds = delivery('ds', { events: {} });
       write(path.join(ds, 'events'));
-      const e = await failure(run(ds, path.join(root, 'store'), { csv: { threads: 0 } }));
+      const e = await failure(run(ds, path.join(tmp.root(), 'store'), { csv: { threads: 0 } }));
       expect(e!.code).toBe('MISSING_COLUMN');
       expect(e!.message).toMatch(/expected a column 'msisdn', found columns \[phone, when, tower, kind, recharge_amount\]$/);
     });
@@ -228,14 +208,14 @@ describe('messages', () => {
 
   it('a missing column lists the columns found through the parse workers too', async () => {
     const ds = delivery('ds', { events: { 'e.csv': odd } });
-    const e = await failure(run(ds, path.join(root, 'store'), { csv: { threads: 2 } }));
+    const e = await failure(run(ds, path.join(tmp.root(), 'store'), { csv: { threads: 2 } }));
     expect(e!.message).toMatch(/found columns \[phone, when, tower, kind, recharge_amount\]$/);
   });
 
   for (const threads of [0, 2]) {
     it(`an empty datetime is "missing", not out of range (threads ${threads})`, async () => {
       const rows = [HEADER, call('2250001', '2016-01-01 08:00:00', 'A'), '2250002,,A,calls,true', '2250003, ,B,calls,true'];
-      const summary = await run(delivery('ds', { events: { 'e.csv': rows.join('\n') + '\n' } }), path.join(root, 'store'), { csv: { threads } });
+      const summary = await run(delivery('ds', { events: { 'e.csv': rows.join('\n') + '\n' } }), path.join(tmp.root(), 'store'), { csv: { threads } });
       expect(summary.topReasons).toEqual([['datetime: missing', 2]]);
       expect(fs.readFileSync(summary.report!, 'utf8')).toContain(`,3,datetime,missing\n`);
     });
@@ -244,7 +224,7 @@ describe('messages', () => {
 
 describe('what a killed writer left', () => {
   it('stale manifest temporaries and pending reports are removed by the next ingest and by prune', async () => {
-    const store = path.join(root, 'store');
+    const store = path.join(tmp.root(), 'store');
     await run(day1(), store);
     const stale = [path.join(store, 'store.json.tmp-4242'), path.join(store, 'reports', '.pending-4242-abcd.csv')];
     for (const f of stale) fs.writeFileSync(f, 'half');
@@ -266,7 +246,7 @@ describe('implausible dates (issue #14)', () => {
 
   for (const threads of [0, 2]) {
     it(`rejects rows after tomorrow or before the plausible range, each with its line (threads ${threads})`, async () => {
-      const store = path.join(root, 'store');
+      const store = path.join(tmp.root(), 'store');
       // An empty store: from twenty years before today (1996-01-20) to tomorrow.
       const first = await run(delivery('d1', { events: { 'e.csv': rows('2016-01-01', '2099-01-01', '1985-06-01', '2016-01-21', '2016-01-22') } }), store, { csv: { threads }, dates: { today: TODAY } });
       expect(first.kept).toBe(2);
@@ -289,22 +269,22 @@ describe('implausible dates (issue #14)', () => {
     const ds = delivery('ds', { events: {} });
     const t = tableFromArrays({ msisdn: ['1', '2', '3'], datetime: ['2016-01-01 08:00:00', '2099-01-01 08:00:00', '1999-01-01 00:00:00'], cell_id: ['A', 'A', 'A'], event_type: ['calls', 'calls', 'calls'], outgoing: ['true', 'true', 'true'] } as never);
     fs.writeFileSync(path.join(ds, 'events', 'e.arrow'), tableToIPC(t, 'file'));
-    const s = await run(ds, path.join(root, 'store'), { dates: { today: TODAY, earliest: '2000-01-01' } });
+    const s = await run(ds, path.join(tmp.root(), 'store'), { dates: { today: TODAY, earliest: '2000-01-01' } });
     expect(s.kept).toBe(1);
     const why = '"outside the plausible dates [2000-01-01, 2016-01-21] (--earliest, --latest)"';
     expect(reported(s.report!)).toEqual([`2,datetime,${why}`, `3,datetime,${why}`]);
   });
 
   it('the operator widens the range explicitly', async () => {
-    const s = await run(delivery('ds', { events: { 'e.csv': rows('1990-05-05', '2016-01-01') } }), path.join(root, 'store'), { dates: { today: TODAY, earliest: '1990-01-01' } });
+    const s = await run(delivery('ds', { events: { 'e.csv': rows('1990-05-05', '2016-01-01') } }), path.join(tmp.root(), 'store'), { dates: { today: TODAY, earliest: '1990-01-01' } });
     expect(s.kept).toBe(2);
-    await expect(run(delivery('ds2', { events: { 'e.csv': rows('2016-01-01') } }), path.join(root, 'store2'), { dates: { earliest: '2016-13-01' } })).rejects.toThrow(
+    await expect(run(delivery('ds2', { events: { 'e.csv': rows('2016-01-01') } }), path.join(tmp.root(), 'store2'), { dates: { earliest: '2016-13-01' } })).rejects.toThrow(
       /--earliest: expected a date YYYY-MM-DD, found "2016-13-01"/,
     );
   });
 
   it('retention counts from the newest plausible day, never from a day in the future', async () => {
-    const store = path.join(root, 'store');
+    const store = path.join(tmp.root(), 'store');
     // A store that already holds a day dated 2099 (as before this check existed).
     await run(delivery('ds', { events: { 'e.csv': rows('2016-01-01', '2016-01-02', '2016-01-03', '2016-01-04', '2099-01-01') } }), store, { dates: { latest: '2099-12-31' } });
     const { retentionHorizon, futureDays } = await import('../../server/store/retention.js');
@@ -323,7 +303,7 @@ describe('accepted, but likely wrong (issue #14)', () => {
       cells: 'cell_id,lon,lat\nA,0.5,0.5\nB,1.5,0.5\nN,9,9\n',
       events: { 'e.csv': [HEADER, call('2250001', '2016-01-01 08:00:00', 'A'), call('2250002', '2016-01-01 08:00:00', 'X'), call('2250003', '2016-01-01 08:00:00', 'Y'), call('2250004', '2016-01-01 08:00:00', 'X'), call('2250005', '2016-01-01 08:00:00', 'N')].join('\n') + '\n' },
     });
-    const summary = await run(ds, path.join(root, 'store'));
+    const summary = await run(ds, path.join(tmp.root(), 'store'));
     expect(summary.kept).toBe(5);
     expect(summary.warnings).toEqual([
       ['cell ids named by events but in no cells.csv row (their events have no location)', 2],
@@ -346,7 +326,7 @@ describe('ids that are not UTF-8 (issue #14)', () => {
         Buffer.from('2250001,2016-01-01 11:00:00,'), Buffer.from([0xe9]), Buffer.from(',calls,true\n'),
       ]);
       fs.writeFileSync(path.join(ds, 'events', 'e.csv'), bytes);
-      const store = path.join(root, 'store');
+      const store = path.join(tmp.root(), 'store');
       const summary = await run(ds, store, { csv: { threads } });
       expect(summary.kept).toBe(4);
       // Both broken msisdns read as the same text, hence one subscriber: exactly why it is worth a warning.
@@ -377,7 +357,7 @@ describe('ids that are not UTF-8 (issue #14)', () => {
         outgoing: vectorFromArray([true, true, true, true], new Bool()),
       });
       fs.writeFileSync(path.join(ds, 'events', 'e.arrow'), tableToIPC(table, 'file'));
-      const store = path.join(root, 'store');
+      const store = path.join(tmp.root(), 'store');
       const summary = await run(ds, store);
       expect(summary.kept).toBe(4);
       expect(readManifest(store).subscribers).toBe(2);
@@ -395,7 +375,7 @@ describe('ids that are not UTF-8 (issue #14)', () => {
     };
     const ds = delivery('ds', { events: {} });
     await write(path.join(ds, 'events', 'e.parquet'), 'BYTE_ARRAY');
-    const store = path.join(root, 'store');
+    const store = path.join(tmp.root(), 'store');
     const summary = await run(ds, store);
     expect(summary.kept).toBe(4);
     expect(readManifest(store).subscribers).toBe(2);
@@ -404,7 +384,7 @@ describe('ids that are not UTF-8 (issue #14)', () => {
     const bad = delivery('bad', { events: {} });
     const file = path.join(bad, 'events', 'e.parquet');
     await write(file, 'UTF8');
-    const e = await failure(run(bad, path.join(root, 'store2')));
+    const e = await failure(run(bad, path.join(tmp.root(), 'store2')));
     expect(e).toBeInstanceOf(IngestError);
     expect(e!.message).toContain(file);
     expect(e!.message).toContain('non UTF-8');
@@ -422,10 +402,10 @@ describe('regions whose ring crosses itself (issue #14)', () => {
     const regions = structuredClone(REGIONS);
     regions.features[1]!.geometry.coordinates = [[[1, 0], [2, 1], [2, 0], [1, 1], [1, 0]]];
     fs.writeFileSync(file, JSON.stringify(regions));
-    const summary = await run(ds, path.join(root, 'store'));
+    const summary = await run(ds, path.join(tmp.root(), 'store'));
     expect(summary.warnings).toContainEqual([`admin1 regions with a ring that crosses itself (${file})`, 1]);
     // The well-formed delivery has none.
-    const clean = await run(day1(), path.join(root, 'store2'));
+    const clean = await run(day1(), path.join(tmp.root(), 'store2'));
     expect(clean.warnings).toEqual([]);
   });
 });

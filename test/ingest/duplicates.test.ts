@@ -7,39 +7,20 @@
  * every count of the store agreeing.
  */
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { createRequire } from 'node:module';
 import { tableFromArrays, tableToIPC } from 'apache-arrow';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { printIngestSummary } from '../../server/cli/ingest.js';
 import { ingest, type IngestOptions } from '../../server/ingest/ingest.js';
 import { readManifest } from '../../server/store/manifest.js';
 import { Store } from '../../server/store/reader.js';
 import { findDuplicates } from '../../server/store/duplicates.js';
+import { folderPerTest, REGIONS } from './two-regions.js';
 
 const require = createRequire(import.meta.url);
 const KEY_HEX = 'cd'.repeat(32);
-let root: string;
-let keyFile: string;
-beforeEach(() => {
-  root = fs.mkdtempSync(path.join(os.tmpdir(), 'opalite-duplicates-'));
-  keyFile = path.join(root, 'key');
-  fs.writeFileSync(keyFile, KEY_HEX);
-});
-afterEach(() => {
-  vi.restoreAllMocks();
-  fs.rmSync(root, { recursive: true, force: true });
-});
-
-const square = (x: number) => [[[x, 0], [x + 1, 0], [x + 1, 1], [x, 1], [x, 0]]];
-const REGIONS = {
-  type: 'FeatureCollection',
-  features: [
-    { type: 'Feature', properties: { ADM1_PCODE: 'W', ADM1_EN: 'West' }, geometry: { type: 'Polygon', coordinates: square(0) } },
-    { type: 'Feature', properties: { ADM1_PCODE: 'E', ADM1_EN: 'East' }, geometry: { type: 'Polygon', coordinates: square(1) } },
-  ],
-};
+const tmp = folderPerTest('opalite-duplicates-', KEY_HEX);
 const HEADER = ['msisdn', 'datetime', 'cell_id', 'event_type', 'outgoing', 'duration'];
 type Row = [string, string, string, string, string, string];
 
@@ -94,7 +75,7 @@ const C: Row[] = [
 ];
 
 async function plant(): Promise<{ dir: string; a: string; b: string; c: string }> {
-  const dir = path.join(root, 'ds');
+  const dir = path.join(tmp.root(), 'ds');
   fs.mkdirSync(path.join(dir, 'events'), { recursive: true });
   fs.mkdirSync(path.join(dir, 'regions'), { recursive: true });
   fs.writeFileSync(path.join(dir, 'regions', 'admin1.geojson'), JSON.stringify(REGIONS));
@@ -113,7 +94,7 @@ async function plant(): Promise<{ dir: string; a: string; b: string; c: string }
   return { dir, a, b, c };
 }
 
-const run = (dataset: string, store: string, more: Partial<IngestOptions> = {}) => ingest({ dataset, store, keyFile, ...more });
+const run = (dataset: string, store: string, more: Partial<IngestOptions> = {}) => ingest({ dataset, store, keyFile: tmp.keyFile(), ...more });
 
 function printed(summary: Parameters<typeof printIngestSummary>[0]): string {
   let out = '';
@@ -141,7 +122,7 @@ describe('fully duplicated rows (issue #14)', () => {
   for (const threads of [0, 2]) {
     it(`are counted per file with the line each repeats, and kept by default (CSV threads ${threads}, Arrow, Parquet)`, async () => {
       const { dir, a, b, c } = await plant();
-      const store = path.join(root, 'store');
+      const store = path.join(tmp.root(), 'store');
       const summary = await run(dir, store, { csv: { threads, chunkBytes: 64 } });
       // Read 10 + 3 + 4 = 17, one rejected (a.csv line 8): 16 kept, duplicates among them too.
       expect(summary.rows).toBe(17);
@@ -187,8 +168,8 @@ describe('fully duplicated rows (issue #14)', () => {
 
   it('are dropped on request (the later copy), and the store, the day counts and the summary agree', async () => {
     const { dir, a, b, c } = await plant();
-    const kept = path.join(root, 'kept');
-    const dropped = path.join(root, 'dropped');
+    const kept = path.join(tmp.root(), 'kept');
+    const dropped = path.join(tmp.root(), 'dropped');
     await run(dir, kept);
     const summary = await run(dir, dropped, { dropDuplicates: true });
     expect(summary.kept).toBe(16 - 7);
@@ -223,7 +204,7 @@ describe('fully duplicated rows (issue #14)', () => {
     const yAgain = [...A[1]!, 'other note'].join(',');
     fs.writeFileSync(a, [header, x, '', y, '2250009,not a time,A,calls,true,1,n', x, yAgain].join('\n') + '\n');
     for (const threads of [0, 2]) {
-      const summary = await run(dir, path.join(root, `store-${threads}`), { csv: { threads, chunkBytes: 64 } });
+      const summary = await run(dir, path.join(tmp.root(), `store-${threads}`), { csv: { threads, chunkBytes: 64 } });
       expect(summary.kept).toBe(4);
       expect(summary.duplicates.files).toEqual([
         { file: a, count: 2, examples: [{ line: 7, of: { file: a, line: 2 } }, { line: 8, of: { file: a, line: 4 } }] },
@@ -243,7 +224,7 @@ describe('fully duplicated rows (issue #14)', () => {
     const { dir } = await plant();
     for (const f of ['b.arrow', 'c.parquet']) fs.rmSync(path.join(dir, 'events', f));
     fs.writeFileSync(path.join(dir, 'events', 'a.csv'), [HEADER, ...A.slice(0, 2)].map((r) => r.join(',')).join('\n') + '\n');
-    const summary = await run(dir, path.join(root, 'store'));
+    const summary = await run(dir, path.join(tmp.root(), 'store'));
     expect(summary.duplicates).toEqual({ count: 0, dropped: false, files: [] });
     expect(summary.report).toBeNull();
     expect(printed(summary)).not.toContain('duplicated');
