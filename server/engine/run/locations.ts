@@ -44,11 +44,8 @@ export const LOCATION_OPS: LocationOps = {
     return out;
   },
   sample(run, step) {
-    const n = run.task.nSubs;
     const input = run.location(step.input);
-    const vec = new Int32Array(run.task.memory.buffer, input, n);
-    const kept = run.sampleKept(step.rule);
-    for (let s = 0; s < n; s++) if (!kept[s]) vec[s] = -1;
+    run.dropUnsampled(new Int32Array(run.task.memory.buffer, input, run.task.nSubs), step.rule, -1);
     return input;
   },
   coalesce(run, step) {

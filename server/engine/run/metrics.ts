@@ -100,11 +100,8 @@ export const METRIC_OPS: MetricOps = {
     return out;
   },
   sample(run, step) {
-    const n = run.task.nSubs;
     const input = run.metric(step.input);
-    const vec = new Float64Array(run.task.memory.buffer, input, n);
-    const kept = run.sampleKept(step.rule);
-    for (let s = 0; s < n; s++) if (!kept[s]) vec[s] = NaN;
+    run.dropUnsampled(new Float64Array(run.task.memory.buffer, input, run.task.nSubs), step.rule, NaN);
     return input;
   },
 };

@@ -85,11 +85,11 @@ class PartitionRun implements Run {
     }
   }
 
-  sampleKept(rule: SampleRule): Uint8Array {
+  dropUnsampled(vec: Int32Array | Float64Array, rule: SampleRule, missing: number): void {
     if (Number.isNaN(rule.maxKey)) throw new Error('sample rule not settled: its population pass did not run');
     const n = this.task.nSubs;
     const globalOf = new Uint32Array(this.task.memory.buffer, this.task.globalOf, n);
-    return Uint8Array.from({ length: n }, (_, s) => (sampleKey(rule, globalOf[s]!) < rule.maxKey ? 1 : 0));
+    for (let s = 0; s < n; s++) if (sampleKey(rule, globalOf[s]!) >= rule.maxKey) vec[s] = missing;
   }
 
   vectors(steps: LocStep[]): Ptr {

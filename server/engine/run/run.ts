@@ -45,8 +45,8 @@ export interface Run {
   aggregate(step: AggStep): Part;
   /** Evaluates location steps and returns a u32 array of their vectors' pointers, as the dwell kernels take them. */
   vectors(steps: LocStep[]): Ptr;
-  /** Per local subscriber: whether the sample keeps it (its key below the rule's maxKey). */
-  sampleKept(rule: SampleRule): Uint8Array;
+  /** Sets `missing` (a location's -1, a metric's NaN) in `vec` for every local subscriber the sample leaves out (its key at or above the rule's maxKey). */
+  dropUnsampled(vec: Int32Array | Float64Array, rule: SampleRule, missing: number): void;
   /** One OD side as per-subscriber location lists (CSR: start has nSubs + 1 offsets into locs). */
   sideLists(side: PairSide): { start: Uint32Array; locs: Int32Array };
   /** The distinct (subscriber, location) pairs of a window's located qualifying events, as u32/i32 arrays in the arena. */
